@@ -1,0 +1,71 @@
+# xdptop - count packets and bytes per source address with XDP.
+# make [V=1] [SANITIZE=1] [EXTRA_CFLAGS=...]; make check | bench | demo | install | clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+ARCH := $(shell uname -m)
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DXDPTOP_VERSION='"$(VERSION)"' \
+	  -I$(BUILD) -Isrc $(EXTRA_CFLAGS)
+LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lm
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__BPF__ -I/usr/include/$(ARCH)-linux-gnu -Isrc
+
+AGENT_SRCS := main.c cli.c attach.c table.c tally.c report.c out_log.c out_json.c
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
+BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
+
+.DELETE_ON_ERROR:
+.PHONY: all check bench demo install clean
+
+all: $(BUILD)/xdptop $(BUILD)/xdptop.bpf.o
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+$(BUILD)/xdptop.bpf.o: src/xdptop.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/xdptop.skel.h: $(BUILD)/xdptop.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name xdptop_bpf > $@
+
+$(BUILD)/%.o: src/%.c src/*.h $(BUILD)/xdptop.skel.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/xdptop: $(BUILD)/main.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+include tests/tests.mk
+include bench/bench.mk
+
+demo: all
+	$(Q)tests/demo.sh $(BUILD)/xdptop
+
+install: all
+	install -D -m 0755 $(BUILD)/xdptop $(DESTDIR)$(PREFIX)/sbin/xdptop
+	install -D -m 0644 xdptop.8 $(DESTDIR)$(PREFIX)/share/man/man8/xdptop.8
+
+clean:
+	rm -rf build

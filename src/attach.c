@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Everything that touches an interface: load, attach, probe what holds it,
+ * detach. Expected failures are probed and explained, not dumped as libbpf
+ * logs (those show with -v). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cap-ng.h>
+#include <linux/capability.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "table.h"
+#include "xdptop.skel.h"
+
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+int attach_check_privileges(void)
+{
+	bool bpf, net_admin;
+
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_get_caps_process())
+		return EXIT_OK; /* cannot tell: let the kernel decide */
+	/* CAP_SYS_ADMIN also grants BPF, on kernels older than CAP_BPF too. */
+	bpf = capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) ||
+	      capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN);
+	net_admin = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN);
+	if (bpf && net_admin)
+		return EXIT_OK;
+	fprintf(stderr, "xdptop: missing %s%s%s: run it as root, or grant them with "
+			"'setcap cap_bpf,cap_net_admin+ep xdptop'\n",
+		bpf ? "" : "CAP_BPF", !bpf && !net_admin ? " and " : "",
+		net_admin ? "" : "CAP_NET_ADMIN");
+	return EXIT_PRIVILEGE;
+}
+
+static int load_error(int err)
+{
+	switch (-err) {
+	case ENOSYS:
+		fprintf(stderr, "xdptop: this kernel has no BPF (bpf() is not implemented): "
+				"use a kernel built with CONFIG_BPF_SYSCALL=y\n");
+		return EXIT_BPF;
+	case EPERM:
+		fprintf(stderr, "xdptop: the kernel refused to load BPF (%s): run as root, "
+				"or grant CAP_BPF and CAP_NET_ADMIN\n", strerror(-err));
+		return EXIT_PRIVILEGE;
+	case ENOMEM:
+	case E2BIG:
+		fprintf(stderr, "xdptop: not enough memory for the counting table (%s): "
+				"lower --max-sources\n", strerror(-err));
+		return EXIT_BPF;
+	default:
+		fprintf(stderr, "xdptop: the kernel rejected xdptop's XDP program (%s): it needs "
+				"Linux 5.18 or later with BPF and XDP; rerun with -v for the "
+				"verifier's log\n", strerror(-err));
+		return EXIT_BPF;
+	}
+}
+
+static int load(struct attachment *a, const struct config *cfg)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct xdptop_bpf *skel;
+	int err;
+
+	if (ncpus < 0)
+		return load_error(ncpus);
+	a->nr_cpus = ncpus;
+	a->region_slots = table_region_slots(cfg->max_sources);
+
+	skel = xdptop_bpf__open();
+	if (!skel)
+		return load_error(-errno);
+	a->skel = skel;
+	skel->rodata->nr_cpus = a->nr_cpus;
+	skel->rodata->region_slots = a->region_slots;
+	err = bpf_map__set_max_entries(skel->maps.slots,
+				       XDPTOP_EPOCHS * a->nr_cpus * a->region_slots);
+	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats, XDPTOP_EPOCHS * a->nr_cpus);
+	err = err ?: xdptop_bpf__load(skel);
+	return err ? load_error(err) : EXIT_OK;
+}
+
+/* Names the program that holds the interface: "id 42 (\"xdp_dummy\")". */
+static void describe_prog(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(buf, len, "%u (\"%s\")", id, info.name);
+	else
+		snprintf(buf, len, "%u", id);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The XDP bpf_link that holds ifindex, as an fd, or -ENOENT. */
+static int find_xdp_link(int ifindex)
+{
+	__u32 id = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		    (int)info.xdp.ifindex == ifindex)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* Removes whatever XDP program holds the interface: a bpf_link is detached
+ * (its owner keeps a dead link), a netlink attachment is cleared. */
+static int remove_existing(const struct attachment *a)
+{
+	int fd = find_xdp_link(a->ifindex), err;
+
+	if (fd >= 0) {
+		err = bpf_link_detach(fd);
+		close(fd);
+		return err;
+	}
+	err = bpf_xdp_detach(a->ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	return err ?: bpf_xdp_detach(a->ifindex, XDP_FLAGS_SKB_MODE, NULL);
+}
+
+/* An interface holds one XDP program: say which, and how to get past it. */
+static int check_free(const struct attachment *a, bool force)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char who[64];
+
+	if (bpf_xdp_query(a->ifindex, 0, &q) || !q.prog_id)
+		return EXIT_OK;
+	describe_prog(q.prog_id, who, sizeof(who));
+	if (force) {
+		if (!remove_existing(a)) {
+			fprintf(stderr, "xdptop: replaced XDP program %s on iface \"%s\"\n", who,
+				a->ifname);
+			return EXIT_OK;
+		}
+		fprintf(stderr, "xdptop: could not remove XDP program %s from iface \"%s\": "
+				"remove it with 'ip link set dev %s xdp off' or its owner\n",
+			who, a->ifname, a->ifname);
+		return EXIT_INTERFACE;
+	}
+	fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove it "
+			"('ip link set dev %s xdp off', or stop its owner) or replace it with "
+			"--force\n", a->ifname, who, a->ifname);
+	return EXIT_INTERFACE;
+}
+
+static int link_xdp(const struct attachment *a, bool frags, enum attach_mode mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts,
+		    .flags = mode == MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+	struct bpf_program *prog = frags ? a->skel->progs.xdptop_frags : a->skel->progs.xdptop;
+
+	return bpf_link_create(bpf_program__fd(prog), a->ifindex, BPF_XDP, &opts);
+}
+
+/* The single-buffer program is cheaper (no helper call for the length);
+ * the kernel refuses it when the MTU needs multi-buffer frames (ERANGE on
+ * veth, EINVAL on other drivers): then the xdp.frags one. */
+static int link_in_mode(struct attachment *a, enum attach_mode mode)
+{
+	int fd = link_xdp(a, false, mode);
+
+	a->mode = mode;
+	a->frags = false;
+	if (fd == -ERANGE || fd == -EINVAL) {
+		int frags_fd = link_xdp(a, true, mode);
+
+		if (frags_fd >= 0) {
+			a->frags = true;
+			fd = frags_fd;
+		}
+	}
+	return fd;
+}
+
+static int attach_error(const struct attachment *a, int err)
+{
+	switch (-err) {
+	case EBUSY:
+	case EEXIST:
+		fprintf(stderr, "xdptop: iface \"%s\" got another XDP program while xdptop was "
+				"attaching: remove it, or replace it with --force\n", a->ifname);
+		return EXIT_INTERFACE;
+	case EPERM:
+	case EACCES:
+		fprintf(stderr, "xdptop: not allowed to attach to iface \"%s\" (%s): run as root, "
+				"or grant CAP_NET_ADMIN\n", a->ifname, strerror(-err));
+		return EXIT_PRIVILEGE;
+	case EOPNOTSUPP:
+		fprintf(stderr, "xdptop: %s mode not supported on iface \"%s\": try --mode %s\n",
+			mode_name(a->mode), a->ifname,
+			a->mode == MODE_NATIVE ? "generic" : "native");
+		return EXIT_INTERFACE;
+	case ENODEV:
+		fprintf(stderr, "xdptop: iface \"%s\" disappeared while xdptop was attaching: "
+				"check it with 'ip link'\n", a->ifname);
+		return EXIT_INTERFACE;
+	default:
+		fprintf(stderr, "xdptop: cannot attach to iface \"%s\" in %s mode (%s): try "
+				"another --mode, or rerun with -v\n",
+			a->ifname, mode_name(a->mode), strerror(-err));
+		return EXIT_INTERFACE;
+	}
+}
+
+static int attach(struct attachment *a, enum attach_mode mode)
+{
+	int fd;
+
+	if (mode == MODE_AUTO) {
+		fd = link_in_mode(a, MODE_NATIVE);
+		if (fd == -EOPNOTSUPP || fd == -EINVAL || fd == -ERANGE) {
+			fprintf(stderr, "xdptop: native XDP not available on iface \"%s\" (%s); "
+					"using generic mode\n", a->ifname, strerror(-fd));
+			fd = link_in_mode(a, MODE_GENERIC);
+		}
+	} else {
+		fd = link_in_mode(a, mode);
+	}
+	if (fd < 0)
+		return attach_error(a, fd);
+	a->link_fd = fd;
+	return EXIT_OK;
+}
+
+int attachment_open(struct attachment *a, const struct config *cfg,
+		    const struct iface_arg *iface)
+{
+	int err;
+
+	*a = (struct attachment){ .ifname = iface->name, .ifindex = iface->ifindex,
+				  .link_fd = -1 };
+	err = check_free(a, cfg->force);
+	err = err ?: load(a, cfg);
+	err = err ?: attach(a, cfg->mode);
+	if (err) {
+		attachment_close(a);
+		return err;
+	}
+	fprintf(stderr, "Attached XDP program to iface \"%s\" (index %d)\n", a->ifname,
+		a->ifindex);
+	return EXIT_OK;
+}
+
+bool attachment_alive(const struct attachment *a)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	/* The kernel clears the link's ifindex when the device goes away. */
+	return !bpf_obj_get_info_by_fd(a->link_fd, &info, &len) && info.xdp.ifindex;
+}
+
+void attachment_close(struct attachment *a)
+{
+	if (a->link_fd >= 0)
+		close(a->link_fd);
+	a->link_fd = -1;
+	xdptop_bpf__destroy(a->skel);
+	a->skel = NULL;
+}
+
+int attachment_slots_fd(const struct attachment *a)
+{
+	return bpf_map__fd(a->skel->maps.slots);
+}
+
+int attachment_stats_fd(const struct attachment *a)
+{
+	return bpf_map__fd(a->skel->maps.cpu_stats);
+}
+
+volatile __u32 *attachment_active_epoch(const struct attachment *a)
+{
+	return &a->skel->bss->active_epoch;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* open -> size the maps -> load -> attach through a bpf_link -> detach. */
+#ifndef ATTACH_H
+#define ATTACH_H
+
+#include <stdbool.h>
+#include "cli.h"
+
+struct xdptop_bpf;
+
+struct attachment {
+	const char *ifname;
+	int ifindex;
+	struct xdptop_bpf *skel;
+	int link_fd;		/* the kernel detaches when it closes, also on SIGKILL */
+	bool frags;		/* the multi-buffer program is attached */
+	enum attach_mode mode;	/* native or generic, as attached */
+	__u32 nr_cpus;
+	__u32 region_slots;
+};
+
+/* Checks the capabilities xdptop needs. Returns EXIT_OK or EXIT_PRIVILEGE
+ * after one line that names what is missing. */
+int attach_check_privileges(void);
+
+/* Loads a program instance sized for cfg and attaches it to iface. Returns
+ * EXIT_OK, or an exit code after one line naming the cause and the fix, with
+ * nothing left attached or loaded. */
+int attachment_open(struct attachment *a, const struct config *cfg,
+		    const struct iface_arg *iface);
+
+/* False once the interface is gone (deleted, or moved out of the namespace). */
+bool attachment_alive(const struct attachment *a);
+
+/* Detaches and unloads; safe on a zeroed or half-opened attachment. */
+void attachment_close(struct attachment *a);
+
+int attachment_slots_fd(const struct attachment *a);
+int attachment_stats_fd(const struct attachment *a);
+volatile __u32 *attachment_active_epoch(const struct attachment *a);
+
+#endif /* ATTACH_H */

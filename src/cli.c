@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* argp options -> struct config, with every value checked. */
+#include <argp.h>
+#include <errno.h>
+#include <math.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#ifndef XDPTOP_VERSION
+#define XDPTOP_VERSION "0.1.0"
+#endif
+
+const char *argp_program_version = "xdptop " XDPTOP_VERSION;
+const char *argp_program_bug_address = "<https://github.com/xdptop/xdptop/issues>";
+
+static const char doc[] =
+"xdptop: count packets and bytes per source address at line rate, with XDP.\n"
+"\n"
+"USAGE: xdptop [OPTION...] IFACE...\n"
+"\n"
+"Attaches a counting XDP program to each IFACE (it passes every frame on) and\n"
+"reports, every interval, each source address seen with its packets and bytes,\n"
+"busiest first, plus the frames that have no IP source (\"other\"), those the\n"
+"table had no room for (\"untracked\") and the total. sources + other +\n"
+"untracked == total, exactly, in every report.\n"
+"\n"
+"EXAMPLES:\n"
+"    xdptop eth0                   # log format, every second, until Ctrl-C\n"
+"    xdptop -f json -i 10 eth0 eth1  # JSON Lines every 10 s, per interface\n"
+"    xdptop -c 1 -i 5 -t 20 eth0   # the 20 busiest sources after 5 s\n"
+"\n"
+"EXIT STATUS:\n"
+"    0 success; 1 runtime failure; 2 bad command line; 3 missing privilege\n"
+"    (CAP_BPF, CAP_NET_ADMIN); 4 interface problem (missing, already has an\n"
+"    XDP program, mode unsupported); 5 BPF unavailable or program rejected;\n"
+"    6 every interface disappeared while running.\n"
+"\n"
+"OPTIONS:";
+
+static const char args_doc[] = "IFACE...";
+
+enum { OPT_FORCE = 256 };
+
+static const struct argp_option options[] = {
+	{ "interval", 'i', "SECONDS", 0, "Report every SECONDS (default 1; fractions allowed)", 0 },
+	{ "count", 'c', "N", 0, "Exit after N reports (default: run until Ctrl-C)", 0 },
+	{ "format", 'f', "FORMAT", 0, "log (default) or json (JSON Lines)", 0 },
+	{ "mode", 'm', "MODE", 0, "auto (default: native, else generic), native or generic", 0 },
+	{ "max-sources", 'n', "N", 0, "Sources tracked per interface (default 65536)", 0 },
+	{ "top", 't', "N", 0, "Show only the N busiest sources (default: all)", 0 },
+	{ "force", OPT_FORCE, NULL, 0, "Replace an XDP program already on an interface", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
+	{ 0 },
+};
+
+/* Prints "xdptop: <cause>: <fix>" and returns the usage exit code. */
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "xdptop: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+/* A whole number in [min, max]; strtoull alone accepts "-1" and " 7". */
+static int parse_whole(const char *opt, const char *arg, __u64 min, __u64 max, __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*arg < '0' || *arg > '9')
+		return usage_error("%s must be a whole number >= %llu, not \"%s\"", opt,
+				   (unsigned long long)min, arg);
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end || (v < min && errno != ERANGE))
+		return usage_error("%s must be a whole number >= %llu, not \"%s\"", opt,
+				   (unsigned long long)min, arg);
+	if (errno == ERANGE || v > max)
+		return usage_error("%s %s is too large: the most is %llu", opt, arg,
+				   (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+static int parse_interval(const char *arg, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || *end || errno || !isfinite(v) || v < 0.01 || v > 86400)
+		return usage_error("--interval must be a number of seconds from 0.01 to 86400, "
+				   "not \"%s\"", arg);
+	*out = v;
+	return 0;
+}
+
+static int add_interface(struct config *cfg, const char *name)
+{
+	int ifindex;
+
+	if (cfg->n_ifaces == MAX_INTERFACES)
+		return usage_error("too many interfaces: at most %d, \"%s\" is one too many",
+				   MAX_INTERFACES, name);
+	for (int i = 0; i < cfg->n_ifaces; i++)
+		if (!strcmp(cfg->ifaces[i].name, name))
+			return usage_error("interface \"%s\" is named twice: name it once", name);
+	ifindex = if_nametoindex(name);
+	if (!ifindex) {
+		fprintf(stderr, "xdptop: no interface named \"%s\": list them with 'ip link'\n", name);
+		return EXIT_INTERFACE;
+	}
+	cfg->ifaces[cfg->n_ifaces].name = name;
+	cfg->ifaces[cfg->n_ifaces].ifindex = ifindex;
+	cfg->n_ifaces++;
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	__u64 v = 0;
+	int err;
+
+	switch (key) {
+	case 'i':
+		return parse_interval(arg, &cfg->interval);
+	case 'c':
+		return parse_whole("--count", arg, 1, UINT64_MAX, &cfg->count);
+	case 'n':
+		err = parse_whole("--max-sources", arg, 1, MAX_SOURCES_LIMIT, &v);
+		cfg->max_sources = v;
+		return err;
+	case 't':
+		err = parse_whole("--top", arg, 1, UINT32_MAX, &v);
+		cfg->top = v;
+		return err;
+	case 'f':
+		if (!strcmp(arg, "log"))
+			cfg->format = FORMAT_LOG;
+		else if (!strcmp(arg, "json"))
+			cfg->format = FORMAT_JSON;
+		else
+			return usage_error("unknown --format \"%s\": use log or json", arg);
+		return 0;
+	case 'm':
+		if (!strcmp(arg, "auto"))
+			cfg->mode = MODE_AUTO;
+		else if (!strcmp(arg, "native"))
+			cfg->mode = MODE_NATIVE;
+		else if (!strcmp(arg, "generic"))
+			cfg->mode = MODE_GENERIC;
+		else
+			return usage_error("unknown --mode \"%s\": use auto, native or generic", arg);
+		return 0;
+	case OPT_FORCE:
+		cfg->force = true;
+		return 0;
+	case 'v':
+		cfg->verbose = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		return add_interface(cfg, arg);
+	case ARGP_KEY_NO_ARGS:
+		fprintf(stderr, "xdptop: no interface given: name one or more, e.g. 'xdptop eth0' "
+				"(see 'ip link'), or run 'make demo' for a private demo\n");
+		return EXIT_USAGE;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const char *mode_name(enum attach_mode mode)
+{
+	switch (mode) {
+	case MODE_NATIVE:
+		return "native";
+	case MODE_GENERIC:
+		return "generic";
+	default:
+		return "auto";
+	}
+}
+
+int cli_parse(int argc, char **argv, struct config *cfg)
+{
+	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
+	*cfg = (struct config){
+		.interval = 1.0,
+		.max_sources = 65536,
+		.mode = MODE_AUTO,
+		.format = FORMAT_LOG,
+	};
+	/* argp's own errors (unknown option, missing value) exit with
+	 * argp_err_exit_status; ours come back from parse_opt as exit codes. */
+	argp_err_exit_status = EXIT_USAGE;
+	return argp_parse(&argp, argc, argv, 0, NULL, cfg);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Command line -> one checked configuration. */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+/* Exit codes, one per failure class; --help lists them. */
+enum xdptop_exit {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,	/* an unexpected failure while running */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_PRIVILEGE = 3,	/* missing CAP_BPF / CAP_NET_ADMIN */
+	EXIT_INTERFACE = 4,	/* no such interface, busy, mode unsupported */
+	EXIT_BPF = 5,		/* BPF unavailable or the program rejected */
+	EXIT_ALL_GONE = 6,	/* every interface disappeared while running */
+};
+
+enum attach_mode { MODE_AUTO, MODE_NATIVE, MODE_GENERIC };
+enum output_format { FORMAT_LOG, FORMAT_JSON };
+
+#define MAX_INTERFACES 64
+#define MAX_SOURCES_LIMIT (1U << 24)
+
+struct iface_arg {
+	const char *name;
+	int ifindex;
+};
+
+struct config {
+	struct iface_arg ifaces[MAX_INTERFACES];
+	int n_ifaces;
+	double interval;	/* seconds */
+	__u64 count;		/* reports before exiting; 0 = until a signal */
+	__u32 max_sources;
+	__u32 top;		/* rows per report; 0 = every source */
+	enum attach_mode mode;
+	enum output_format format;
+	bool force;
+	bool verbose;
+};
+
+/* Fills cfg from argv. Returns EXIT_OK, or the exit code after printing one
+ * line that names the cause and the fix. --help and --version exit here. */
+int cli_parse(int argc, char **argv, struct config *cfg);
+
+const char *mode_name(enum attach_mode mode);
+
+#endif /* CLI_H */

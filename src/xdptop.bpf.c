@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xdptop's XDP programs: count every received frame under its source address
+ * (or as "other"), then pass it on. Counting never changes traffic. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xdptop.h"
+#include "parse.bpf.h"
+#include "table.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 region = (active_epoch & 1) * nr_cpus + cpu;
+	struct xdptop_cpu_stats *stats;
+	struct source_key key;
+	__u64 family;
+
+	stats = bpf_map_lookup_elem(&cpu_stats, &region);
+	if (!stats) /* cpu >= nr_cpus: only with the object's default sizes */
+		return XDP_PASS;
+	counter_add(&stats->total, len);
+
+	family = parse_source(data, data_end, &key);
+	if (family == XDPTOP_FAMILY_NONE)
+		counter_add(&stats->other, len);
+	else if (!table_count(region * region_slots, &key, family, len))
+		counter_add(&stats->untracked, len);
+	return XDP_PASS;
+}
+
+/* Standard MTU: a frame is one buffer, so its length is data_end - data and
+ * costs no helper call. */
+SEC("xdp")
+int xdptop(struct xdp_md *ctx)
+{
+	return count_frame(ctx, ctx->data_end - ctx->data);
+}
+
+/* Jumbo MTU: frames may span several buffers; only the helper knows their
+ * whole length. The headers parsed are always in the first buffer. */
+SEC("xdp.frags")
+int xdptop_frags(struct xdp_md *ctx)
+{
+	return count_frame(ctx, bpf_xdp_get_buff_len(ctx));
+}

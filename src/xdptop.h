@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Types shared by the XDP program and userspace. Fixed-width only: both sides
+ * must agree on every byte of the maps they share. */
+#ifndef XDPTOP_H
+#define XDPTOP_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <assert.h>
+#endif
+
+/* Address families as stored in a slot's tag (not AF_* values: those are
+ * userspace constants the BPF side does not have). */
+enum xdptop_family {
+	XDPTOP_FAMILY_NONE = 0,
+	XDPTOP_FAMILY_IPV4 = 4,
+	XDPTOP_FAMILY_IPV6 = 6,
+};
+
+/* One source's counters in one CPU's region of one epoch.
+ *
+ * tag_packets packs two things so that a slot is 32 bytes (two per cache
+ * line) and is published with one store: the family in the top 8 bits and
+ * the packet count in the low 56 (2^56 packets is 2,000 years at 1 Gpps).
+ * tag_packets == 0 means the slot is free. The CPU that owns the region
+ * writes the address first and tag_packets last; a reader loads tag_packets
+ * first and the address after. */
+struct xdptop_slot {
+	__u64 addr[2];		/* source address, IPv4 in the first 4 bytes */
+	__u64 tag_packets;
+	__u64 bytes;
+};
+
+#define XDPTOP_TAG_SHIFT 56
+#define XDPTOP_PACKETS_MASK ((1ULL << XDPTOP_TAG_SHIFT) - 1)
+
+/* Frames and bytes of one CPU in one epoch that are not in a slot.
+ * total counts every frame the program saw, so that
+ * sum(slots) + other + untracked == total holds exactly per epoch and CPU.
+ * Padded to a cache line: CPUs never share one. */
+struct xdptop_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct xdptop_cpu_stats {
+	struct xdptop_counter total;
+	struct xdptop_counter other;	 /* not IPv4/IPv6, truncated, malformed */
+	struct xdptop_counter untracked; /* IP, but no free slot in the probe window */
+	__u64 pad[2];
+};
+
+/* Slots a frame's source may occupy, from its hash slot on. A bounded probe
+ * keeps the per-packet cost flat when the table is full. */
+#define XDPTOP_PROBE_WINDOW 8
+
+/* Two epochs: the XDP program counts into the active one while userspace
+ * reads and clears the other (see table.bpf.h). */
+#define XDPTOP_EPOCHS 2
+
+/* Defaults baked into the object, so that `bpftool prog loadall` loads it as
+ * it is: 64 CPUs x 1,024 slots x 2 epochs = 4 MiB. The agent sizes both maps
+ * to the machine's CPUs and --max-sources before loading. */
+#define XDPTOP_DEFAULT_CPUS 64
+#define XDPTOP_DEFAULT_REGION_SLOTS 1024
+
+/* Multiplicative hash of a source, shared by the XDP program's table and the
+ * agent's tally; the high half of the product is the well-mixed one. */
+static inline __u32 xdptop_hash(__u64 addr0, __u64 addr1, __u64 family)
+{
+	__u64 h = (addr0 ^ (addr1 * 0xc2b2ae3d27d4eb4fULL)) + family;
+
+	return (h * 0x9e3779b97f4a7c15ULL) >> 32;
+}
+
+#ifndef __BPF__
+static_assert(sizeof(struct xdptop_slot) == 32, "slot is half a cache line");
+static_assert(sizeof(struct xdptop_cpu_stats) == 64, "stats are one cache line");
+#endif
+
+#endif /* XDPTOP_H */
