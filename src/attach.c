@@ -63,7 +63,7 @@ static int load_error(int err)
 	}
 }
 
-static int load(struct attachment *a, const struct config *cfg)
+int attachment_load(struct attachment *a, __u32 max_sources)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct xdptop_bpf *skel;
@@ -72,7 +72,7 @@ static int load(struct attachment *a, const struct config *cfg)
 	if (ncpus < 0)
 		return load_error(ncpus);
 	a->nr_cpus = ncpus;
-	a->region_slots = table_region_slots(cfg->max_sources);
+	a->region_slots = table_region_slots(max_sources);
 
 	skel = xdptop_bpf__open();
 	if (!skel)
@@ -250,7 +250,7 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 	*a = (struct attachment){ .ifname = iface->name, .ifindex = iface->ifindex,
 				  .link_fd = -1 };
 	err = check_free(a, cfg->force);
-	err = err ?: load(a, cfg);
+	err = err ?: attachment_load(a, cfg->max_sources);
 	err = err ?: attach(a, cfg->mode);
 	if (err) {
 		attachment_close(a);

@@ -23,6 +23,13 @@ struct attachment {
  * after one line that names what is missing. */
 int attach_check_privileges(void);
 
+/* Opens and loads a program instance sized for max_sources on this
+ * machine's CPUs, without attaching it (tests run it with BPF_PROG_TEST_RUN).
+ * Returns EXIT_OK or an exit code after one line naming cause and fix; the
+ * caller closes a on failure too. a must hold ifname (may be "") and
+ * link_fd = -1. */
+int attachment_load(struct attachment *a, __u32 max_sources);
+
 /* Loads a program instance sized for cfg and attaches it to iface. Returns
  * EXIT_OK, or an exit code after one line naming the cause and the fix, with
  * nothing left attached or loaded. */

@@ -1,0 +1,196 @@
+"""Shared fixtures: the binaries under test and private network namespaces.
+
+Every namespace is named xdpt-<pid>-<n> and deleted on teardown, also when a
+test fails; both ends of every veth live inside the test's own namespaces.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+BUILD = Path(os.environ.get("XDPTOP_BUILD", ROOT / "build"))
+
+# Each build variant the suite runs against: the normal one, and the one with
+# AddressSanitizer + UBSan (make check builds both).
+VARIANTS = [v for v in ("", "san") if (BUILD / v / "xdptop").exists()]
+ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=99",
+            "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=99"}
+
+_counter = [0]
+
+
+def sh(*cmd, check=True, **kw):
+    """Runs a command, returns CompletedProcess with text output."""
+    return subprocess.run(list(cmd), check=check, capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(params=VARIANTS, ids=lambda v: v or "plain")
+def xdptop(request):
+    """Path of the xdptop binary under test (each build variant)."""
+    return str(BUILD / request.param / "xdptop")
+
+
+def env_for(binary):
+    env = dict(os.environ)
+    env.update(ASAN_ENV)
+    return env
+
+
+class Netns:
+    """A namespace of the test's own; deleted by the fixture."""
+
+    def __init__(self, name):
+        self.name = name
+        sh("ip", "netns", "add", name)
+
+    def run(self, *cmd, check=True, **kw):
+        return sh("ip", "netns", "exec", self.name, *cmd, check=check, **kw)
+
+    def popen(self, *cmd, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *cmd], **kw)
+
+    def xdp_attached(self):
+        """Names of this namespace's interfaces that have an XDP program."""
+        out = sh("ip", "-n", self.name, "-o", "link", "show").stdout
+        return [line.split(": ")[1].split("@")[0] for line in out.splitlines() if " xdp" in line
+                and ("prog/xdp" in line or "xdpgeneric" in line or "xdp " in line)]
+
+    def delete(self):
+        sh("ip", "netns", "del", self.name, check=False)
+
+
+class Lab:
+    """Namespaces and veth pairs for one test; everything goes on teardown."""
+
+    def __init__(self):
+        self.namespaces = []
+        self.procs = []
+
+    def netns(self):
+        _counter[0] += 1
+        ns = Netns(f"xdpt-{os.getpid()}-{_counter[0]}")
+        self.namespaces.append(ns)
+        return ns
+
+    def veth(self, a, b, name_a="v0", name_b="v1", mtu=1500, ipv6=False):
+        """A veth pair with name_a in namespace a and name_b in b, up."""
+        sh("ip", "-n", a.name, "link", "add", name_a, "type", "veth", "peer", "name", name_b,
+           "netns", b.name)
+        for ns, ifname in ((a, name_a), (b, name_b)):
+            if not ipv6:
+                ns.run("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1")
+            sh("ip", "-n", ns.name, "link", "set", ifname, "mtu", str(mtu), "up")
+
+    def pair(self, mtu=9000, ipv6=False):
+        """Sender namespace a (v0) -> receiver namespace b (v1)."""
+        a, b = self.netns(), self.netns()
+        self.veth(a, b, mtu=mtu, ipv6=ipv6)
+        return a, b
+
+    def start(self, ns, binary, *args):
+        """Starts xdptop in ns; returns an Agent."""
+        agent = Agent(ns, binary, args)
+        self.procs.append(agent)
+        return agent
+
+    def teardown(self):
+        for agent in self.procs:
+            agent.kill()
+        for ns in self.namespaces:
+            ns.delete()
+
+
+class Agent:
+    """A running xdptop, its stdout and stderr captured to files."""
+
+    def __init__(self, ns, binary, args):
+        import tempfile
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = ns.popen(binary, *args, stdout=self.out, stderr=self.err,
+                             stdin=subprocess.DEVNULL, env=env_for(binary))
+        self.rc = None
+
+    def wait_attached(self, n=1, timeout=20):
+        """Waits until the agent said it attached to n interfaces."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.stderr().count("Attached XDP program") >= n:
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"xdptop exited {self.proc.returncode}: {self.stderr()}")
+            time.sleep(0.05)
+        raise AssertionError(f"xdptop did not attach in {timeout}s: {self.stderr()}")
+
+    def stop(self, sig=signal.SIGINT, timeout=30):
+        """Signals the agent and returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.rc = self.proc.wait(timeout=timeout)
+        return self.rc
+
+    def wait(self, timeout=60):
+        self.rc = self.proc.wait(timeout=timeout)
+        return self.rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stdout(self):
+        self.out.seek(0)
+        return self.out.read()
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def reports(self):
+        """The JSON Lines reports written so far."""
+        return [json.loads(line) for line in self.stdout().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def lab():
+    lab = Lab()
+    try:
+        yield lab
+    finally:
+        lab.teardown()
+
+
+def as_expected(report):
+    """A JSON report in the shape of NAME.expected.json."""
+    return {
+        "sources": {s["address"]: {"packets": s["packets"], "bytes": s["bytes"]}
+                    for s in report["sources"]},
+        "other": report["other"],
+        "total": report["total"],
+    }
+
+
+def check_identity(report):
+    """sum(sources) + other + untracked == total, packets and bytes."""
+    for field in ("packets", "bytes"):
+        parts = sum(s[field] for s in report["sources"]) + report["other"][field] + \
+            report["untracked"][field]
+        assert parts == report["total"][field], (field, report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The plain closing line CI reads: 'N passed, N failed'."""
+    stats = terminalreporter.stats
+    passed = len(stats.get("passed", []))
+    failed = len(stats.get("failed", [])) + len(stats.get("error", []))
+    skipped = len(stats.get("skipped", []))
+    # In CI a skipped test counts as a failure: it proved nothing.
+    if os.environ.get("CI") == "true":
+        failed += skipped
+    terminalreporter.write_line(f"{passed} passed, {failed} failed")

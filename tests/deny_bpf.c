@@ -1,0 +1,2 @@
+/* placeholder: replaced by the seccomp helper */
+int main(void) { return 0; }
