@@ -61,7 +61,7 @@ include tests/tests.mk
 include bench/bench.mk
 
 demo: all
-	$(Q)tests/demo.sh $(BUILD)/xdptop
+	$(Q)scripts/demo.sh $(BUILD)/xdptop
 
 install: all
 	install -D -m 0755 $(BUILD)/xdptop $(DESTDIR)$(PREFIX)/sbin/xdptop

@@ -16,31 +16,30 @@
 #endif
 
 const char *argp_program_version = "xdptop " XDPTOP_VERSION;
-const char *argp_program_bug_address = "<https://github.com/xdptop/xdptop/issues>";
 
+/* argp prints the text before \v above the options, the rest below them. */
 static const char doc[] =
-"xdptop: count packets and bytes per source address at line rate, with XDP.\n"
-"\n"
-"USAGE: xdptop [OPTION...] IFACE...\n"
+"Count packets and bytes per source address at line rate, with XDP.\n"
 "\n"
 "Attaches a counting XDP program to each IFACE (it passes every frame on) and\n"
 "reports, every interval, each source address seen with its packets and bytes,\n"
 "busiest first, plus the frames that have no IP source (\"other\"), those the\n"
 "table had no room for (\"untracked\") and the total. sources + other +\n"
-"untracked == total, exactly, in every report.\n"
-"\n"
+"untracked == total, exactly, in every report."
+"\v"
 "EXAMPLES:\n"
-"    xdptop eth0                   # log format, every second, until Ctrl-C\n"
+"    xdptop eth0                     # log format, every second, until Ctrl-C\n"
 "    xdptop -f json -i 10 eth0 eth1  # JSON Lines every 10 s, per interface\n"
-"    xdptop -c 1 -i 5 -t 20 eth0   # the 20 busiest sources after 5 s\n"
+"    xdptop -c 1 -i 5 -t 20 eth0     # the 20 busiest sources after 5 s\n"
 "\n"
 "EXIT STATUS:\n"
-"    0 success; 1 runtime failure; 2 bad command line; 3 missing privilege\n"
-"    (CAP_BPF, CAP_NET_ADMIN); 4 interface problem (missing, already has an\n"
-"    XDP program, mode unsupported); 5 BPF unavailable or program rejected;\n"
-"    6 every interface disappeared while running.\n"
-"\n"
-"OPTIONS:";
+"    0  success\n"
+"    1  runtime failure\n"
+"    2  bad command line\n"
+"    3  missing privilege (CAP_BPF, CAP_NET_ADMIN)\n"
+"    4  interface problem (missing, busy with an XDP program, mode unsupported)\n"
+"    5  BPF unavailable, or the kernel rejected the program\n"
+"    6  every interface disappeared while running";
 
 static const char args_doc[] = "IFACE...";
 

@@ -184,13 +184,24 @@ def check_identity(report):
         assert parts == report["total"][field], (field, report)
 
 
-def pytest_terminal_summary(terminalreporter):
-    """The plain closing line CI reads: 'N passed, N failed'."""
-    stats = terminalreporter.stats
-    passed = len(stats.get("passed", []))
-    failed = len(stats.get("failed", [])) + len(stats.get("error", []))
-    skipped = len(stats.get("skipped", []))
-    # In CI a skipped test counts as a failure: it proved nothing.
-    if os.environ.get("CI") == "true":
-        failed += skipped
-    terminalreporter.write_line(f"{passed} passed, {failed} failed")
+_outcomes = {"passed": 0, "failed": 0}
+
+
+def pytest_runtest_logreport(report):
+    """Counts each test once: a failure in setup, call or teardown fails it; a
+    skip proved nothing, so it counts as a failure too."""
+    if report.failed or report.skipped:
+        _outcomes["failed"] += 1
+    elif report.when == "call" and report.passed:
+        _outcomes["passed"] += 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _outcomes["failed"] and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_unconfigure(config):
+    """The plain closing line CI reads, after pytest's own: 'N passed, N failed'."""
+    if _outcomes["passed"] or _outcomes["failed"]:
+        print(f"{_outcomes['passed']} passed, {_outcomes['failed']} failed")
