@@ -66,13 +66,16 @@ struct xdptop_cpu_stats {
 #define XDPTOP_DEFAULT_CPUS 64
 #define XDPTOP_DEFAULT_REGION_SLOTS 1024
 
-/* Multiplicative hash of a source, shared by the XDP program's table and the
- * agent's tally; the high half of the product is the well-mixed one. */
+/* Hash of a source, shared by the XDP program's table and the agent's tally.
+ * A product only carries bits upwards, so the high half is folded onto the
+ * low half before the last multiply: without it, the last group of an IPv6
+ * address (bits 48-63 of addr[1]) never reached a small table's index. */
 static inline __u32 xdptop_hash(__u64 addr0, __u64 addr1, __u64 family)
 {
-	__u64 h = (addr0 ^ (addr1 * 0xc2b2ae3d27d4eb4fULL)) + family;
+	__u64 h = (addr0 * 0x9e3779b97f4a7c15ULL) ^ (addr1 * 0xc2b2ae3d27d4eb4fULL) ^ family;
 
-	return (h * 0x9e3779b97f4a7c15ULL) >> 32;
+	h ^= h >> 32;
+	return (h * 0xff51afd7ed558ccdULL) >> 32;
 }
 
 #ifndef __BPF__

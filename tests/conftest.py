@@ -189,7 +189,7 @@ _outcomes = {"passed": 0, "failed": 0}
 
 def pytest_runtest_logreport(report):
     """Counts each test once: a failure in setup, call or teardown fails it; a
-    skip proved nothing, so it counts as a failure too."""
+    skip (an expected failure too) proved nothing, so it counts as a failure."""
     if report.failed or report.skipped:
         _outcomes["failed"] += 1
     elif report.when == "call" and report.passed:
