@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <cap-ng.h>
 #include <linux/capability.h>
 #include <linux/if_link.h>
@@ -102,12 +103,14 @@ static void describe_prog(__u32 id, char *buf, size_t len)
 		close(fd);
 }
 
-/* The XDP bpf_link that holds ifindex, as an fd, or -ENOENT. */
+/* The XDP bpf_link that holds ifindex, as an fd; -ENOENT when none does,
+ * -EPERM without CAP_SYS_ADMIN (walking link ids needs it). */
 static int find_xdp_link(int ifindex)
 {
 	__u32 id = 0;
+	int err;
 
-	while (!bpf_link_get_next_id(id, &id)) {
+	while (!(err = bpf_link_get_next_id(id, &id))) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_link_get_fd_by_id(id);
@@ -119,22 +122,48 @@ static int find_xdp_link(int ifindex)
 			return fd;
 		close(fd);
 	}
-	return -ENOENT;
+	return err;
 }
 
-/* Removes whatever XDP program holds the interface: a bpf_link is detached
- * (its owner keeps a dead link), a netlink attachment is cleared. */
-static int remove_existing(const struct attachment *a)
+/* Removes whatever XDP program holds the interface. A netlink attachment is
+ * cleared with CAP_NET_ADMIN, per mode; the kernel refuses that (EBUSY) when
+ * a bpf_link holds the interface: then the link is detached (its owner keeps
+ * a dead link and sees it as detached). */
+static int remove_existing(const struct attachment *a, const struct bpf_xdp_query_opts *q)
 {
-	int fd = find_xdp_link(a->ifindex), err;
+	int err = 0, fd;
 
-	if (fd >= 0) {
-		err = bpf_link_detach(fd);
-		close(fd);
+	if (q->drv_prog_id)
+		err = bpf_xdp_detach(a->ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (!err && q->skb_prog_id)
+		err = bpf_xdp_detach(a->ifindex, XDP_FLAGS_SKB_MODE, NULL);
+	if (err != -EBUSY)
 		return err;
+	fd = find_xdp_link(a->ifindex);
+	if (fd < 0)
+		return fd;
+	err = bpf_link_detach(fd);
+	close(fd);
+	return err;
+}
+
+static int force_out(const struct attachment *a, const struct bpf_xdp_query_opts *q,
+		     const char *who)
+{
+	int err = remove_existing(a, q);
+
+	if (!err) {
+		fprintf(stderr, "xdptop: replaced XDP program %s on iface \"%s\"\n", who, a->ifname);
+		return EXIT_OK;
 	}
-	err = bpf_xdp_detach(a->ifindex, XDP_FLAGS_DRV_MODE, NULL);
-	return err ?: bpf_xdp_detach(a->ifindex, XDP_FLAGS_SKB_MODE, NULL);
+	if (err == -EPERM) {
+		fprintf(stderr, "xdptop: cannot replace the bpf_link holding iface \"%s\" without "
+				"CAP_SYS_ADMIN: run as root, or stop its owner\n", a->ifname);
+		return EXIT_PRIVILEGE;
+	}
+	fprintf(stderr, "xdptop: could not remove XDP program %s from iface \"%s\" (%s): "
+			"stop its owner, then retry\n", who, a->ifname, strerror(-err));
+	return EXIT_INTERFACE;
 }
 
 /* An interface holds one XDP program: say which, and how to get past it. */
@@ -146,17 +175,8 @@ static int check_free(const struct attachment *a, bool force)
 	if (bpf_xdp_query(a->ifindex, 0, &q) || !q.prog_id)
 		return EXIT_OK;
 	describe_prog(q.prog_id, who, sizeof(who));
-	if (force) {
-		if (!remove_existing(a)) {
-			fprintf(stderr, "xdptop: replaced XDP program %s on iface \"%s\"\n", who,
-				a->ifname);
-			return EXIT_OK;
-		}
-		fprintf(stderr, "xdptop: could not remove XDP program %s from iface \"%s\": "
-				"remove it with 'ip link set dev %s xdp off' or its owner\n",
-			who, a->ifname, a->ifname);
-		return EXIT_INTERFACE;
-	}
+	if (force)
+		return force_out(a, &q, who);
 	fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove it "
 			"('ip link set dev %s xdp off', or stop its owner) or replace it with "
 			"--force\n", a->ifname, who, a->ifname);
@@ -261,13 +281,19 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 	return EXIT_OK;
 }
 
-bool attachment_alive(const struct attachment *a)
+enum link_state attachment_state(const struct attachment *a)
 {
 	struct bpf_link_info info = {};
+	char name[IF_NAMESIZE];
 	__u32 len = sizeof(info);
 
-	/* The kernel clears the link's ifindex when the device goes away. */
-	return !bpf_obj_get_info_by_fd(a->link_fd, &info, &len) && info.xdp.ifindex;
+	/* The kernel clears the link's ifindex when it detaches it: when the
+	 * device goes away, or when someone detaches the link (--force). */
+	if (bpf_obj_get_info_by_fd(a->link_fd, &info, &len) || info.xdp.ifindex)
+		return LINK_ATTACHED;
+	if (if_indextoname(a->ifindex, name) && !strcmp(name, a->ifname))
+		return LINK_DETACHED;
+	return LINK_IFACE_GONE;
 }
 
 void attachment_close(struct attachment *a)

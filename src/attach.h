@@ -36,8 +36,13 @@ int attachment_load(struct attachment *a, __u32 max_sources);
 int attachment_open(struct attachment *a, const struct config *cfg,
 		    const struct iface_arg *iface);
 
-/* False once the interface is gone (deleted, or moved out of the namespace). */
-bool attachment_alive(const struct attachment *a);
+enum link_state {
+	LINK_ATTACHED,
+	LINK_IFACE_GONE,	/* deleted, or moved out of the namespace */
+	LINK_DETACHED,		/* someone else detached the program (--force) */
+};
+
+enum link_state attachment_state(const struct attachment *a);
 
 /* Detaches and unloads; safe on a zeroed or half-opened attachment. */
 void attachment_close(struct attachment *a);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <net/if.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,8 @@ static const char doc[] =
 "    1  runtime failure\n"
 "    2  bad command line\n"
 "    3  missing privilege (CAP_BPF, CAP_NET_ADMIN)\n"
-"    4  interface problem (missing, busy with an XDP program, mode unsupported)\n"
+"    4  interface problem (missing, busy with an XDP program, mode unsupported,\n"
+"       or taken over by another program while running)\n"
 "    5  BPF unavailable, or the kernel rejected the program\n"
 "    6  every interface disappeared while running";
 
@@ -94,18 +96,22 @@ static int parse_whole(const char *opt, const char *arg, __u64 min, __u64 max, _
 
 static int parse_interval(const char *arg, double *out)
 {
-	char *end;
+	/* Decimal only: strtod would also take " 1", "0x10", "inf" and "nan". */
+	bool decimal = ((*arg >= '0' && *arg <= '9') || *arg == '.') && !strpbrk(arg, "xX");
+	char *end = NULL;
 	double v;
 
 	errno = 0;
-	v = strtod(arg, &end);
-	if (end == arg || *end || errno || !isfinite(v) || v < 0.01 || v > 86400)
+	v = decimal ? strtod(arg, &end) : 0;
+	if (!decimal || *end || errno || v < 0.01 || v > 86400)
 		return usage_error("--interval must be a number of seconds from 0.01 to 86400, "
 				   "not \"%s\"", arg);
 	*out = v;
 	return 0;
 }
 
+/* Resolves name now, so that a typo fails before anything is loaded, and so
+ * that two names of one interface (an altname) are caught as one. */
 static int add_interface(struct config *cfg, const char *name)
 {
 	int ifindex;
@@ -113,13 +119,20 @@ static int add_interface(struct config *cfg, const char *name)
 	if (cfg->n_ifaces == MAX_INTERFACES)
 		return usage_error("too many interfaces: at most %d, \"%s\" is one too many",
 				   MAX_INTERFACES, name);
-	for (int i = 0; i < cfg->n_ifaces; i++)
-		if (!strcmp(cfg->ifaces[i].name, name))
-			return usage_error("interface \"%s\" is named twice: name it once", name);
 	ifindex = if_nametoindex(name);
 	if (!ifindex) {
 		fprintf(stderr, "xdptop: no interface named \"%s\": list them with 'ip link'\n", name);
 		return EXIT_INTERFACE;
+	}
+	for (int i = 0; i < cfg->n_ifaces; i++) {
+		const char *seen = cfg->ifaces[i].name;
+
+		if (cfg->ifaces[i].ifindex != ifindex)
+			continue;
+		if (!strcmp(seen, name))
+			return usage_error("interface \"%s\" is named twice: name it once", name);
+		return usage_error("interface \"%s\" is \"%s\" named twice: name it once", name,
+				   seen);
 	}
 	cfg->ifaces[cfg->n_ifaces].name = name;
 	cfg->ifaces[cfg->n_ifaces].ifindex = ifindex;

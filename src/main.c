@@ -21,7 +21,7 @@ struct monitor {
 	struct attachment att;
 	struct table table;
 	struct tally tally;
-	bool gone;
+	enum link_state state;	/* LINK_ATTACHED while it is counted */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -99,29 +99,49 @@ static int write_report(const struct monitor *m, const struct config *cfg,
 	return err;
 }
 
-/* Reports every interface still there; drops those that disappeared (after
- * their last report). Returns how many remain. */
+/* Says once why an interface is no longer counted. */
+static void say_lost(const struct monitor *m)
+{
+	if (m->state == LINK_DETACHED)
+		fprintf(stderr, "xdptop: xdptop's XDP program was detached from iface \"%s\" "
+				"(replaced by another program?): no longer counting it\n",
+			m->att.ifname);
+	else
+		fprintf(stderr, "xdptop: iface \"%s\" disappeared: no longer counting it\n",
+			m->att.ifname);
+}
+
+/* Reports every interface still counted; drops those lost since (after their
+ * last report). Returns how many remain. */
 static int report_all(struct monitor *mons, int n, const struct config *cfg,
 		      const struct output *out, int *err)
 {
-	int alive = 0;
+	int attached = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct monitor *m = &mons[i];
 
-		if (m->gone)
+		if (m->state != LINK_ATTACHED)
 			continue;
 		if (!*err)
 			*err = write_report(m, cfg, out, n);
-		if (attachment_alive(&m->att)) {
-			alive++;
-			continue;
-		}
-		fprintf(stderr, "xdptop: iface \"%s\" disappeared: no longer counting it\n",
-			m->att.ifname);
-		m->gone = true;
+		m->state = attachment_state(&m->att);
+		if (m->state == LINK_ATTACHED)
+			attached++;
+		else
+			say_lost(m);
 	}
-	return alive;
+	return attached;
+}
+
+/* With nothing left to count: 6 when every interface went away, 4 when
+ * another program took one over. */
+static int lost_all_exit(const struct monitor *mons, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (mons[i].state == LINK_DETACHED)
+			return EXIT_INTERFACE;
+	return EXIT_ALL_GONE;
 }
 
 static void add_seconds(struct timespec *t, double s)
@@ -151,18 +171,16 @@ static int run(struct monitor *mons, int n, const struct config *cfg)
 	const struct output *out = cfg->format == FORMAT_JSON ? &output_json : &output_log;
 	struct timespec deadline;
 	__u64 reports = 0;
-	int alive = n, err = 0;
+	int attached = n, err = 0;
 	bool more = true;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	while (more && alive) {
+	while (more && attached) {
 		add_seconds(&deadline, cfg->interval);
 		more = sleep_until(&deadline);
 		if (collect(mons, n))
 			return EXIT_RUNTIME;
-		/* The live table of an interface that went away is freed with its
-		 * attachment; its counts up to then are in the tally. */
-		alive = report_all(mons, n, cfg, out, &err);
+		attached = report_all(mons, n, cfg, out, &err);
 		if (err) {
 			fprintf(stderr, "xdptop: cannot write the report (%s): check stdout\n",
 				strerror(-err));
@@ -171,7 +189,7 @@ static int run(struct monitor *mons, int n, const struct config *cfg)
 		if (cfg->count && ++reports >= cfg->count)
 			more = false;
 	}
-	return alive ? EXIT_OK : EXIT_ALL_GONE;
+	return attached ? EXIT_OK : lost_all_exit(mons, n);
 }
 
 static void catch_signals(void)
