@@ -103,9 +103,12 @@ static void describe_prog(__u32 id, char *buf, size_t len)
 		close(fd);
 }
 
-/* The XDP bpf_link that holds ifindex, as an fd; -ENOENT when none does,
- * -EPERM without CAP_SYS_ADMIN (walking link ids needs it). */
-static int find_xdp_link(int ifindex)
+/* The XDP bpf_link of prog_id on ifindex, as an fd; -ENOENT when none,
+ * -EPERM without CAP_SYS_ADMIN (walking link ids needs it). A link's info
+ * names no namespace and every namespace reuses small ifindexes, so the
+ * program id must match too: else --force could detach another namespace's
+ * program. */
+static int find_xdp_link(int ifindex, __u32 prog_id)
 {
 	__u32 id = 0;
 	int err;
@@ -118,7 +121,7 @@ static int find_xdp_link(int ifindex)
 		if (fd < 0)
 			continue;
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
-		    (int)info.xdp.ifindex == ifindex)
+		    (int)info.xdp.ifindex == ifindex && info.prog_id == prog_id)
 			return fd;
 		close(fd);
 	}
@@ -139,7 +142,7 @@ static int remove_existing(const struct attachment *a, const struct bpf_xdp_quer
 		err = bpf_xdp_detach(a->ifindex, XDP_FLAGS_SKB_MODE, NULL);
 	if (err != -EBUSY)
 		return err;
-	fd = find_xdp_link(a->ifindex);
+	fd = find_xdp_link(a->ifindex, q->prog_id);
 	if (fd < 0)
 		return fd;
 	err = bpf_link_detach(fd);

@@ -445,6 +445,31 @@ def test_force_over_another_xdptop(lab, xdptop):
     assert_clean(ns)
 
 
+def test_force_leaves_other_namespaces_alone(lab, xdptop):
+    """Every namespace's v1 has the same ifindex: --force in one namespace
+    detaches the link there, never the older one on the other namespace's v1."""
+    _, ns_a = lab.pair(mtu=1500)
+    _, ns_b = lab.pair(mtu=1500)
+    assert ifindex_of(ns_a, "v1") == ifindex_of(ns_b, "v1")
+    other = lab.start(ns_a, xdptop, "-f", "json", "-i", "0.1", "v1")
+    other.wait_attached()
+    victim = lab.start(ns_b, xdptop, "-f", "json", "-i", "0.1", "v1")
+    victim.wait_attached()
+    res = run(ns_b, xdptop, "--force", "-c", "1", "-i", "0.2", "-f", "json", "v1")
+    assert res.returncode == OK, res.stderr
+    victim.wait(timeout=10)
+    assert victim.rc == INTERFACE, victim.stderr()
+    assert other.proc.poll() is None, other.stderr()
+    assert ns_a.xdp_attached() == ["v1"]
+    assert other.stop() == OK
+    assert_clean(ns_a)
+    assert_clean(ns_b)
+
+
+def ifindex_of(ns, ifname):
+    return int(ns.run("cat", f"/sys/class/net/{ifname}/ifindex").stdout)
+
+
 def test_force_over_another_xdptop_tells_it(lab, xdptop):
     _, ns = lab.pair(mtu=1500)
     first = lab.start(ns, xdptop, "-f", "json", "-i", "0.1", "v1")
