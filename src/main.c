@@ -79,8 +79,14 @@ static int collect(struct monitor *mons, int n)
 				"is this kernel older than 5.18?\n", strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		table_drain(&mons[i].table, retired[i], &mons[i].tally);
+		if (tally_end_interval(&mons[i].tally)) {
+			fprintf(stderr, "xdptop: out of memory while aging the sources of iface "
+					"\"%s\": lower --max-sources\n", mons[i].att.ifname);
+			return EXIT_RUNTIME;
+		}
+	}
 	return EXIT_OK;
 }
 

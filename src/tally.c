@@ -60,7 +60,80 @@ void tally_add_source(struct tally *t, __u32 family, const __u64 addr[2],
 	if (e) {
 		e->packets += packets;
 		e->bytes += bytes;
+		e->last_seen = t->now;
 	} else {
 		counter_merge(&t->untracked, &add);
+		t->refused++;
 	}
+}
+
+#define AGE_BUCKETS 64
+
+/* Intervals since e last counted, the last bucket holding all older. */
+static __u32 idle_bucket(const struct tally *t, const struct source_count *e)
+{
+	__u32 age = t->now - e->last_seen;
+
+	return age < AGE_BUCKETS ? age : AGE_BUCKETS - 1;
+}
+
+/* The smallest idleness (in intervals, >= 1) such that forgetting every
+ * source at least that idle brings the tally down to target, or as close as
+ * idle sources allow; AGE_BUCKETS when every source counted this interval. */
+static __u32 idle_threshold(const struct tally *t, __u32 target)
+{
+	__u32 by_age[AGE_BUCKETS] = {}, kept = t->n_sources, age;
+
+	for (size_t i = 0; i < tally_slots(t); i++)
+		if (t->entries[i].family)
+			by_age[idle_bucket(t, &t->entries[i])]++;
+	if (by_age[0] == kept)
+		return AGE_BUCKETS;
+	for (age = AGE_BUCKETS - 1; age > 1 && kept - by_age[age] >= target; age--)
+		kept -= by_age[age];
+	/* kept still counts bucket age: it goes, the younger ones stay. */
+	return age;
+}
+
+static void forget_idle(struct tally *t, struct source_count *old, size_t old_slots,
+			__u32 min_idle)
+{
+	for (size_t i = 0; i < old_slots; i++) {
+		const struct source_count *e = &old[i];
+		struct xdptop_counter counts = { e->packets, e->bytes };
+
+		if (!e->family)
+			continue;
+		if (idle_bucket(t, e) >= min_idle) {
+			counter_merge(&t->untracked, &counts);
+			continue;
+		}
+		*find_or_claim(t, e->family, e->addr) = *e;
+	}
+}
+
+int tally_end_interval(struct tally *t)
+{
+	struct source_count *old = t->entries;
+	size_t slots = tally_slots(t);
+	__u32 min_idle;
+
+	min_idle = t->refused ? idle_threshold(t, t->max_sources / 4 * 3) : AGE_BUCKETS;
+	t->refused = 0;
+	if (min_idle == AGE_BUCKETS) {
+		t->now++;
+		return 0;
+	}
+	/* Open addressing cannot simply blank an entry (it would cut probe
+	 * chains): the survivors move to a fresh array. */
+	t->entries = calloc(slots, sizeof(*t->entries));
+	if (!t->entries) {
+		t->entries = old;
+		return -ENOMEM;
+	}
+	t->n_sources = 0;
+	forget_idle(t, old, slots, min_idle);
+	free(old);
+	t->now++;
+	return 0;
 }

@@ -151,6 +151,39 @@ def test_more_sources_than_max_sources(lab, xdptop, tmp_path):
         assert 0 < s["bytes"] <= want[s["address"]]["bytes"], s
 
 
+def test_idle_sources_give_way_when_full(lab, xdptop, tmp_path):
+    """--max-sources 20: 20 sources A fill the tally. 20 new sources B are
+    turned away (untracked) while it is full, and A, idle, gives way at the end
+    of that interval: B's next frames are tracked. A's counts move to
+    untracked, so the identity and the total stay exact."""
+    old, new = T.ipv4_block("198.18.5.1", 20), T.ipv4_block("198.18.6.1", 20)
+    frames_old, _ = frames_from({s: [100] for s in old})
+    frames_new, _ = frames_from({s: [200] for s in new})
+    pcap_old = T.write_pcap(tmp_path / "old.pcap", frames_old)
+    pcap_new = T.write_pcap(tmp_path / "new.pcap", frames_new)
+    sender, receiver = lab.pair(mtu=1500)
+    agent = lab.start(receiver, xdptop, "--format", "json", "--interval", "0.2",
+                      "--max-sources", "20", "v1")
+    agent.wait_attached()
+    T.replay(sender, "v0", pcap_old)
+    time.sleep(1.0)                     # counted, then idle for several intervals
+    T.replay(sender, "v0", pcap_new)    # turned away; A gives way
+    time.sleep(1.0)
+    T.replay(sender, "v0", pcap_new)    # tracked
+    time.sleep(1.0)                     # B idle, but nobody waits: B stays
+    assert agent.stop() == 0, agent.stderr()
+    reports = agent.reports()
+    for report in reports:
+        check_identity(report)
+    assert any({s["address"] for s in r["sources"]} == set(old) for r in reports)  # A first
+    last = reports[-1]
+    assert last["tracked_sources"] == 20
+    assert {s["address"]: (s["packets"], s["bytes"]) for s in last["sources"]} == \
+        {s: (1, 200) for s in new}
+    assert last["untracked"] == {"packets": 40, "bytes": 6000}
+    assert last["total"] == {"packets": 60, "bytes": 10000}
+
+
 # (c) Two interfaces, one agent.
 
 def two_link_traffic(tmp_path):
