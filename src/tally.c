@@ -89,7 +89,7 @@ static __u32 idle_threshold(const struct tally *t, __u32 target)
 			by_age[idle_bucket(t, &t->entries[i])]++;
 	if (by_age[0] == kept)
 		return AGE_BUCKETS;
-	for (age = AGE_BUCKETS - 1; age > 1 && kept - by_age[age] >= target; age--)
+	for (age = AGE_BUCKETS - 1; age > 1 && kept - by_age[age] > target; age--)
 		kept -= by_age[age];
 	/* kept still counts bucket age: it goes, the younger ones stay. */
 	return age;

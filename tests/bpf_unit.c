@@ -1,2 +1,1532 @@
-/* placeholder: replaced by the BPF unit tests */
-int main(void) { return 0; }
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* BPF unit tests: hand-built frames run through the loaded XDP programs with
+ * BPF_PROG_TEST_RUN, collected exactly as the agent does (flip, grace period,
+ * drain into a tally), and checked against a model of where every frame must
+ * be counted: under its source, in other, or in untracked. Every collection
+ * also checks sum(sources) + other + untracked == total (packets and bytes),
+ * total == every frame run, and that the drained epoch is left all zero.
+ *
+ * The main thread is pinned to one CPU, so a test's frames all land in one
+ * region and the table's layout is predictable; only the concurrent test
+ * moves its writer from CPU to CPU. Needs root (or CAP_BPF + CAP_NET_ADMIN). */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "table.h"
+#include "tally.h"
+#include "xdptop.h"
+#include "xdptop.skel.h"
+
+#define FRAME_MAX 9216
+#define JUMBO 9000
+#define MAX_MODEL 64
+
+/* The CPUs the process may use, saved before main pins itself to the first. */
+static cpu_set_t all_cpus;
+
+/* ---- frames -------------------------------------------------------------- */
+
+struct frame {
+	__u8 buf[FRAME_MAX];
+	__u32 len;
+};
+
+/* A source as the test names it: the address in network order, IPv4 in the
+ * first 4 bytes and the rest zero (the layout of the table's keys). */
+struct src {
+	__u32 family;
+	__u8 addr[16];
+};
+
+#define IP4(a, b, c, d) ((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
+
+static struct src v4(__u32 host_order)
+{
+	struct src s = { .family = XDPTOP_FAMILY_IPV4 };
+	__u32 be = htonl(host_order);
+
+	memcpy(s.addr, &be, 4);
+	return s;
+}
+
+/* 2001:db8::/32 with the given last 32 bits, or any prefix given in w0. */
+static struct src v6(__u32 w0, __u32 w3)
+{
+	struct src s = { .family = XDPTOP_FAMILY_IPV6 };
+	__u32 words[4] = { htonl(w0), 0, 0, htonl(w3) };
+
+	memcpy(s.addr, words, 16);
+	return s;
+}
+
+static void src_key(const struct src *s, __u64 key[2])
+{
+	memcpy(key, s->addr, 16);
+}
+
+static const char *src_str(const struct src *s, char *buf, size_t len)
+{
+	inet_ntop(s->family == XDPTOP_FAMILY_IPV4 ? AF_INET : AF_INET6, s->addr, buf, len);
+	return buf;
+}
+
+static void put(struct frame *f, const void *p, size_t n)
+{
+	assert_true(f->len + n <= FRAME_MAX);
+	memcpy(f->buf + f->len, p, n);
+	f->len += n;
+}
+
+static void put8(struct frame *f, __u8 v)
+{
+	put(f, &v, 1);
+}
+
+static void put16(struct frame *f, __u16 v)
+{
+	__u16 be = htons(v);
+
+	put(f, &be, 2);
+}
+
+static void put32(struct frame *f, __u32 v)
+{
+	__u32 be = htonl(v);
+
+	put(f, &be, 4);
+}
+
+/* Starts f: Ethernet addresses, one 4-byte tag (TPID, TCI) per tpids[i],
+ * then the EtherType. */
+static void put_l2(struct frame *f, const __u16 *tpids, int n_tags, __u16 ethertype)
+{
+	static const __u8 dst[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
+	static const __u8 src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+	f->len = 0;
+	put(f, dst, sizeof(dst));
+	put(f, src, sizeof(src));
+	for (int i = 0; i < n_tags; i++) {
+		put16(f, tpids[i]);
+		put16(f, 100 + i); /* PCP 0, DEI 0, VID 100 + i */
+	}
+	put16(f, ethertype);
+}
+
+/* An IPv4 header of ihl 32-bit words (options are NOPs), at least 20
+ * bytes whatever ihl says; any version. */
+static void put_ipv4(struct frame *f, __u8 version, __u8 ihl, const __u8 saddr[4])
+{
+	static const __u8 daddr[4] = { 192, 0, 2, 1 };
+
+	put8(f, version << 4 | (ihl & 0x0f));
+	put8(f, 0);		/* DSCP, ECN */
+	put16(f, 0);		/* total length: fix_lengths() */
+	put16(f, 0x1234);	/* identification */
+	put16(f, 0x4000);	/* DF */
+	put8(f, 64);		/* TTL */
+	put8(f, IPPROTO_UDP);
+	put16(f, 0);		/* checksum: XDP does not check it */
+	put(f, saddr, 4);
+	put(f, daddr, 4);
+	for (int i = 20; i < ihl * 4; i++)
+		put8(f, 1);	/* IPOPT_NOOP */
+}
+
+/* An IPv6 header, any version. */
+static void put_ipv6(struct frame *f, __u8 version, const __u8 saddr[16])
+{
+	static const __u8 daddr[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 };
+
+	put32(f, (__u32)version << 28);
+	put16(f, 0);		/* payload length: fix_lengths() */
+	put8(f, 59);		/* no next header */
+	put8(f, 64);		/* hop limit */
+	put(f, saddr, 16);
+	put(f, daddr, 16);
+}
+
+/* Pads f with payload up to len bytes; the IP header's length field (at
+ * l3, when l3 > 0) is set to match. */
+static void pad_to(struct frame *f, __u32 len, __u32 l3)
+{
+	assert_true(len >= f->len && len <= FRAME_MAX);
+	memset(f->buf + f->len, 0xa5, len - f->len);
+	f->len = len;
+	if (l3 && (f->buf[l3] >> 4) == 4) {
+		__u16 tot = htons(len - l3 > 0xffff ? 0xffff : len - l3);
+
+		memcpy(f->buf + l3 + 2, &tot, 2);
+	} else if (l3 && (f->buf[l3] >> 4) == 6 && len >= l3 + 40) {
+		__u16 pl = htons(len - l3 - 40 > 0xffff ? 0xffff : len - l3 - 40);
+
+		memcpy(f->buf + l3 + 4, &pl, 2);
+	}
+}
+
+/* A well-formed frame of len bytes from s behind n_tags VLAN tags. */
+static void frame_from(struct frame *f, const struct src *s, const __u16 *tpids, int n_tags,
+		       __u32 len)
+{
+	__u32 l3;
+
+	if (s->family == XDPTOP_FAMILY_IPV4) {
+		put_l2(f, tpids, n_tags, ETH_P_IP);
+		l3 = f->len;
+		put_ipv4(f, 4, 5, s->addr);
+	} else {
+		put_l2(f, tpids, n_tags, ETH_P_IPV6);
+		l3 = f->len;
+		put_ipv6(f, 6, s->addr);
+	}
+	pad_to(f, len, l3);
+}
+
+/* An untagged frame from s. */
+static void frame_plain(struct frame *f, const struct src *s, __u32 len)
+{
+	frame_from(f, s, NULL, 0, len);
+}
+
+/* An ARP request (who-has 192.0.2.1 tell 192.0.2.2), padded to len. */
+static void frame_arp(struct frame *f, const __u16 *tpids, int n_tags, __u32 len)
+{
+	static const __u8 sha[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const __u8 spa[4] = { 192, 0, 2, 2 }, tha[ETH_ALEN] = { 0 };
+	static const __u8 tpa[4] = { 192, 0, 2, 1 };
+
+	put_l2(f, tpids, n_tags, ETH_P_ARP);
+	put16(f, 1);		/* Ethernet */
+	put16(f, ETH_P_IP);
+	put8(f, ETH_ALEN);
+	put8(f, 4);
+	put16(f, 1);		/* request */
+	put(f, sha, sizeof(sha));
+	put(f, spa, sizeof(spa));
+	put(f, tha, sizeof(tha));
+	put(f, tpa, sizeof(tpa));
+	pad_to(f, len, 0);
+}
+
+static const __u16 TAG_8021Q[] = { ETH_P_8021Q };
+static const __u16 TAG_8021AD[] = { ETH_P_8021AD };
+static const __u16 TAGS_QINQ[] = { ETH_P_8021AD, ETH_P_8021Q };
+static const __u16 TAGS_THREE[] = { ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q };
+
+/* ---- the program, the table, the model ----------------------------------- */
+
+/* What a test expects the tally to hold: its sources, other and untracked. */
+struct model {
+	struct src srcs[MAX_MODEL];
+	struct xdptop_counter counts[MAX_MODEL];
+	int n;
+	struct xdptop_counter other, untracked, total;
+};
+
+struct writer;
+
+struct env {
+	struct attachment a;
+	struct table t;
+	struct tally tally;
+	int prog;		/* SEC("xdp"): length = data_end - data */
+	int prog_frags;		/* SEC("xdp.frags"): length = bpf_xdp_get_buff_len */
+	__u32 cpu;		/* where this thread runs (pinned) */
+	struct model m;
+	struct writer *writer;	/* test_concurrent_reader's */
+	bool writer_running;
+};
+
+static void add(struct xdptop_counter *c, __u64 packets, __u64 bytes)
+{
+	c->packets += packets;
+	c->bytes += bytes;
+}
+
+/* A program instance sized for max_sources, its table mapped, and an empty
+ * tally of tally_max sources. Stored in *state first, so env_teardown()
+ * releases what was made even when an assertion fails half-way. */
+static struct env *env_open(void **state, __u32 max_sources, __u32 tally_max)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	*state = e;
+	e->a.ifname = "";
+	e->a.link_fd = -1;
+	assert_int_equal(attachment_load(&e->a, max_sources), EXIT_OK);
+	assert_int_equal(table_map(&e->t, attachment_slots_fd(&e->a), attachment_stats_fd(&e->a),
+				   attachment_active_epoch(&e->a), e->a.nr_cpus,
+				   e->a.region_slots), 0);
+	assert_int_equal(tally_init(&e->tally, tally_max), 0);
+	e->prog = bpf_program__fd(e->a.skel->progs.xdptop);
+	e->prog_frags = bpf_program__fd(e->a.skel->progs.xdptop_frags);
+	assert_true(e->prog >= 0 && e->prog_frags >= 0);
+	e->cpu = sched_getcpu();
+	assert_true(e->cpu < e->a.nr_cpus);
+	return e;
+}
+
+static void writer_stop(struct writer *w);
+
+/* Pins this thread to the first CPU it may use: a test's frames then all go
+ * to one CPU's region. */
+static int pin_first_cpu(void)
+{
+	cpu_set_t one;
+
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (CPU_ISSET(c, &all_cpus)) {
+			CPU_ZERO(&one);
+			CPU_SET(c, &one);
+			return sched_setaffinity(0, sizeof(one), &one);
+		}
+	}
+	return -1;
+}
+
+static int env_teardown(void **state)
+{
+	struct env *e = *state;
+
+	if (e) {
+		if (e->writer_running)
+			writer_stop(e->writer);
+		pin_first_cpu();
+		free(e->writer);
+		tally_free(&e->tally);
+		table_unmap(&e->t);
+		attachment_close(&e->a);
+		free(e);
+	}
+	*state = NULL;
+	return 0;
+}
+
+/* Runs f through prog, repeat times in one BPF_PROG_TEST_RUN, into out.
+ * Returns the syscall's result, with the program's verdict in *retval. */
+static int test_run(int prog, const struct frame *f, __u32 repeat, struct frame *out,
+		    __u32 *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->buf, .data_size_in = f->len,
+		    .data_out = out->buf, .data_size_out = sizeof(out->buf), .repeat = repeat);
+	int err = bpf_prog_test_run_opts(prog, &opts);
+
+	out->len = opts.data_size_out;
+	*retval = opts.retval;
+	return err;
+}
+
+/* The same, and when the kernel accepted the frame, the program must have
+ * passed it on unchanged: counting never changes traffic. A call with
+ * repeat > 1 takes some 20 ms here: for it the kernel puts the program in
+ * the XDP dispatcher, then takes it out, and each update waits for RCU. One
+ * frame per call takes microseconds. */
+static int try_run(int prog, const struct frame *f, __u32 repeat)
+{
+	static struct frame out;
+	__u32 retval;
+	int err = test_run(prog, f, repeat, &out, &retval);
+
+	if (!err) {
+		assert_int_equal(retval, XDP_PASS);
+		assert_int_equal(out.len, f->len);
+		assert_memory_equal(out.buf, f->buf, f->len);
+	}
+	return err;
+}
+
+/* Runs f times times, one frame per call; the kernel must accept it. */
+static void run(struct env *e, int prog, const struct frame *f, __u32 times)
+{
+	for (__u32 i = 0; i < times; i++)
+		assert_int_equal(try_run(prog, f, 1), 0);
+	add(&e->m.total, times, (__u64)times * f->len);
+}
+
+/* Runs f repeat times in one call; the kernel must accept it. */
+static void run_repeat(struct env *e, int prog, const struct frame *f, __u32 repeat)
+{
+	assert_int_equal(try_run(prog, f, repeat), 0);
+	add(&e->m.total, repeat, (__u64)repeat * f->len);
+}
+
+static int model_find(const struct model *m, const struct src *s)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->srcs[i].family == s->family && !memcmp(m->srcs[i].addr, s->addr, 16))
+			return i;
+	return -1;
+}
+
+/* Expects packets frames, bytes in all, under s (or in other when s is NULL). */
+static void expect(struct env *e, const struct src *s, __u64 packets, __u64 bytes)
+{
+	struct model *m = &e->m;
+	int i;
+
+	if (!s) {
+		add(&m->other, packets, bytes);
+		return;
+	}
+	i = model_find(m, s);
+	if (i < 0) {
+		assert_true(m->n < MAX_MODEL);
+		i = m->n++;
+		m->srcs[i] = *s;
+		m->counts[i] = (struct xdptop_counter){ 0, 0 };
+	}
+	add(&m->counts[i], packets, bytes);
+}
+
+/* Expects the tally to forget s: its counts so far move to untracked. */
+static void expect_forgotten(struct env *e, const struct src *s)
+{
+	struct model *m = &e->m;
+	int i = model_find(m, s);
+
+	assert_true(i >= 0);
+	add(&m->untracked, m->counts[i].packets, m->counts[i].bytes);
+	m->n--;
+	m->srcs[i] = m->srcs[m->n];
+	m->counts[i] = m->counts[m->n];
+}
+
+/* Runs f times times through prog and expects it under s (NULL: other). */
+static void feed_prog(struct env *e, int prog, const struct frame *f, __u32 times,
+		      const struct src *s)
+{
+	run(e, prog, f, times);
+	expect(e, s, times, (__u64)times * f->len);
+}
+
+/* The same through the single-buffer program, the one a 1500 MTU gets. */
+static void feed(struct env *e, const struct frame *f, __u32 times, const struct src *s)
+{
+	feed_prog(e, e->prog, f, times, s);
+}
+
+/* Runs f times times and expects it in untracked: no slot in the table's
+ * probe window, or no room in the tally. */
+static void feed_untracked(struct env *e, const struct frame *f, __u32 times)
+{
+	run(e, e->prog, f, times);
+	add(&e->m.untracked, times, (__u64)times * f->len);
+}
+
+static void assert_counter(const struct xdptop_counter *c, __u64 packets, __u64 bytes)
+{
+	assert_int_equal(c->packets, packets);
+	assert_int_equal(c->bytes, bytes);
+}
+
+static const struct source_count *tally_find(const struct tally *t, const struct src *s)
+{
+	__u64 key[2];
+
+	src_key(s, key);
+	for (size_t i = 0; i < tally_slots(t); i++) {
+		const struct source_count *c = &t->entries[i];
+
+		if (c->family == s->family && c->addr[0] == key[0] && c->addr[1] == key[1])
+			return c;
+	}
+	return NULL;
+}
+
+static void assert_source(const struct tally *t, const struct src *s, __u64 packets,
+			  __u64 bytes)
+{
+	const struct source_count *c = tally_find(t, s);
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!c || c->packets != packets || c->bytes != bytes)
+		print_error("source %s: expected %llu packets %llu bytes, tally has %s %llu %llu\n",
+			    src_str(s, buf, sizeof(buf)), (unsigned long long)packets,
+			    (unsigned long long)bytes, c ? "" : "(absent)",
+			    c ? (unsigned long long)c->packets : 0ULL,
+			    c ? (unsigned long long)c->bytes : 0ULL);
+	assert_non_null(c);
+	assert_int_equal(c->packets, packets);
+	assert_int_equal(c->bytes, bytes);
+}
+
+/* sum(sources) + other + untracked == total, packets and bytes. */
+static void check_identity(const struct tally *t)
+{
+	struct xdptop_counter sum = t->other;
+	__u32 n = 0;
+
+	add(&sum, t->untracked.packets, t->untracked.bytes);
+	for (size_t i = 0; i < tally_slots(t); i++) {
+		if (t->entries[i].family) {
+			add(&sum, t->entries[i].packets, t->entries[i].bytes);
+			n++;
+		}
+	}
+	assert_int_equal(n, t->n_sources);
+	assert_true(t->n_sources <= t->max_sources);
+	assert_counter(&sum, t->total.packets, t->total.bytes);
+}
+
+static struct xdptop_slot *region_of(const struct env *e, __u32 epoch, __u32 cpu)
+{
+	return &e->t.slots[((size_t)epoch * e->t.nr_cpus + cpu) * e->t.region_slots];
+}
+
+/* Every slot and every CPU's stats of epoch are zero. */
+static void assert_epoch_clear(const struct env *e, __u32 epoch)
+{
+	static const struct xdptop_slot zero_slot;
+	static const struct xdptop_cpu_stats zero_stats;
+
+	for (__u32 cpu = 0; cpu < e->t.nr_cpus; cpu++) {
+		const struct xdptop_slot *r = region_of(e, epoch, cpu);
+
+		assert_memory_equal(&e->t.stats[epoch * e->t.nr_cpus + cpu], &zero_stats,
+				    sizeof(zero_stats));
+		for (__u32 i = 0; i < e->t.region_slots; i++)
+			assert_memory_equal(&r[i], &zero_slot, sizeof(zero_slot));
+	}
+}
+
+/* Slots in use in one region. */
+static __u32 region_used(const struct env *e, __u32 epoch, __u32 cpu)
+{
+	const struct xdptop_slot *r = region_of(e, epoch, cpu);
+	__u32 n = 0;
+
+	for (__u32 i = 0; i < e->t.region_slots; i++)
+		n += r[i].tag_packets != 0;
+	return n;
+}
+
+/* One report cycle as the agent runs it (flip, grace period, drain, end of
+ * the tally's interval), with the checks every cycle must pass. Adds each
+ * CPU's frames to cpu_packets when not NULL. Returns the drained epoch. */
+static __u32 drain_once(struct env *e, __u64 *cpu_packets)
+{
+	__u32 retired = table_flip(&e->t);
+
+	assert_true(retired < XDPTOP_EPOCHS);
+	assert_int_equal(*e->t.active_epoch, retired ^ 1);
+	assert_int_equal(table_grace_period(), 0);
+	for (__u32 cpu = 0; cpu_packets && cpu < e->t.nr_cpus; cpu++)
+		cpu_packets[cpu] += e->t.stats[retired * e->t.nr_cpus + cpu].total.packets;
+	table_drain(&e->t, retired, &e->tally);
+	check_identity(&e->tally);
+	assert_int_equal(tally_end_interval(&e->tally), 0);
+	check_identity(&e->tally);
+	assert_epoch_clear(e, retired);
+	return retired;
+}
+
+/* The tally holds exactly what the model says. */
+static void check_model(const struct env *e)
+{
+	const struct model *m = &e->m;
+
+	assert_counter(&e->tally.total, m->total.packets, m->total.bytes);
+	assert_counter(&e->tally.other, m->other.packets, m->other.bytes);
+	assert_counter(&e->tally.untracked, m->untracked.packets, m->untracked.bytes);
+	for (int i = 0; i < m->n; i++)
+		assert_source(&e->tally, &m->srcs[i], m->counts[i].packets, m->counts[i].bytes);
+	assert_int_equal(e->tally.n_sources, m->n);
+}
+
+/* Collects, then checks the tally against the model. */
+static __u32 collect(struct env *e)
+{
+	__u32 retired = drain_once(e, NULL);
+
+	check_model(e);
+	return retired;
+}
+
+/* The slot where s's probe starts, in a region of region_slots. */
+static __u32 home_slot(const struct src *s, __u32 region_slots)
+{
+	__u64 key[2];
+
+	src_key(s, key);
+	return xdptop_hash(key[0], key[1], s->family) & (region_slots - 1);
+}
+
+/* How far the searches below look before they give up. */
+#define SEARCH_LIMIT (1U << 22)
+
+/* Candidate sources, IPv4 and IPv6 in turn, all distinct. */
+static struct src candidate(__u32 i)
+{
+	return i & 1 ? v6(0x20010db8, 0x10000 + i) : v4(IP4(10, 64, 0, 0) + i);
+}
+
+/* Fills out[0..n) with distinct candidates that share one home slot, and
+ * returns that slot. */
+static __u32 find_colliding(struct src *out, int n, __u32 region_slots)
+{
+	__u32 *hits = calloc(region_slots, sizeof(*hits));
+	__u32 home = 0;
+
+	assert_non_null(hits);
+	for (__u32 i = 0;; i++) {
+		struct src s = candidate(i);
+		__u32 h = home_slot(&s, region_slots);
+
+		if (i == SEARCH_LIMIT)
+			fail_msg("no %d candidates share a home slot", n);
+		if (++hits[h] < (__u32)n)
+			continue;
+		/* The n-th in slot h: collect all of them again from the start. */
+		home = h;
+		for (__u32 j = 0, k = 0; k < (__u32)n; j++) {
+			s = candidate(j);
+			if (home_slot(&s, region_slots) == home)
+				out[k++] = s;
+		}
+		break;
+	}
+	free(hits);
+	return home;
+}
+
+/* A candidate whose probe window shares no slot with the one at home. */
+static struct src find_far(__u32 home, __u32 region_slots)
+{
+	for (__u32 i = 100000;; i++) {
+		struct src s = candidate(i);
+		__u32 d = (home_slot(&s, region_slots) - home) & (region_slots - 1);
+
+		if (i == 100000 + SEARCH_LIMIT)
+			fail_msg("no candidate far from slot %u", home);
+		if (d >= XDPTOP_PROBE_WINDOW && d <= region_slots - XDPTOP_PROBE_WINDOW)
+			return s;
+	}
+}
+
+static bool slot_holds(const struct xdptop_slot *slot, const struct src *s)
+{
+	__u64 key[2];
+
+	src_key(s, key);
+	return slot->tag_packets >> XDPTOP_TAG_SHIFT == s->family &&
+	       slot->addr[0] == key[0] && slot->addr[1] == key[1];
+}
+
+/* A candidate, other than those in avoid[0..n), whose home slot is slot. */
+static struct src candidate_at(__u32 slot, __u32 region_slots, const struct src *avoid, int n)
+{
+	for (__u32 i = 0;; i++) {
+		struct src s = candidate(i);
+		bool taken = false;
+
+		if (i == SEARCH_LIMIT)
+			fail_msg("no candidate has home slot %u", slot);
+		for (int k = 0; k < n; k++)
+			taken |= s.family == avoid[k].family && !memcmp(s.addr, avoid[k].addr, 16);
+		if (!taken && home_slot(&s, region_slots) == slot)
+			return s;
+	}
+}
+
+/* ---- parsing --------------------------------------------------------------- */
+
+static void test_ipv4(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(10, 0, 0, 1)), b = v4(IP4(198, 51, 100, 7));
+	struct frame f;
+
+	frame_plain(&f, &a, 64);
+	feed(e, &f, 3, &a);
+	frame_plain(&f, &b, 1000);
+	feed(e, &f, 5, &b);
+	frame_plain(&f, &a, 34); /* headers only */
+	feed(e, &f, 2, &a);
+	collect(e);
+	assert_source(&e->tally, &a, 5, 3 * 64 + 2 * 34);
+	assert_source(&e->tally, &b, 5, 5000);
+}
+
+static void test_ipv6(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v6(0x20010db8, 1), b = v6(0xfe800000, 0xabcd);
+	struct frame f;
+
+	frame_plain(&f, &a, 80);
+	feed(e, &f, 4, &a);
+	frame_plain(&f, &b, 1280);
+	feed(e, &f, 2, &b);
+	frame_plain(&f, &a, 54); /* headers only */
+	feed(e, &f, 1, &a);
+	collect(e);
+	assert_source(&e->tally, &a, 5, 4 * 80 + 54);
+	assert_source(&e->tally, &b, 2, 2560);
+}
+
+/* IPv4 and IPv6 behind the given tags count under their sources. */
+static void check_tagged(void **state, const __u16 *tpids, int n_tags)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(172, 16, 0, n_tags)), b = v6(0x20010db8, 0x100 + n_tags);
+	struct frame f;
+
+	frame_from(&f, &a, tpids, n_tags, 14 + 4 * n_tags + 20);
+	feed(e, &f, 2, &a);
+	frame_from(&f, &a, tpids, n_tags, 300);
+	feed(e, &f, 3, &a);
+	frame_from(&f, &b, tpids, n_tags, 14 + 4 * n_tags + 40);
+	feed(e, &f, 1, &b);
+	frame_from(&f, &b, tpids, n_tags, 700);
+	feed(e, &f, 4, &b);
+	collect(e);
+	assert_source(&e->tally, &a, 5, 2 * (14 + 4 * n_tags + 20) + 900);
+	assert_source(&e->tally, &b, 5, 14 + 4 * n_tags + 40 + 2800);
+	assert_counter(&e->tally.other, 0, 0);
+}
+
+static void test_vlan_8021q(void **state)
+{
+	check_tagged(state, TAG_8021Q, 1);
+}
+
+static void test_vlan_8021ad(void **state)
+{
+	check_tagged(state, TAG_8021AD, 1);
+}
+
+static void test_qinq(void **state)
+{
+	check_tagged(state, TAGS_QINQ, 2);
+}
+
+/* Any two of the tag types are skipped, not only the standard QinQ order. */
+static void test_two_tags_any_order(void **state)
+{
+	static const __u16 orders[][2] = {
+		{ ETH_P_8021Q, ETH_P_8021Q },
+		{ ETH_P_8021Q, ETH_P_8021AD },
+		{ ETH_P_8021AD, ETH_P_8021AD },
+	};
+	struct env *e = env_open(state, 1024, 1024);
+	struct frame f;
+
+	for (int i = 0; i < 3; i++) {
+		struct src a = v4(IP4(172, 17, 0, i)), b = v6(0x20010db8, 0x200 + i);
+
+		frame_from(&f, &a, orders[i], 2, 100 + i);
+		feed(e, &f, 2, &a);
+		frame_from(&f, &b, orders[i], 2, 200 + i);
+		feed(e, &f, 3, &b);
+	}
+	collect(e);
+}
+
+/* A third tag is not skipped: IPv4 and IPv6 behind three tags are other. */
+static void test_three_tags_other(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(172, 16, 3, 1)), b = v6(0x20010db8, 0x300);
+	struct frame f;
+
+	frame_from(&f, &a, TAGS_THREE, 3, 100);
+	feed(e, &f, 3, NULL);
+	frame_from(&f, &b, TAGS_THREE, 3, 150);
+	feed(e, &f, 2, NULL);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 0);
+	assert_counter(&e->tally.other, 5, 600);
+}
+
+/* IHL 6..15: options come after the source address, which still counts. */
+static void test_ipv4_options(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct frame f;
+
+	for (__u8 ihl = 6; ihl <= 15; ihl++) {
+		struct src s = v4(IP4(10, 1, 0, ihl));
+
+		put_l2(&f, NULL, 0, ETH_P_IP);
+		put_ipv4(&f, 4, ihl, s.addr);
+		pad_to(&f, 14 + ihl * 4 + ihl, 14);
+		feed(e, &f, ihl - 4, &s);
+		/* The same behind QinQ. */
+		put_l2(&f, TAGS_QINQ, 2, ETH_P_IP);
+		put_ipv4(&f, 4, ihl, s.addr);
+		feed(e, &f, 1, &s);
+	}
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 10);
+	assert_counter(&e->tally.other, 0, 0);
+}
+
+/* Cut at and inside every header: nothing counts as a source until 20 (IPv4)
+ * or 40 (IPv6) bytes of IP header are left, and exactly that many do. */
+static void test_truncated(void **state)
+{
+	static const __u16 *const tag_sets[] = { NULL, TAG_8021Q, TAGS_QINQ, TAG_8021AD };
+	static const int n_tags[] = { 0, 1, 2, 1 };
+	static const __u16 types[] = { ETH_P_IP, ETH_P_IPV6, ETH_P_8021Q, ETH_P_8021AD };
+	struct env *e = env_open(state, 1024, 1024);
+	struct frame f;
+
+	/* The Ethernet header only, whatever its EtherType announces. */
+	for (int i = 0; i < 4; i++) {
+		put_l2(&f, NULL, 0, types[i]);
+		assert_int_equal(f.len, 14);
+		feed(e, &f, 2, NULL);
+	}
+	for (int t = 0; t < 4; t++) {
+		const int n = n_tags[t];
+		const __u32 l3 = 14 + 4 * n;
+		struct src a = v4(IP4(10, 2, 0, t)), b = v6(0x20010db8, 0x400 + t);
+
+		/* 1..3 bytes of the last tag (after the TPID in the header before). */
+		for (__u32 cut = 1; n && cut < 4; cut++) {
+			frame_from(&f, &a, tag_sets[t], n, l3 + 20);
+			f.len = l3 - 4 + cut;
+			feed(e, &f, 1, NULL);
+		}
+		/* 0..19 bytes of IPv4, 0..39 of IPv6 after the tags. */
+		for (__u32 left = 0; left < 20; left++) {
+			frame_from(&f, &a, tag_sets[t], n, l3 + 20);
+			f.len = l3 + left;
+			feed(e, &f, 1, NULL);
+		}
+		for (__u32 left = 0; left < 40; left++) {
+			frame_from(&f, &b, tag_sets[t], n, l3 + 40);
+			f.len = l3 + left;
+			feed(e, &f, 1, NULL);
+		}
+		/* Exactly 20 / 40 left: counted. */
+		frame_from(&f, &a, tag_sets[t], n, l3 + 20);
+		feed(e, &f, 3, &a);
+		frame_from(&f, &b, tag_sets[t], n, l3 + 40);
+		feed(e, &f, 2, &b);
+		/* 20 left and IHL 15: the rule asks for 20 bytes, not IHL x 4. */
+		frame_from(&f, &a, tag_sets[t], n, l3 + 20);
+		f.buf[l3] = 0x4f;
+		feed(e, &f, 1, &a);
+	}
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 8);
+	assert_int_equal(e->tally.other.packets, 4 * 2 + 3 * 3 + 4 * (20 + 40));
+}
+
+static void test_ihl_below_5_other(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s = v4(IP4(10, 3, 0, 1));
+	struct frame f;
+
+	for (__u8 ihl = 0; ihl < 5; ihl++) {
+		put_l2(&f, NULL, 0, ETH_P_IP);
+		put_ipv4(&f, 4, ihl, s.addr);
+		pad_to(&f, 100 + ihl, 14);
+		feed(e, &f, 2, NULL);
+		put_l2(&f, TAG_8021AD, 1, ETH_P_IP);
+		put_ipv4(&f, 4, ihl, s.addr);
+		feed(e, &f, 1, NULL);
+	}
+	/* IHL 5 in the same frame counts: the frames are right otherwise. */
+	put_l2(&f, NULL, 0, ETH_P_IP);
+	put_ipv4(&f, 4, 5, s.addr);
+	feed(e, &f, 1, &s);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 1);
+	assert_int_equal(e->tally.other.packets, 5 * 3);
+}
+
+/* The version must match the EtherType: 6 (or anything but 4) in 0x0800,
+ * 4 (or anything but 6) in 0x86DD is other. */
+static void test_wrong_version_other(void **state)
+{
+	static const __u8 not4[] = { 6, 0, 5, 15 }, not6[] = { 4, 0, 7, 15 };
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(10, 4, 0, 1)), b = v6(0x20010db8, 0x500);
+	struct frame f;
+
+	for (int i = 0; i < 4; i++) {
+		put_l2(&f, NULL, 0, ETH_P_IP);
+		put_ipv4(&f, not4[i], 5, a.addr);
+		pad_to(&f, 60 + i, 14);
+		feed(e, &f, 2, NULL);
+		put_l2(&f, NULL, 0, ETH_P_IPV6);
+		put_ipv6(&f, not6[i], b.addr);
+		pad_to(&f, 90 + i, 14);
+		feed(e, &f, 3, NULL);
+		/* A whole IPv6 packet in an IPv4 EtherType and the reverse. */
+		put_l2(&f, TAG_8021Q, 1, ETH_P_IP);
+		put_ipv6(&f, 6, b.addr);
+		feed(e, &f, 1, NULL);
+		put_l2(&f, TAG_8021Q, 1, ETH_P_IPV6);
+		put_ipv4(&f, 4, 5, a.addr);
+		pad_to(&f, 18 + 40, 0);
+		feed(e, &f, 1, NULL);
+	}
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 0);
+	assert_int_equal(e->tally.other.packets, 4 * 7);
+}
+
+static void test_arp_other(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct frame f;
+
+	frame_arp(&f, NULL, 0, 42);
+	feed(e, &f, 3, NULL);
+	frame_arp(&f, NULL, 0, 60);
+	feed(e, &f, 2, NULL);
+	frame_arp(&f, TAG_8021Q, 1, 64);
+	feed(e, &f, 1, NULL);
+	frame_arp(&f, TAGS_QINQ, 2, 68);
+	feed(e, &f, 1, NULL);
+	collect(e);
+	assert_counter(&e->tally.other, 7, 3 * 42 + 2 * 60 + 64 + 68);
+	assert_int_equal(e->tally.n_sources, 0);
+}
+
+/* Frames shorter than an Ethernet header: the kernel's test_run refuses them
+ * (EINVAL: it wants at least ETH_HLEN bytes); should it run them, they are
+ * other. Either way nothing is counted that did not run. */
+static void test_shorter_than_ethernet(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s = v4(IP4(10, 5, 0, 1));
+	struct frame f;
+
+	for (__u32 len = 1; len < 14; len++) {
+		for (int p = 0; p < 2; p++) {
+			int err;
+
+			frame_plain(&f, &s, 64);
+			f.len = len;
+			err = try_run(p ? e->prog_frags : e->prog, &f, 2);
+			if (err) {
+				assert_int_equal(err, -EINVAL);
+				continue;
+			}
+			add(&e->m.total, 2, 2 * len);
+			expect(e, NULL, 2, 2 * len);
+		}
+	}
+	frame_plain(&f, &s, 64);
+	feed(e, &f, 1, &s);
+	collect(e);
+}
+
+/* ---- lengths ---------------------------------------------------------------- */
+
+/* 9000-byte frames are multi-buffer in test_run (more than a page): the
+ * frags program counts their whole length, not the first buffer's. */
+static void test_frags_jumbo(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(10, 6, 0, 1)), b = v6(0x20010db8, 0x600), c = v4(IP4(10, 6, 0, 2));
+	struct frame f;
+
+	frame_plain(&f, &a, JUMBO);
+	feed_prog(e, e->prog_frags, &f, 3, &a);
+	frame_from(&f, &b, TAGS_QINQ, 2, JUMBO);
+	feed_prog(e, e->prog_frags, &f, 2, &b);
+	frame_arp(&f, TAG_8021Q, 1, JUMBO);
+	feed_prog(e, e->prog_frags, &f, 1, NULL);
+	/* A single-buffer frame through the frags program counts the same. */
+	frame_plain(&f, &c, 1500);
+	feed_prog(e, e->prog_frags, &f, 4, &c);
+	collect(e);
+	assert_source(&e->tally, &a, 3, 3 * JUMBO);
+	assert_source(&e->tally, &b, 2, 2 * JUMBO);
+	assert_source(&e->tally, &c, 4, 4 * 1500);
+	assert_counter(&e->tally.other, 1, JUMBO);
+}
+
+static void test_single_buffer_1500(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(10, 7, 0, 1)), b = v6(0x20010db8, 0x700);
+	struct frame f;
+
+	frame_plain(&f, &a, 1500);
+	feed(e, &f, 7, &a);
+	frame_from(&f, &b, TAG_8021AD, 1, 1500);
+	feed(e, &f, 3, &b);
+	frame_arp(&f, NULL, 0, 1500);
+	feed(e, &f, 2, NULL);
+	collect(e);
+	assert_source(&e->tally, &a, 7, 7 * 1500);
+	assert_source(&e->tally, &b, 3, 3 * 1500);
+	assert_counter(&e->tally.other, 2, 3000);
+}
+
+/* The kernel's repeat runs the program again for every repetition: each one
+ * counts, multi-buffer frames too. */
+static void test_kernel_repeat(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(10, 8, 0, 1)), b = v6(0x20010db8, 0x800);
+	struct frame f;
+
+	frame_plain(&f, &a, 1500);
+	run_repeat(e, e->prog, &f, 1000);
+	expect(e, &a, 1000, 1000 * 1500);
+	frame_from(&f, &b, TAG_8021Q, 1, JUMBO);
+	run_repeat(e, e->prog_frags, &f, 300);
+	expect(e, &b, 300, 300 * JUMBO);
+	frame_arp(&f, NULL, 0, 60);
+	run_repeat(e, e->prog, &f, 77);
+	expect(e, NULL, 77, 77 * 60);
+	collect(e);
+}
+
+/* 10.1.2.3 and 0a01:0203:: have the same 16 key bytes: the family alone
+ * tells them apart. Also when the IPv4 one's probe meets the IPv6 one: a pair
+ * whose home slots are at most 7 apart, the IPv6 one at its home, the slots
+ * from the IPv4 one's home up to there taken. (The family is hashed, so such
+ * a pair's home slots are far apart in big regions: this uses 16 slots.) */
+static void test_ipv4_ipv6_same_bytes(void **state)
+{
+	struct env *e = env_open(state, 16, 1024);
+	struct src a = v4(IP4(10, 1, 2, 3)), b = v6(0x0a010203, 0), c = v6(0x0a010203, 1);
+	const __u32 epoch = *e->t.active_epoch & 1, mask = e->a.region_slots - 1;
+	struct src p[2];	/* IPv4, IPv6 */
+	__u32 h4, h6;
+	__u64 ka[2], kb[2];
+	struct frame f;
+
+	src_key(&a, ka);
+	src_key(&b, kb);
+	assert_memory_equal(ka, kb, sizeof(ka));
+	frame_plain(&f, &a, 100);
+	feed(e, &f, 2, &a);
+	frame_plain(&f, &b, 200);
+	feed(e, &f, 3, &b);
+	frame_plain(&f, &c, 300);
+	feed(e, &f, 4, &c);
+	frame_plain(&f, &a, 100);
+	feed(e, &f, 1, &a);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 3);
+	assert_source(&e->tally, &a, 3, 300);
+	assert_source(&e->tally, &b, 3, 600);
+	assert_source(&e->tally, &c, 4, 1200);
+
+	for (__u32 x = IP4(10, 128, 0, 0);; x++) {
+		if (x == IP4(10, 128, 0, 0) + SEARCH_LIMIT)
+			fail_msg("no IPv4/IPv6 pair of the same bytes within a probe window");
+		p[0] = v4(x);
+		p[1] = v6(x, 0);
+		h4 = home_slot(&p[0], e->a.region_slots);
+		h6 = home_slot(&p[1], e->a.region_slots);
+		if (((h6 - h4) & mask) < XDPTOP_PROBE_WINDOW)
+			break;
+	}
+	assert_int_equal(e->a.region_slots, 16);
+	frame_plain(&f, &p[1], 90);
+	feed(e, &f, 3, &p[1]);
+	for (__u32 slot = h4; slot != h6; slot = (slot + 1) & mask) {
+		struct src filler = candidate_at(slot, e->a.region_slots, p, 2);
+
+		frame_plain(&f, &filler, 64);
+		feed(e, &f, 1, &filler);
+	}
+	frame_plain(&f, &p[0], 70);
+	feed(e, &f, 2, &p[0]);
+	assert_true(slot_holds(&region_of(e, epoch ^ 1, e->cpu)[h6], &p[1]));
+	assert_true(slot_holds(&region_of(e, epoch ^ 1, e->cpu)[(h6 + 1) & mask], &p[0]));
+	collect(e);
+	assert_source(&e->tally, &p[0], 2, 140);
+	assert_source(&e->tally, &p[1], 3, 270);
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+/* Sources with one home slot take consecutive slots, each counted under its
+ * own address. */
+static void test_collisions(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s[4];
+	struct frame f;
+	__u32 home, epoch = *e->t.active_epoch & 1;
+
+	assert_int_equal(e->a.region_slots, 1024);
+	home = find_colliding(s, 4, e->a.region_slots);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 4; i++) {
+			frame_plain(&f, &s[i], 64 + 10 * i + round);
+			feed(e, &f, i + 1, &s[i]);
+		}
+	}
+	/* In the region, in order of arrival, from home on. */
+	for (int i = 0; i < 4; i++) {
+		const struct xdptop_slot *slot =
+			&region_of(e, epoch, e->cpu)[(home + i) & (e->a.region_slots - 1)];
+
+		assert_true(slot_holds(slot, &s[i]));
+		assert_int_equal(slot->tag_packets & XDPTOP_PACKETS_MASK, 3 * (i + 1));
+	}
+	assert_int_equal(region_used(e, epoch, e->cpu), 4);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 4);
+}
+
+/* Nine sources with one home slot: the first eight fill the probe window, the
+ * ninth's frames are untracked; a source elsewhere is not affected. */
+static void test_probe_window_full(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s[XDPTOP_PROBE_WINDOW + 1], far;
+	struct frame f;
+	__u32 home, epoch = *e->t.active_epoch & 1;
+
+	home = find_colliding(s, XDPTOP_PROBE_WINDOW + 1, e->a.region_slots);
+	far = find_far(home, e->a.region_slots);
+	for (int i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
+		frame_plain(&f, &s[i], 100 + i);
+		feed(e, &f, i + 1, &s[i]);
+	}
+	frame_plain(&f, &s[XDPTOP_PROBE_WINDOW], 500);
+	feed_untracked(e, &f, 7);
+	frame_plain(&f, &far, 600);
+	feed(e, &f, 2, &far);
+	/* The tracked ones still count with the window full. */
+	frame_plain(&f, &s[0], 90);
+	feed(e, &f, 5, &s[0]);
+	frame_plain(&f, &s[XDPTOP_PROBE_WINDOW - 1], 91);
+	feed(e, &f, 1, &s[XDPTOP_PROBE_WINDOW - 1]);
+	frame_from(&f, &s[XDPTOP_PROBE_WINDOW], TAG_8021Q, 1, 510);
+	feed_untracked(e, &f, 3);
+	for (int i = 0; i < XDPTOP_PROBE_WINDOW; i++)
+		assert_true(slot_holds(&region_of(e, epoch, e->cpu)
+				       [(home + i) & (e->a.region_slots - 1)], &s[i]));
+	assert_int_equal(region_used(e, epoch, e->cpu), XDPTOP_PROBE_WINDOW + 1);
+	collect(e);
+	assert_counter(&e->tally.untracked, 10, 7 * 500 + 3 * 510);
+	assert_null(tally_find(&e->tally, &s[XDPTOP_PROBE_WINDOW]));
+
+	/* Next interval: the window is empty again, the ninth gets a slot. */
+	frame_plain(&f, &s[XDPTOP_PROBE_WINDOW], 500);
+	feed(e, &f, 2, &s[XDPTOP_PROBE_WINDOW]);
+	collect(e);
+}
+
+/* max_sources 8: a region of 8 slots, all in every probe window. The first 8
+ * sources of an interval take them, later ones are untracked until a drain
+ * empties the region. */
+static void test_region_full(void **state)
+{
+	struct env *e = env_open(state, 8, 64);
+	struct src s[12];
+	struct frame f;
+	__u32 epoch;
+
+	assert_int_equal(e->a.region_slots, 8);
+	for (int i = 0; i < 12; i++)
+		s[i] = candidate(i);
+	for (int i = 0; i < 12; i++) {
+		frame_plain(&f, &s[i], 64 + i);
+		if (i < 8)
+			feed(e, &f, i + 1, &s[i]);
+		else
+			feed_untracked(e, &f, i + 1);
+	}
+	/* Known sources still count in a full region. */
+	frame_plain(&f, &s[3], 70);
+	feed(e, &f, 2, &s[3]);
+	assert_int_equal(region_used(e, *e->t.active_epoch & 1, e->cpu), 8);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 8);
+	assert_counter(&e->tally.untracked, 9 + 10 + 11 + 12,
+		       9 * 72 + 10 * 73 + 11 * 74 + 12 * 75);
+
+	/* After the drain the region is empty: 8..11 and then 0..3 fit, 4..7 not. */
+	static const int order[] = { 8, 9, 10, 11, 0, 1, 2, 3, 4, 5, 6, 7 };
+	for (int k = 0; k < 12; k++) {
+		int i = order[k];
+
+		frame_plain(&f, &s[i], 200 + i);
+		if (k < 8)
+			feed(e, &f, 2, &s[i]);
+		else
+			feed_untracked(e, &f, 2);
+	}
+	epoch = collect(e);
+	assert_int_equal(epoch, 1);
+	assert_int_equal(e->tally.n_sources, 12);
+}
+
+/* Sources come and go over five intervals: each drain leaves the epoch it
+ * read all zero, frames after a flip go to the other epoch, a source gone
+ * from the table keeps its counts in the tally, and counts add up across
+ * intervals. */
+static void test_epochs(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s[6];
+	struct frame f;
+
+	for (int i = 0; i < 6; i++)
+		s[i] = candidate(1000 + i);
+	assert_int_equal(*e->t.active_epoch, 0);
+	for (__u32 round = 0; round < 5; round++) {
+		__u32 active = *e->t.active_epoch & 1;
+
+		assert_int_equal(active, round & 1);
+		frame_plain(&f, &s[round], 100);
+		feed(e, &f, round + 1, &s[round]);
+		frame_from(&f, &s[round + 1], TAG_8021Q, 1, 200 + round);
+		feed(e, &f, 2, &s[round + 1]);
+		frame_arp(&f, NULL, 0, 60);
+		feed(e, &f, 1, NULL);
+		/* This interval's sources only, and only in the active epoch. */
+		assert_int_equal(region_used(e, active, e->cpu), 2);
+		assert_true(slot_holds(&region_of(e, active, e->cpu)
+				       [home_slot(&s[round], e->t.region_slots)], &s[round]));
+		if (round)
+			assert_epoch_clear(e, active ^ 1);
+		assert_int_equal(collect(e), active);
+		assert_epoch_clear(e, active);
+		assert_int_equal(region_used(e, active ^ 1, e->cpu), 0);
+	}
+	assert_int_equal(e->tally.n_sources, 6);
+	assert_source(&e->tally, &s[0], 1, 100);
+	assert_source(&e->tally, &s[2], 3 + 2, 300 + 2 * 201);
+	assert_source(&e->tally, &s[5], 2, 2 * 204);
+	assert_counter(&e->tally.other, 5, 300);
+	/* A drain with no frames changes nothing. */
+	collect(e);
+	collect(e);
+}
+
+/* A tally of 3 sources fed 6 in each interval: it keeps the first 3 it met
+ * (all active, none gives way), the others' counts go to untracked; the
+ * identity stays exact. */
+static void test_tally_overflow(void **state)
+{
+	enum { N = 3, SOURCES = 6 };
+	struct env *e = env_open(state, 1024, N);
+	struct src s[SOURCES];
+	bool kept[SOURCES];
+	struct frame f;
+
+	for (int i = 0; i < SOURCES; i++)
+		s[i] = candidate(2000 + i);
+	for (__u64 round = 1; round <= 3; round++) {
+		struct xdptop_counter lost = { 0, 0 };
+		int n_kept = 0;
+
+		for (int i = 0; i < SOURCES; i++) {
+			frame_plain(&f, &s[i], 80 + 4 * i);
+			run(e, e->prog, &f, i + 1);
+		}
+		frame_arp(&f, NULL, 0, 60);
+		feed(e, &f, 1, NULL);
+		drain_once(e, NULL);
+		assert_counter(&e->tally.total, e->m.total.packets, e->m.total.bytes);
+		assert_counter(&e->tally.other, e->m.other.packets, e->m.other.bytes);
+		assert_int_equal(e->tally.n_sources, N);
+		for (int i = 0; i < SOURCES; i++) {
+			const struct source_count *c = tally_find(&e->tally, &s[i]);
+			const __u64 packets = round * (i + 1), bytes = packets * (80 + 4 * i);
+
+			if (round == 1)
+				kept[i] = c != NULL;
+			assert_int_equal(c != NULL, kept[i]);
+			if (c)
+				assert_counter(&(struct xdptop_counter){ c->packets, c->bytes },
+					       packets, bytes);
+			else
+				add(&lost, packets, bytes);
+			n_kept += kept[i];
+		}
+		assert_int_equal(n_kept, N);
+		assert_counter(&e->tally.untracked, lost.packets, lost.bytes);
+	}
+}
+
+/* A tally of 4: when a newcomer is turned away, the sources idle the longest
+ * give way at the end of that interval (their counts move to untracked), and
+ * the newcomer is tracked from its next frames on. */
+static void test_tally_idle_give_way(void **state)
+{
+	struct env *e = env_open(state, 1024, 4);
+	struct src s[6];
+	struct frame f;
+
+	for (int i = 0; i < 6; i++)
+		s[i] = candidate(3000 + i);
+	/* Interval 1: 0..3 fill the tally. */
+	for (int i = 0; i < 4; i++) {
+		frame_plain(&f, &s[i], 100 + i);
+		feed(e, &f, i + 1, &s[i]);
+	}
+	collect(e);
+	/* Interval 2: 0 and 1 stay, 2 and 3 idle, 4 is turned away... */
+	frame_plain(&f, &s[0], 100);
+	feed(e, &f, 1, &s[0]);
+	frame_plain(&f, &s[1], 101);
+	feed(e, &f, 1, &s[1]);
+	frame_plain(&f, &s[4], 104);
+	feed_untracked(e, &f, 5);
+	/* ...and at its end 2 and 3 give way. */
+	expect_forgotten(e, &s[2]);
+	expect_forgotten(e, &s[3]);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 2);
+	assert_null(tally_find(&e->tally, &s[2]));
+	/* Interval 3: 4, turned away before, and 5 take the places freed. */
+	frame_plain(&f, &s[4], 104);
+	feed(e, &f, 2, &s[4]);
+	frame_plain(&f, &s[5], 105);
+	feed(e, &f, 1, &s[5]);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 4);
+	/* Interval 4: nobody is turned away, so nobody is forgotten, however idle. */
+	frame_plain(&f, &s[5], 105);
+	feed(e, &f, 1, &s[5]);
+	collect(e);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 4);
+	assert_source(&e->tally, &s[0], 2, 200);
+	assert_source(&e->tally, &s[4], 2, 208);
+}
+
+/* The longest idle give way first, and only as many as bring the tally to
+ * 3/4 full: with room for 4, forgetting the one idle for two intervals is
+ * enough; the one idle for one interval stays. */
+static void test_tally_oldest_give_way_first(void **state)
+{
+	struct env *e = env_open(state, 1024, 4);
+	struct src s[5];
+	struct frame f;
+
+	for (int i = 0; i < 5; i++)
+		s[i] = candidate(4000 + i);
+	for (int i = 0; i < 4; i++) {		/* interval 1: 0..3 */
+		frame_plain(&f, &s[i], 100 + i);
+		feed(e, &f, 1, &s[i]);
+	}
+	collect(e);
+	for (int i = 0; i < 4; i++) {		/* interval 2: 0, 1, 3 */
+		if (i == 2)
+			continue;
+		frame_plain(&f, &s[i], 100 + i);
+		feed(e, &f, 1, &s[i]);
+	}
+	collect(e);
+	for (int i = 0; i < 2; i++) {		/* interval 3: 0, 1; 4 turned away */
+		frame_plain(&f, &s[i], 100 + i);
+		feed(e, &f, 1, &s[i]);
+	}
+	frame_plain(&f, &s[4], 104);
+	feed_untracked(e, &f, 1);
+	expect_forgotten(e, &s[2]);		/* idle 2 intervals: goes */
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 3);
+	assert_null(tally_find(&e->tally, &s[2]));
+	assert_source(&e->tally, &s[3], 2, 206);	/* idle 1 interval: stays */
+}
+
+/* ---- a reader running while frames are counted ----------------------------- */
+
+/* 20 rounds of 10,000 frames: 9,500 one per call, frames in turn, then one
+ * call that repeats a frame 500 times in the kernel (a flip may land in the
+ * middle of it). The writer moves to the next CPU every 1,000 calls. */
+enum {
+	WRITER_ROUNDS = 20,
+	WRITER_SINGLE = 9500,
+	WRITER_REPEAT = 500,
+	WRITER_MIGRATE = 1000,
+	WRITER_FRAMES = 5,
+};
+
+struct writer {
+	pthread_t thread;
+	int prog;
+	struct frame frames[WRITER_FRAMES];
+	struct frame out;
+	__u64 ran[WRITER_FRAMES];	/* frames run of each; read after join */
+	__u64 started, done;	/* frames; atomic */
+	__u32 drains;		/* the reader's drains so far; atomic */
+	int stop, finished;	/* atomic */
+	int err, retval, migrate_err;	/* the first failure; read after join */
+};
+
+static int writer_run(struct writer *w, int i, __u32 repeat)
+{
+	const struct frame *f = &w->frames[i];
+	__u32 retval = 0;
+	int err;
+
+	__atomic_add_fetch(&w->started, repeat, __ATOMIC_SEQ_CST);
+	err = test_run(w->prog, f, repeat, &w->out, &retval);
+	if (err || retval != XDP_PASS || w->out.len != f->len) {
+		w->err = err ?: -1;
+		w->retval = retval;
+		return -1;
+	}
+	w->ran[i] += repeat;
+	__atomic_add_fetch(&w->done, repeat, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* Each round waits for the reader's next drain first, so that drains and
+ * writes overlap all along. */
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	int cpus[CPU_SETSIZE], n_cpus = 0, next_cpu = 0;
+	__u32 calls = 0;
+
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all_cpus))
+			cpus[n_cpus++] = c;
+	for (__u32 round = 0; round < WRITER_ROUNDS; round++) {
+		while (__atomic_load_n(&w->drains, __ATOMIC_ACQUIRE) < round &&
+		       !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+			sched_yield();
+		for (__u32 k = 0; k < WRITER_SINGLE + 1; k++, calls++) {
+			if (__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+				goto out;
+			if (calls % WRITER_MIGRATE == 0) {
+				cpu_set_t one;
+				int err;
+
+				CPU_ZERO(&one);
+				CPU_SET(cpus[next_cpu++ % n_cpus], &one);
+				err = pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+				if (err && !w->migrate_err)
+					w->migrate_err = err;
+			}
+			if (k < WRITER_SINGLE ? writer_run(w, k % WRITER_FRAMES, 1)
+					      : writer_run(w, round % WRITER_FRAMES, WRITER_REPEAT))
+				goto out;
+		}
+	}
+out:
+	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void writer_stop(struct writer *w)
+{
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(w->thread, NULL);
+}
+
+/* One thread counts 200,000 frames of four sources and other, on every CPU
+ * in turn, while this one flips, waits and drains: after every drain the
+ * identity holds, the drained epoch is all zero, and the total lies between
+ * the frames finished before the flip and those started after the drain;
+ * after the last drain every count is exact. */
+static void test_concurrent_reader(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s[4] = { v4(IP4(10, 9, 0, 1)), v6(0x20010db8, 0x900),
+			    v4(IP4(10, 9, 0, 2)), v6(0x20010db8, 0x901) };
+	const __u64 total = WRITER_ROUNDS * (__u64)(WRITER_SINGLE + WRITER_REPEAT);
+	__u64 cpu_packets[CPU_SETSIZE] = { 0 };
+	__u32 drains = 0, cpus_used = 0;
+	struct writer *w;
+
+	w = e->writer = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	w->prog = e->prog;
+	frame_plain(&w->frames[0], &s[0], 64);
+	frame_plain(&w->frames[1], &s[1], 1280);
+	frame_from(&w->frames[2], &s[2], TAG_8021Q, 1, 200);
+	frame_from(&w->frames[3], &s[3], TAGS_QINQ, 2, 90);
+	frame_arp(&w->frames[4], NULL, 0, 60);
+	assert_int_equal(pthread_create(&w->thread, NULL, writer_main, w), 0);
+	e->writer_running = true;
+	/* Free to run beside the writer, wherever it is. */
+	assert_int_equal(sched_setaffinity(0, sizeof(all_cpus), &all_cpus), 0);
+	for (bool finished = false; !finished;) {
+		__u64 done_before, started_after;
+
+		finished = __atomic_load_n(&w->finished, __ATOMIC_ACQUIRE);
+		done_before = __atomic_load_n(&w->done, __ATOMIC_SEQ_CST);
+		drain_once(e, cpu_packets);
+		started_after = __atomic_load_n(&w->started, __ATOMIC_SEQ_CST);
+		assert_true(e->tally.total.packets >= done_before);
+		assert_true(e->tally.total.packets <= started_after);
+		__atomic_store_n(&w->drains, ++drains, __ATOMIC_RELEASE);
+	}
+	assert_int_equal(pthread_join(w->thread, NULL), 0);
+	e->writer_running = false;
+	if (w->err)
+		print_error("writer: error %d, verdict %d\n", w->err, w->retval);
+	assert_int_equal(w->err, 0);
+	assert_int_equal(w->migrate_err, 0);
+	assert_int_equal(w->done, total);
+	assert_true(drains >= WRITER_ROUNDS);
+	print_message("%u drains while %llu frames ran\n", drains, (unsigned long long)total);
+	for (__u32 cpu = 0; cpu < e->a.nr_cpus; cpu++)
+		cpus_used += cpu_packets[cpu] != 0;
+	assert_int_equal(cpus_used, CPU_COUNT(&all_cpus));
+
+	/* The last drain, after the writer finished, had it all. */
+	for (int i = 0; i < WRITER_FRAMES; i++) {
+		const __u64 n = w->ran[i], bytes = n * w->frames[i].len;
+
+		assert_int_equal(n, total / WRITER_FRAMES);
+		add(&e->m.total, n, bytes);
+		expect(e, i < 4 ? &s[i] : NULL, n, bytes);
+	}
+	check_model(e);
+	/* And one more cycle finds nothing new. */
+	collect(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_ipv4, env_teardown),
+		cmocka_unit_test_teardown(test_ipv6, env_teardown),
+		cmocka_unit_test_teardown(test_vlan_8021q, env_teardown),
+		cmocka_unit_test_teardown(test_vlan_8021ad, env_teardown),
+		cmocka_unit_test_teardown(test_qinq, env_teardown),
+		cmocka_unit_test_teardown(test_two_tags_any_order, env_teardown),
+		cmocka_unit_test_teardown(test_three_tags_other, env_teardown),
+		cmocka_unit_test_teardown(test_ipv4_options, env_teardown),
+		cmocka_unit_test_teardown(test_truncated, env_teardown),
+		cmocka_unit_test_teardown(test_ihl_below_5_other, env_teardown),
+		cmocka_unit_test_teardown(test_wrong_version_other, env_teardown),
+		cmocka_unit_test_teardown(test_arp_other, env_teardown),
+		cmocka_unit_test_teardown(test_shorter_than_ethernet, env_teardown),
+		cmocka_unit_test_teardown(test_frags_jumbo, env_teardown),
+		cmocka_unit_test_teardown(test_single_buffer_1500, env_teardown),
+		cmocka_unit_test_teardown(test_kernel_repeat, env_teardown),
+		cmocka_unit_test_teardown(test_ipv4_ipv6_same_bytes, env_teardown),
+		cmocka_unit_test_teardown(test_collisions, env_teardown),
+		cmocka_unit_test_teardown(test_probe_window_full, env_teardown),
+		cmocka_unit_test_teardown(test_region_full, env_teardown),
+		cmocka_unit_test_teardown(test_epochs, env_teardown),
+		cmocka_unit_test_teardown(test_tally_overflow, env_teardown),
+		cmocka_unit_test_teardown(test_tally_idle_give_way, env_teardown),
+		cmocka_unit_test_teardown(test_tally_oldest_give_way_first, env_teardown),
+		cmocka_unit_test_teardown(test_concurrent_reader, env_teardown),
+	};
+	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || pin_first_cpu()) {
+		perror("bpf_unit: sched_setaffinity");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
