@@ -81,8 +81,11 @@ int attachment_load(struct attachment *a, __u32 max_sources)
 	a->skel = skel;
 	skel->rodata->nr_cpus = a->nr_cpus;
 	skel->rodata->region_slots = a->region_slots;
+	skel->rodata->claim_log_len = table_claim_log_len(a->region_slots);
 	err = bpf_map__set_max_entries(skel->maps.slots,
 				       XDPTOP_EPOCHS * a->nr_cpus * a->region_slots);
+	err = err ?: bpf_map__set_max_entries(skel->maps.claims, XDPTOP_EPOCHS * a->nr_cpus *
+					      table_claim_log_len(a->region_slots));
 	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats, XDPTOP_EPOCHS * a->nr_cpus);
 	err = err ?: xdptop_bpf__load(skel);
 	return err ? load_error(err) : EXIT_OK;
@@ -308,17 +311,14 @@ void attachment_close(struct attachment *a)
 	a->skel = NULL;
 }
 
-int attachment_slots_fd(const struct attachment *a)
+void attachment_table_maps(const struct attachment *a, struct table_maps *maps)
 {
-	return bpf_map__fd(a->skel->maps.slots);
-}
-
-int attachment_stats_fd(const struct attachment *a)
-{
-	return bpf_map__fd(a->skel->maps.cpu_stats);
-}
-
-volatile __u32 *attachment_active_epoch(const struct attachment *a)
-{
-	return &a->skel->bss->active_epoch;
+	*maps = (struct table_maps){
+		.slots_fd = bpf_map__fd(a->skel->maps.slots),
+		.claims_fd = bpf_map__fd(a->skel->maps.claims),
+		.stats_fd = bpf_map__fd(a->skel->maps.cpu_stats),
+		.active_epoch = &a->skel->bss->active_epoch,
+		.nr_cpus = a->nr_cpus,
+		.region_slots = a->region_slots,
+	};
 }

@@ -47,8 +47,9 @@ enum link_state attachment_state(const struct attachment *a);
 /* Detaches and unloads; safe on a zeroed or half-opened attachment. */
 void attachment_close(struct attachment *a);
 
-int attachment_slots_fd(const struct attachment *a);
-int attachment_stats_fd(const struct attachment *a);
-volatile __u32 *attachment_active_epoch(const struct attachment *a);
+struct table_maps;
+
+/* The maps its table reader needs (table_map()). */
+void attachment_table_maps(const struct attachment *a, struct table_maps *maps);
 
 #endif /* ATTACH_H */

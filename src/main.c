@@ -42,12 +42,13 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int monitor_open(struct monitor *m, const struct config *cfg, const struct iface_arg *iface)
 {
+	struct table_maps maps;
 	int err = attachment_open(&m->att, cfg, iface);
 
 	if (err)
 		return err;
-	err = table_map(&m->table, attachment_slots_fd(&m->att), attachment_stats_fd(&m->att),
-			attachment_active_epoch(&m->att), m->att.nr_cpus, m->att.region_slots);
+	attachment_table_maps(&m->att, &maps);
+	err = table_map(&m->table, &maps);
 	err = err ?: tally_init(&m->tally, cfg->max_sources);
 	if (err) {
 		fprintf(stderr, "xdptop: cannot map the counting table of iface \"%s\" (%s): "

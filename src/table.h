@@ -7,20 +7,31 @@
 #include "tally.h"
 #include "xdptop.h"
 
-struct table {
-	struct xdptop_slot *slots;	/* mmapped: epochs x CPUs x region_slots */
-	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x CPUs */
-	size_t slots_len, stats_len;
+/* What a loaded program instance shares with its reader. */
+struct table_maps {
+	int slots_fd, claims_fd, stats_fd;
 	volatile __u32 *active_epoch;	/* in the program's mmapped .bss */
 	__u32 nr_cpus;
 	__u32 region_slots;
 };
 
+struct table {
+	struct xdptop_slot *slots;	/* mmapped: epochs x CPUs x region_slots */
+	__u64 *claims;			/* mmapped: epochs x CPUs x claim_log_len */
+	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x CPUs */
+	size_t slots_len, claims_len, stats_len;
+	volatile __u32 *active_epoch;
+	__u32 nr_cpus;
+	__u32 region_slots;
+	__u32 claim_log_len;
+};
+
 /* Slots per CPU region for a table that tracks max_sources. */
 __u32 table_region_slots(__u32 max_sources);
+/* Entries of a region's claim log. */
+__u32 table_claim_log_len(__u32 region_slots);
 
-int table_map(struct table *t, int slots_fd, int stats_fd, volatile __u32 *active_epoch,
-	      __u32 nr_cpus, __u32 region_slots);
+int table_map(struct table *t, const struct table_maps *maps);
 void table_unmap(struct table *t);
 
 /* Makes the other epoch the active one; returns the retired epoch. Its

@@ -27,7 +27,7 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
 	family = parse_source(data, data_end, &key);
 	if (family == XDPTOP_FAMILY_NONE)
 		counter_add(&stats->other, len);
-	else if (!table_count(region * region_slots, &key, family, len))
+	else if (!table_count(region, &key, family, len, stats))
 		counter_add(&stats->untracked, len);
 	return XDP_PASS;
 }

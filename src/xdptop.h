@@ -49,12 +49,18 @@ struct xdptop_cpu_stats {
 	struct xdptop_counter total;
 	struct xdptop_counter other;	 /* not IPv4/IPv6, truncated, malformed */
 	struct xdptop_counter untracked; /* IP, but no free slot in the probe window */
-	__u64 pad[2];
+	__u64 claimed;			 /* slots claimed; the first ones are logged in claims */
+	__u64 pad;
 };
 
 /* Slots a frame's source may occupy, from its hash slot on. A bounded probe
  * keeps the per-packet cost flat when the table is full. */
 #define XDPTOP_PROBE_WINDOW 8
+
+/* A region logs the slots it claims while it is sparse, up to 1/32 of its
+ * slots: beyond that, reading every slot in order is cheaper than visiting
+ * the logged ones. */
+#define XDPTOP_CLAIM_LOG_SHIFT 5
 
 /* Two epochs: the XDP program counts into the active one while userspace
  * reads and clears the other (see table.bpf.h). */

@@ -262,15 +262,15 @@ static void add(struct xdptop_counter *c, __u64 packets, __u64 bytes)
 static struct env *env_open(void **state, __u32 max_sources, __u32 tally_max)
 {
 	struct env *e = calloc(1, sizeof(*e));
+	struct table_maps maps;
 
 	assert_non_null(e);
 	*state = e;
 	e->a.ifname = "";
 	e->a.link_fd = -1;
 	assert_int_equal(attachment_load(&e->a, max_sources), EXIT_OK);
-	assert_int_equal(table_map(&e->t, attachment_slots_fd(&e->a), attachment_stats_fd(&e->a),
-				   attachment_active_epoch(&e->a), e->a.nr_cpus,
-				   e->a.region_slots), 0);
+	attachment_table_maps(&e->a, &maps);
+	assert_int_equal(table_map(&e->t, &maps), 0);
 	assert_int_equal(tally_init(&e->tally, tally_max), 0);
 	e->prog = bpf_program__fd(e->a.skel->progs.xdptop);
 	e->prog_frags = bpf_program__fd(e->a.skel->progs.xdptop_frags);
@@ -1002,7 +1002,7 @@ static void test_kernel_repeat(void **state)
  * a pair's home slots are far apart in big regions: this uses 16 slots.) */
 static void test_ipv4_ipv6_same_bytes(void **state)
 {
-	struct env *e = env_open(state, 16, 1024);
+	struct env *e = env_open(state, 8, 1024);	/* a 16-slot region */
 	struct src a = v4(IP4(10, 1, 2, 3)), b = v6(0x0a010203, 0), c = v6(0x0a010203, 1);
 	const __u32 epoch = *e->t.active_epoch & 1, mask = e->a.region_slots - 1;
 	struct src p[2];	/* IPv4, IPv6 */
@@ -1061,12 +1061,12 @@ static void test_ipv4_ipv6_same_bytes(void **state)
  * own address. */
 static void test_collisions(void **state)
 {
-	struct env *e = env_open(state, 1024, 1024);
+	struct env *e = env_open(state, 512, 1024);
 	struct src s[4];
 	struct frame f;
 	__u32 home, epoch = *e->t.active_epoch & 1;
 
-	assert_int_equal(e->a.region_slots, 1024);
+	assert_int_equal(e->a.region_slots, 1024);	/* twice max_sources */
 	home = find_colliding(s, 4, e->a.region_slots);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 4; i++) {
@@ -1127,12 +1127,12 @@ static void test_probe_window_full(void **state)
 	collect(e);
 }
 
-/* max_sources 8: a region of 8 slots, all in every probe window. The first 8
- * sources of an interval take them, later ones are untracked until a drain
- * empties the region. */
+/* max_sources 4: a region of 8 slots (twice max_sources), all in every
+ * probe window. The first 8 sources of an interval take them, later ones are
+ * untracked until a drain empties the region. */
 static void test_region_full(void **state)
 {
-	struct env *e = env_open(state, 8, 64);
+	struct env *e = env_open(state, 4, 64);
 	struct src s[12];
 	struct frame f;
 	__u32 epoch;
@@ -1306,6 +1306,28 @@ static void test_tally_idle_give_way(void **state)
 	assert_int_equal(e->tally.n_sources, 4);
 	assert_source(&e->tally, &s[0], 2, 200);
 	assert_source(&e->tally, &s[4], 2, 208);
+}
+
+/* A drain reads a region through its claim log while the region claimed at
+ * most claim_log_len slots, and scans it in order past that: both ways read
+ * every source exactly and leave the epoch empty (collect() checks). */
+static void test_claim_log_and_scan(void **state)
+{
+	struct env *e = env_open(state, 256, 64);	/* a log of 16 */
+	__u32 log_len = e->t.claim_log_len;
+	struct frame f;
+
+	assert_int_equal(log_len, e->a.region_slots >> XDPTOP_CLAIM_LOG_SHIFT);
+	for (__u32 n = log_len; n <= log_len + 1; n++) {
+		for (__u32 i = 0; i < n; i++) {
+			struct src s = candidate(5000 + 100 * n + i);
+
+			frame_plain(&f, &s, 64 + i % 50);
+			feed(e, &f, 1 + i % 3, &s);
+		}
+		collect(e);
+	}
+	assert_int_equal(e->tally.n_sources, 2 * log_len + 1);
 }
 
 /* The longest idle give way first, and only as many as bring the tally to
@@ -1522,6 +1544,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tally_overflow, env_teardown),
 		cmocka_unit_test_teardown(test_tally_idle_give_way, env_teardown),
 		cmocka_unit_test_teardown(test_tally_oldest_give_way_first, env_teardown),
+		cmocka_unit_test_teardown(test_claim_log_and_scan, env_teardown),
 		cmocka_unit_test_teardown(test_concurrent_reader, env_teardown),
 	};
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || pin_first_cpu()) {

@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import env_for
 
 # cmocka_unit_test entries in tests/bpf_unit.c's main().
-EXPECTED_TESTS = 25
+EXPECTED_TESTS = 26
 
 
 def test_bpf_unit(xdptop):
