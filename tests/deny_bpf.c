@@ -56,29 +56,31 @@
 #define RET(val) BPF_STMT(BPF_RET | BPF_K, (val))
 #define ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 
-static struct sock_filter deny_all[] = {
-	LOAD(offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
-	RET(ERRNO(ENOSYS)),				/* another ABI */
-	LOAD(offsetof(struct seccomp_data, nr)),
 #if defined(__x86_64__)
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
-	RET(ERRNO(ENOSYS)),				/* x32 */
+#define REFUSE_X32							\
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),	\
+	RET(ERRNO(ENOSYS)),
+#else
+#define REFUSE_X32
 #endif
+
+/* Both filters start so: other ABIs refused, the syscall number loaded. */
+#define NATIVE_SYSCALL_NR						\
+	LOAD(offsetof(struct seccomp_data, arch)),			\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),		\
+	RET(ERRNO(ENOSYS)),						\
+	LOAD(offsetof(struct seccomp_data, nr)),			\
+	REFUSE_X32
+
+static struct sock_filter deny_all[] = {
+	NATIVE_SYSCALL_NR
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 0, 1),
 	RET(ERRNO(ENOSYS)),
 	RET(SECCOMP_RET_ALLOW),
 };
 
 static struct sock_filter deny_btf[] = {
-	LOAD(offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
-	RET(ERRNO(ENOSYS)),				/* another ABI */
-	LOAD(offsetof(struct seccomp_data, nr)),
-#if defined(__x86_64__)
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
-	RET(ERRNO(ENOSYS)),				/* x32 */
-#endif
+	NATIVE_SYSCALL_NR
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 1, 0),
 	RET(SECCOMP_RET_ALLOW),
 	LOAD(ARG0_LOW),
