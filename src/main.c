@@ -82,11 +82,7 @@ static int collect(struct monitor *mons, int n)
 	}
 	for (int i = 0; i < n; i++) {
 		table_drain(&mons[i].table, retired[i], &mons[i].tally);
-		if (tally_end_interval(&mons[i].tally)) {
-			fprintf(stderr, "xdptop: out of memory while aging the sources of iface "
-					"\"%s\": lower --max-sources\n", mons[i].att.ifname);
-			return EXIT_RUNTIME;
-		}
+		tally_end_interval(&mons[i].tally);
 	}
 	return EXIT_OK;
 }

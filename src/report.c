@@ -48,11 +48,9 @@ static size_t select_top(const struct tally *t, const struct source_count **rows
 {
 	size_t kept = 0;
 
-	for (size_t i = 0; i < tally_slots(t); i++) {
-		const struct source_count *e = &t->entries[i];
+	for (size_t i = 0; i < t->n_sources; i++) {
+		const struct source_count *e = &t->sources[i];
 
-		if (!e->family)
-			continue;
 		if (kept < n) {
 			rows[kept++] = e;
 			if (kept == n)

@@ -14,14 +14,18 @@
 
 struct source_count {
 	__u64 addr[2];
-	__u32 family;		/* enum xdptop_family; NONE marks a free entry */
+	__u32 family;		/* enum xdptop_family */
 	__u32 last_seen;	/* the tally's interval when it last counted */
 	__u64 packets;
 	__u64 bytes;
 };
 
 struct tally {
-	struct source_count *entries;	/* open addressing, linear probing */
+	/* Dense, n_sources long, so that ranking reads only what there is. */
+	struct source_count *sources;
+	/* Open addressing, linear probing over index + 1 into sources; 0 is
+	 * free. 4 bytes an entry: the lookups of a drain stay in cache. */
+	__u32 *index;
 	__u32 mask;
 	__u32 n_sources;
 	__u32 max_sources;
@@ -38,14 +42,19 @@ void tally_add_source(struct tally *t, __u32 family, const __u64 addr[2],
 		      __u64 packets, __u64 bytes);
 /* Ends an interval: when sources were turned away in it, forgets the sources
  * idle the longest (at least one interval), down to 3/4 of max_sources. */
-int tally_end_interval(struct tally *t);
+void tally_end_interval(struct tally *t);
+/* Bytes the tally holds, for the benchmarks' memory table. */
+size_t tally_bytes(const struct tally *t);
 void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *from);
 
-/* Iterates the tracked sources: for (i = 0; i < tally_slots(t); i++) if
- * (t->entries[i].family) ... */
-static inline size_t tally_slots(const struct tally *t)
+/* Starts fetching what a lookup of a source touches: the drain calls it a
+ * few sources ahead, so that the tally's cache misses overlap. */
+static inline void tally_prefetch(const struct tally *t, __u32 family, const __u64 addr[2])
 {
-	return (size_t)t->mask + 1;
+	__u32 pos = t->index[xdptop_hash(addr[0], addr[1], family) & t->mask];
+
+	if (pos)
+		__builtin_prefetch(&t->sources[pos - 1], 1);
 }
 
 #endif /* TALLY_H */

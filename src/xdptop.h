@@ -57,10 +57,10 @@ struct xdptop_cpu_stats {
  * keeps the per-packet cost flat when the table is full. */
 #define XDPTOP_PROBE_WINDOW 8
 
-/* A region logs the slots it claims while it is sparse, up to 1/32 of its
- * slots: beyond that, reading every slot in order is cheaper than visiting
- * the logged ones. */
-#define XDPTOP_CLAIM_LOG_SHIFT 5
+/* A region logs the slots it claims while it is sparse, up to 1/8 of its
+ * slots: beyond that, reading every slot in order is about as cheap as
+ * visiting the logged ones. */
+#define XDPTOP_CLAIM_LOG_SHIFT 3
 
 /* Two epochs: the XDP program counts into the active one while userspace
  * reads and clears the other (see table.bpf.h). */

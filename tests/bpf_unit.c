@@ -438,8 +438,8 @@ static const struct source_count *tally_find(const struct tally *t, const struct
 	__u64 key[2];
 
 	src_key(s, key);
-	for (size_t i = 0; i < tally_slots(t); i++) {
-		const struct source_count *c = &t->entries[i];
+	for (size_t i = 0; i < t->n_sources; i++) {
+		const struct source_count *c = &t->sources[i];
 
 		if (c->family == s->family && c->addr[0] == key[0] && c->addr[1] == key[1])
 			return c;
@@ -471,9 +471,9 @@ static void check_identity(const struct tally *t)
 	__u32 n = 0;
 
 	add(&sum, t->untracked.packets, t->untracked.bytes);
-	for (size_t i = 0; i < tally_slots(t); i++) {
-		if (t->entries[i].family) {
-			add(&sum, t->entries[i].packets, t->entries[i].bytes);
+	for (size_t i = 0; i < t->n_sources; i++) {
+		if (t->sources[i].family) {
+			add(&sum, t->sources[i].packets, t->sources[i].bytes);
 			n++;
 		}
 	}
@@ -528,7 +528,7 @@ static __u32 drain_once(struct env *e, __u64 *cpu_packets)
 		cpu_packets[cpu] += e->t.stats[retired * e->t.nr_cpus + cpu].total.packets;
 	table_drain(&e->t, retired, &e->tally);
 	check_identity(&e->tally);
-	assert_int_equal(tally_end_interval(&e->tally), 0);
+	tally_end_interval(&e->tally);
 	check_identity(&e->tally);
 	assert_epoch_clear(e, retired);
 	return retired;
@@ -1313,7 +1313,7 @@ static void test_tally_idle_give_way(void **state)
  * every source exactly and leave the epoch empty (collect() checks). */
 static void test_claim_log_and_scan(void **state)
 {
-	struct env *e = env_open(state, 256, 64);	/* a log of 16 */
+	struct env *e = env_open(state, 64, 64);	/* 128 slots, a log of 16 */
 	__u32 log_len = e->t.claim_log_len;
 	struct frame f;
 
