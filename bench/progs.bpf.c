@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The programs xdptop is compared with in prog_cost, and the source rotator
+ * that turns BPF_PROG_TEST_RUN's one repeated frame into a stream of distinct
+ * sources. All count len = data_end - data and return XDP_PASS, like xdptop;
+ * all parse with xdptop's own parse_source() (so VLAN and QinQ frames are
+ * counted too) and differ only in how they count. Map sizes are set by
+ * prog_cost before loading. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "xdptop.h"
+#include "parse.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* The floor: what any XDP program costs. */
+SEC("xdp")
+int empty(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_PASS;
+}
+
+SEC("xdp.frags")
+int empty_frags(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_PASS;
+}
+
+/* The way cilium/ebpf's examples/xdp does it: IPv4 only, an LRU hash keyed
+ * by the address, a u32 packet count bumped with an atomic add (shared by
+ * every CPU), no bytes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} go_stats SEC(".maps");
+
+SEC("xdp")
+int go_lru(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct source_key key;
+	__u32 ip, *count;
+
+	if (parse_source(data, data_end, &key) != XDPTOP_FAMILY_IPV4)
+		return XDP_PASS;
+	ip = (__u32)key.addr[0];
+	count = bpf_map_lookup_elem(&go_stats, &ip);
+	if (!count) {
+		__u32 one = 1;
+
+		bpf_map_update_elem(&go_stats, &ip, &one, BPF_ANY);
+	} else {
+		__sync_fetch_and_add(count, 1);
+	}
+	return XDP_PASS;
+}
+
+/* The textbook per-CPU way: {packets, bytes} per CPU, keyed by the 16-byte
+ * address and the family; no atomics. */
+struct hash_key {
+	__u64 addr[2];
+	__u32 family;
+};
+
+struct hash_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct hash_key);
+	__type(value, struct hash_value);
+} percpu_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct hash_key);
+	__type(value, struct hash_value);
+} lru_percpu_stats SEC(".maps");
+
+static __always_inline int count_in(void *map, struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct hash_key key = {};
+	struct source_key src;
+	struct hash_value *v;
+	__u64 len = data_end - data;
+
+	key.family = parse_source(data, data_end, &src);
+	if (key.family == XDPTOP_FAMILY_NONE)
+		return XDP_PASS;
+	key.addr[0] = src.addr[0];
+	key.addr[1] = src.addr[1];
+	v = bpf_map_lookup_elem(map, &key);
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	} else {
+		struct hash_value first = { 1, len };
+
+		bpf_map_update_elem(map, &key, &first, BPF_NOEXIST);
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int percpu_hash(struct xdp_md *ctx)
+{
+	return count_in(&percpu_stats, ctx);
+}
+
+SEC("xdp")
+int lru_percpu_hash(struct xdp_md *ctx)
+{
+	return count_in(&lru_percpu_stats, ctx);
+}
+
+/* The source rotator. BPF_PROG_TEST_RUN runs one frame `repeat` times on the
+ * same buffer, and what a program writes into it stays for the next run. So
+ * the rotator writes source number `next` (base + next, big-endian, over the
+ * 4 bytes at src_off: an IPv4 source, or the low 32 bits of an IPv6 one),
+ * steps next through 0 .. n_sources - 1 and tail-calls the program under
+ * test: one test_run is a stream of `repeat` frames cycling over n_sources
+ * distinct sources. Its own cost is measured by tail-calling `empty` and
+ * subtracted. Set by prog_cost through the mmapped .bss. */
+__u32 n_sources;	/* 0 or 1: always source base */
+__u32 src_off;
+__u32 base;
+__u32 next;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} jmp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} jmp_frags SEC(".maps");
+
+static __always_inline int rotate_source(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u8 *p = (__u8 *)data + (src_off & 0xff);
+	__u32 i = next;
+
+	if (p + 4 > (__u8 *)data_end)
+		return -1;
+	*(__u32 *)p = bpf_htonl(base + i);
+	next = i + 1 >= n_sources ? 0 : i + 1;
+	return 0;
+}
+
+SEC("xdp")
+int rotate(struct xdp_md *ctx)
+{
+	if (rotate_source(ctx))
+		return XDP_ABORTED;
+	bpf_tail_call(ctx, &jmp, 0);
+	return XDP_ABORTED; /* prog_cost checks retval == XDP_PASS */
+}
+
+SEC("xdp.frags")
+int rotate_frags(struct xdp_md *ctx)
+{
+	if (rotate_source(ctx))
+		return XDP_ABORTED;
+	bpf_tail_call(ctx, &jmp_frags, 0);
+	return XDP_ABORTED;
+}
