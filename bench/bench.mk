@@ -23,12 +23,12 @@ $(BENCH_BUILD)/bench_%.skel.h: $(BENCH_BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bench_$* > $@
 
-$(BENCH_BUILD)/prog_cost: bench/prog_cost.c bench/frames.h $(BENCH_BUILD)/bench_progs.skel.h \
+$(BENCH_BUILD)/prog_cost: bench/prog_cost.c bench/frames.h bench/util.h $(BENCH_BUILD)/bench_progs.skel.h \
 			  $(BENCH_BUILD)/bench_variants.skel.h $(LIB_OBJS) src/*.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lpthread -o $@
 
-$(BENCH_BUILD)/read_cost: bench/read_cost.c bench/frames.h $(BENCH_BUILD)/bench_progs.skel.h \
+$(BENCH_BUILD)/read_cost: bench/read_cost.c bench/frames.h bench/util.h $(BENCH_BUILD)/bench_progs.skel.h \
 			  $(LIB_OBJS) src/*.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@

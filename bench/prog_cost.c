@@ -36,6 +36,7 @@
 #include "bench_progs.skel.h"
 #include "bench_variants.skel.h"
 #include "frames.h"
+#include "util.h"
 
 #define MAX_ROUNDS 64
 #define MAX_SET 8
@@ -43,35 +44,6 @@
 static int opt_repeat = 1000000;
 static int opt_rounds = 7;
 static bool opt_quick;
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "prog_cost: %s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity", errno);
-}
 
 /* --- xdptop instance: the real skeleton, sized by attachment_load --- */
 

@@ -25,6 +25,7 @@
 #include "xdptop.skel.h"
 #include "bench_progs.skel.h"
 #include "frames.h"
+#include "util.h"
 
 #define ROUNDS 7
 
@@ -34,35 +35,6 @@ static double now(clockid_t clock)
 
 	clock_gettime(clock, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "read_cost: %s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity", errno);
 }
 
 /* One interval's traffic on every CPU: frames cycling over sources 0 .. n-1
