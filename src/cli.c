@@ -24,9 +24,10 @@ static const char doc[] =
 "\n"
 "Attaches a counting XDP program to each IFACE (it passes every frame on) and\n"
 "reports, every interval, each source address seen with its packets and bytes,\n"
-"busiest first, plus the frames that have no IP source (\"other\"), those the\n"
-"table had no room for (\"untracked\") and the total. sources + other +\n"
-"untracked == total, exactly, in every report."
+"busiest first, plus the frames that have no IP source (\"other\"), those of\n"
+"sources not listed (\"untracked\": no room, or forgotten after being idle to\n"
+"make room) and the total. sources + other + untracked == total, exactly, in\n"
+"every report."
 "\v"
 "EXAMPLES:\n"
 "    xdptop eth0                     # log format, every second, until Ctrl-C\n"
@@ -76,15 +77,13 @@ static int usage_error(const char *fmt, ...)
 /* A whole number in [min, max]; strtoull alone accepts "-1" and " 7". */
 static int parse_whole(const char *opt, const char *arg, __u64 min, __u64 max, __u64 *out)
 {
+	bool digits = *arg >= '0' && *arg <= '9';
 	unsigned long long v;
-	char *end;
+	char *end = NULL;
 
-	if (*arg < '0' || *arg > '9')
-		return usage_error("%s must be a whole number >= %llu, not \"%s\"", opt,
-				   (unsigned long long)min, arg);
 	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (*end || (v < min && errno != ERANGE))
+	v = digits ? strtoull(arg, &end, 10) : 0;
+	if (!digits || *end || (v < min && errno != ERANGE))
 		return usage_error("%s must be a whole number >= %llu, not \"%s\"", opt,
 				   (unsigned long long)min, arg);
 	if (errno == ERANGE || v > max)

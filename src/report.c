@@ -44,6 +44,7 @@ static void heap_sift_down(const struct source_count **heap, size_t n, size_t i)
 	}
 }
 
+/* The n busiest of the tally's sources, in no order; n < t->n_sources. */
 static size_t select_top(const struct tally *t, const struct source_count **rows, size_t n)
 {
 	size_t kept = 0;
@@ -73,7 +74,13 @@ int report_build(struct report *r, const struct tally *t, __u32 top)
 	r->rows = calloc(n ? n : 1, sizeof(*r->rows));
 	if (!r->rows)
 		return -ENOMEM;
-	r->n_rows = select_top(t, r->rows, n);
+	if (n < t->n_sources) {
+		r->n_rows = select_top(t, r->rows, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			r->rows[i] = &t->sources[i];
+		r->n_rows = n;
+	}
 	qsort(r->rows, r->n_rows, sizeof(*r->rows), cmp_rows);
 	r->n_sources = t->n_sources;
 	r->other = t->other;

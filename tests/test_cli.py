@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Lab, env_for, sh
+from conftest import ROOT, Lab, sanitizer_env, sh
 
 EXIT = {m.group(1): int(m.group(2)) for m in re.finditer(
     r"^\s*EXIT_(\w+)\s*=\s*(\d+),", (ROOT / "src" / "cli.h").read_text(), re.M)}
@@ -42,7 +42,7 @@ SETCAP = "run it as root, or grant them with 'setcap cap_bpf,cap_net_admin+ep xd
 
 def run(ns, binary, *args, timeout=30):
     """xdptop (or a wrapper around it) to completion inside ns."""
-    return ns.run(binary, *args, check=False, env=env_for(binary), timeout=timeout,
+    return ns.run(binary, *args, check=False, env=sanitizer_env(), timeout=timeout,
                   stdin=subprocess.DEVNULL)
 
 
@@ -353,7 +353,7 @@ def capsh(ns, binary, drop, *args):
     removed from the bounding set: the exec'd xdptop lacks them."""
     cmd = "exec " + " ".join(shlex.quote(a) for a in (binary, *args))
     return ns.run("capsh", f"--drop={drop}", "--", "-c", cmd, check=False,
-                  env=env_for(binary), timeout=30, stdin=subprocess.DEVNULL)
+                  env=sanitizer_env(), timeout=30, stdin=subprocess.DEVNULL)
 
 
 @pytest.mark.parametrize("drop,missing", [

@@ -5,7 +5,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import env_for
+from conftest import sanitizer_env
 
 # cmocka_unit_test entries in tests/bpf_unit.c's main().
 EXPECTED_TESTS = 26
@@ -14,7 +14,7 @@ EXPECTED_TESTS = 26
 def test_bpf_unit(xdptop):
     binary = Path(xdptop).parent / "bpf_unit"
     assert binary.exists(), f"{binary} not built (make check builds it)"
-    env = env_for(str(binary))
+    env = sanitizer_env()
     env["CMOCKA_MESSAGE_OUTPUT"] = "STDOUT"  # the plain format (not TAP, XML, subunit)
     proc = subprocess.run([str(binary)], capture_output=True, text=True, env=env, timeout=120)
     log = proc.stdout + proc.stderr  # cmocka writes the summary to stderr
