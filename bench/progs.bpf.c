@@ -2,7 +2,7 @@
 /* The programs xdptop is compared with in prog_cost, and the source rotator
  * that turns BPF_PROG_TEST_RUN's one repeated frame into a stream of distinct
  * sources. All count len = data_end - data and return XDP_PASS, like xdptop;
- * all parse with xdptop's own parse_source() (so VLAN and QinQ frames are
+ * all parse with xdptop's own parse_key() (so VLAN and QinQ frames are
  * counted too) and differ only in how they count. Map sizes are set by
  * prog_cost before loading. */
 #include <linux/bpf.h>
@@ -45,7 +45,7 @@ int go_lru(struct xdp_md *ctx)
 	struct source_key key;
 	__u32 ip, *count;
 
-	if (parse_source(data, data_end, &key) != XDPTOP_FAMILY_IPV4)
+	if (parse_key(data, data_end, &key) != XDPTOP_FAMILY_IPV4)
 		return XDP_PASS;
 	ip = (__u32)key.addr[0];
 	count = bpf_map_lookup_elem(&go_stats, &ip);
@@ -93,7 +93,7 @@ static __always_inline int count_in(void *map, struct xdp_md *ctx)
 	struct hash_value *v;
 	__u64 len = data_end - data;
 
-	key.family = parse_source(data, data_end, &src);
+	key.family = parse_key(data, data_end, &src);
 	if (key.family == XDPTOP_FAMILY_NONE)
 		return XDP_PASS;
 	key.addr[0] = src.addr[0];

@@ -71,6 +71,16 @@ struct timing {
 
 /* Summary lines for run.sh, printed after the table. */
 static char markers[1024];
+static const struct key_spec key = KEY_SPEC_DEFAULT;
+
+/* One round of one report, as main.c hands it to a sink. */
+static int write_round(struct sink *s, const struct round *round, const struct report *rep)
+{
+	int err = s->ops->begin(s, round);
+
+	err = err ?: s->ops->report(s, rep);
+	return err ?: s->ops->end(s);
+}
 
 static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_kind kind,
 		FILE *devnull)
@@ -79,14 +89,20 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 	struct attachment a = { .ifname = "", .link_fd = -1 };
 	struct timing first = { 0 }, steady[ROUNDS];
 	double v[ROUNDS], grace[ROUNDS + 1], sort_all, format_all, t0, t1, t2, t3, c0;
-	struct report rep = { .ifname = "v1" };
+	static const struct iface_info iface = { .name = "v1", .mode = "native",
+						 .program = "xdptop" };
+	struct sink_options opts = { .out = devnull, .sort = SORT_PPS, .top = 20, .n_ifaces = 1 };
+	struct sink *top20, *all;
+	struct report rep;
+	struct round round = { .reports = &rep, .n_reports = 1, .interval = 1 };
+	struct rows rows = {};
 	struct table_maps maps;
 	struct tally tally;
 	struct table t;
 	int err;
 
 	frame_build(&f, kind);
-	if (attachment_load(&a, max_sources))
+	if (attachment_load(&a, max_sources, &key))
 		exit(1);
 	attachment_table_maps(&a, &maps);
 	err = table_map(&t, &maps);
@@ -94,6 +110,11 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 		die("table_map", err);
 	if (tally_init(&tally, max_sources))
 		die("tally_init", ENOMEM);
+	if (sink_json.open(&top20, &opts))
+		die("sink_json", ENOMEM);
+	opts.top = 0;
+	if (sink_json.open(&all, &opts))
+		die("sink_json", ENOMEM);
 	for (int r = 0; r <= ROUNDS; r++) {
 		struct timing *tm = r ? &steady[r - 1] : &first;
 		__u32 retired;
@@ -109,31 +130,37 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 		c0 = now(CLOCK_THREAD_CPUTIME_ID);
 		t0 = now(CLOCK_MONOTONIC);
 		table_drain(&t, retired, &tally);
+		tally_end_interval(&tally, r + 1);
+		report_build(&rep, &iface, &key, &tally);
 		t1 = now(CLOCK_MONOTONIC);
-		if (report_build(&rep, &tally, 20))
-			die("report_build", ENOMEM);
+		if (rows_rank(&rows, &rep, SORT_PPS, false, 20))
+			die("rows_rank", ENOMEM);
 		t2 = now(CLOCK_MONOTONIC);
-		err = output_json.write(devnull, &rep);
+		/* The JSON sink ranks again, then formats: format = its time
+		 * less the ranking's. */
+		err = write_round(top20, &round, &rep);
 		if (err)
 			die("write", err);
 		t3 = now(CLOCK_MONOTONIC);
 		tm->cpu = now(CLOCK_THREAD_CPUTIME_ID) - c0;
-		report_free(&rep);
-		*tm = (struct timing){ t1 - t0, t2 - t1, t3 - t2, t3 - t0, tm->cpu };
+		*tm = (struct timing){ t1 - t0, t2 - t1, t3 - t2 - (t2 - t1), t1 - t0 + t3 - t2,
+				       tm->cpu };
 	}
 	__u32 tracked = tally.n_sources;
-	double untracked = 100.0 * tally.untracked.packets / tally.total.packets;
+	double untracked = 100.0 * tally.cum.untracked.packets / tally.cum.total.packets;
 
 	/* For comparison: rank everything (a full sort), and format it all. */
 	t0 = now(CLOCK_MONOTONIC);
-	if (report_build(&rep, &tally, 0))
-		die("report_build", ENOMEM);
+	if (rows_rank(&rows, &rep, SORT_PPS, false, 0))
+		die("rows_rank", ENOMEM);
 	t1 = now(CLOCK_MONOTONIC);
-	output_json.write(devnull, &rep);
+	write_round(all, &round, &rep);
 	t2 = now(CLOCK_MONOTONIC);
-	report_free(&rep);
 	sort_all = t1 - t0;
-	format_all = t2 - t1;
+	format_all = t2 - t1 - sort_all;
+	rows_free(&rows);
+	top20->ops->close(top20);
+	all->ops->close(all);
 
 #define MED(field) ({ for (int i = 0; i < ROUNDS; i++) v[i] = steady[i].field; median(v, ROUNDS); })
 	double target = n >= 1000000 ? 50e-3 : 1e-3, total = MED(total);
@@ -166,7 +193,7 @@ static void map_bytes(__u32 max_sources, double *per_cpu, double *fixed, __u32 *
 
 	*per_cpu = *fixed = 0;
 	names[0] = 0;
-	if (attachment_load(&a, max_sources))
+	if (attachment_load(&a, max_sources, &key))
 		exit(1);
 	*region_slots = a.region_slots;
 	bpf_object__for_each_map(m, a.skel->obj) {

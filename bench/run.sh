@@ -2,7 +2,7 @@
 # run.sh BUILD: runs every benchmark (make bench calls it after building),
 # prints the tables as they come and writes them all into BENCHMARKS.md with
 # the machine they ran on. Needs root (BPF, namespaces). Each part:
-#   prog_cost  BPF per-frame cost (BPF_PROG_TEST_RUN)       1a-1e
+#   prog_cost  BPF per-frame cost (BPF_PROG_TEST_RUN)       1a-1f
 #   read_cost  the agent's userspace work, memory            3a, 3c
 #   veth.sh    veth throughput; the agent's CPU and RSS      2, 3b
 #   peers.sh   xdptop, pmacctd, pktstat on the same traffic  4

@@ -106,10 +106,14 @@ static __always_inline void v_add(struct xdptop_counter *c, __u64 len)
 	c->bytes += len;
 }
 
+/* The slot's tag as it was then: family in the top 8 bits, 56-bit count. */
+#define V_TAG_SHIFT 56
+#define V_PACKETS_MASK ((1ULL << V_TAG_SHIFT) - 1)
+
 static __always_inline int v_table_count(__u32 region, const struct v_key *key, __u64 family,
 					 __u64 len)
 {
-	__u64 tag = family << XDPTOP_TAG_SHIFT;
+	__u64 tag = family << V_TAG_SHIFT;
 	__u32 mask = v_region_slots - 1;
 	__u32 hash = xdptop_hash(key->addr[0], key->addr[1], family);
 
@@ -130,7 +134,7 @@ static __always_inline int v_table_count(__u32 region, const struct v_key *key, 
 			slot->tag_packets = tag | 1;
 			return 1;
 		}
-		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == tag &&
+		if ((tag_packets & ~V_PACKETS_MASK) == tag &&
 		    slot->addr[0] == key->addr[0] && slot->addr[1] == key->addr[1]) {
 			slot->tag_packets = tag_packets + 1;
 			slot->bytes += len;

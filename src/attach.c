@@ -64,7 +64,18 @@ static int load_error(int err)
 	}
 }
 
-int attachment_load(struct attachment *a, __u32 max_sources)
+static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
+{
+	struct key_program_config k;
+
+	key_program_config(key, &k);
+	skel->rodata->key_dst = k.dst;
+	skel->rodata->key_vlan = k.vlan;
+	memcpy((void *)skel->rodata->key_mask4, k.mask4, sizeof(k.mask4));
+	memcpy((void *)skel->rodata->key_mask6, k.mask6, sizeof(k.mask6));
+}
+
+int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct xdptop_bpf *skel;
@@ -82,6 +93,7 @@ int attachment_load(struct attachment *a, __u32 max_sources)
 	skel->rodata->nr_cpus = a->nr_cpus;
 	skel->rodata->region_slots = a->region_slots;
 	skel->rodata->claim_log_len = table_claim_log_len(a->region_slots);
+	set_key(skel, key);
 	err = bpf_map__set_max_entries(skel->maps.slots,
 				       XDPTOP_EPOCHS * a->nr_cpus * a->region_slots);
 	err = err ?: bpf_map__set_max_entries(skel->maps.claims, XDPTOP_EPOCHS * a->nr_cpus *
@@ -276,7 +288,7 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 	*a = (struct attachment){ .ifname = iface->name, .ifindex = iface->ifindex,
 				  .link_fd = -1 };
 	err = check_free(a, cfg->force);
-	err = err ?: attachment_load(a, cfg->max_sources);
+	err = err ?: attachment_load(a, cfg->max_sources, &cfg->key);
 	err = err ?: attach(a, cfg->mode);
 	if (err) {
 		attachment_close(a);
@@ -300,6 +312,11 @@ enum link_state attachment_state(const struct attachment *a)
 	if (if_indextoname(a->ifindex, name) && !strcmp(name, a->ifname))
 		return LINK_DETACHED;
 	return LINK_IFACE_GONE;
+}
+
+const char *attachment_program_name(const struct attachment *a)
+{
+	return bpf_program__name(a->frags ? a->skel->progs.xdptop_frags : a->skel->progs.xdptop);
 }
 
 void attachment_close(struct attachment *a)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include "cli.h"
+#include "key.h"
 
 struct xdptop_bpf;
 
@@ -24,11 +25,12 @@ struct attachment {
 int attach_check_privileges(void);
 
 /* Opens and loads a program instance sized for max_sources on this
- * machine's CPUs, without attaching it (tests run it with BPF_PROG_TEST_RUN).
+ * machine's CPUs, counting under key, without attaching it (tests run it
+ * with BPF_PROG_TEST_RUN).
  * Returns EXIT_OK or an exit code after one line naming cause and fix; the
  * caller closes a on failure too. a must hold ifname (may be "") and
  * link_fd = -1. */
-int attachment_load(struct attachment *a, __u32 max_sources);
+int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key);
 
 /* Loads a program instance sized for cfg and attaches it to iface. Returns
  * EXIT_OK, or an exit code after one line naming the cause and the fix, with
@@ -43,6 +45,9 @@ enum link_state {
 };
 
 enum link_state attachment_state(const struct attachment *a);
+
+/* The name of the XDP program attached: "xdptop" or "xdptop_frags". */
+const char *attachment_program_name(const struct attachment *a);
 
 /* Detaches and unloads; safe on a zeroed or half-opened attachment. */
 void attachment_close(struct attachment *a);

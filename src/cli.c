@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 
 #ifndef XDPTOP_VERSION
@@ -20,19 +21,23 @@ const char *argp_program_version = "xdptop " XDPTOP_VERSION;
 
 /* argp prints the text before \v above the options, the rest below them. */
 static const char doc[] =
-"Count packets and bytes per source address at line rate, with XDP.\n"
+"See who sends traffic to a host, at line rate, with XDP.\n"
 "\n"
 "Attaches a counting XDP program to each IFACE (it passes every frame on) and\n"
-"reports, every interval, each source address seen with its packets and bytes,\n"
-"busiest first, plus the frames that have no IP source (\"other\"), those of\n"
-"sources not listed (\"untracked\": no room, or forgotten after being idle to\n"
-"make room) and the total. sources + other + untracked == total, exactly, in\n"
-"every report."
+"reports, every interval, each key seen (source address by default) with its\n"
+"packets, bytes and rates, busiest first, plus the frames that have no IP\n"
+"address (\"other\"), those of keys not listed (\"untracked\": no room, or\n"
+"forgotten after being idle to make room) and the total. keys + other +\n"
+"untracked == total, exactly, in every report. In a terminal it shows a live\n"
+"view (keys: s or </> sort, r reverse, p pause, arrows select, q quit);\n"
+"otherwise it writes log lines."
 "\v"
 "EXAMPLES:\n"
-"    xdptop eth0                     # log format, every second, until Ctrl-C\n"
-"    xdptop -f json -i 10 eth0 eth1  # JSON Lines every 10 s, per interface\n"
-"    xdptop -c 1 -i 5 -t 20 eth0     # the 20 busiest sources after 5 s\n"
+"    xdptop eth0                  # live view (in a terminal; else log lines)\n"
+"    xdptop -k dst --prefix4 24 eth0   # which /24 is attacked, by rate\n"
+"    xdptop --prefix6 64 --vlan eth0   # IPv6 hosts by /64, VLANs apart\n"
+"    xdptop -f json -i 10 eth0 eth1    # JSON Lines every 10 s, per interface\n"
+"    xdptop -f log -c 1 -i 5 -t 20 eth0  # the 20 busiest now, after 5 s\n"
 "\n"
 "EXIT STATUS:\n"
 "    0  success\n"
@@ -46,19 +51,31 @@ static const char doc[] =
 
 static const char args_doc[] = "IFACE...";
 
-enum { OPT_FORCE = 256 };
+enum { OPT_FORCE = 256, OPT_PREFIX4, OPT_PREFIX6, OPT_VLAN };
 
 static const struct argp_option options[] = {
-	{ "interval", 'i', "SECONDS", 0, "Report every SECONDS (default 1; fractions allowed)", 0 },
-	{ "count", 'c', "N", 0, "Exit after N reports (default: run until Ctrl-C)", 0 },
-	{ "format", 'f', "FORMAT", 0, "log (default) or json (JSON Lines)", 0 },
-	{ "mode", 'm', "MODE", 0, "auto (default: native, else generic), native or generic", 0 },
-	{ "max-sources", 'n', "N", 0, "Sources tracked per interface (default 65536)", 0 },
-	{ "top", 't', "N", 0, "Show only the N busiest sources (default: all)", 0 },
-	{ "force", OPT_FORCE, NULL, 0, "Replace an XDP program already on an interface", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
+	{ NULL, 0, NULL, 0, "Reports:", 1 },
+	{ "format", 'f', "FORMAT", 0, "top (live view: the default in a terminal), log (the "
+	  "default otherwise) or json (JSON Lines)", 1 },
+	{ "interval", 'i', "SECONDS", 0, "Report every SECONDS (default 1; fractions allowed)", 1 },
+	{ "count", 'c', "N", 0, "Exit after N reports (default: run until Ctrl-C)", 1 },
+	{ "sort", 's', "BY", 0, "Rank keys by pps (default: the last interval's packets), bps, "
+	  "packets or bytes (cumulative)", 1 },
+	{ "top", 't', "N", 0, "Show only the N first keys (default: all; the view: as many as "
+	  "fit)", 1 },
+	{ NULL, 0, NULL, 0, "What is counted:", 2 },
+	{ "key", 'k', "ADDRESS", 0, "src (default: the source address) or dst (destination)", 2 },
+	{ "prefix4", OPT_PREFIX4, "LEN", 0, "Count IPv4 addresses by their /LEN prefix (1-32)", 2 },
+	{ "prefix6", OPT_PREFIX6, "LEN", 0, "Count IPv6 addresses by their /LEN prefix (1-128)", 2 },
+	{ "vlan", OPT_VLAN, NULL, 0, "Tell keys apart by their VLAN ids too", 2 },
+	{ "max-sources", 'n', "N", 0, "Keys tracked per interface (default 65536)", 2 },
+	{ NULL, 0, NULL, 0, "Attaching:", 3 },
+	{ "mode", 'm', "MODE", 0, "auto (default: native, else generic), native or generic", 3 },
+	{ "force", OPT_FORCE, NULL, 0, "Replace an XDP program already on an interface", 3 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
 	{ 0 },
 };
+
 
 /* Prints "xdptop: <cause>: <fix>" and returns the usage exit code. */
 __attribute__((format(printf, 1, 2)))
@@ -107,6 +124,33 @@ static int parse_interval(const char *arg, double *out)
 				   "not \"%s\"", arg);
 	*out = v;
 	return 0;
+}
+
+/* --format given: else the view in a terminal, log lines otherwise. */
+static bool format_given;
+
+static int parse_format(const char *arg, struct config *cfg)
+{
+	if (!strcmp(arg, "log"))
+		cfg->format = FORMAT_LOG;
+	else if (!strcmp(arg, "json"))
+		cfg->format = FORMAT_JSON;
+	else if (!strcmp(arg, "top"))
+		cfg->format = FORMAT_TOP;
+	else
+		return usage_error("unknown --format \"%s\": use top, log or json", arg);
+	format_given = true;
+	return 0;
+}
+
+/* A prefix length from 1 to max: /0 would count every address as one. */
+static int parse_prefix(const char *opt, const char *arg, __u64 max, __u8 *out)
+{
+	__u64 v = 0;
+	int err = parse_whole(opt, arg, 1, max, &v);
+
+	*out = v;
+	return err;
 }
 
 /* Resolves name now, so that a typo fails before anything is loaded, and so
@@ -159,12 +203,27 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cfg->top = v;
 		return err;
 	case 'f':
-		if (!strcmp(arg, "log"))
-			cfg->format = FORMAT_LOG;
-		else if (!strcmp(arg, "json"))
-			cfg->format = FORMAT_JSON;
+		return parse_format(arg, cfg);
+	case 's':
+		err = sort_key_parse(arg);
+		if (err < 0)
+			return usage_error("unknown --sort \"%s\": use pps, bps, packets or bytes", arg);
+		cfg->sort = err;
+		return 0;
+	case 'k':
+		if (!strcmp(arg, "src"))
+			cfg->key.address = KEY_SRC;
+		else if (!strcmp(arg, "dst"))
+			cfg->key.address = KEY_DST;
 		else
-			return usage_error("unknown --format \"%s\": use log or json", arg);
+			return usage_error("unknown --key \"%s\": use src or dst", arg);
+		return 0;
+	case OPT_PREFIX4:
+		return parse_prefix("--prefix4", arg, 32, &cfg->key.prefix4);
+	case OPT_PREFIX6:
+		return parse_prefix("--prefix6", arg, 128, &cfg->key.prefix6);
+	case OPT_VLAN:
+		cfg->key.vlan = true;
 		return 0;
 	case 'm':
 		if (!strcmp(arg, "auto"))
@@ -208,14 +267,22 @@ const char *mode_name(enum attach_mode mode)
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
+	int err;
+
 	*cfg = (struct config){
 		.interval = 1.0,
 		.max_sources = 65536,
+		.sort = SORT_PPS,
+		.key = KEY_SPEC_DEFAULT,
 		.mode = MODE_AUTO,
 		.format = FORMAT_LOG,
 	};
 	/* argp's own errors (unknown option, missing value) exit with
 	 * argp_err_exit_status; ours come back from parse_opt as exit codes. */
 	argp_err_exit_status = EXIT_USAGE;
-	return argp_parse(&argp, argc, argv, 0, NULL, cfg);
+	format_given = false;
+	err = argp_parse(&argp, argc, argv, 0, NULL, cfg);
+	if (!err && !format_given && isatty(STDOUT_FILENO))
+		cfg->format = FORMAT_TOP;
+	return err;
 }

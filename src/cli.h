@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "key.h"
+#include "report.h"
 
 /* Exit codes, one per failure class; --help lists them. */
 enum xdptop_exit {
@@ -18,7 +20,7 @@ enum xdptop_exit {
 };
 
 enum attach_mode { MODE_AUTO, MODE_NATIVE, MODE_GENERIC };
-enum output_format { FORMAT_LOG, FORMAT_JSON };
+enum output_format { FORMAT_LOG, FORMAT_JSON, FORMAT_TOP };
 
 #define MAX_INTERFACES 64
 #define MAX_SOURCES_LIMIT (1U << 24)
@@ -34,7 +36,9 @@ struct config {
 	double interval;	/* seconds */
 	__u64 count;		/* reports before exiting; 0 = until a signal */
 	__u32 max_sources;
-	__u32 top;		/* rows per report; 0 = every source */
+	__u32 top;		/* rows per report; 0 = every key (the view: as fit) */
+	enum sort_key sort;
+	struct key_spec key;
 	enum attach_mode mode;
 	enum output_format format;
 	bool force;

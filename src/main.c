@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* xdptop's lifecycle: configure, attach, then every interval read the tables
- * and write a report per interface; on a signal, one last report, detach.
- * One report travels one way: tick -> table -> tally -> report -> output. */
+/* xdptop's lifecycle: configure, attach, open the sinks, then one loop:
+ * every interval read the tables and hand every sink one round of reports;
+ * on a signal (or a sink's quit), one last round, close, detach.
+ * One round travels one way: tick -> table -> tally -> report -> sinks. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "cli.h"
+#include "msg.h"
 #include "output.h"
 #include "report.h"
 #include "table.h"
@@ -21,16 +27,31 @@ struct monitor {
 	struct attachment att;
 	struct table table;
 	struct tally tally;
+	struct iface_info info;
 	enum link_state state;	/* LINK_ATTACHED while it is counted */
 };
 
-static volatile sig_atomic_t stop_requested;
+static const struct sink_ops *const format_sinks[] = {
+	[FORMAT_LOG] = &sink_log,
+	[FORMAT_JSON] = &sink_json,
+	[FORMAT_TOP] = &sink_top,
+};
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+#define MAX_SINKS 2
+
+struct sinks {
+	struct sink *sink[MAX_SINKS];
+	int n;
+};
+
+/* The loop's clocks and signals: a periodic timer (missed ticks collapse
+ * into one: a late wake-up skips to the next deadline, never fires the
+ * missed reports back to back) and the stop signals, as descriptors. */
+struct ticker {
+	int timer_fd;
+	int signal_fd;
+	struct timespec start;
+};
 
 static bool verbose;
 
@@ -55,6 +76,11 @@ static int monitor_open(struct monitor *m, const struct config *cfg, const struc
 				"lower --max-sources\n", iface->name, strerror(-err));
 		return EXIT_RUNTIME;
 	}
+	m->info = (struct iface_info){
+		.name = m->att.ifname, .ifindex = m->att.ifindex,
+		.mode = mode_name(m->att.mode), .program = attachment_program_name(&m->att),
+		.capacity = cfg->max_sources,
+	};
 	return EXIT_OK;
 }
 
@@ -65,40 +91,51 @@ static void monitor_close(struct monitor *m)
 	attachment_close(&m->att);
 }
 
+static double seconds_since(const struct timespec *start, const struct timespec *now)
+{
+	return (now->tv_sec - start->tv_sec) + (now->tv_nsec - start->tv_nsec) / 1e9;
+}
+
 /* Retires every table's epoch, waits once for the programs still using it,
- * then adds what it counted to each tally. */
-static int collect(struct monitor *mons, int n)
+ * takes the cut's time, then adds what each counted to its tally. */
+static int collect(struct monitor *mons, int n, const struct ticker *tk, struct round *round)
 {
 	__u32 retired[MAX_INTERFACES];
+	struct timespec cut;
 	int err;
 
 	for (int i = 0; i < n; i++)
 		retired[i] = table_flip(&mons[i].table);
 	err = table_grace_period();
 	if (err) {
-		fprintf(stderr, "xdptop: cannot wait for the XDP programs to finish (%s): "
-				"is this kernel older than 5.18?\n", strerror(-err));
+		msg("cannot wait for the XDP programs to finish (%s): is this kernel older than "
+		    "5.18?", strerror(-err));
 		return EXIT_RUNTIME;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &cut);
+	clock_gettime(CLOCK_REALTIME, &round->when);
+	round->interval = seconds_since(&tk->start, &cut) - round->elapsed;
+	round->elapsed = seconds_since(&tk->start, &cut);
 	for (int i = 0; i < n; i++) {
 		table_drain(&mons[i].table, retired[i], &mons[i].tally);
-		tally_end_interval(&mons[i].tally);
+		tally_end_interval(&mons[i].tally, round->elapsed);
 	}
 	return EXIT_OK;
 }
 
-static int write_report(const struct monitor *m, const struct config *cfg,
-			const struct output *out, int n_ifaces)
+/* Hands every sink the round: begin, each interface's report, end. */
+static int write_round(const struct sinks *sinks, const struct round *round)
 {
-	struct report r = { .ifname = m->att.ifname, .ifindex = m->att.ifindex,
-			    .name_iface = n_ifaces > 1 };
-	int err;
+	int err = 0;
 
-	clock_gettime(CLOCK_REALTIME, &r.when);
-	if (report_build(&r, &m->tally, cfg->top))
-		return -ENOMEM;
-	err = out->write(stdout, &r);
-	report_free(&r);
+	for (int i = 0; i < sinks->n && !err; i++) {
+		struct sink *s = sinks->sink[i];
+
+		err = s->ops->begin(s, round);
+		for (size_t j = 0; j < round->n_reports && !err; j++)
+			err = s->ops->report(s, &round->reports[j]);
+		err = err ?: s->ops->end(s);
+	}
 	return err;
 }
 
@@ -106,35 +143,40 @@ static int write_report(const struct monitor *m, const struct config *cfg,
 static void say_lost(const struct monitor *m)
 {
 	if (m->state == LINK_DETACHED)
-		fprintf(stderr, "xdptop: xdptop's XDP program was detached from iface \"%s\" "
-				"(replaced by another program?): no longer counting it\n",
-			m->att.ifname);
+		msg("xdptop's XDP program was detached from iface \"%s\" (replaced by another "
+		    "program?): no longer counting it", m->att.ifname);
 	else
-		fprintf(stderr, "xdptop: iface \"%s\" disappeared: no longer counting it\n",
-			m->att.ifname);
+		msg("iface \"%s\" disappeared: no longer counting it", m->att.ifname);
 }
 
 /* Reports every interface still counted; drops those lost since (after their
- * last report). Returns how many remain. */
+ * last report). Returns how many remain, or a negative errno when a sink
+ * failed. */
 static int report_all(struct monitor *mons, int n, const struct config *cfg,
-		      const struct output *out, int *err)
+		      const struct sinks *sinks, struct round *round)
 {
-	int attached = 0;
+	static struct report reports[MAX_INTERFACES];
+	int attached = 0, err;
 
+	round->n_reports = 0;
+	round->reports = reports;
+	for (int i = 0; i < n; i++)
+		if (mons[i].state == LINK_ATTACHED)
+			report_build(&reports[round->n_reports++], &mons[i].info, &cfg->key,
+				     &mons[i].tally);
+	err = write_round(sinks, round);
 	for (int i = 0; i < n; i++) {
 		struct monitor *m = &mons[i];
 
 		if (m->state != LINK_ATTACHED)
 			continue;
-		if (!*err)
-			*err = write_report(m, cfg, out, n);
 		m->state = attachment_state(&m->att);
 		if (m->state == LINK_ATTACHED)
 			attached++;
 		else
 			say_lost(m);
 	}
-	return attached;
+	return err ?: attached;
 }
 
 /* With nothing left to count: 6 when every interface went away, 4 when
@@ -147,46 +189,113 @@ static int lost_all_exit(const struct monitor *mons, int n)
 	return EXIT_ALL_GONE;
 }
 
-static void add_seconds(struct timespec *t, double s)
+/* The stop signals are blocked from the start and read from a descriptor:
+ * one that arrives while attaching is not lost, and the loop sees it. */
+static int block_stop_signals(struct ticker *tk)
 {
-	long long ns = t->tv_nsec + (long long)(s * 1e9);
+	sigset_t set;
 
-	t->tv_sec += ns / 1000000000;
-	t->tv_nsec = ns % 1000000000;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);	/* the terminal (an ssh session) went away */
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a closed stdout is an error we report */
+	tk->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return tk->signal_fd < 0 ? -errno : 0;
 }
 
-/* Sleeps until deadline; returns false when a signal asked to stop. */
-static bool sleep_until(const struct timespec *deadline)
+static int ticker_start(struct ticker *tk, double interval)
 {
-	while (!stop_requested) {
-		int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline, NULL);
+	struct timespec every = { .tv_sec = (time_t)interval,
+				  .tv_nsec = (long)((interval - (time_t)interval) * 1e9) };
+	struct itimerspec spec = { .it_interval = every, .it_value = every };
 
-		if (!err)
-			return true;
-		if (err != EINTR)
-			return false;
+	clock_gettime(CLOCK_MONOTONIC, &tk->start);
+	tk->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tk->timer_fd < 0 || timerfd_settime(tk->timer_fd, 0, &spec, NULL))
+		return -errno;
+	return 0;
+}
+
+static void ticker_close(struct ticker *tk)
+{
+	if (tk->timer_fd >= 0)
+		close(tk->timer_fd);
+	if (tk->signal_fd >= 0)
+		close(tk->signal_fd);
+}
+
+enum wake { WAKE_TICK, WAKE_STOP };
+
+#define MAX_FDS (2 + MAX_SINKS * SINK_MAX_FDS)
+
+/* Waits for the next tick or a stop (a signal, or a sink asking to quit);
+ * hands sinks their input meanwhile. Returns a wake, or a negative errno. */
+static int wait_for_tick(const struct ticker *tk, const struct sinks *sinks)
+{
+	for (;;) {
+		struct pollfd fds[MAX_FDS] = { { .fd = tk->signal_fd, .events = POLLIN },
+					       { .fd = tk->timer_fd, .events = POLLIN } };
+		struct sink *owner[MAX_FDS] = {};
+		int nfds = 2;
+		__u64 ticks;
+
+		for (int i = 0; i < sinks->n; i++) {
+			struct sink *s = sinks->sink[i];
+			int watched[SINK_MAX_FDS];
+			int k = s->ops->watch ? s->ops->watch(s, watched) : 0;
+
+			for (int j = 0; j < k; j++) {
+				owner[nfds] = s;
+				fds[nfds++] = (struct pollfd){ .fd = watched[j], .events = POLLIN };
+			}
+		}
+		if (poll(fds, nfds, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fds[0].revents)
+			return WAKE_STOP;
+		for (int i = 2; i < nfds; i++) {
+			int req = fds[i].revents ? owner[i]->ops->input(owner[i]) : SINK_GO_ON;
+
+			if (req < 0)
+				return req;
+			if (req == SINK_QUIT)
+				return WAKE_STOP;
+		}
+		if (fds[1].revents && read(tk->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+			return WAKE_TICK;
 	}
-	return false;
 }
 
-static int run(struct monitor *mons, int n, const struct config *cfg)
+static int run(struct monitor *mons, int n, const struct config *cfg, struct ticker *tk,
+	       const struct sinks *sinks)
 {
-	const struct output *out = cfg->format == FORMAT_JSON ? &output_json : &output_log;
-	struct timespec deadline;
+	struct round round = {};
 	__u64 reports = 0;
-	int attached = n, err = 0;
+	int attached = n;
 	bool more = true;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	while (more && attached) {
-		add_seconds(&deadline, cfg->interval);
-		more = sleep_until(&deadline);
-		if (collect(mons, n))
+	if (ticker_start(tk, cfg->interval)) {
+		msg("cannot start the interval timer (%s)", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	while (more && attached > 0) {
+		int wake = wait_for_tick(tk, sinks);
+
+		if (wake < 0) {
+			msg("cannot wait for the next interval (%s)", strerror(-wake));
 			return EXIT_RUNTIME;
-		attached = report_all(mons, n, cfg, out, &err);
-		if (err) {
-			fprintf(stderr, "xdptop: cannot write the report (%s): check stdout\n",
-				strerror(-err));
+		}
+		more = wake == WAKE_TICK;
+		if (collect(mons, n, tk, &round))
+			return EXIT_RUNTIME;
+		attached = report_all(mons, n, cfg, sinks, &round);
+		if (attached < 0) {
+			msg("cannot write the report (%s): check stdout", strerror(-attached));
 			return EXIT_RUNTIME;
 		}
 		if (cfg->count && ++reports >= cfg->count)
@@ -195,20 +304,30 @@ static int run(struct monitor *mons, int n, const struct config *cfg)
 	return attached ? EXIT_OK : lost_all_exit(mons, n);
 }
 
-static void catch_signals(void)
+static int open_sinks(struct sinks *sinks, const struct config *cfg)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	const struct sink_options o = { .out = stdout, .sort = cfg->sort, .top = cfg->top,
+					.n_ifaces = cfg->n_ifaces };
+	int err = format_sinks[cfg->format]->open(&sinks->sink[0], &o);
 
-	/* No SA_RESTART: the sleep must end at once. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error we report */
+	if (err)
+		return EXIT_RUNTIME;
+	sinks->n = 1;
+	return EXIT_OK;
+}
+
+static void close_sinks(struct sinks *sinks)
+{
+	for (int i = 0; i < sinks->n; i++)
+		sinks->sink[i]->ops->close(sinks->sink[i]);
+	sinks->n = 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct monitor mons[MAX_INTERFACES];
+	struct ticker tk = { .timer_fd = -1, .signal_fd = -1 };
+	struct sinks sinks = {};
 	struct config cfg;
 	int err, opened = 0; /* attempted, so also the one that failed half-way */
 
@@ -217,15 +336,23 @@ int main(int argc, char **argv)
 		return err;
 	verbose = cfg.verbose;
 	libbpf_set_print(print_libbpf);
-	catch_signals();
+	if (block_stop_signals(&tk)) {
+		fprintf(stderr, "xdptop: cannot watch for signals (%s)\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
 
 	err = attach_check_privileges();
 	for (; !err && opened < cfg.n_ifaces; opened++)
 		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened]);
 	if (!err) {
 		fprintf(stderr, "Press Ctrl-C to exit and remove the program\n");
-		err = run(mons, cfg.n_ifaces, &cfg);
+		err = open_sinks(&sinks, &cfg);
 	}
+	if (!err)
+		err = run(mons, cfg.n_ifaces, &cfg, &tk, &sinks);
+	close_sinks(&sinks);	/* gives the terminal back first: messages follow */
+	msg_release();
+	ticker_close(&tk);
 	for (int i = 0; i < opened; i++)
 		monitor_close(&mons[i]);
 	return err;

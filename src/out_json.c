@@ -1,20 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* JSON Lines: one object per interface and report, counts cumulative:
- * {"time":"2026-11-25T02:30:00.123Z","interface":"eth0","ifindex":2,
- *  "sources":[{"address":"198.18.0.1","packets":3,"bytes":294}],
- *  "tracked_sources":1,"other":{...},"untracked":{...},"total":{...}} */
+/* JSON Lines: one object per interface and report; counts cumulative, rates
+ * over the interval that really passed ("interval", seconds):
+ * {"time":"2026-11-25T02:30:00.123Z","interface":"eth0","ifindex":2,"interval":1.000214,
+ *  "sources":[{"address":"198.18.0.1","packets":3,"bytes":294,"pps":1.000,"bps":784.000}],
+ *  "tracked_sources":1,"other":{...},"untracked":{...},"total":{...}}
+ * With --vlan each key also has "vlan": its VLAN ids, outermost first. */
 #include <errno.h>
+#include <stdlib.h>
 #include <json-c/json.h>
 #include <json-c/printbuf.h>
 #include "output.h"
 
-static json_object *counter_json(const struct xdptop_counter *c)
+struct json_sink {
+	struct stream_sink stream;
+	const struct round *round;
+	const struct report *current;	/* while it is written */
+};
+
+static int json_open(struct sink **out, const struct sink_options *o)
+{
+	return stream_sink_open(out, &sink_json, o, sizeof(struct json_sink));
+}
+
+static int json_begin(struct sink *base, const struct round *r)
+{
+	((struct json_sink *)base)->round = r;
+	return 0;
+}
+
+/* A double with a fixed number of decimals, as written. */
+static json_object *fixed(double v, int decimals)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	return json_object_new_double_s(v, buf);
+}
+
+static json_object *counter_json(const struct counter_report *c)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "packets", json_object_new_uint64(c->packets));
-	json_object_object_add(o, "bytes", json_object_new_uint64(c->bytes));
+	json_object_object_add(o, "packets", json_object_new_uint64(c->cum.packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(c->cum.bytes));
+	json_object_object_add(o, "pps", fixed(c->pps, 3));
+	json_object_object_add(o, "bps", fixed(c->bps, 3));
 	return o;
+}
+
+static void vlans_to_json(struct printbuf *pb, __u32 meta)
+{
+	__u16 ids[2];
+	int n = key_vlans(meta, ids);
+
+	printbuf_strappend(pb, ",\"vlan\":[");
+	for (int i = 0; i < n; i++)
+		sprintbuf(pb, "%s%u", i ? "," : "", ids[i]);
+	printbuf_strappend(pb, "]");
 }
 
 /* The sources array can hold a million rows: rather than a json-c object
@@ -23,27 +65,26 @@ static json_object *counter_json(const struct xdptop_counter *c)
  * numbers need no escaping. */
 static int sources_to_json(json_object *jso, struct printbuf *pb, int level, int flags)
 {
-	const struct report *r = json_object_get_userdata(jso);
-	char addr[INET6_ADDRSTRLEN];
+	const struct json_sink *s = json_object_get_userdata(jso);
+	char addr[KEY_ADDRESS_LEN];
 
 	(void)level;
 	(void)flags;
 	printbuf_strappend(pb, "[");
-	for (size_t i = 0; i < r->n_rows; i++)
-		sprintbuf(pb, "%s{\"address\":\"%s\",\"packets\":%llu,\"bytes\":%llu}",
-			  i ? "," : "", format_address(r->rows[i], addr),
-			  (unsigned long long)r->rows[i]->packets,
-			  (unsigned long long)r->rows[i]->bytes);
+	for (size_t i = 0; i < s->stream.rows.n; i++) {
+		const struct source_count *k = s->stream.rows.row[i];
+		struct key_report kr;
+
+		report_key(s->current, k, &kr);
+		sprintbuf(pb, "%s{\"address\":\"%s\"", i ? "," : "",
+			  key_format_address(s->current->key, k->meta, k->addr, addr));
+		if (s->current->key->vlan)
+			vlans_to_json(pb, k->meta);
+		sprintbuf(pb, ",\"packets\":%llu,\"bytes\":%llu,\"pps\":%.3f,\"bps\":%.3f}",
+			  (unsigned long long)k->packets, (unsigned long long)k->bytes, kr.pps, kr.bps);
+	}
 	printbuf_strappend(pb, "]");
 	return 0;
-}
-
-static json_object *sources_json(const struct report *r)
-{
-	json_object *o = json_object_new_array();
-
-	json_object_set_serializer(o, sources_to_json, (void *)r, NULL);
-	return o;
 }
 
 static json_object *time_json(const struct timespec *when)
@@ -57,23 +98,37 @@ static json_object *time_json(const struct timespec *when)
 	return json_object_new_string(buf);
 }
 
-static int write_json(FILE *out, const struct report *r)
+static int json_report(struct sink *base, const struct report *r)
 {
-	json_object *o = json_object_new_object();
-	int err;
+	struct json_sink *s = (struct json_sink *)base;
+	json_object *o, *sources;
 
-	json_object_object_add(o, "time", time_json(&r->when));
-	json_object_object_add(o, "interface", json_object_new_string(r->ifname));
-	json_object_object_add(o, "ifindex", json_object_new_int(r->ifindex));
-	json_object_object_add(o, "sources", sources_json(r));
-	json_object_object_add(o, "tracked_sources", json_object_new_uint64(r->n_sources));
+	if (rows_rank(&s->stream.rows, r, s->stream.o.sort, false, s->stream.o.top))
+		return -ENOMEM;
+	s->current = r;
+	sources = json_object_new_array();
+	json_object_set_serializer(sources, sources_to_json, s, NULL);
+	o = json_object_new_object();
+	json_object_object_add(o, "time", time_json(&s->round->when));
+	json_object_object_add(o, "interface", json_object_new_string(r->iface->name));
+	json_object_object_add(o, "ifindex", json_object_new_int(r->iface->ifindex));
+	json_object_object_add(o, "interval", fixed(r->interval, 6));
+	json_object_object_add(o, "sources", sources);
+	json_object_object_add(o, "tracked_sources", json_object_new_uint64(r->n_keys));
 	json_object_object_add(o, "other", counter_json(&r->other));
 	json_object_object_add(o, "untracked", counter_json(&r->untracked));
 	json_object_object_add(o, "total", counter_json(&r->total));
-	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	err = fflush(out) ? -errno : 0;
+	fprintf(s->stream.o.out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	return err;
+	s->current = NULL;
+	return 0;
 }
 
-const struct output output_json = { .write = write_json };
+const struct sink_ops sink_json = {
+	.name = "json",
+	.open = json_open,
+	.begin = json_begin,
+	.report = json_report,
+	.end = stream_sink_end,
+	.close = stream_sink_close,
+};

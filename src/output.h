@@ -1,18 +1,64 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The face every output format shows. A new format is one more out_*.c that
- * defines a struct output, and one line in main.c's format table. */
+/* A sink: what every output is. It sees each whole round (begin, one report
+ * per interface, end), keeps what state it needs between rounds, and may
+ * watch file descriptors of its own (a terminal's keys) through main's one
+ * loop. Several run at once. A new output is one more out_*.c that defines a
+ * struct sink_ops, and one line in main.c's table. */
 #ifndef OUTPUT_H
 #define OUTPUT_H
 
 #include <stdio.h>
 #include "report.h"
 
-struct output {
-	/* Writes one interface's report; returns 0 or a negative errno. */
-	int (*write)(FILE *out, const struct report *r);
+/* What a sink takes from the command line: only these. */
+struct sink_options {
+	FILE *out;
+	enum sort_key sort;
+	__u32 top;		/* keys per report; 0 = all (the view: as many as fit) */
+	size_t n_ifaces;
 };
 
-extern const struct output output_log;
-extern const struct output output_json;
+struct sink {
+	const struct sink_ops *ops;
+};
+
+#define SINK_MAX_FDS 2
+
+/* What a sink's input asks of main's loop. */
+enum sink_request { SINK_GO_ON = 0, SINK_QUIT = 1 };
+
+struct sink_ops {
+	const char *name;
+	/* Returns 0 with *out set, or a negative errno after saying why. */
+	int (*open)(struct sink **out, const struct sink_options *o);
+	/* Each returns 0 or a negative errno. */
+	int (*begin)(struct sink *s, const struct round *r);
+	int (*report)(struct sink *s, const struct report *r);
+	int (*end)(struct sink *s);
+	/* Optional: the descriptors to watch, and what to do when one is
+	 * readable: a sink_request, or a negative errno. */
+	int (*watch)(struct sink *s, int fds[SINK_MAX_FDS]);
+	int (*input)(struct sink *s);
+	void (*close)(struct sink *s);
+};
+
+/* What the sinks that write a stream (log, JSON) share: the stream, and a
+ * rows buffer for the report being written. open allocates `size` bytes
+ * (the sink's own struct, which starts with this one); end flushes; close
+ * frees. */
+struct stream_sink {
+	struct sink base;
+	struct sink_options o;
+	struct rows rows;
+};
+
+int stream_sink_open(struct sink **out, const struct sink_ops *ops,
+		     const struct sink_options *o, size_t size);
+int stream_sink_end(struct sink *s);
+void stream_sink_close(struct sink *s);
+
+extern const struct sink_ops sink_log;
+extern const struct sink_ops sink_json;
+extern const struct sink_ops sink_top;
 
 #endif /* OUTPUT_H */

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Ethernet -> up to two VLAN tags -> IPv4 or IPv6 source address.
+/* Ethernet -> up to two VLAN tags -> IPv4 or IPv6 -> the frame's key: its
+ * source (or destination) address, cut to a prefix, with (or without) its
+ * VLAN ids.
  *
  * The rule (the same as tests/data/README.md's): skip up to two tags of type
  * 0x8100 or 0x88A8; then 0x0800 with at least 20 bytes left, version 4 and
  * IHL >= 5 is IPv4; 0x86DD with at least 40 bytes left and version 6 is IPv6;
- * anything else is "other". Only the outermost IP header counts. */
+ * anything else is "other". Only the outermost IP header counts.
+ *
+ * What the key is, is set by the loader in rodata (src/key.c): the verifier
+ * sees constants, so the branches not taken cost nothing; a prefix is two
+ * ANDs with masks (all ones by default). */
 #ifndef PARSE_BPF_H
 #define PARSE_BPF_H
 
@@ -22,16 +28,37 @@ struct source_key {
 	__u64 addr[2];	/* IPv4 in the first 4 bytes, the rest zero */
 };
 
+/* Set by the loader between open and load (struct key_program_config). */
+const volatile __u8 key_dst;
+const volatile __u8 key_vlan;
+const volatile __u64 key_mask4[2] = { ~0ULL, ~0ULL };	/* network order, as the address */
+const volatile __u64 key_mask6[2] = { ~0ULL, ~0ULL };
+
+#define IPV4_SRC_OFF 12
+#define IPV4_DST_OFF 16
+#define IPV6_SRC_OFF 8
+#define IPV6_DST_OFF 24
+
 static __always_inline int is_vlan(__u16 proto)
 {
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
 }
 
-/* Returns the family of the source written to key, or XDPTOP_FAMILY_NONE. */
-static __always_inline __u64 parse_source(void *data, void *data_end,
-					  struct source_key *key)
+/* The meta bits of the VLAN tag at tci, the i-th of the frame. */
+static __always_inline __u32 vlan_meta(const __u8 *tci, int i)
+{
+	__u32 id = bpf_ntohs(*(__u16 *)tci) & XDPTOP_VLAN_ID_MASK;
+
+	return (1U << XDPTOP_META_NVLANS_SHIFT) |
+	       id << (i ? XDPTOP_META_VLAN1_SHIFT : XDPTOP_META_VLAN0_SHIFT);
+}
+
+/* Returns the meta of the key written to key (its family, and VLANs with
+ * key_vlan), or XDPTOP_FAMILY_NONE when the frame has no IP address. */
+static __always_inline __u64 parse_key(void *data, void *data_end, struct source_key *key)
 {
 	__u8 *pos = data;
+	__u32 vlans = 0;
 	__u16 proto;
 
 	if (pos + ETH_HLEN_ > (__u8 *)data_end)
@@ -43,6 +70,8 @@ static __always_inline __u64 parse_source(void *data, void *data_end,
 	for (int i = 0; i < 2; i++) {
 		if (!is_vlan(proto) || pos + VLAN_HLEN_ > (__u8 *)data_end)
 			break;
+		if (key_vlan)
+			vlans += vlan_meta(pos, i);
 		proto = *(__u16 *)(pos + 2);
 		pos += VLAN_HLEN_;
 	}
@@ -52,22 +81,26 @@ static __always_inline __u64 parse_source(void *data, void *data_end,
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 4 || (pos[0] & 0x0f) < 5)
 			return XDPTOP_FAMILY_NONE;
-		key->addr[0] = *(__u32 *)(pos + 12);
+		key->addr[0] = *(__u32 *)(pos + (key_dst ? IPV4_DST_OFF : IPV4_SRC_OFF)) &
+			       key_mask4[0];
 		key->addr[1] = 0;
-		return XDPTOP_FAMILY_IPV4;
+		return XDPTOP_FAMILY_IPV4 | vlans;
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		if (pos + IPV6_HLEN > (__u8 *)data_end)
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 6)
 			return XDPTOP_FAMILY_NONE;
+		pos += key_dst ? IPV6_DST_OFF : IPV6_SRC_OFF;
 		/* Four 4-byte loads, as for IPv4: memcpy from a packet pointer
 		 * that clang cannot assume aligned becomes 16 byte loads. */
-		((__u32 *)key->addr)[0] = *(__u32 *)(pos + 8);
-		((__u32 *)key->addr)[1] = *(__u32 *)(pos + 12);
-		((__u32 *)key->addr)[2] = *(__u32 *)(pos + 16);
-		((__u32 *)key->addr)[3] = *(__u32 *)(pos + 20);
-		return XDPTOP_FAMILY_IPV6;
+		((__u32 *)key->addr)[0] = *(__u32 *)(pos + 0);
+		((__u32 *)key->addr)[1] = *(__u32 *)(pos + 4);
+		((__u32 *)key->addr)[2] = *(__u32 *)(pos + 8);
+		((__u32 *)key->addr)[3] = *(__u32 *)(pos + 12);
+		key->addr[0] &= key_mask6[0];
+		key->addr[1] &= key_mask6[1];
+		return XDPTOP_FAMILY_IPV6 | vlans;
 	}
 	return XDPTOP_FAMILY_NONE;
 }

@@ -2,102 +2,176 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include "report.h"
 
-/* Busiest first: packets, then bytes; ties in address order, so that a
- * report is deterministic. Compares, never subtracts. */
-static int busier(const struct source_count *a, const struct source_count *b)
+static const char *const sort_names[] = {
+	[SORT_PPS] = "pps", [SORT_BPS] = "bps", [SORT_PACKETS] = "packets", [SORT_BYTES] = "bytes",
+};
+
+const char *sort_key_name(enum sort_key key)
 {
-	if (a->packets != b->packets)
-		return a->packets > b->packets ? -1 : 1;
-	if (a->bytes != b->bytes)
-		return a->bytes > b->bytes ? -1 : 1;
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	return memcmp(a->addr, b->addr, sizeof(a->addr));
+	return sort_names[key];
 }
 
-static int cmp_rows(const void *a, const void *b)
+int sort_key_parse(const char *name)
 {
-	return busier(*(const struct source_count **)a, *(const struct source_count **)b);
+	for (size_t i = 0; i < sizeof(sort_names) / sizeof(*sort_names); i++)
+		if (!strcmp(name, sort_names[i]))
+			return (int)i;
+	return -1;
 }
 
-/* Keeps the top n in a min-heap whose root is the least busy kept row:
- * O(sources x log n) instead of sorting everything. */
-static void heap_sift_down(const struct source_count **heap, size_t n, size_t i)
+static struct counter_report counter_report(const struct xdptop_counter *cum,
+					    const struct xdptop_counter *last, double interval)
+{
+	return (struct counter_report){ .cum = *cum, .last = *last,
+					.pps = last->packets / interval,
+					.bps = 8.0 * last->bytes / interval };
+}
+
+void report_build(struct report *r, const struct iface_info *iface, const struct key_spec *key,
+		  const struct tally *t)
+{
+	double interval = t->last_length;
+
+	*r = (struct report){
+		.iface = iface, .key = key, .tally = t, .interval = interval,
+		.n_keys = t->n_sources,
+		.other = counter_report(&t->cum.other, &t->last.other, interval),
+		.untracked = counter_report(&t->cum.untracked, &t->last.untracked, interval),
+		.total = counter_report(&t->cum.total, &t->last.total, interval),
+	};
+}
+
+void report_key(const struct report *r, const struct source_count *s, struct key_report *out)
+{
+	out->last = tally_last_interval(r->tally, s);
+	out->pps = out->last.packets / r->interval;
+	out->bps = 8.0 * out->last.bytes / r->interval;
+	tally_average(r->tally, s, &out->avg_pps, &out->avg_bps);
+}
+
+/* The measure a ranking goes by: every key of a report shares the
+ * interval, so its counts rank as its rates do. */
+static __u64 measure(const struct tally *t, const struct source_count *s, enum sort_key by)
+{
+	switch (by) {
+	case SORT_PPS:
+		return tally_last_interval(t, s).packets;
+	case SORT_BPS:
+		return tally_last_interval(t, s).bytes;
+	case SORT_BYTES:
+		return s->bytes;
+	default:
+		return s->packets;
+	}
+}
+
+struct ranking {
+	const struct tally *tally;
+	enum sort_key by;
+	bool reverse;
+};
+
+/* < 0 when a ranks before b. Compares, never subtracts. */
+static int ranks_before(const struct ranking *k, const struct source_count *a,
+			const struct source_count *b)
+{
+	__u64 ma = measure(k->tally, a, k->by), mb = measure(k->tally, b, k->by);
+	int order;
+
+	if (ma != mb)
+		order = ma > mb ? -1 : 1;
+	else if (a->packets != b->packets)
+		order = a->packets > b->packets ? -1 : 1;
+	else if (a->bytes != b->bytes)
+		order = a->bytes > b->bytes ? -1 : 1;
+	else
+		return key_compare(a->meta, a->addr, b->meta, b->addr);
+	return k->reverse ? -order : order;
+}
+
+/* Keeps the top n in a heap whose root is the last-ranked kept row:
+ * O(keys x log n) instead of sorting everything. */
+static void heap_sift_down(const struct ranking *k, const struct source_count **heap, size_t n,
+			   size_t i)
 {
 	for (;;) {
-		size_t least = i, l = 2 * i + 1, r = l + 1;
+		size_t last = i, l = 2 * i + 1, r = l + 1;
 		const struct source_count *tmp;
 
-		if (l < n && busier(heap[l], heap[least]) > 0)
-			least = l;
-		if (r < n && busier(heap[r], heap[least]) > 0)
-			least = r;
-		if (least == i)
+		if (l < n && ranks_before(k, heap[l], heap[last]) > 0)
+			last = l;
+		if (r < n && ranks_before(k, heap[r], heap[last]) > 0)
+			last = r;
+		if (last == i)
 			return;
 		tmp = heap[i];
-		heap[i] = heap[least];
-		heap[least] = tmp;
-		i = least;
+		heap[i] = heap[last];
+		heap[last] = tmp;
+		i = last;
 	}
 }
 
-/* The n busiest of the tally's sources, in no order; n < t->n_sources. */
-static size_t select_top(const struct tally *t, const struct source_count **rows, size_t n)
+/* The n first of the tally's keys, in no order; n < t->n_sources. */
+static void select_top(const struct ranking *k, const struct source_count **rows, size_t n)
 {
-	size_t kept = 0;
+	const struct tally *t = k->tally;
 
-	for (size_t i = 0; i < t->n_sources; i++) {
-		const struct source_count *e = &t->sources[i];
-
-		if (kept < n) {
-			rows[kept++] = e;
-			if (kept == n)
-				for (size_t j = n / 2; j-- > 0;)
-					heap_sift_down(rows, n, j);
-		} else if (busier(e, rows[0]) < 0) {
-			rows[0] = e;
-			heap_sift_down(rows, n, 0);
+	for (size_t i = 0; i < n; i++)
+		rows[i] = &t->sources[i];
+	for (size_t j = n / 2; j-- > 0;)
+		heap_sift_down(k, rows, n, j);
+	for (size_t i = n; i < t->n_sources; i++) {
+		if (ranks_before(k, &t->sources[i], rows[0]) < 0) {
+			rows[0] = &t->sources[i];
+			heap_sift_down(k, rows, n, 0);
 		}
 	}
-	return kept;
 }
 
-int report_build(struct report *r, const struct tally *t, __u32 top)
+static int cmp_rows(const void *a, const void *b, void *ranking)
 {
-	size_t n = t->n_sources;
+	return ranks_before(ranking, *(const struct source_count **)a,
+			    *(const struct source_count **)b);
+}
 
-	if (top && top < n)
-		n = top;
-	r->rows = calloc(n ? n : 1, sizeof(*r->rows));
-	if (!r->rows)
-		return -ENOMEM;
-	if (n < t->n_sources) {
-		r->n_rows = select_top(t, r->rows, n);
-	} else {
+size_t report_rank(const struct report *r, enum sort_key by, bool reverse,
+		   const struct source_count **rows, size_t n)
+{
+	const struct ranking k = { .tally = r->tally, .by = by, .reverse = reverse };
+
+	if (n >= r->n_keys) {
+		n = r->n_keys;
 		for (size_t i = 0; i < n; i++)
-			r->rows[i] = &t->sources[i];
-		r->n_rows = n;
+			rows[i] = &r->tally->sources[i];
+	} else if (n) {
+		select_top(&k, rows, n);
 	}
-	qsort(r->rows, r->n_rows, sizeof(*r->rows), cmp_rows);
-	r->n_sources = t->n_sources;
-	r->other = t->other;
-	r->untracked = t->untracked;
-	r->total = t->total;
+	if (n > 1)
+		qsort_r(rows, n, sizeof(*rows), cmp_rows, (void *)&k);
+	return n;
+}
+
+int rows_rank(struct rows *rows, const struct report *r, enum sort_key by, bool reverse,
+	      size_t top)
+{
+	size_t n = top && top < r->n_keys ? top : r->n_keys;
+
+	if (n > rows->cap) {
+		const struct source_count **grown = realloc(rows->row, n * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		rows->row = grown;
+		rows->cap = n;
+	}
+	rows->n = report_rank(r, by, reverse, rows->row, n);
 	return 0;
 }
 
-void report_free(struct report *r)
+void rows_free(struct rows *rows)
 {
-	free(r->rows);
-	r->rows = NULL;
-}
-
-const char *format_address(const struct source_count *s, char buf[INET6_ADDRSTRLEN])
-{
-	int af = s->family == XDPTOP_FAMILY_IPV4 ? AF_INET : AF_INET6;
-
-	return inet_ntop(af, s->addr, buf, INET6_ADDRSTRLEN);
+	free(rows->row);
+	*rows = (struct rows){};
 }

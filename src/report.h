@@ -1,30 +1,83 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* One interface's tally at one instant -> ranked rows, ready for an output. */
+/* One interface's tally at one cut -> figures an output shows: cumulative
+ * counts, the interval's counts, rates over the time that really passed,
+ * and rankings by any of them. */
 #ifndef REPORT_H
 #define REPORT_H
 
-#include <arpa/inet.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
+#include "key.h"
 #include "tally.h"
 
-struct report {
-	const char *ifname;
+enum sort_key { SORT_PPS, SORT_BPS, SORT_PACKETS, SORT_BYTES };
+
+/* "pps", "bps", "packets", "bytes"; sort_key_parse() returns -1 for others. */
+const char *sort_key_name(enum sort_key key);
+int sort_key_parse(const char *name);
+
+/* What outputs know of an interface, fixed once it is attached. */
+struct iface_info {
+	const char *name;
 	int ifindex;
-	bool name_iface;		/* several interfaces: say which in each report */
-	struct timespec when;		/* CLOCK_REALTIME of the read */
-	const struct source_count **rows; /* busiest first */
-	size_t n_rows;
-	size_t n_sources;		/* tracked in all, >= n_rows with --top */
-	struct xdptop_counter other, untracked, total;
+	const char *mode;	/* "native" or "generic" */
+	const char *program;	/* the XDP program's name */
+	__u32 capacity;		/* keys it tracks at most */
 };
 
-/* Ranks the tally's sources: all of them (top == 0) or the top busiest.
- * rows point into the tally: build, write, free, before the next read. */
-int report_build(struct report *r, const struct tally *t, __u32 top);
-void report_free(struct report *r);
+struct counter_report {
+	struct xdptop_counter cum;	/* since the start */
+	struct xdptop_counter last;	/* in the interval */
+	double pps, bps;		/* over the interval: frames, bits of frame bytes */
+};
 
-/* Canonical text of a source address (inet_ntop). */
-const char *format_address(const struct source_count *s, char buf[INET6_ADDRSTRLEN]);
+struct report {
+	const struct iface_info *iface;
+	const struct key_spec *key;
+	const struct tally *tally;	/* read, never changed, until the next cut */
+	double interval;		/* seconds the interval really lasted */
+	size_t n_keys;			/* tracked */
+	struct counter_report other, untracked, total;
+};
+
+/* Every interface's report at one cut: what a sink sees. */
+struct round {
+	struct timespec when;		/* CLOCK_REALTIME of the cut */
+	double elapsed;			/* seconds since counting started */
+	double interval;		/* seconds since the previous cut */
+	const struct report *reports;
+	size_t n_reports;
+};
+
+/* One key's figures at the cut. */
+struct key_report {
+	struct xdptop_counter last;	/* in the interval */
+	double pps, bps;		/* over the interval */
+	double avg_pps, avg_bps;	/* weighted over TALLY_AVG_SECONDS */
+};
+
+void report_build(struct report *r, const struct iface_info *iface, const struct key_spec *key,
+		  const struct tally *t);
+
+/* The n first keys by `by`, busiest first (quietest first when reversed),
+ * into rows (n long); returns how many there are (<= n). Ties go by the
+ * cumulative packets and bytes, then key order, so a ranking is
+ * deterministic. rows point into the tally: valid until the next cut. */
+size_t report_rank(const struct report *r, enum sort_key by, bool reverse,
+		   const struct source_count **rows, size_t n);
+
+/* A rows buffer that grows as needed, for sinks that rank every round. */
+struct rows {
+	const struct source_count **row;
+	size_t n, cap;
+};
+
+/* report_rank() of the first `top` keys (0: all) into rows. */
+int rows_rank(struct rows *rows, const struct report *r, enum sort_key by, bool reverse,
+	      size_t top);
+void rows_free(struct rows *rows);
+
+void report_key(const struct report *r, const struct source_count *s, struct key_report *out);
 
 #endif /* REPORT_H */

@@ -96,13 +96,13 @@ static __always_inline void log_claim(__u32 region, __u32 slot, struct xdptop_cp
 /* Counts one frame of source key in region (of the active epoch, this CPU).
  * Returns 0 when the probe window has neither this source nor a free slot. */
 static __always_inline int table_count(__u32 region, const struct source_key *key,
-				       __u64 family, __u64 len,
+				       __u64 meta, __u64 len,
 				       struct xdptop_cpu_stats *stats)
 {
 	__u32 region_base = region * region_slots;
-	__u64 tag = family << XDPTOP_TAG_SHIFT;
+	__u64 tag = meta << XDPTOP_META_SHIFT;
 	__u32 mask = region_slots - 1;
-	__u32 hash = xdptop_hash(key->addr[0], key->addr[1], family);
+	__u32 hash = xdptop_hash(key->addr[0], key->addr[1], meta);
 
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
@@ -123,7 +123,10 @@ static __always_inline int table_count(__u32 region, const struct source_key *ke
 			log_claim(region, slot_in_region, stats);
 			return 1;
 		}
+		/* A full count (2^32 - 1) takes no more: the key goes on to
+		 * another slot of its window. */
 		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == tag &&
+		    (tag_packets & XDPTOP_PACKETS_MASK) != XDPTOP_PACKETS_MASK &&
 		    slot->addr[0] == key->addr[0] && slot->addr[1] == key->addr[1]) {
 			slot->tag_packets = tag_packets + 1;
 			slot->bytes += len;

@@ -120,7 +120,7 @@ static void drain_slot(struct xdptop_slot *slot, struct tally *tally)
 
 	if (!tag_packets)
 		return;
-	tally_add_source(tally, tag_packets >> XDPTOP_TAG_SHIFT, slot->addr,
+	tally_add_source(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr,
 			 tag_packets & XDPTOP_PACKETS_MASK, slot->bytes);
 	memset(slot, 0, sizeof(*slot));
 }
@@ -134,7 +134,7 @@ static void prefetch_tally_entry(const struct xdptop_slot *slot, const struct ta
 	__u64 tag_packets = slot->tag_packets;
 
 	if (tag_packets)
-		tally_prefetch(tally, tag_packets >> XDPTOP_TAG_SHIFT, slot->addr);
+		tally_prefetch(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr);
 }
 
 /* A sparse region is read through its claim log, a fuller one in order (the
@@ -167,10 +167,9 @@ void table_drain(struct table *t, __u32 epoch, struct tally *tally)
 	for (__u32 cpu = 0; cpu < t->nr_cpus; cpu++) {
 		size_t region = (size_t)epoch * t->nr_cpus + cpu;
 		struct xdptop_cpu_stats *stats = &t->stats[region];
+		struct tally_counters counts = { stats->total, stats->other, stats->untracked };
 
-		counter_merge(&tally->total, &stats->total);
-		counter_merge(&tally->other, &stats->other);
-		counter_merge(&tally->untracked, &stats->untracked);
+		tally_add_counters(tally, &counts);
 		drain_region(t, region, stats->claimed, tally);
 		memset(stats, 0, sizeof(*stats));
 	}

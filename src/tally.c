@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tally.h"
@@ -21,7 +22,8 @@ int tally_init(struct tally *t, __u32 max_sources)
 	*t = (struct tally){ .mask = slots - 1, .max_sources = max_sources };
 	t->sources = calloc(max_sources, sizeof(*t->sources));
 	t->index = calloc(slots, sizeof(*t->index));
-	if (!t->sources || !t->index) {
+	t->seen = calloc(max_sources, sizeof(*t->seen));
+	if (!t->sources || !t->index || !t->seen) {
 		tally_free(t);
 		return -ENOMEM;
 	}
@@ -32,13 +34,15 @@ void tally_free(struct tally *t)
 {
 	free(t->sources);
 	free(t->index);
+	free(t->seen);
 	t->sources = NULL;
 	t->index = NULL;
+	t->seen = NULL;
 }
 
 size_t tally_bytes(const struct tally *t)
 {
-	return (size_t)t->max_sources * sizeof(*t->sources) +
+	return (size_t)t->max_sources * (sizeof(*t->sources) + sizeof(*t->seen)) +
 	       ((size_t)t->mask + 1) * sizeof(*t->index);
 }
 
@@ -49,42 +53,68 @@ void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *fro
 }
 
 /* The index entry of a source: its own, or the free one where it would go. */
-static __u32 *index_entry(struct tally *t, __u32 family, const __u64 addr[2])
+static __u32 *index_entry(struct tally *t, __u32 meta, const __u64 addr[2])
 {
-	for (__u32 i = xdptop_hash(addr[0], addr[1], family);; i++) {
+	for (__u32 i = xdptop_hash(addr[0], addr[1], meta);; i++) {
 		__u32 *pos = &t->index[i & t->mask];
 		const struct source_count *s;
 
 		if (!*pos)
 			return pos;
 		s = &t->sources[*pos - 1];
-		if (s->family == family && s->addr[0] == addr[0] && s->addr[1] == addr[1])
+		if (s->meta == meta && s->addr[0] == addr[0] && s->addr[1] == addr[1])
 			return pos;
 	}
 }
 
-void tally_add_source(struct tally *t, __u32 family, const __u64 addr[2],
+void tally_add_counters(struct tally *t, const struct tally_counters *c)
+{
+	counter_merge(&t->cum.total, &c->total);
+	counter_merge(&t->cum.other, &c->other);
+	counter_merge(&t->cum.untracked, &c->untracked);
+	counter_merge(&t->open.total, &c->total);
+	counter_merge(&t->open.other, &c->other);
+	counter_merge(&t->open.untracked, &c->untracked);
+}
+
+/* A source's first count in the open interval starts its interval counts
+ * and puts it on the list of those to average when the interval ends. */
+static void open_interval_of(struct tally *t, struct source_count *e, __u32 pos)
+{
+	e->ival_packets = 0;
+	e->ival_bytes = 0;
+	e->last_seen = t->now;
+	t->seen[t->n_seen++] = pos;
+}
+
+void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 		      __u64 packets, __u64 bytes)
 {
-	__u32 *pos = index_entry(t, family, addr);
+	__u32 *pos = index_entry(t, meta, addr);
 	struct source_count *e;
 
 	if (*pos) {
 		e = &t->sources[*pos - 1];
+		if (e->last_seen != t->now)
+			open_interval_of(t, e, *pos - 1);
 	} else if (t->n_sources < t->max_sources) {
 		e = &t->sources[t->n_sources];
-		*e = (struct source_count){ .addr = { addr[0], addr[1] }, .family = family };
+		*e = (struct source_count){ .addr = { addr[0], addr[1] }, .meta = meta,
+					    .avg_time = t->started, .born = t->started };
 		*pos = ++t->n_sources;
+		open_interval_of(t, e, *pos - 1);
 	} else {
 		struct xdptop_counter turned_away = { packets, bytes };
 
-		counter_merge(&t->untracked, &turned_away);
+		counter_merge(&t->cum.untracked, &turned_away);
+		counter_merge(&t->open.untracked, &turned_away);
 		t->refused++;
 		return;
 	}
 	e->packets += packets;
 	e->bytes += bytes;
-	e->last_seen = t->now;
+	e->ival_packets += packets;
+	e->ival_bytes += bytes;
 }
 
 #define AGE_BUCKETS 64
@@ -126,7 +156,7 @@ static void forget_idle(struct tally *t, __u32 min_idle)
 		struct xdptop_counter counts = { s->packets, s->bytes };
 
 		if (idle_bucket(t, s) >= min_idle)
-			counter_merge(&t->untracked, &counts);
+			counter_merge(&t->cum.untracked, &counts);
 		else
 			t->sources[kept++] = *s;
 	}
@@ -135,12 +165,43 @@ static void forget_idle(struct tally *t, __u32 min_idle)
 	while (t->n_sources < kept) {
 		const struct source_count *s = &t->sources[t->n_sources];
 
-		*index_entry(t, s->family, s->addr) = ++t->n_sources;
+		*index_entry(t, s->meta, s->addr) = ++t->n_sources;
 	}
 }
 
-void tally_end_interval(struct tally *t)
+/* The weight a rate held for `seconds` gets in an average of this window. */
+static double weight_of(double seconds)
 {
+	return -expm1(-seconds / TALLY_AVG_SECONDS);
+}
+
+/* avg(end) = avg(avg_time) decayed to end + the interval's rate weighted by
+ * its length: the sources not counted in the interval decay lazily, when
+ * read or counted again. */
+static void fold_averages(struct tally *t, double end, double length)
+{
+	for (__u32 i = 0; i < t->n_seen; i++) {
+		struct source_count *s = &t->sources[t->seen[i]];
+		double decay = 1 - weight_of(end - s->avg_time), w = weight_of(length);
+
+		s->avg_pps = s->avg_pps * decay + w * s->ival_packets / length;
+		s->avg_bps = s->avg_bps * decay + w * 8.0 * s->ival_bytes / length;
+		s->avg_time = end;
+	}
+	t->n_seen = 0;
+}
+
+void tally_end_interval(struct tally *t, double end)
+{
+	double length = end - t->started;
+
+	if (length <= 0) /* a clock that did not move: keep the rates finite */
+		length = 1e-9;
+	fold_averages(t, end, length);
+	t->last = t->open;
+	t->open = (struct tally_counters){};
+	t->started = end;
+	t->last_length = length;
 	if (t->refused) {
 		__u32 min_idle = idle_threshold(t, t->max_sources / 4 * 3);
 
@@ -149,4 +210,24 @@ void tally_end_interval(struct tally *t)
 	}
 	t->refused = 0;
 	t->now++;
+}
+
+struct xdptop_counter tally_last_interval(const struct tally *t, const struct source_count *s)
+{
+	if (s->last_seen + 1 != t->now)
+		return (struct xdptop_counter){};
+	return (struct xdptop_counter){ s->ival_packets, s->ival_bytes };
+}
+
+/* The average, decayed to the last interval's end, over the weight of the
+ * time the source has been tracked: without that a source would start near
+ * zero and take 30 s to reach its rate; with it, a steady sender shows its
+ * rate from its first interval on. */
+void tally_average(const struct tally *t, const struct source_count *s, double *pps, double *bps)
+{
+	double decay = 1 - weight_of(t->started - s->avg_time);
+	double tracked = weight_of(t->started - s->born);
+
+	*pps = tracked > 0 ? s->avg_pps * decay / tracked : 0;
+	*bps = tracked > 0 ? s->avg_bps * decay / tracked : 0;
 }

@@ -12,12 +12,26 @@
 #include <stddef.h>
 #include "xdptop.h"
 
+/* Seconds over which the longer average rate weighs a key's traffic: an
+ * exponentially weighted moving average, as top's load averages. */
+#define TALLY_AVG_SECONDS 10.0
+
 struct source_count {
 	__u64 addr[2];
-	__u32 family;		/* enum xdptop_family */
+	__u32 meta;		/* family and VLANs: key.h */
 	__u32 last_seen;	/* the tally's interval when it last counted */
-	__u64 packets;
+	__u64 packets;		/* cumulative */
 	__u64 bytes;
+	__u64 ival_packets;	/* in interval last_seen */
+	__u64 ival_bytes;
+	double avg_pps;		/* the weighted averages as of avg_time */
+	double avg_bps;
+	double avg_time;	/* seconds since the tally started */
+	double born;		/* when it was first counted (its interval's start) */
+};
+
+struct tally_counters {
+	struct xdptop_counter total, other, untracked;
 };
 
 struct tally {
@@ -26,32 +40,47 @@ struct tally {
 	/* Open addressing, linear probing over index + 1 into sources; 0 is
 	 * free. 4 bytes an entry: the lookups of a drain stay in cache. */
 	__u32 *index;
+	/* The sources counted in the open interval, to average at its end. */
+	__u32 *seen;
+	__u32 n_seen;
 	__u32 mask;
 	__u32 n_sources;
 	__u32 max_sources;
-	__u32 now;			/* intervals ended so far */
+	__u32 now;			/* the open interval: intervals ended so far */
 	__u32 refused;			/* sources turned away this interval */
-	struct xdptop_counter other;
-	struct xdptop_counter untracked;
-	struct xdptop_counter total;
+	struct tally_counters cum;	/* since the start */
+	struct tally_counters open;	/* in the open interval */
+	struct tally_counters last;	/* in the last interval ended */
+	double started;			/* when the open interval started, seconds */
+	double last_length;		/* seconds the last interval ended lasted */
 };
 
 int tally_init(struct tally *t, __u32 max_sources);
 void tally_free(struct tally *t);
-void tally_add_source(struct tally *t, __u32 family, const __u64 addr[2],
+void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 		      __u64 packets, __u64 bytes);
-/* Ends an interval: when sources were turned away in it, forgets the sources
+/* Adds frames counted outside the sources (per CPU and interval). */
+void tally_add_counters(struct tally *t, const struct tally_counters *c);
+/* Ends the open interval at `end` (seconds on the same clock as every
+ * other call, CLOCK_MONOTONIC since start): folds each source it counted
+ * into its average; when sources were turned away, forgets the sources
  * idle the longest (at least one interval), down to 3/4 of max_sources. */
-void tally_end_interval(struct tally *t);
+void tally_end_interval(struct tally *t, double end);
+
+/* Frames of s in the last interval ended (zero when it counted none). */
+struct xdptop_counter tally_last_interval(const struct tally *t, const struct source_count *s);
+/* s's weighted average rates at the end of the last interval. */
+void tally_average(const struct tally *t, const struct source_count *s, double *pps, double *bps);
+
 /* Bytes the tally holds, for the benchmarks' memory table. */
 size_t tally_bytes(const struct tally *t);
 void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *from);
 
 /* Starts fetching what a lookup of a source touches: the drain calls it a
  * few sources ahead, so that the tally's cache misses overlap. */
-static inline void tally_prefetch(const struct tally *t, __u32 family, const __u64 addr[2])
+static inline void tally_prefetch(const struct tally *t, __u32 meta, const __u64 addr[2])
 {
-	__u32 pos = t->index[xdptop_hash(addr[0], addr[1], family) & t->mask];
+	__u32 pos = t->index[xdptop_hash(addr[0], addr[1], meta) & t->mask];
 
 	if (pos)
 		__builtin_prefetch(&t->sources[pos - 1], 1);

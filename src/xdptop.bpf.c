@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* xdptop's XDP programs: count every received frame under its source address
- * (or as "other"), then pass it on. Counting never changes traffic. */
+/* xdptop's XDP programs: count every received frame under its key (or as
+ * "other"), then pass it on. Counting never changes traffic. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "xdptop.h"
@@ -17,17 +17,17 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
 	__u32 region = (active_epoch & 1) * nr_cpus + cpu;
 	struct xdptop_cpu_stats *stats;
 	struct source_key key;
-	__u64 family;
+	__u64 meta;
 
 	stats = bpf_map_lookup_elem(&cpu_stats, &region);
 	if (!stats) /* cpu >= nr_cpus: only with the object's default sizes */
 		return XDP_PASS;
 	counter_add(&stats->total, len);
 
-	family = parse_source(data, data_end, &key);
-	if (family == XDPTOP_FAMILY_NONE)
+	meta = parse_key(data, data_end, &key);
+	if (meta == XDPTOP_FAMILY_NONE)
 		counter_add(&stats->other, len);
-	else if (!table_count(region, &key, family, len, stats))
+	else if (!table_count(region, &key, meta, len, stats))
 		counter_add(&stats->untracked, len);
 	return XDP_PASS;
 }

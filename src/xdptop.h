@@ -19,22 +19,32 @@ enum xdptop_family {
 	XDPTOP_FAMILY_IPV6 = 6,
 };
 
-/* One source's counters in one CPU's region of one epoch.
+/* A key's meta word: its family and, with --vlan, the VLAN tags the frame
+ * carried (how many, and their ids, outermost first). Without --vlan the
+ * tags are not part of the key and meta is the family alone. */
+#define XDPTOP_META_FAMILY_MASK 0xfU
+#define XDPTOP_META_NVLANS_SHIFT 4	/* 0, 1 or 2 tags */
+#define XDPTOP_META_VLAN0_SHIFT 8	/* outermost VLAN id, 12 bits */
+#define XDPTOP_META_VLAN1_SHIFT 20	/* inner VLAN id (QinQ), 12 bits */
+#define XDPTOP_VLAN_ID_MASK 0xfffU
+
+/* One key's counters in one CPU's region of one epoch.
  *
  * tag_packets packs two things so that a slot is 32 bytes (two per cache
- * line) and is published with one store: the family in the top 8 bits and
- * the packet count in the low 56 (2^56 packets is 2,000 years at 1 Gpps).
- * tag_packets == 0 means the slot is free. The CPU that owns the region
- * writes the address first and tag_packets last; a reader loads tag_packets
- * first and the address after. */
+ * line) and is published with one store: the key's meta in the high 32
+ * bits and the packet count in the low 32. tag_packets == 0 means the slot
+ * is free. A slot whose count reaches 2^32 - 1 within one interval takes no
+ * more frames: the key claims another slot of its window, and the reader
+ * adds both up. The CPU that owns the region writes the address first and
+ * tag_packets last; a reader loads tag_packets first and the address after. */
 struct xdptop_slot {
-	__u64 addr[2];		/* source address, IPv4 in the first 4 bytes */
+	__u64 addr[2];		/* address or prefix, IPv4 in the first 4 bytes */
 	__u64 tag_packets;
 	__u64 bytes;
 };
 
-#define XDPTOP_TAG_SHIFT 56
-#define XDPTOP_PACKETS_MASK ((1ULL << XDPTOP_TAG_SHIFT) - 1)
+#define XDPTOP_META_SHIFT 32
+#define XDPTOP_PACKETS_MASK 0xffffffffULL
 
 /* Frames and bytes of one CPU in one epoch that are not in a slot.
  * total counts every frame the program saw, so that
@@ -72,13 +82,14 @@ struct xdptop_cpu_stats {
 #define XDPTOP_DEFAULT_CPUS 64
 #define XDPTOP_DEFAULT_REGION_SLOTS 1024
 
-/* Hash of a source, shared by the XDP program's table and the agent's tally.
+/* Hash of a key (address words and meta), shared by the XDP program's table
+ * and the agent's tally.
  * A product only carries bits upwards, so the high half is folded onto the
  * low half before the last multiply: without it, the last group of an IPv6
  * address (bits 48-63 of addr[1]) never reached a small table's index. */
-static inline __u32 xdptop_hash(__u64 addr0, __u64 addr1, __u64 family)
+static inline __u32 xdptop_hash(__u64 addr0, __u64 addr1, __u64 meta)
 {
-	__u64 h = (addr0 * 0x9e3779b97f4a7c15ULL) ^ (addr1 * 0xc2b2ae3d27d4eb4fULL) ^ family;
+	__u64 h = (addr0 * 0x9e3779b97f4a7c15ULL) ^ (addr1 * 0xc2b2ae3d27d4eb4fULL) ^ meta;
 
 	h ^= h >> 32;
 	return (h * 0xff51afd7ed558ccdULL) >> 32;

@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "key.h"
 #include "table.h"
 #include "tally.h"
 #include "xdptop.h"
@@ -45,11 +46,19 @@ struct frame {
 };
 
 /* A source as the test names it: the address in network order, IPv4 in the
- * first 4 bytes and the rest zero (the layout of the table's keys). */
+ * first 4 bytes and the rest zero (the layout of the table's keys). With
+ * --vlan, vlans holds the meta bits of the key's VLAN tags (xdptop.h). */
 struct src {
 	__u32 family;
 	__u8 addr[16];
+	__u32 vlans;
 };
+
+/* The meta word the table and the tally hold for s. */
+static __u32 src_meta(const struct src *s)
+{
+	return s->family | s->vlans;
+}
 
 #define IP4(a, b, c, d) ((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
 
@@ -109,9 +118,11 @@ static void put32(struct frame *f, __u32 v)
 	put(f, &be, 4);
 }
 
-/* Starts f: Ethernet addresses, one 4-byte tag (TPID, TCI) per tpids[i],
- * then the EtherType. */
-static void put_l2(struct frame *f, const __u16 *tpids, int n_tags, __u16 ethertype)
+/* Starts f: Ethernet addresses, one 4-byte tag (TPID tpids[i], TCI
+ * tcis[i]) per tag, then the EtherType. Without tcis: PCP 0, DEI 0 and
+ * VID 100 + i. */
+static void put_l2_tci(struct frame *f, const __u16 *tpids, const __u16 *tcis, int n_tags,
+		       __u16 ethertype)
 {
 	static const __u8 dst[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
 	static const __u8 src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
@@ -121,17 +132,21 @@ static void put_l2(struct frame *f, const __u16 *tpids, int n_tags, __u16 ethert
 	put(f, src, sizeof(src));
 	for (int i = 0; i < n_tags; i++) {
 		put16(f, tpids[i]);
-		put16(f, 100 + i); /* PCP 0, DEI 0, VID 100 + i */
+		put16(f, tcis ? tcis[i] : 100 + i);
 	}
 	put16(f, ethertype);
 }
 
+static void put_l2(struct frame *f, const __u16 *tpids, int n_tags, __u16 ethertype)
+{
+	put_l2_tci(f, tpids, NULL, n_tags, ethertype);
+}
+
 /* An IPv4 header of ihl 32-bit words (options are NOPs), at least 20
  * bytes whatever ihl says; any version. */
-static void put_ipv4(struct frame *f, __u8 version, __u8 ihl, const __u8 saddr[4])
+static void put_ipv4_to(struct frame *f, __u8 version, __u8 ihl, const __u8 saddr[4],
+			const __u8 daddr[4])
 {
-	static const __u8 daddr[4] = { 192, 0, 2, 1 };
-
 	put8(f, version << 4 | (ihl & 0x0f));
 	put8(f, 0);		/* DSCP, ECN */
 	put16(f, 0);		/* total length: fix_lengths() */
@@ -146,17 +161,31 @@ static void put_ipv4(struct frame *f, __u8 version, __u8 ihl, const __u8 saddr[4
 		put8(f, 1);	/* IPOPT_NOOP */
 }
 
-/* An IPv6 header, any version. */
-static void put_ipv6(struct frame *f, __u8 version, const __u8 saddr[16])
-{
-	static const __u8 daddr[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 };
+static const __u8 DADDR4[4] = { 192, 0, 2, 1 };
+static const __u8 DADDR6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 };
 
+/* The same to 192.0.2.1. */
+static void put_ipv4(struct frame *f, __u8 version, __u8 ihl, const __u8 saddr[4])
+{
+	put_ipv4_to(f, version, ihl, saddr, DADDR4);
+}
+
+/* An IPv6 header, any version. */
+static void put_ipv6_to(struct frame *f, __u8 version, const __u8 saddr[16],
+			const __u8 daddr[16])
+{
 	put32(f, (__u32)version << 28);
 	put16(f, 0);		/* payload length: fix_lengths() */
 	put8(f, 59);		/* no next header */
 	put8(f, 64);		/* hop limit */
 	put(f, saddr, 16);
 	put(f, daddr, 16);
+}
+
+/* The same to 2001:db8::1. */
+static void put_ipv6(struct frame *f, __u8 version, const __u8 saddr[16])
+{
+	put_ipv6_to(f, version, saddr, DADDR6);
 }
 
 /* Pads f with payload up to len bytes; the IP header's length field (at
@@ -191,6 +220,26 @@ static void frame_from(struct frame *f, const struct src *s, const __u16 *tpids,
 		put_l2(f, tpids, n_tags, ETH_P_IPV6);
 		l3 = f->len;
 		put_ipv6(f, 6, s->addr);
+	}
+	pad_to(f, len, l3);
+}
+
+/* A well-formed frame of len bytes from s to d (of the same family) behind
+ * n_tags VLAN tags with the given TCIs (NULL: put_l2's). */
+static void frame_between(struct frame *f, const struct src *s, const struct src *d,
+			  const __u16 *tpids, const __u16 *tcis, int n_tags, __u32 len)
+{
+	__u32 l3;
+
+	assert_int_equal(s->family, d->family);
+	if (s->family == XDPTOP_FAMILY_IPV4) {
+		put_l2_tci(f, tpids, tcis, n_tags, ETH_P_IP);
+		l3 = f->len;
+		put_ipv4_to(f, 4, 5, s->addr, d->addr);
+	} else {
+		put_l2_tci(f, tpids, tcis, n_tags, ETH_P_IPV6);
+		l3 = f->len;
+		put_ipv6_to(f, 6, s->addr, d->addr);
 	}
 	pad_to(f, len, l3);
 }
@@ -240,8 +289,10 @@ struct writer;
 
 struct env {
 	struct attachment a;
+	struct key_spec key;	/* KEY_SPEC_DEFAULT unless a test sets another */
 	struct table t;
 	struct tally tally;
+	__u32 intervals;	/* ended: the tally's clock, one second each */
 	int prog;		/* SEC("xdp"): length = data_end - data */
 	int prog_frags;		/* SEC("xdp.frags"): length = bpf_xdp_get_buff_len */
 	__u32 cpu;		/* where this thread runs (pinned) */
@@ -259,16 +310,18 @@ static void add(struct xdptop_counter *c, __u64 packets, __u64 bytes)
 /* A program instance sized for max_sources, its table mapped, and an empty
  * tally of tally_max sources. Stored in *state first, so env_teardown()
  * releases what was made even when an assertion fails half-way. */
-static struct env *env_open(void **state, __u32 max_sources, __u32 tally_max)
+static struct env *env_open_key(void **state, __u32 max_sources, __u32 tally_max,
+				 const struct key_spec *key)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct table_maps maps;
 
 	assert_non_null(e);
 	*state = e;
+	e->key = *key;
 	e->a.ifname = "";
 	e->a.link_fd = -1;
-	assert_int_equal(attachment_load(&e->a, max_sources), EXIT_OK);
+	assert_int_equal(attachment_load(&e->a, max_sources, &e->key), EXIT_OK);
 	attachment_table_maps(&e->a, &maps);
 	assert_int_equal(table_map(&e->t, &maps), 0);
 	assert_int_equal(tally_init(&e->tally, tally_max), 0);
@@ -278,6 +331,14 @@ static struct env *env_open(void **state, __u32 max_sources, __u32 tally_max)
 	e->cpu = sched_getcpu();
 	assert_true(e->cpu < e->a.nr_cpus);
 	return e;
+}
+
+/* The same, with the default key: source addresses, whole, no VLANs. */
+static struct env *env_open(void **state, __u32 max_sources, __u32 tally_max)
+{
+	const struct key_spec key = KEY_SPEC_DEFAULT;
+
+	return env_open_key(state, max_sources, tally_max, &key);
 }
 
 static void writer_stop(struct writer *w);
@@ -367,7 +428,7 @@ static void run_repeat(struct env *e, int prog, const struct frame *f, __u32 rep
 static int model_find(const struct model *m, const struct src *s)
 {
 	for (int i = 0; i < m->n; i++)
-		if (m->srcs[i].family == s->family && !memcmp(m->srcs[i].addr, s->addr, 16))
+		if (src_meta(&m->srcs[i]) == src_meta(s) && !memcmp(m->srcs[i].addr, s->addr, 16))
 			return i;
 	return -1;
 }
@@ -441,7 +502,7 @@ static const struct source_count *tally_find(const struct tally *t, const struct
 	for (size_t i = 0; i < t->n_sources; i++) {
 		const struct source_count *c = &t->sources[i];
 
-		if (c->family == s->family && c->addr[0] == key[0] && c->addr[1] == key[1])
+		if (c->meta == src_meta(s) && c->addr[0] == key[0] && c->addr[1] == key[1])
 			return c;
 	}
 	return NULL;
@@ -467,19 +528,19 @@ static void assert_source(const struct tally *t, const struct src *s, __u64 pack
 /* sum(sources) + other + untracked == total, packets and bytes. */
 static void check_identity(const struct tally *t)
 {
-	struct xdptop_counter sum = t->other;
+	struct xdptop_counter sum = t->cum.other;
 	__u32 n = 0;
 
-	add(&sum, t->untracked.packets, t->untracked.bytes);
+	add(&sum, t->cum.untracked.packets, t->cum.untracked.bytes);
 	for (size_t i = 0; i < t->n_sources; i++) {
-		if (t->sources[i].family) {
+		if (t->sources[i].meta) {
 			add(&sum, t->sources[i].packets, t->sources[i].bytes);
 			n++;
 		}
 	}
 	assert_int_equal(n, t->n_sources);
 	assert_true(t->n_sources <= t->max_sources);
-	assert_counter(&sum, t->total.packets, t->total.bytes);
+	assert_counter(&sum, t->cum.total.packets, t->cum.total.bytes);
 }
 
 static struct xdptop_slot *region_of(const struct env *e, __u32 epoch, __u32 cpu)
@@ -528,7 +589,7 @@ static __u32 drain_once(struct env *e, __u64 *cpu_packets)
 		cpu_packets[cpu] += e->t.stats[retired * e->t.nr_cpus + cpu].total.packets;
 	table_drain(&e->t, retired, &e->tally);
 	check_identity(&e->tally);
-	tally_end_interval(&e->tally);
+	tally_end_interval(&e->tally, ++e->intervals);
 	check_identity(&e->tally);
 	assert_epoch_clear(e, retired);
 	return retired;
@@ -539,9 +600,9 @@ static void check_model(const struct env *e)
 {
 	const struct model *m = &e->m;
 
-	assert_counter(&e->tally.total, m->total.packets, m->total.bytes);
-	assert_counter(&e->tally.other, m->other.packets, m->other.bytes);
-	assert_counter(&e->tally.untracked, m->untracked.packets, m->untracked.bytes);
+	assert_counter(&e->tally.cum.total, m->total.packets, m->total.bytes);
+	assert_counter(&e->tally.cum.other, m->other.packets, m->other.bytes);
+	assert_counter(&e->tally.cum.untracked, m->untracked.packets, m->untracked.bytes);
 	for (int i = 0; i < m->n; i++)
 		assert_source(&e->tally, &m->srcs[i], m->counts[i].packets, m->counts[i].bytes);
 	assert_int_equal(e->tally.n_sources, m->n);
@@ -562,7 +623,7 @@ static __u32 home_slot(const struct src *s, __u32 region_slots)
 	__u64 key[2];
 
 	src_key(s, key);
-	return xdptop_hash(key[0], key[1], s->family) & (region_slots - 1);
+	return xdptop_hash(key[0], key[1], src_meta(s)) & (region_slots - 1);
 }
 
 /* How far the searches below look before they give up. */
@@ -622,7 +683,7 @@ static bool slot_holds(const struct xdptop_slot *slot, const struct src *s)
 	__u64 key[2];
 
 	src_key(s, key);
-	return slot->tag_packets >> XDPTOP_TAG_SHIFT == s->family &&
+	return slot->tag_packets >> XDPTOP_META_SHIFT == src_meta(s) &&
 	       slot->addr[0] == key[0] && slot->addr[1] == key[1];
 }
 
@@ -636,7 +697,8 @@ static struct src candidate_at(__u32 slot, __u32 region_slots, const struct src 
 		if (i == SEARCH_LIMIT)
 			fail_msg("no candidate has home slot %u", slot);
 		for (int k = 0; k < n; k++)
-			taken |= s.family == avoid[k].family && !memcmp(s.addr, avoid[k].addr, 16);
+			taken |= src_meta(&s) == src_meta(&avoid[k]) &&
+				 !memcmp(s.addr, avoid[k].addr, 16);
 		if (!taken && home_slot(&s, region_slots) == slot)
 			return s;
 	}
@@ -696,7 +758,7 @@ static void check_tagged(void **state, const __u16 *tpids, int n_tags)
 	collect(e);
 	assert_source(&e->tally, &a, 5, 2 * (14 + 4 * n_tags + 20) + 900);
 	assert_source(&e->tally, &b, 5, 14 + 4 * n_tags + 40 + 2800);
-	assert_counter(&e->tally.other, 0, 0);
+	assert_counter(&e->tally.cum.other, 0, 0);
 }
 
 static void test_vlan_8021q(void **state)
@@ -749,7 +811,7 @@ static void test_three_tags_other(void **state)
 	feed(e, &f, 2, NULL);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 0);
-	assert_counter(&e->tally.other, 5, 600);
+	assert_counter(&e->tally.cum.other, 5, 600);
 }
 
 /* IHL 6..15: options come after the source address, which still counts. */
@@ -772,7 +834,7 @@ static void test_ipv4_options(void **state)
 	}
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 10);
-	assert_counter(&e->tally.other, 0, 0);
+	assert_counter(&e->tally.cum.other, 0, 0);
 }
 
 /* Cut at and inside every header: nothing counts as a source until 20 (IPv4)
@@ -825,7 +887,7 @@ static void test_truncated(void **state)
 	}
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 8);
-	assert_int_equal(e->tally.other.packets, 4 * 2 + 3 * 3 + 4 * (20 + 40));
+	assert_int_equal(e->tally.cum.other.packets, 4 * 2 + 3 * 3 + 4 * (20 + 40));
 }
 
 static void test_ihl_below_5_other(void **state)
@@ -849,7 +911,7 @@ static void test_ihl_below_5_other(void **state)
 	feed(e, &f, 1, &s);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 1);
-	assert_int_equal(e->tally.other.packets, 5 * 3);
+	assert_int_equal(e->tally.cum.other.packets, 5 * 3);
 }
 
 /* The version must match the EtherType: 6 (or anything but 4) in 0x0800,
@@ -881,7 +943,7 @@ static void test_wrong_version_other(void **state)
 	}
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 0);
-	assert_int_equal(e->tally.other.packets, 4 * 7);
+	assert_int_equal(e->tally.cum.other.packets, 4 * 7);
 }
 
 static void test_arp_other(void **state)
@@ -898,7 +960,7 @@ static void test_arp_other(void **state)
 	frame_arp(&f, TAGS_QINQ, 2, 68);
 	feed(e, &f, 1, NULL);
 	collect(e);
-	assert_counter(&e->tally.other, 7, 3 * 42 + 2 * 60 + 64 + 68);
+	assert_counter(&e->tally.cum.other, 7, 3 * 42 + 2 * 60 + 64 + 68);
 	assert_int_equal(e->tally.n_sources, 0);
 }
 
@@ -954,7 +1016,7 @@ static void test_frags_jumbo(void **state)
 	assert_source(&e->tally, &a, 3, 3 * JUMBO);
 	assert_source(&e->tally, &b, 2, 2 * JUMBO);
 	assert_source(&e->tally, &c, 4, 4 * 1500);
-	assert_counter(&e->tally.other, 1, JUMBO);
+	assert_counter(&e->tally.cum.other, 1, JUMBO);
 }
 
 static void test_single_buffer_1500(void **state)
@@ -972,7 +1034,7 @@ static void test_single_buffer_1500(void **state)
 	collect(e);
 	assert_source(&e->tally, &a, 7, 7 * 1500);
 	assert_source(&e->tally, &b, 3, 3 * 1500);
-	assert_counter(&e->tally.other, 2, 3000);
+	assert_counter(&e->tally.cum.other, 2, 3000);
 }
 
 /* The kernel's repeat runs the program again for every repetition: each one
@@ -1118,7 +1180,7 @@ static void test_probe_window_full(void **state)
 				       [(home + i) & (e->a.region_slots - 1)], &s[i]));
 	assert_int_equal(region_used(e, epoch, e->cpu), XDPTOP_PROBE_WINDOW + 1);
 	collect(e);
-	assert_counter(&e->tally.untracked, 10, 7 * 500 + 3 * 510);
+	assert_counter(&e->tally.cum.untracked, 10, 7 * 500 + 3 * 510);
 	assert_null(tally_find(&e->tally, &s[XDPTOP_PROBE_WINDOW]));
 
 	/* Next interval: the window is empty again, the ninth gets a slot. */
@@ -1153,7 +1215,7 @@ static void test_region_full(void **state)
 	assert_int_equal(region_used(e, *e->t.active_epoch & 1, e->cpu), 8);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 8);
-	assert_counter(&e->tally.untracked, 9 + 10 + 11 + 12,
+	assert_counter(&e->tally.cum.untracked, 9 + 10 + 11 + 12,
 		       9 * 72 + 10 * 73 + 11 * 74 + 12 * 75);
 
 	/* After the drain the region is empty: 8..11 and then 0..3 fit, 4..7 not. */
@@ -1209,7 +1271,7 @@ static void test_epochs(void **state)
 	assert_source(&e->tally, &s[0], 1, 100);
 	assert_source(&e->tally, &s[2], 3 + 2, 300 + 2 * 201);
 	assert_source(&e->tally, &s[5], 2, 2 * 204);
-	assert_counter(&e->tally.other, 5, 300);
+	assert_counter(&e->tally.cum.other, 5, 300);
 	/* A drain with no frames changes nothing. */
 	collect(e);
 	collect(e);
@@ -1239,8 +1301,8 @@ static void test_tally_overflow(void **state)
 		frame_arp(&f, NULL, 0, 60);
 		feed(e, &f, 1, NULL);
 		drain_once(e, NULL);
-		assert_counter(&e->tally.total, e->m.total.packets, e->m.total.bytes);
-		assert_counter(&e->tally.other, e->m.other.packets, e->m.other.bytes);
+		assert_counter(&e->tally.cum.total, e->m.total.packets, e->m.total.bytes);
+		assert_counter(&e->tally.cum.other, e->m.other.packets, e->m.other.bytes);
 		assert_int_equal(e->tally.n_sources, N);
 		for (int i = 0; i < SOURCES; i++) {
 			const struct source_count *c = tally_find(&e->tally, &s[i]);
@@ -1257,7 +1319,7 @@ static void test_tally_overflow(void **state)
 			n_kept += kept[i];
 		}
 		assert_int_equal(n_kept, N);
-		assert_counter(&e->tally.untracked, lost.packets, lost.bytes);
+		assert_counter(&e->tally.cum.untracked, lost.packets, lost.bytes);
 	}
 }
 
@@ -1364,6 +1426,607 @@ static void test_tally_oldest_give_way_first(void **state)
 	assert_int_equal(e->tally.n_sources, 3);
 	assert_null(tally_find(&e->tally, &s[2]));
 	assert_source(&e->tally, &s[3], 2, 206);	/* idle 1 interval: stays */
+}
+
+/* ---- key modes: --key dst, --prefix4/--prefix6, --vlan ----------------------- */
+
+/* A pointer to a struct src value, for the calls below. */
+#define SRC_PTR(value) (&(struct src[1]){ value }[0])
+
+/* An instance keyed by address (KEY_SRC or KEY_DST), cut to p4 and p6 bits,
+ * with or without VLAN ids; 1,024 sources. */
+static struct env *env_key(void **state, enum key_address address, __u8 p4, __u8 p6, bool vlan)
+{
+	const struct key_spec key = { .address = address, .prefix4 = p4, .prefix6 = p6,
+				      .vlan = vlan };
+
+	return env_open_key(state, 1024, 1024, &key);
+}
+
+/* s with bit (0: the most significant of the address) flipped. */
+static struct src flip_bit(const struct src *s, unsigned int bit)
+{
+	struct src c = *s;
+
+	c.addr[bit / 8] ^= 0x80 >> (bit % 8);
+	return c;
+}
+
+/* s cut to its first len bits, bit by bit. */
+static struct src cut(const struct src *s, unsigned int len)
+{
+	struct src c = *s;
+
+	for (unsigned int bit = len; bit < 128; bit++)
+		c.addr[bit / 8] &= ~(0x80 >> (bit % 8));
+	return c;
+}
+
+/* s with every bit from len on set (of its family's bits). */
+static struct src host_ones(const struct src *s, unsigned int len)
+{
+	struct src c = *s;
+	unsigned int bits = s->family == XDPTOP_FAMILY_IPV4 ? 32 : 128;
+
+	for (unsigned int bit = len; bit < bits; bit++)
+		c.addr[bit / 8] |= 0x80 >> (bit % 8);
+	return c;
+}
+
+/* s as a key with n VLAN tags of ids id0 (outermost) and id1. */
+static struct src in_vlans(const struct src *s, int n, __u16 id0, __u16 id1)
+{
+	struct src c = *s;
+
+	c.vlans = (__u32)n << XDPTOP_META_NVLANS_SHIFT | (__u32)id0 << XDPTOP_META_VLAN0_SHIFT |
+		  (__u32)id1 << XDPTOP_META_VLAN1_SHIFT;
+	return c;
+}
+
+static struct src v6_text(const char *text)
+{
+	struct src s = { .family = XDPTOP_FAMILY_IPV6 };
+
+	assert_int_equal(inet_pton(AF_INET6, text, s.addr), 1);
+	return s;
+}
+
+static void assert_src_text(const struct src *s, const char *text)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	assert_string_equal(src_str(s, buf, sizeof(buf)), text);
+}
+
+/* A frame of len bytes from s to d behind tags with the given TCIs. */
+static void frame_tci(struct frame *f, const struct src *s, const __u16 *tpids, const __u16 *tcis,
+		      int n_tags, __u32 len)
+{
+	struct src d = { .family = s->family };
+
+	memcpy(d.addr, s->family == XDPTOP_FAMILY_IPV4 ? DADDR4 : DADDR6,
+	       s->family == XDPTOP_FAMILY_IPV4 ? 4 : 16);
+	frame_between(f, s, &d, tpids, tcis, n_tags, len);
+}
+
+static void check_config(__u8 p4, __u8 p6, const __u8 m4[16], const __u8 m6[16])
+{
+	const struct key_spec spec = { .address = KEY_DST, .prefix4 = p4, .prefix6 = p6,
+				       .vlan = true };
+	struct key_program_config k;
+
+	memset(&k, 0x5a, sizeof(k));
+	key_program_config(&spec, &k);
+	assert_true(k.dst);
+	assert_true(k.vlan);
+	assert_memory_equal(k.mask4, m4, 16);
+	assert_memory_equal(k.mask6, m6, 16);
+}
+
+/* The masks the loader puts in rodata, byte for byte, at every length
+ * boundary: network order over the key's 16 bytes. */
+static void test_key_config_masks(void **state)
+{
+	static const __u8 m1[16] = { 0x80 };
+	static const __u8 m31[16] = { 0xff, 0xff, 0xff, 0xfe };
+	static const __u8 m32[16] = { 0xff, 0xff, 0xff, 0xff };
+	static const __u8 m63[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe };
+	static const __u8 m64[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const __u8 m127[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe };
+	static const __u8 m128[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const __u8 m24[16] = { 0xff, 0xff, 0xff };
+	static const __u8 m9[16] = { 0xff, 0x80 };
+	const struct key_spec def = KEY_SPEC_DEFAULT;
+	struct key_program_config k;
+
+	(void)state;
+	check_config(1, 1, m1, m1);
+	check_config(31, 63, m31, m63);
+	check_config(32, 64, m32, m64);
+	check_config(32, 127, m32, m127);
+	check_config(1, 128, m1, m128);
+	check_config(24, 9, m24, m9);
+	memset(&k, 0x5a, sizeof(k));
+	key_program_config(&def, &k);
+	assert_false(k.dst);
+	assert_false(k.vlan);
+	assert_memory_equal(k.mask4, m32, 16);
+	assert_memory_equal(k.mask6, m128, 16);
+}
+
+/* How the outputs name keys: a prefix shorter than the family's whole
+ * address with its length, a whole one as a plain address; VLAN ids
+ * outermost first; and the key order (family, untagged first, VLAN ids,
+ * address). */
+static void test_key_format(void **state)
+{
+	const struct key_spec p24_64 = { .prefix4 = 24, .prefix6 = 64 };
+	const struct key_spec p1_1 = { .prefix4 = 1, .prefix6 = 1 };
+	const struct key_spec whole = KEY_SPEC_DEFAULT;
+	struct src a = v4(IP4(198, 18, 7, 0)), b = v6_text("2001:db8:1::");
+	struct src z4 = v4(0), z6 = v6_text("::");
+	char buf[KEY_ADDRESS_LEN], vl[KEY_VLANS_LEN];
+	__u64 ka[2], kb[2], kz4[2], kz6[2];
+	__u16 ids[2];
+
+	(void)state;
+	src_key(&a, ka);
+	src_key(&b, kb);
+	src_key(&z4, kz4);
+	src_key(&z6, kz6);
+	assert_string_equal(key_format_address(&p24_64, XDPTOP_FAMILY_IPV4, ka, buf),
+			    "198.18.7.0/24");
+	assert_string_equal(key_format_address(&p24_64, XDPTOP_FAMILY_IPV6, kb, buf),
+			    "2001:db8:1::/64");
+	assert_string_equal(key_format_address(&whole, XDPTOP_FAMILY_IPV4, ka, buf), "198.18.7.0");
+	assert_string_equal(key_format_address(&whole, XDPTOP_FAMILY_IPV6, kb, buf),
+			    "2001:db8:1::");
+	assert_string_equal(key_format_address(&p1_1, XDPTOP_FAMILY_IPV4, kz4, buf), "0.0.0.0/1");
+	assert_string_equal(key_format_address(&p1_1, XDPTOP_FAMILY_IPV6, kz6, buf), "::/1");
+	/* The VLAN bits of meta do not change the address. */
+	assert_string_equal(key_format_address(&p24_64, XDPTOP_FAMILY_IPV4 |
+					       in_vlans(&a, 2, 4095, 4095).vlans, ka, buf),
+			    "198.18.7.0/24");
+
+	assert_int_equal(key_vlans(XDPTOP_FAMILY_IPV4, ids), 0);
+	assert_string_equal(key_format_vlans(XDPTOP_FAMILY_IPV4, vl), "");
+	assert_int_equal(key_vlans(src_meta(SRC_PTR(in_vlans(&a, 1, 100, 0))), ids), 1);
+	assert_int_equal(ids[0], 100);
+	assert_string_equal(key_format_vlans(XDPTOP_FAMILY_IPV6 | in_vlans(&a, 1, 0, 0).vlans, vl),
+			    "0");
+	assert_string_equal(key_format_vlans(XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 100, 200).vlans,
+					     vl), "100.200");
+	assert_int_equal(key_vlans(XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 4095, 7).vlans, ids), 2);
+	assert_int_equal(ids[0], 4095);
+	assert_int_equal(ids[1], 7);
+	assert_string_equal(key_format_vlans(XDPTOP_FAMILY_IPV4 | in_vlans(&a, 2, 4095, 4095).vlans,
+					     vl), "4095.4095");
+
+	/* Order: IPv4 before IPv6 whatever the bytes; untagged before tagged;
+	 * VLAN ids outermost first; then the address bytes. */
+	assert_true(key_compare(XDPTOP_FAMILY_IPV4, ka, XDPTOP_FAMILY_IPV6, kz6) < 0);
+	assert_true(key_compare(XDPTOP_FAMILY_IPV4, ka, XDPTOP_FAMILY_IPV4 |
+				in_vlans(&a, 1, 0, 0).vlans, kz4) < 0);
+	assert_true(key_compare(XDPTOP_FAMILY_IPV4 | in_vlans(&a, 1, 5, 0).vlans, ka,
+				XDPTOP_FAMILY_IPV4 | in_vlans(&a, 1, 6, 0).vlans, kz4) < 0);
+	assert_true(key_compare(XDPTOP_FAMILY_IPV4 | in_vlans(&a, 2, 5, 9).vlans, ka,
+				XDPTOP_FAMILY_IPV4 | in_vlans(&a, 2, 6, 1).vlans, kz4) < 0);
+	assert_true(key_compare(XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kz6,
+				XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kb) < 0);
+	assert_int_equal(key_compare(XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kb,
+				     XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kb), 0);
+}
+
+/* With --prefix4 LEN: addresses that differ in the last bit of the prefix
+ * are two keys; those that differ only after it (the first host bit, all
+ * host bits zero or one) are one; the key's bytes are exactly the address
+ * cut to LEN bits, IPv4 in the first 4 bytes and the rest zero. IPv6 is not
+ * cut (its prefix is 128); tags do not change the key. */
+static void test_prefix4_boundaries(void **state)
+{
+	static const struct { __u8 len; const char *base, *in; } cases[] = {
+		{ 1, "128.0.0.0", "0.0.0.0" },
+		{ 31, "198.18.255.254", "198.18.255.252" },
+		{ 32, "198.18.255.255", "198.18.255.254" },
+	};
+	const struct src base = v4(IP4(198, 18, 255, 255)), six = v6_text("2001:db8:ffff::ffff");
+	struct frame f;
+
+	for (int i = 0; i < 3; i++) {
+		const unsigned int len = cases[i].len;
+		struct env *e = env_key(state, KEY_SRC, len, 128, false);
+		struct src in = flip_bit(&base, len - 1);
+		struct src k_base = cut(&base, len), k_in = cut(&in, len);
+		char buf[INET_ADDRSTRLEN];
+
+		assert_string_equal(src_str(&k_base, buf, sizeof(buf)), cases[i].base);
+		assert_string_equal(src_str(&k_in, buf, sizeof(buf)), cases[i].in);
+		for (int b = 4; b < 16; b++)
+			assert_int_equal(k_base.addr[b] | k_in.addr[b], 0);
+		frame_plain(&f, &base, 100);
+		feed(e, &f, 2, &k_base);
+		frame_plain(&f, &in, 110);
+		feed(e, &f, 3, &k_in);
+		if (len < 32) {
+			struct src out = flip_bit(&base, len), lo = cut(&base, len);
+			struct src hi = host_ones(&base, len);
+
+			frame_plain(&f, &out, 120);
+			feed(e, &f, 4, &k_base);
+			frame_plain(&f, &lo, 130);
+			feed(e, &f, 1, &k_base);
+			frame_plain(&f, &hi, 140);
+			feed(e, &f, 2, &k_base);
+			frame_from(&f, &hi, TAGS_QINQ, 2, 150);
+			feed(e, &f, 1, &k_base);
+			hi = host_ones(&in, len);
+			frame_from(&f, &hi, TAG_8021Q, 1, 160);
+			feed(e, &f, 2, &k_in);
+		}
+		frame_plain(&f, &six, 200);
+		feed(e, &f, 3, &six);
+		collect(e);
+		assert_int_equal(e->tally.n_sources, 3);
+		env_teardown(state);
+	}
+}
+
+/* The same for --prefix6 at /1, /63, /64, /127 and /128; IPv4 is not cut. */
+static void test_prefix6_boundaries(void **state)
+{
+	static const struct { __u8 len; const char *base, *in; } cases[] = {
+		{ 1, "::", "8000::" },
+		{ 63, "2001:db8:ffff:fffe::", "2001:db8:ffff:fffc::" },
+		{ 64, "2001:db8:ffff:ffff::", "2001:db8:ffff:fffe::" },
+		{ 127, "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe",
+		  "2001:db8:ffff:ffff:ffff:ffff:ffff:fffc" },
+		{ 128, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+		  "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe" },
+	};
+	const struct src base = v6_text("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+	const struct src four = v4(IP4(198, 18, 255, 255));
+	struct frame f;
+
+	for (int i = 0; i < 5; i++) {
+		const unsigned int len = cases[i].len;
+		struct env *e = env_key(state, KEY_SRC, 32, len, false);
+		struct src in = flip_bit(&base, len - 1);
+		struct src k_base = cut(&base, len), k_in = cut(&in, len);
+
+		assert_src_text(&k_base, cases[i].base);
+		assert_src_text(&k_in, cases[i].in);
+		frame_plain(&f, &base, 100);
+		feed(e, &f, 2, &k_base);
+		frame_plain(&f, &in, 110);
+		feed(e, &f, 3, &k_in);
+		if (len < 128) {
+			struct src out = flip_bit(&base, len), lo = cut(&base, len);
+			struct src lo_in = cut(&in, len);
+
+			frame_plain(&f, &out, 120);
+			feed(e, &f, 4, &k_base);
+			frame_plain(&f, &lo, 130);
+			feed(e, &f, 1, &k_base);
+			frame_from(&f, &lo, TAG_8021AD, 1, 140);
+			feed(e, &f, 2, &k_base);
+			frame_from(&f, &lo_in, TAGS_QINQ, 2, 150);
+			feed(e, &f, 1, &k_in);
+			frame_plain(&f, SRC_PTR(host_ones(&lo_in, len)), 160);
+			feed(e, &f, 2, &k_in);
+		}
+		frame_plain(&f, &four, 64);
+		feed(e, &f, 3, &four);
+		collect(e);
+		assert_int_equal(e->tally.n_sources, 3);
+		env_teardown(state);
+	}
+}
+
+/* --key dst: IPv4 and IPv6 frames count under their destination, behind
+ * zero, one or two tags (and IPv4 options); their sources are no keys. */
+static void test_key_dst(void **state)
+{
+	static const __u16 two_q[] = { ETH_P_8021Q, ETH_P_8021Q };
+	struct env *e = env_key(state, KEY_DST, 32, 128, false);
+	struct src s1 = v4(IP4(198, 18, 1, 1)), s2 = v4(IP4(198, 18, 1, 2));
+	struct src d1 = v4(IP4(198, 19, 0, 1)), d2 = v4(IP4(198, 19, 0, 2));
+	struct src s6a = v6(0x20010db8, 0x1a), s6b = v6(0x20010db8, 0x1b);
+	struct src d6a = v6(0x20010db8, 0xda), d6b = v6_text("2001:db8:ffff:1::db");
+	struct frame f;
+
+	frame_between(&f, &s1, &d1, NULL, NULL, 0, 64);
+	feed(e, &f, 2, &d1);
+	frame_between(&f, &s2, &d1, TAG_8021Q, NULL, 1, 80);
+	feed(e, &f, 3, &d1);
+	frame_between(&f, &s1, &d2, TAG_8021AD, NULL, 1, 90);
+	feed(e, &f, 1, &d2);
+	frame_between(&f, &s2, &d2, TAGS_QINQ, NULL, 2, 100);
+	feed(e, &f, 4, &d2);
+	frame_between(&f, &s1, &d1, two_q, NULL, 2, 110);
+	feed(e, &f, 1, &d1);
+	/* Options after the addresses change nothing. */
+	put_l2(&f, TAGS_QINQ, 2, ETH_P_IP);
+	put_ipv4_to(&f, 4, 15, s1.addr, d2.addr);
+	pad_to(&f, 200, 22);
+	feed(e, &f, 2, &d2);
+	frame_between(&f, &s6a, &d6a, NULL, NULL, 0, 100);
+	feed(e, &f, 2, &d6a);
+	frame_between(&f, &s6b, &d6a, TAGS_QINQ, NULL, 2, 120);
+	feed(e, &f, 1, &d6a);
+	frame_between(&f, &s6a, &d6b, TAG_8021Q, NULL, 1, 130);
+	feed(e, &f, 5, &d6b);
+	frame_between(&f, &s6b, &d6b, TAG_8021AD, NULL, 1, 140);
+	feed(e, &f, 1, &d6b);
+	/* Truncated before the destination's end: other. */
+	frame_between(&f, &s1, &d1, NULL, NULL, 0, 34);
+	f.len = 33;
+	feed(e, &f, 1, NULL);
+	frame_between(&f, &s6a, &d6a, TAG_8021Q, NULL, 1, 58);
+	f.len = 57;
+	feed(e, &f, 1, NULL);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 4);
+	assert_source(&e->tally, &d1, 6, 2 * 64 + 3 * 80 + 110);
+	assert_source(&e->tally, &d2, 7, 90 + 4 * 100 + 2 * 200);
+	assert_source(&e->tally, &d6b, 6, 5 * 130 + 140);
+	assert_null(tally_find(&e->tally, &s1));
+	assert_null(tally_find(&e->tally, &s6a));
+}
+
+/* --key dst --prefix4 24 --prefix6 64 --vlan at once: destinations cut to
+ * their prefixes, told apart by VLAN. */
+static void test_dst_prefix_vlan(void **state)
+{
+	static const __u16 tci7[] = { 7 }, tci7_8[] = { 7, 8 };
+	struct env *e = env_key(state, KEY_DST, 24, 64, true);
+	struct src s = v4(IP4(198, 18, 0, 1)), s6 = v6(0x20010db8, 1);
+	struct src da = v4(IP4(198, 19, 5, 1)), db = v4(IP4(198, 19, 5, 254));
+	struct src dc = v4(IP4(198, 19, 6, 1));
+	struct src d6a = v6_text("2001:db8:5:0:a::1"), d6b = v6_text("2001:db8:5:0:ffff::2");
+	struct src k5 = v4(IP4(198, 19, 5, 0)), k6 = v4(IP4(198, 19, 6, 0));
+	struct src k6_64 = v6_text("2001:db8:5::");
+	struct frame f;
+
+	frame_between(&f, &s, &da, NULL, NULL, 0, 64);
+	feed(e, &f, 1, &k5);
+	frame_between(&f, &s, &db, NULL, NULL, 0, 70);
+	feed(e, &f, 2, &k5);
+	frame_between(&f, &s, &da, TAG_8021Q, tci7, 1, 80);
+	feed(e, &f, 3, SRC_PTR(in_vlans(&k5, 1, 7, 0)));
+	frame_between(&f, &s, &db, TAG_8021AD, tci7, 1, 90);
+	feed(e, &f, 1, SRC_PTR(in_vlans(&k5, 1, 7, 0)));
+	frame_between(&f, &s, &dc, TAGS_QINQ, tci7_8, 2, 100);
+	feed(e, &f, 2, SRC_PTR(in_vlans(&k6, 2, 7, 8)));
+	frame_between(&f, &s6, &d6a, NULL, NULL, 0, 110);
+	feed(e, &f, 1, &k6_64);
+	frame_between(&f, &s6, &d6b, TAGS_QINQ, tci7_8, 2, 120);
+	feed(e, &f, 4, SRC_PTR(in_vlans(&k6_64, 2, 7, 8)));
+	frame_between(&f, &s6, &d6a, TAGS_QINQ, tci7_8, 2, 130);
+	feed(e, &f, 1, SRC_PTR(in_vlans(&k6_64, 2, 7, 8)));
+	/* The multi-buffer program builds the same keys. */
+	frame_between(&f, &s, &db, TAG_8021AD, tci7, 1, JUMBO);
+	feed_prog(e, e->prog_frags, &f, 2, SRC_PTR(in_vlans(&k5, 1, 7, 0)));
+	frame_between(&f, &s6, &d6b, NULL, NULL, 0, JUMBO);
+	feed_prog(e, e->prog_frags, &f, 1, &k6_64);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 5);
+	assert_source(&e->tally, SRC_PTR(in_vlans(&k5, 1, 7, 0)), 3 + 1 + 2,
+		      3 * 80 + 90 + 2 * JUMBO);
+	assert_source(&e->tally, &k6_64, 2, 110 + JUMBO);
+}
+
+#define AD ETH_P_8021AD
+#define Q ETH_P_8021Q
+
+/* One address behind many tags: TPIDs, TCIs (PCP and DEI set or not) and
+ * the VLAN ids they carry (n tags, outermost id, inner id). */
+static const struct tag_case {
+	__u16 tpids[2], tcis[2];
+	int n_tags;
+	__u32 times;
+	__u16 id0, id1;
+} TAG_CASES[] = {
+	{ { 0 }, { 0 }, 0, 1, 0, 0 },
+	{ { Q }, { 100 }, 1, 2, 100, 0 },
+	{ { AD }, { 100 }, 1, 3, 100, 0 },		/* the TPID is not in the key */
+	{ { Q }, { 0xe000 | 0x1000 | 100 }, 1, 1, 100, 0 },	/* PCP 7, DEI 1 */
+	{ { Q }, { 200 }, 1, 1, 200, 0 },
+	{ { AD, Q }, { 100, 200 }, 2, 2, 100, 200 },
+	{ { AD, Q }, { 200, 100 }, 2, 1, 200, 100 },	/* the order is */
+	{ { Q, Q }, { 0x2000 | 100, 0x1000 | 200 }, 2, 1, 100, 200 },
+	{ { Q }, { 0 }, 1, 4, 0, 0 },			/* VLAN 0 is a tag */
+	{ { Q }, { 4095 }, 1, 1, 4095, 0 },
+	{ { AD }, { 0xffff }, 1, 2, 4095, 0 },
+	{ { AD, Q }, { 0xefff, 0x1000 }, 2, 1, 4095, 0 },
+	{ { AD, AD }, { 0, 4095 }, 2, 3, 0, 4095 },
+};
+#define N_TAG_CASES (sizeof(TAG_CASES) / sizeof(TAG_CASES[0]))
+/* untagged, 100, 200, 100.200, 200.100, 0, 4095, 4095.0, 0.4095 */
+#define DISTINCT_TAG_KEYS 9
+
+#undef AD
+#undef Q
+
+/* Runs every tag case for a and b; expects them under their VLAN keys with
+ * --vlan, under a and b alone without. */
+static void feed_tag_cases(struct env *e, const struct src *a, const struct src *b, bool vlan)
+{
+	struct frame f;
+
+	for (size_t i = 0; i < N_TAG_CASES; i++) {
+		const struct tag_case *c = &TAG_CASES[i];
+
+		for (int k = 0; k < 2; k++) {
+			const struct src *s = k ? b : a;
+			struct src key = vlan ? in_vlans(s, c->n_tags, c->id0, c->id1) : *s;
+
+			frame_tci(&f, s, c->tpids, c->tcis, c->n_tags, 100 + 4 * i + 2 * k);
+			feed(e, &f, c->times + k, &key);
+		}
+	}
+	/* Not IP, or three tags: other, with or without --vlan. */
+	frame_arp(&f, TAG_8021Q, 1, 64);
+	feed(e, &f, 2, NULL);
+	frame_from(&f, a, TAGS_THREE, 3, 120);
+	feed(e, &f, 1, NULL);
+	frame_from(&f, b, TAGS_THREE, 3, 130);
+	feed(e, &f, 1, NULL);
+}
+
+/* --vlan: the same addresses in different VLANs (and untagged, and QinQ
+ * both ways) are different keys, in the table and in the tally; the ids
+ * are the TCI's low 12 bits (0 and 4095 too), PCP and DEI are not part of
+ * them; the outputs read the ids back from the key. */
+static void test_vlan_keys(void **state)
+{
+	struct env *e = env_key(state, KEY_SRC, 32, 128, true);
+	struct src a = v4(IP4(198, 18, 3, 1)), b = v6(0x20010db8, 0x31);
+	char vl[KEY_VLANS_LEN];
+
+	feed_tag_cases(e, &a, &b, true);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 2 * DISTINCT_TAG_KEYS);
+	/* What the outputs show of some. */
+	for (int k = 0; k < 2; k++) {
+		const struct src *s = k ? &b : &a;
+		const struct source_count *c;
+
+		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 0, 0, 0)));
+		assert_non_null(c);
+		assert_string_equal(key_format_vlans(c->meta, vl), "");
+		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 1, 100, 0)));
+		assert_non_null(c);
+		assert_string_equal(key_format_vlans(c->meta, vl), "100");
+		assert_int_equal(c->packets, 2 + 3 + 1 + 3 * k);
+		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 100, 200)));
+		assert_non_null(c);
+		assert_string_equal(key_format_vlans(c->meta, vl), "100.200");
+		assert_int_equal(c->packets, 2 + 1 + 2 * k);
+		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 200, 100)));
+		assert_non_null(c);
+		assert_string_equal(key_format_vlans(c->meta, vl), "200.100");
+		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 1, 0, 0)));
+		assert_non_null(c);
+		assert_string_equal(key_format_vlans(c->meta, vl), "0");
+		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 4095, 0)));
+		assert_non_null(c);
+		assert_string_equal(key_format_vlans(c->meta, vl), "4095.0");
+		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 0, 4095)));
+		assert_non_null(c);
+		assert_string_equal(key_format_vlans(c->meta, vl), "0.4095");
+		assert_int_equal(c->packets, 3 + k);
+	}
+}
+
+/* Without --vlan the same frames make one key per address. */
+static void test_vlan_off_one_key(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src a = v4(IP4(198, 18, 3, 1)), b = v6(0x20010db8, 0x31);
+
+	feed_tag_cases(e, &a, &b, false);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 2);
+	assert_int_equal(tally_find(&e->tally, &a)->meta, XDPTOP_FAMILY_IPV4);
+	assert_int_equal(tally_find(&e->tally, &b)->meta, XDPTOP_FAMILY_IPV6);
+}
+
+/* Makes the slot of s (at its home in the active region) hold packets
+ * frames of len bytes, as if they had run: the slot and the CPU's total,
+ * and the model. The slot must already hold s (one frame run). */
+static void preload_slot(struct env *e, const struct src *s, __u32 slot_index, __u64 packets,
+			 __u32 len)
+{
+	__u32 epoch = *e->t.active_epoch & 1;
+	struct xdptop_slot *slot = &region_of(e, epoch, e->cpu)[slot_index];
+	struct xdptop_cpu_stats *stats = &e->t.stats[epoch * e->t.nr_cpus + e->cpu];
+	__u64 had = slot->tag_packets & XDPTOP_PACKETS_MASK;
+
+	assert_true(slot_holds(slot, s));
+	assert_true(packets >= had && packets <= XDPTOP_PACKETS_MASK);
+	slot->tag_packets = (__u64)src_meta(s) << XDPTOP_META_SHIFT | packets;
+	slot->bytes += (packets - had) * len;
+	add(&stats->total, packets - had, (packets - had) * len);
+	add(&e->m.total, packets - had, (packets - had) * len);
+	expect(e, s, packets - had, (packets - had) * len);
+}
+
+/* A slot counts 2^32 - 1 frames at most: at 2^32 - 2, the next frame fills
+ * it and the ones after take another slot of the key's window (the next
+ * one); the drain adds both up, exactly, under one key. Then a new
+ * interval starts from one slot again. */
+static void test_count_spill(void **state)
+{
+	struct env *e = env_key(state, KEY_SRC, 32, 128, true);
+	struct src s = in_vlans(SRC_PTR(v4(IP4(198, 18, 9, 9))), 2, 100, 200);
+	struct src t = v6(0x20010db8, 0x99);
+	static const __u16 tcis[] = { 100, 200 };
+	const __u32 epoch = *e->t.active_epoch & 1, mask = e->a.region_slots - 1;
+	const __u32 home = home_slot(&s, e->a.region_slots);
+	const struct xdptop_slot *r = region_of(e, epoch, e->cpu);
+	struct frame f, g;
+
+	frame_tci(&f, &s, TAGS_QINQ, tcis, 2, 1500);
+	feed(e, &f, 1, &s);
+	frame_plain(&g, &t, 100);
+	feed(e, &g, 1, &t);
+	preload_slot(e, &s, home, XDPTOP_PACKETS_MASK - 1, 1500);
+	feed(e, &f, 1, &s);			/* the last one that fits */
+	assert_int_equal(r[home].tag_packets & XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK);
+	assert_int_equal(region_used(e, epoch, e->cpu), 2);
+	feed(e, &f, 3, &s);			/* spill over */
+	feed(e, &g, 2, &t);
+	assert_int_equal(r[home].tag_packets & XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK);
+	assert_int_equal(r[home].bytes, (__u64)XDPTOP_PACKETS_MASK * 1500);
+	if (home_slot(&t, e->a.region_slots) != ((home + 1) & mask)) {
+		assert_true(slot_holds(&r[(home + 1) & mask], &s));
+		assert_int_equal(r[(home + 1) & mask].tag_packets & XDPTOP_PACKETS_MASK, 3);
+		assert_int_equal(r[(home + 1) & mask].bytes, 3 * 1500);
+	}
+	assert_int_equal(region_used(e, epoch, e->cpu), 3);
+	assert_int_equal(e->t.stats[epoch * e->t.nr_cpus + e->cpu].claimed, 3);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 2);
+	assert_source(&e->tally, &s, (1ULL << 32) + 2, ((1ULL << 32) + 2) * 1500);
+	assert_source(&e->tally, &t, 3, 300);
+
+	/* Next interval: one slot again, added to the same key. */
+	feed(e, &f, 2, &s);
+	assert_int_equal(region_used(e, epoch ^ 1, e->cpu), 1);
+	collect(e);
+	assert_source(&e->tally, &s, (1ULL << 32) + 4, ((1ULL << 32) + 4) * 1500);
+}
+
+/* A full slot whose window has no other free slot: the key's next frames
+ * are untracked (never counted twice, never wrapped to 0); the other keys
+ * of the window still count. */
+static void test_count_full_no_room(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s[XDPTOP_PROBE_WINDOW];
+	const __u32 epoch = *e->t.active_epoch & 1, mask = e->a.region_slots - 1;
+	__u32 home;
+	struct frame f;
+
+	home = find_colliding(s, XDPTOP_PROBE_WINDOW, e->a.region_slots);
+	for (int i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
+		frame_plain(&f, &s[i], 100 + i);
+		feed(e, &f, 1, &s[i]);
+	}
+	preload_slot(e, &s[0], home, XDPTOP_PACKETS_MASK, 100);
+	frame_plain(&f, &s[0], 100);
+	feed_untracked(e, &f, 3);
+	frame_plain(&f, &s[5], 105);
+	feed(e, &f, 2, &s[5]);
+	assert_int_equal(region_of(e, epoch, e->cpu)[home].tag_packets & XDPTOP_PACKETS_MASK,
+			 XDPTOP_PACKETS_MASK);
+	assert_true(slot_holds(&region_of(e, epoch, e->cpu)[(home + 5) & mask], &s[5]));
+	assert_int_equal(region_used(e, epoch, e->cpu), XDPTOP_PROBE_WINDOW);
+	collect(e);
+	assert_source(&e->tally, &s[0], XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK * 100);
+	assert_counter(&e->tally.cum.untracked, 3, 300);
 }
 
 /* ---- a reader running while frames are counted ----------------------------- */
@@ -1487,8 +2150,8 @@ static void test_concurrent_reader(void **state)
 		done_before = __atomic_load_n(&w->done, __ATOMIC_SEQ_CST);
 		drain_once(e, cpu_packets);
 		started_after = __atomic_load_n(&w->started, __ATOMIC_SEQ_CST);
-		assert_true(e->tally.total.packets >= done_before);
-		assert_true(e->tally.total.packets <= started_after);
+		assert_true(e->tally.cum.total.packets >= done_before);
+		assert_true(e->tally.cum.total.packets <= started_after);
 		__atomic_store_n(&w->drains, ++drains, __ATOMIC_RELEASE);
 	}
 	assert_int_equal(pthread_join(w->thread, NULL), 0);
@@ -1545,6 +2208,16 @@ int main(void)
 		cmocka_unit_test_teardown(test_tally_idle_give_way, env_teardown),
 		cmocka_unit_test_teardown(test_tally_oldest_give_way_first, env_teardown),
 		cmocka_unit_test_teardown(test_claim_log_and_scan, env_teardown),
+		cmocka_unit_test_teardown(test_key_config_masks, env_teardown),
+		cmocka_unit_test_teardown(test_key_format, env_teardown),
+		cmocka_unit_test_teardown(test_prefix4_boundaries, env_teardown),
+		cmocka_unit_test_teardown(test_prefix6_boundaries, env_teardown),
+		cmocka_unit_test_teardown(test_key_dst, env_teardown),
+		cmocka_unit_test_teardown(test_dst_prefix_vlan, env_teardown),
+		cmocka_unit_test_teardown(test_vlan_keys, env_teardown),
+		cmocka_unit_test_teardown(test_vlan_off_one_key, env_teardown),
+		cmocka_unit_test_teardown(test_count_spill, env_teardown),
+		cmocka_unit_test_teardown(test_count_full_no_room, env_teardown),
 		cmocka_unit_test_teardown(test_concurrent_reader, env_teardown),
 	};
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || pin_first_cpu()) {

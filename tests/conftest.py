@@ -5,6 +5,7 @@ test fails; both ends of every veth live inside the test's own namespaces.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -113,8 +114,11 @@ class Agent:
 
     def __init__(self, ns, binary, args):
         import tempfile
-        self.out = tempfile.TemporaryFile(mode="w+")
-        self.err = tempfile.TemporaryFile(mode="w+")
+        # O_APPEND: the agent shares the file's offset with the reader here,
+        # which seeks to 0 to read; without it, the agent's next line would
+        # overwrite the first ones.
+        self.out = tempfile.TemporaryFile(mode="a+")
+        self.err = tempfile.TemporaryFile(mode="a+")
         self.proc = ns.popen(binary, *args, stdout=self.out, stderr=self.err,
                              stdin=subprocess.DEVNULL, env=sanitizer_env())
         self.rc = None
@@ -168,22 +172,47 @@ def lab():
         lab.teardown()
 
 
+def counts(c):
+    """The cumulative counts of a JSON counter or key object, without its rates."""
+    return {"packets": c["packets"], "bytes": c["bytes"]}
+
+
 def as_expected(report):
     """A JSON report in the shape of NAME.expected.json."""
     return {
-        "sources": {s["address"]: {"packets": s["packets"], "bytes": s["bytes"]}
-                    for s in report["sources"]},
-        "other": report["other"],
-        "total": report["total"],
+        "sources": {s["address"]: counts(s) for s in report["sources"]},
+        "other": counts(report["other"]),
+        "total": counts(report["total"]),
     }
 
 
 def check_identity(report):
-    """sum(sources) + other + untracked == total, packets and bytes."""
+    """sum(sources) + other + untracked == total, packets and bytes; and when
+    every tracked key is listed, the same for the interval's rates (within
+    the 3 decimals they are written with)."""
+    parts = [*report["sources"], report["other"], report["untracked"]]
     for field in ("packets", "bytes"):
-        parts = sum(s[field] for s in report["sources"]) + report["other"][field] + \
-            report["untracked"][field]
-        assert parts == report["total"][field], (field, report)
+        assert sum(p[field] for p in parts) == report["total"][field], (field, report)
+    if len(report["sources"]) == report["tracked_sources"]:
+        for field in ("pps", "bps"):
+            assert abs(sum(p[field] for p in parts) - report["total"][field]) <= \
+                0.0005 * (len(parts) + 1), (field, report)
+
+
+STAMP = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
+
+
+def totals_line(line, total, other, untracked, keys, iface=None):
+    """Checks a log report's summary line: exact counts, any rate."""
+    of = f' of iface "{iface}"' if iface else ""
+    m = re.fullmatch(STAMP + re.escape(f" Totals{of}:") +
+                     r" (\d+) packets, (\d+) bytes, (\d+\.\d) pps; other: (\d+) packets; "
+                     r"untracked: (\d+) packets; (\d+) keys tracked", line)
+    assert m, line
+    got = [int(m.group(i)) for i in (1, 2, 4, 5, 6)]
+    assert got == [total["packets"], total["bytes"], other["packets"], untracked["packets"],
+                   keys], line
+    return float(m.group(3))
 
 
 _outcomes = {"passed": 0, "failed": 0}

@@ -228,8 +228,8 @@ BAD_VALUES = [
     (["--top", "0"], WHOLE.format("--top", "0")),
     (["-t", "-1"], WHOLE.format("--top", "-1")),
     (["--top", "4294967296"], TOO_LARGE.format("--top", "4294967296", 2**32 - 1)),
-    (["--format", "xml"], 'xdptop: unknown --format "xml": use log or json'),
-    (["-f", "JSON"], 'xdptop: unknown --format "JSON": use log or json'),
+    (["--format", "xml"], 'xdptop: unknown --format "xml": use top, log or json'),
+    (["-f", "JSON"], 'xdptop: unknown --format "JSON": use top, log or json'),
     (["--mode", "fast"], 'xdptop: unknown --mode "fast": use auto, native or generic'),
     (["-m", ""], 'xdptop: unknown --mode "": use auto, native or generic'),
 ]
@@ -324,9 +324,10 @@ def test_help(idle, xdptop):
     for short, long in [("-c", "--count=N"), ("-f", "--format=FORMAT"),
                         ("-i", "--interval=SECONDS"), ("-m", "--mode=MODE"),
                         ("-n", "--max-sources=N"), ("-t", "--top=N"), ("-v", "--verbose"),
+                        ("-s", "--sort=BY"), ("-k", "--key=ADDRESS"),
                         ("-?", "--help"), ("-V", "--version")]:
         assert re.search(rf"^\s+{re.escape(short)}, {re.escape(long)}\s", out, re.M), long
-    for long in ("--force", "--usage"):
+    for long in ("--force", "--usage", "--prefix4=LEN", "--prefix6=LEN", "--vlan"):
         assert re.search(rf"^\s+{long}\s", out, re.M), long
     # The EXIT STATUS section lists every code of enum xdptop_exit, in order.
     section = out.split("EXIT STATUS:\n", 1)[1]

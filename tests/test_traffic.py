@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import traffic as T
-from conftest import BUILD, DATA, as_expected, check_identity, sh
+from conftest import BUILD, DATA, as_expected, check_identity, counts, sh, totals_line
 
 ZERO = {"packets": 0, "bytes": 0}
 VALGRIND_SUPP = Path(__file__).resolve().parent / "valgrind.supp"
@@ -100,7 +100,7 @@ def test_ping_and_udp_from_many_sources(lab, xdptop, addressing):
     report = only_report(agent)
     assert report["interface"] == "v1"
     assert report["ifindex"] == ifindex(pair.receiver, "v1")
-    assert report["untracked"] == ZERO
+    assert counts(report["untracked"]) == ZERO
     assert report["tracked_sources"] == 2 * N_ADDRS == len(report["sources"])
     assert as_expected(report) == expected.as_expected()   # other == 0, total exact
 
@@ -117,8 +117,8 @@ def test_ipv6_sources_of_one_subnet_are_tracked(lab, xdptop, tmp_path):
     agent = run_once(lab, receiver, xdptop, ["--format", "json", "--interval", "60", "v1"],
                      lambda: T.replay(sender, "v0", pcap))
     report = only_report(agent)
-    assert report["total"] == expected.total
-    assert report["untracked"] == ZERO, report
+    assert counts(report["total"]) == expected.total
+    assert counts(report["untracked"]) == ZERO, report
     assert as_expected(report) == expected.as_expected()
 
 
@@ -137,9 +137,9 @@ def test_more_sources_than_max_sources(lab, xdptop, tmp_path):
                      lambda: sent.append(T.replay(sender, "v0", pcap)))
     report = only_report(agent)       # the identity, exactly
     assert sent == [len(frames)]
-    assert report["total"] == expected.total
+    assert counts(report["total"]) == expected.total
     assert report["total"]["packets"] == len(frames)
-    assert report["other"] == expected.as_expected()["other"]
+    assert counts(report["other"]) == expected.as_expected()["other"]
     assert report["tracked_sources"] == 50
     assert len(report["sources"]) == 50
     assert report["untracked"]["packets"] > 0
@@ -180,8 +180,8 @@ def test_idle_sources_give_way_when_full(lab, xdptop, tmp_path):
     assert last["tracked_sources"] == 20
     assert {s["address"]: (s["packets"], s["bytes"]) for s in last["sources"]} == \
         {s: (1, 200) for s in new}
-    assert last["untracked"] == {"packets": 40, "bytes": 6000}
-    assert last["total"] == {"packets": 60, "bytes": 10000}
+    assert counts(last["untracked"]) == {"packets": 40, "bytes": 6000}
+    assert counts(last["total"]) == {"packets": 60, "bytes": 10000}
 
 
 # (c) Two interfaces, one agent.
@@ -219,7 +219,7 @@ def test_two_interfaces(lab, xdptop, tmp_path):
     assert [r["ifindex"] for r in reports] == [ifindex(receiver, "r0"), ifindex(receiver, "r1")]
     for report, exp in zip(reports, (exp0, exp1)):
         check_identity(report)
-        assert report["untracked"] == ZERO
+        assert counts(report["untracked"]) == ZERO
         assert report["tracked_sources"] == len(exp.sources)
         assert as_expected(report) == exp.as_expected()
 
@@ -229,11 +229,14 @@ def test_two_interfaces(lab, xdptop, tmp_path):
     lines = agent.stdout().splitlines()
     stamp = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
     header0 = 0
-    header1 = 1 + len(exp0.sources)
+    header1 = 2 + len(exp0.sources)
     assert re.fullmatch(stamp + r' Map contents of iface "r0":', lines[header0]), lines
     assert re.fullmatch(stamp + r' Map contents of iface "r1":', lines[header1]), lines
-    assert lines[header0 + 1:header1] == exp0.log_lines()
-    assert lines[header1 + 1:] == exp1.log_lines()
+    assert lines[header0 + 1:header1 - 1] == exp0.log_lines()
+    assert lines[header1 + 1:-1] == exp1.log_lines()
+    for line, exp, iface in ((lines[header1 - 1], exp0, "r0"), (lines[-1], exp1, "r1")):
+        want = exp.as_expected()
+        totals_line(line, want["total"], want["other"], ZERO, len(exp.sources), iface)
 
 
 # (d) A flood while xdptop reports every 0.1 s.
@@ -276,7 +279,7 @@ def test_flood_while_reporting(lab, xdptop, tmp_path):
                 assert now[s["address"]][1] >= s["bytes"], s
         prev = report
     final = reports[-1]
-    assert final["untracked"] == ZERO
+    assert counts(final["untracked"]) == ZERO
     assert final["tracked_sources"] == 1000
     assert as_expected(final) == expected.as_expected()
     # The reports watched the flood as it went, not just before and after it.
@@ -325,7 +328,7 @@ def test_mtu(lab, xdptop, tmp_path, mtu):
                      send)
     assert programs == [(program, XDP_ATTACHED_DRV)]
     report = only_report(agent)
-    assert report["untracked"] == ZERO
+    assert counts(report["untracked"]) == ZERO
     assert as_expected(report) == expected.as_expected()
 
 
@@ -358,9 +361,9 @@ def test_top(lab, xdptop, tmp_path):
     report = reports[0]
     assert [(s["address"], s["packets"], s["bytes"]) for s in report["sources"]] == top
     assert report["tracked_sources"] == len(plan) == 26
-    assert report["other"] == expected.as_expected()["other"]
-    assert report["untracked"] == ZERO
-    assert report["total"] == expected.total
+    assert counts(report["other"]) == expected.as_expected()["other"]
+    assert counts(report["untracked"]) == ZERO
+    assert counts(report["total"]) == expected.total
     # The hidden sources are still in the total.
     shown = sum(s["packets"] for s in report["sources"])
     assert shown + report["other"]["packets"] < report["total"]["packets"]
@@ -369,7 +372,9 @@ def test_top(lab, xdptop, tmp_path):
                                              "--top", "5", "v1"], send)
     lines = agent.stdout().splitlines()
     assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d Map contents:", lines[0]), lines
-    assert lines[1:] == expected.log_lines(top=5)
+    assert lines[1:-1] == expected.log_lines(top=5)
+    want = expected.as_expected()
+    totals_line(lines[-1], want["total"], want["other"], ZERO, len(plan))
 
 
 # (g) valgrind memcheck of the plain build.

@@ -1,0 +1,807 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The live view, in the spirit of top and iftop: every interface's state and
+ * totals, then one row per key, busiest first, ranked together across
+ * interfaces; redrawn every round, and at once on a key press:
+ *
+ *   xdptop  elapsed 0:01:07  key: source address  sort: pps, busiest first
+ *   v1  native xdptop  table 2/65536 (0.0%)  500 pps  2.72M bit/s
+ *       31023 packets  10234000 bytes  other 12 (0.0%)  untracked 0 (0.0%)
+ *   SOURCE         PPS   BIT/S  AVG PPS AVG BIT/S  PACKETS    BYTES  SHARE
+ *   198.18.1.1     400    320k      401      321k    24.8k    2.48M  80.0% ########
+ *   ...
+ *   s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit
+ *
+ * Keys: s cycles the sort, < and > move it a column, r reverses it, p or
+ * space pauses the display (counting goes on), up/down (k/j) select a row,
+ * which then follows its key wherever the ranking puts it, Esc unselects,
+ * q quits. Messages (an interface lost) show in the bottom line.
+ *
+ * What is on screen is a frame: copies of a round's reports and of its
+ * ranked rows, so that a paused display outlives the tallies it was taken
+ * from. Live, the frame is rebuilt from the last round at every round and
+ * key press: the tallies do not change between rounds. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curses.h>
+#include <term.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include "msg.h"
+#include "output.h"
+
+/* Lines above the rows: the title, then two per interface, then the
+ * columns' titles; one below: the status line. */
+#define TITLE_LINES 1
+#define IFACE_LINES 2
+#define COLUMN_LINES 1
+#define STATUS_LINES 1
+
+#define LINE_MAX_CHARS 512
+#define UNIT_LEN 16
+#define KEY_ESC 27
+#define SORT_KEYS (SORT_BYTES + 1)
+
+enum color { COLOR_BAR = 1, COLOR_MESSAGE };
+
+/* One key's row: copies, since a paused frame outlives the tally's. */
+struct view_row {
+	const struct iface_info *iface;
+	struct source_count key;
+	struct key_report fig;
+};
+
+/* A round and its reports, copied: main reuses its arrays. */
+struct round_copy {
+	struct round round;
+	struct report *reports;		/* sink_options.n_ifaces long */
+};
+
+struct frame {
+	struct round_copy data;
+	struct view_row *rows;
+	size_t n_rows, cap;
+};
+
+/* A selected key: its address and VLANs (meta) on its interface. */
+struct selection {
+	bool on;
+	int ifindex;
+	__u32 meta;
+	__u64 addr[2];
+};
+
+struct top_sink {
+	struct sink base;
+	struct sink_options o;
+	SCREEN *screen;
+	int winch_fd;
+	bool winch_was_blocked;
+	bool has_round;
+	struct round_copy last;		/* the last round, as it comes in */
+	struct frame frame;		/* what is on screen */
+	struct rows ranked;		/* one interface's ranking, while a frame is built */
+	enum sort_key sort;
+	bool reverse, paused;
+	struct selection sel;
+	char status[LINE_MAX_CHARS];	/* the last message */
+};
+
+/* The columns after the key's own, in order; those one can sort by say so. */
+enum column { COL_PPS, COL_BPS, COL_AVG_PPS, COL_AVG_BPS, COL_PACKETS, COL_BYTES, COL_SHARE,
+	      N_COLUMNS };
+
+static const struct {
+	const char *title;
+	int width;
+	int sort;	/* the sort_key it shows, or -1 */
+} column_defs[N_COLUMNS] = {
+	[COL_PPS] = { "PPS", 7, SORT_PPS },
+	[COL_BPS] = { "BIT/S", 7, SORT_BPS },
+	[COL_AVG_PPS] = { "AVG PPS", 8, -1 },
+	[COL_AVG_BPS] = { "AVG BIT/S", 9, -1 },
+	[COL_PACKETS] = { "PACKETS", 8, SORT_PACKETS },
+	[COL_BYTES] = { "BYTES", 8, SORT_BYTES },
+	[COL_SHARE] = { "SHARE", 6, -1 },
+};
+
+/* Where a frame's columns go on the current screen. */
+struct layout {
+	int iface_width;	/* 0: one interface, no IFACE column */
+	int addr_width;
+	bool vlan;
+	int x[N_COLUMNS];
+	int bar_x;
+};
+
+/* SI units as network people read them: 600k bit/s is 600,000 bit/s; at
+ * most three digits, so that a column keeps its width. */
+static const char *si_units(double v, char buf[UNIT_LEN])
+{
+	static const char prefixes[] = " kMGTPE";
+	int p = 0;
+
+	/* Rounding decides the unit: 999.7 is "1.00k", not "1000". */
+	while (v >= 999.5 && p < (int)sizeof(prefixes) - 2) {
+		v /= 1000;
+		p++;
+	}
+	if (!p)
+		snprintf(buf, UNIT_LEN, "%.0f", v);
+	else
+		snprintf(buf, UNIT_LEN, "%.*f%c", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v, prefixes[p]);
+	return buf;
+}
+
+static double share(double part, double whole)
+{
+	return whole > 0 ? 100.0 * part / whole : 0.0;
+}
+
+static double row_measure(const struct view_row *v, enum sort_key by)
+{
+	switch (by) {
+	case SORT_PPS:
+		return v->fig.pps;
+	case SORT_BPS:
+		return v->fig.bps;
+	case SORT_BYTES:
+		return (double)v->key.bytes;
+	default:
+		return (double)v->key.packets;
+	}
+}
+
+/* The sort's measure over every interface of a frame, for shares. */
+static double frame_measure(const struct frame *f, enum sort_key by)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < f->data.round.n_reports; i++) {
+		const struct counter_report *t = &f->data.reports[i].total;
+
+		sum += by == SORT_PPS ? t->pps : by == SORT_BPS ? t->bps :
+		       by == SORT_BYTES ? (double)t->cum.bytes : (double)t->cum.packets;
+	}
+	return sum;
+}
+
+struct view_order {
+	enum sort_key by;
+	bool reverse;
+};
+
+/* report_rank()'s order (within an interface every key shares the
+ * interval, so rates rank as its counts do), then interface order: merging
+ * each interface's first rows keeps each one's own ranking. */
+static int row_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const struct view_order *o = ctx;
+	const struct view_row *a = pa, *b = pb;
+	double ma = row_measure(a, o->by), mb = row_measure(b, o->by);
+	int order;
+
+	if (ma != mb)
+		order = ma > mb ? -1 : 1;
+	else if (a->key.packets != b->key.packets)
+		order = a->key.packets > b->key.packets ? -1 : 1;
+	else if (a->key.bytes != b->key.bytes)
+		order = a->key.bytes > b->key.bytes ? -1 : 1;
+	else if ((order = key_compare(a->key.meta, a->key.addr, b->key.meta, b->key.addr)))
+		return order;
+	else
+		return (a->iface->ifindex > b->iface->ifindex) - (a->iface->ifindex < b->iface->ifindex);
+	return o->reverse ? -order : order;
+}
+
+static void frame_sort(struct top_sink *s)
+{
+	struct view_order o = { .by = s->sort, .reverse = s->reverse };
+
+	qsort_r(s->frame.rows, s->frame.n_rows, sizeof(*s->frame.rows), row_cmp, &o);
+}
+
+static void copy_round(struct round_copy *to, const struct round_copy *from)
+{
+	to->round = from->round;
+	to->round.reports = to->reports;
+	memcpy(to->reports, from->reports, from->round.n_reports * sizeof(*to->reports));
+}
+
+static int header_lines(size_t n_reports)
+{
+	return TITLE_LINES + IFACE_LINES * (int)n_reports + COLUMN_LINES;
+}
+
+/* Rows the screen has room for under the last round's header, or fewer
+ * with --top. */
+static size_t rows_wanted(const struct top_sink *s)
+{
+	int room = LINES - header_lines(s->last.round.n_reports) - STATUS_LINES;
+	size_t n = room > 0 ? (size_t)room : 0;
+
+	return s->o.top && s->o.top < n ? s->o.top : n;
+}
+
+static int frame_reserve(struct frame *f, size_t n)
+{
+	struct view_row *grown;
+
+	if (n <= f->cap)
+		return 0;
+	grown = realloc(f->rows, n * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	f->rows = grown;
+	f->cap = n;
+	return 0;
+}
+
+static void view_row_set(struct view_row *v, const struct report *r, const struct source_count *k)
+{
+	v->iface = r->iface;
+	v->key = *k;
+	report_key(r, k, &v->fig);
+}
+
+static bool row_is_selected(const struct view_row *v, const struct selection *sel)
+{
+	return sel->on && v->iface->ifindex == sel->ifindex && v->key.meta == sel->meta &&
+	       v->key.addr[0] == sel->addr[0] && v->key.addr[1] == sel->addr[1];
+}
+
+static long selected_row(const struct top_sink *s)
+{
+	for (size_t i = 0; i < s->frame.n_rows; i++)
+		if (row_is_selected(&s->frame.rows[i], &s->sel))
+			return (long)i;
+	return -1;
+}
+
+/* The selected key in the last round, wherever it ranks; NULL when it is
+ * no longer tracked (forgotten, or its interface gone). */
+static const struct source_count *find_selected(const struct top_sink *s,
+						const struct report **in)
+{
+	for (size_t i = 0; i < s->last.round.n_reports; i++) {
+		const struct report *r = &s->last.reports[i];
+
+		if (r->iface->ifindex != s->sel.ifindex)
+			continue;
+		for (size_t j = 0; j < r->n_keys; j++) {
+			const struct source_count *k = &r->tally->sources[j];
+
+			if (k->meta == s->sel.meta && k->addr[0] == s->sel.addr[0] &&
+			    k->addr[1] == s->sel.addr[1]) {
+				*in = r;
+				return k;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* A selected key ranked out of view takes the last row, so that the
+ * operator does not lose it; one no longer tracked is unselected. */
+static void pin_selection(struct top_sink *s)
+{
+	const struct report *r = NULL;
+	const struct source_count *k;
+
+	if (!s->sel.on || selected_row(s) >= 0)
+		return;
+	k = find_selected(s, &r);
+	if (!k)
+		s->sel.on = false;
+	else if (s->frame.n_rows)
+		view_row_set(&s->frame.rows[s->frame.n_rows - 1], r, k);
+}
+
+/* Ranks the last round: each interface's first rows (a bounded heap in
+ * report_rank), merged and cut to what fits. */
+static int frame_build(struct top_sink *s)
+{
+	struct frame *f = &s->frame;
+	size_t want = rows_wanted(s), n_reports = s->last.round.n_reports;
+
+	copy_round(&f->data, &s->last);
+	f->n_rows = 0;
+	if (!want)
+		return 0;
+	if (frame_reserve(f, want * n_reports))
+		return -ENOMEM;
+	for (size_t i = 0; i < n_reports; i++) {
+		const struct report *r = &s->last.reports[i];
+
+		if (rows_rank(&s->ranked, r, s->sort, s->reverse, want))
+			return -ENOMEM;
+		for (size_t j = 0; j < s->ranked.n; j++)
+			view_row_set(&f->rows[f->n_rows++], r, s->ranked.row[j]);
+	}
+	frame_sort(s);
+	if (f->n_rows > want)
+		f->n_rows = want;
+	pin_selection(s);
+	return 0;
+}
+
+/* Writes a line at y, cut to the screen's width. */
+__attribute__((format(printf, 3, 4)))
+static void put_line(int y, attr_t attr, const char *fmt, ...)
+{
+	char line[LINE_MAX_CHARS];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	attron(attr);
+	mvaddnstr(y, 0, line, COLS);
+	attroff(attr);
+}
+
+static void describe_key(const struct key_spec *k, char *buf, size_t len)
+{
+	const char *what = k->address == KEY_SRC ? "source" : "destination";
+	int n;
+
+	if (k->prefix4 == 32 && k->prefix6 == 128)
+		n = snprintf(buf, len, "%s address", what);
+	else
+		n = snprintf(buf, len, "%s prefix /%u (IPv4) /%u (IPv6)", what, k->prefix4,
+			     k->prefix6);
+	if (k->vlan && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " and VLAN");
+}
+
+static const struct key_spec *frame_key(const struct frame *f)
+{
+	return f->data.round.n_reports ? f->data.reports[0].key : NULL;
+}
+
+static void draw_title(const struct top_sink *s)
+{
+	const struct frame *f = &s->frame;
+	long t = (long)f->data.round.elapsed;
+	char key[96] = "";
+
+	if (frame_key(f))
+		describe_key(frame_key(f), key, sizeof(key));
+	put_line(0, A_BOLD, "xdptop  elapsed %ld:%02ld:%02ld  key: %s  sort: %s, %s first", t / 3600,
+		 t / 60 % 60, t % 60, key, sort_key_name(s->sort),
+		 s->reverse ? "quietest" : "busiest");
+	if (s->paused && COLS > 8) {
+		attron(A_REVERSE | A_BOLD);
+		mvaddstr(0, COLS - 8, " PAUSED ");
+		attroff(A_REVERSE | A_BOLD);
+	}
+}
+
+static void draw_iface(int y, const struct report *r, int width)
+{
+	const struct counter_report *t = &r->total;
+	char pps[UNIT_LEN], bps[UNIT_LEN];
+
+	put_line(y, A_NORMAL, "%-*s  %s %s  table %zu/%u (%.1f%%)  %s pps  %s bit/s", width,
+		 r->iface->name, r->iface->mode, r->iface->program, r->n_keys, r->iface->capacity,
+		 share(r->n_keys, r->iface->capacity), si_units(t->pps, pps), si_units(t->bps, bps));
+	put_line(y + 1, A_NORMAL, "%-*s  %llu packets  %llu bytes  other %llu (%.1f%%)  untracked "
+		 "%llu (%.1f%%)", width, "", (unsigned long long)t->cum.packets,
+		 (unsigned long long)t->cum.bytes, (unsigned long long)r->other.cum.packets,
+		 share(r->other.cum.packets, t->cum.packets),
+		 (unsigned long long)r->untracked.cum.packets,
+		 share(r->untracked.cum.packets, t->cum.packets));
+}
+
+static int iface_name_width(const struct frame *f)
+{
+	int w = 5;	/* "IFACE" */
+
+	for (size_t i = 0; i < f->data.round.n_reports; i++) {
+		int n = (int)strlen(f->data.reports[i].iface->name);
+
+		w = n > w ? n : w;
+	}
+	return w;
+}
+
+static struct layout layout_of(const struct top_sink *s)
+{
+	const struct frame *f = &s->frame;
+	struct layout l = { .iface_width = s->o.n_ifaces > 1 ? iface_name_width(f) : 0,
+			    .addr_width = 11, .vlan = frame_key(f) && frame_key(f)->vlan };
+	int x;
+
+	for (size_t i = 0; i < f->n_rows; i++) {
+		char addr[KEY_ADDRESS_LEN];
+		const struct view_row *v = &f->rows[i];
+		int n = (int)strlen(key_format_address(frame_key(f), v->key.meta, v->key.addr,
+						       addr));
+
+		l.addr_width = n > l.addr_width ? n : l.addr_width;
+	}
+	x = (l.iface_width ? l.iface_width + 1 : 0) + l.addr_width + (l.vlan ? 10 : 0);
+	for (int c = 0; c < N_COLUMNS; c++) {
+		l.x[c] = x + 1;
+		x += 1 + column_defs[c].width;
+	}
+	l.bar_x = x + 1;
+	return l;
+}
+
+static void draw_column_titles(const struct top_sink *s, const struct layout *l, int y)
+{
+	const struct key_spec *k = frame_key(&s->frame);
+	const char *key = k && k->address == KEY_DST ? "DESTINATION" : "SOURCE";
+
+	attron(A_BOLD);
+	move(y, 0);
+	clrtoeol();
+	if (l->iface_width)
+		printw("%-*s ", l->iface_width, "IFACE");
+	printw("%-*s", l->addr_width, key);
+	if (l->vlan)
+		printw(" %-9s", "VLAN");
+	for (int c = 0; c < N_COLUMNS; c++) {
+		mvprintw(y, l->x[c], "%*s", column_defs[c].width, column_defs[c].title);
+		if (column_defs[c].sort == (int)s->sort)
+			mvchgat(y, l->x[c], column_defs[c].width, A_BOLD | A_REVERSE, 0, NULL);
+	}
+	attroff(A_BOLD);
+}
+
+static void draw_bar(int y, int x, double pct, attr_t attr)
+{
+	int room = COLS - x, n = (int)(pct / 100.0 * room + 0.5);
+
+	if (room <= 0)
+		return;
+	if (has_colors())
+		attr |= COLOR_PAIR(COLOR_BAR);
+	mvhline(y, x, '#' | attr, n > room ? room : n);
+}
+
+static void draw_row(const struct top_sink *s, const struct layout *l, int y,
+		     const struct view_row *v, double whole)
+{
+	char addr[KEY_ADDRESS_LEN], vlans[KEY_VLANS_LEN], num[N_COLUMNS][UNIT_LEN];
+	attr_t attr = row_is_selected(v, &s->sel) ? A_REVERSE : A_NORMAL;
+	double pct = share(row_measure(v, s->sort), whole);
+
+	si_units(v->fig.pps, num[COL_PPS]);
+	si_units(v->fig.bps, num[COL_BPS]);
+	si_units(v->fig.avg_pps, num[COL_AVG_PPS]);
+	si_units(v->fig.avg_bps, num[COL_AVG_BPS]);
+	si_units((double)v->key.packets, num[COL_PACKETS]);
+	si_units((double)v->key.bytes, num[COL_BYTES]);
+	snprintf(num[COL_SHARE], UNIT_LEN, "%.1f%%", pct);
+
+	attron(attr);
+	mvhline(y, 0, ' ' | attr, COLS);	/* a selection spans the whole line */
+	move(y, 0);
+	if (l->iface_width)
+		printw("%-*s ", l->iface_width, v->iface->name);
+	printw("%-*s", l->addr_width, key_format_address(frame_key(&s->frame), v->key.meta,
+							 v->key.addr, addr));
+	if (l->vlan)
+		printw(" %-9s", key_format_vlans(v->key.meta, vlans));
+	for (int c = 0; c < N_COLUMNS; c++)
+		mvprintw(y, l->x[c], "%*s", column_defs[c].width, num[c]);
+	attroff(attr);
+	draw_bar(y, l->bar_x, pct, attr);
+}
+
+static void draw_status(const struct top_sink *s)
+{
+	bool message = s->status[0];
+	attr_t attr = !message ? A_NORMAL : has_colors() ? COLOR_PAIR(COLOR_MESSAGE) | A_BOLD : A_BOLD;
+
+	move(LINES - 1, 0);
+	clrtoeol();
+	put_line(LINES - 1, attr, "%s", message ? s->status :
+		 "s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit");
+}
+
+static void draw(const struct top_sink *s)
+{
+	const struct frame *f = &s->frame;
+	struct layout l = layout_of(s);
+	int y = TITLE_LINES, last = LINES - 1 - STATUS_LINES;
+	double whole = frame_measure(f, s->sort);
+
+	erase();
+	draw_title(s);
+	for (size_t i = 0; i < f->data.round.n_reports; i++, y += IFACE_LINES)
+		draw_iface(y, &f->data.reports[i], l.iface_width);
+	draw_column_titles(s, &l, y++);
+	for (size_t i = 0; i < f->n_rows && y <= last; i++, y++)
+		draw_row(s, &l, y, &f->rows[i], whole);
+	draw_status(s);
+	refresh();
+}
+
+/* Live, ranks the last round again (the sort or the screen changed);
+ * paused, re-sorts the rows on screen. */
+static int redraw(struct top_sink *s)
+{
+	int err = 0;
+
+	if (s->paused)
+		frame_sort(s);
+	else if (s->has_round)
+		err = frame_build(s);
+	draw(s);
+	return err;
+}
+
+static void show_message(void *ctx, const char *message)
+{
+	struct top_sink *s = ctx;
+
+	snprintf(s->status, sizeof(s->status), "%s", message);
+	draw_status(s);
+	refresh();
+}
+
+/* Moves the selection a row up or down the screen; with none, down selects
+ * the first row and up the last. */
+static void select_move(struct top_sink *s, int delta)
+{
+	long n = (long)s->frame.n_rows, i = selected_row(s);
+	const struct view_row *v;
+
+	if (!n)
+		return;
+	if (i < 0)
+		i = delta > 0 ? 0 : n - 1;
+	else
+		i = i + delta < 0 ? 0 : i + delta >= n ? n - 1 : i + delta;
+	v = &s->frame.rows[i];
+	s->sel = (struct selection){ .on = true, .ifindex = v->iface->ifindex,
+				     .meta = v->key.meta, .addr = { v->key.addr[0],
+								    v->key.addr[1] } };
+}
+
+/* Applies a key; false when it means nothing here. */
+static bool apply_key(struct top_sink *s, int key)
+{
+	switch (key) {
+	case 's':
+		s->sort = (s->sort + 1) % SORT_KEYS;
+		break;
+	case '<':
+		s->sort = s->sort > 0 ? s->sort - 1 : s->sort;
+		break;
+	case '>':
+		s->sort = s->sort + 1 < SORT_KEYS ? s->sort + 1 : s->sort;
+		break;
+	case 'r':
+		s->reverse = !s->reverse;
+		break;
+	case 'p':
+	case ' ':
+		s->paused = !s->paused;
+		break;
+	case KEY_UP:
+	case 'k':
+		select_move(s, -1);
+		break;
+	case KEY_DOWN:
+	case 'j':
+		select_move(s, 1);
+		break;
+	case KEY_ESC:
+		s->sel.on = false;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* SIGWINCH, read from a descriptor main's loop watches: ncurses' own
+ * handler would only be noticed at the next key. */
+static int watch_resizes(struct top_sink *s)
+{
+	sigset_t set, was;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	if (sigprocmask(SIG_BLOCK, &set, &was))
+		return -errno;
+	s->winch_was_blocked = sigismember(&was, SIGWINCH);
+	s->winch_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return s->winch_fd < 0 ? -errno : 0;
+}
+
+/* True when a resize was signalled (and then follows it). */
+static bool follow_resize(struct top_sink *s)
+{
+	struct signalfd_siginfo si;
+	struct winsize ws;
+	bool resized = false;
+
+	while (read(s->winch_fd, &si, sizeof(si)) == sizeof(si))
+		resized = true;
+	if (resized && !ioctl(fileno(s->o.out), TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col)
+		resizeterm(ws.ws_row, ws.ws_col);
+	return resized;
+}
+
+/* With no key to read, a terminal that hung up: else poll would wake us
+ * for ever. */
+static bool terminal_gone(void)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
+static int top_input(struct sink *base)
+{
+	struct top_sink *s = (struct top_sink *)base;
+	bool changed = follow_resize(s), read_any = changed;
+	int key;
+
+	while ((key = getch()) != ERR) {
+		read_any = true;
+		if (key == 'q' || key == 'Q')
+			return SINK_QUIT;
+		changed |= apply_key(s, key);
+	}
+	if (!read_any && terminal_gone())
+		return SINK_QUIT;
+	return changed ? redraw(s) : SINK_GO_ON;
+}
+
+static int top_watch(struct sink *base, int fds[SINK_MAX_FDS])
+{
+	fds[0] = STDIN_FILENO;
+	fds[1] = ((struct top_sink *)base)->winch_fd;
+	return 2;
+}
+
+static int top_begin(struct sink *base, const struct round *r)
+{
+	struct top_sink *s = (struct top_sink *)base;
+
+	s->last.round = *r;
+	s->last.round.reports = s->last.reports;
+	s->last.round.n_reports = 0;
+	return 0;
+}
+
+static int top_report(struct sink *base, const struct report *r)
+{
+	struct top_sink *s = (struct top_sink *)base;
+
+	if (s->last.round.n_reports >= s->o.n_ifaces)
+		return -EINVAL;
+	s->last.reports[s->last.round.n_reports++] = *r;
+	return 0;
+}
+
+static int top_end(struct sink *base)
+{
+	struct top_sink *s = (struct top_sink *)base;
+
+	s->has_round = true;
+	return s->paused ? 0 : redraw(s);
+}
+
+static void top_free(struct top_sink *s)
+{
+	if (s->winch_fd >= 0) {
+		sigset_t set;
+
+		/* Unblocked only once read: a pending SIGWINCH must not reach
+		 * ncurses' handler after the screen is gone. */
+		follow_resize(s);
+		close(s->winch_fd);
+		sigemptyset(&set);
+		sigaddset(&set, SIGWINCH);
+		if (!s->winch_was_blocked)
+			sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
+	rows_free(&s->ranked);
+	free(s->frame.rows);
+	free(s->frame.data.reports);
+	free(s->last.reports);
+	free(s);
+}
+
+static void top_close(struct sink *base)
+{
+	struct top_sink *s = (struct top_sink *)base;
+
+	endwin();
+	delscreen(s->screen);
+	/* Messages go to stderr again, now that the terminal is back; main's
+	 * own msg_release() then finds none kept. */
+	msg_release();
+	top_free(s);
+}
+
+static void setup_screen(void)
+{
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);	/* Esc alone: not the start of an arrow's sequence */
+	curs_set(0);
+	if (has_colors()) {
+		start_color();
+		use_default_colors();
+		init_pair(COLOR_BAR, COLOR_GREEN, -1);
+		init_pair(COLOR_MESSAGE, COLOR_YELLOW, -1);
+	}
+}
+
+/* Why the terminal cannot hold the view, or NULL when it can. */
+static const char *terminal_unusable(FILE *out, SCREEN **screen)
+{
+	int err;
+
+	if (!isatty(fileno(out)))
+		return "stdout is not a terminal";
+	if (!isatty(STDIN_FILENO))
+		return "stdin is not a terminal";
+	/* Asked first of setupterm(): a newterm() that fails leaks what it
+	 * allocated (ncurses 6.4). */
+	if (setupterm(NULL, fileno(out), &err) != OK)
+		return "TERM names no terminal this system describes";
+	del_curterm(cur_term);
+	*screen = newterm(NULL, out, stdin);
+	return *screen ? NULL : "the terminal cannot be set up";
+}
+
+static int top_open(struct sink **out, const struct sink_options *o)
+{
+	struct top_sink *s = calloc(1, sizeof(*s));
+	const char *why;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	*s = (struct top_sink){ .base.ops = &sink_top, .o = *o, .winch_fd = -1, .sort = o->sort };
+	s->last.reports = calloc(o->n_ifaces, sizeof(*s->last.reports));
+	s->frame.data.reports = calloc(o->n_ifaces, sizeof(*s->frame.data.reports));
+	if (!s->last.reports || !s->frame.data.reports) {
+		top_free(s);
+		return -ENOMEM;
+	}
+	why = terminal_unusable(o->out, &s->screen);
+	if (why) {
+		fprintf(stderr, "xdptop: cannot start the live view (%s): use --format log or "
+				"--format json\n", why);
+		top_free(s);
+		return -ENOTTY;
+	}
+	setup_screen();
+	err = watch_resizes(s);
+	if (err) {
+		top_close(&s->base);
+		fprintf(stderr, "xdptop: cannot watch the terminal's size (%s)\n", strerror(-err));
+		return err;
+	}
+	msg_hold(show_message, s);
+	redraw(s);
+	*out = &s->base;
+	return 0;
+}
+
+const struct sink_ops sink_top = {
+	.name = "top",
+	.open = top_open,
+	.begin = top_begin,
+	.report = top_report,
+	.end = top_end,
+	.watch = top_watch,
+	.input = top_input,
+	.close = top_close,
+};
