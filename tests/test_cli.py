@@ -647,7 +647,8 @@ def test_one_of_two_interfaces_disappears(lab, xdptop):
 
 # ---------------------------------------------------------------- signals
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_signal_final_report(lab, xdptop, sig):
     _, ns = lab.pair(mtu=1500)
     agent = lab.start(ns, xdptop, "-f", "json", "-i", "60", "v1")
