@@ -29,8 +29,8 @@ static const char doc[] =
 "address (\"other\"), those of keys not listed (\"untracked\": no room, or\n"
 "forgotten after being idle to make room) and the total. keys + other +\n"
 "untracked == total, exactly, in every report. In a terminal it shows a live\n"
-"view (keys: s or </> sort, r reverse, p pause, arrows select, q quit);\n"
-"otherwise it writes log lines."
+"view (keys: s or < > sort, r reverse, p or space pause, arrows or j/k select,\n"
+"Esc unselect, q quit); otherwise it writes log lines."
 "\v"
 "EXAMPLES:\n"
 "    xdptop eth0                  # live view (in a terminal; else log lines)\n"
@@ -282,7 +282,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	argp_err_exit_status = EXIT_USAGE;
 	format_given = false;
 	err = argp_parse(&argp, argc, argv, 0, NULL, cfg);
-	if (!err && !format_given && isatty(STDOUT_FILENO))
+	if (err)
+		return err;
+	if (!format_given && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
 		cfg->format = FORMAT_TOP;
-	return err;
+	if (cfg->format == FORMAT_TOP && !(isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)))
+		return usage_error("--format top needs a terminal on stdin and stdout: use "
+				   "--format log or --format json");
+	return EXIT_OK;
 }

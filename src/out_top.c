@@ -42,6 +42,7 @@
 #define STATUS_LINES 1
 
 #define LINE_MAX_CHARS 512
+#define HELP_LINE "s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit"
 #define UNIT_LEN 16
 #define KEY_ESC 27
 #define SORT_KEYS (SORT_BYTES + 1)
@@ -133,7 +134,8 @@ static const char *si_units(double v, char buf[UNIT_LEN])
 	if (!p)
 		snprintf(buf, UNIT_LEN, "%.0f", v);
 	else
-		snprintf(buf, UNIT_LEN, "%.*f%c", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v, prefixes[p]);
+		snprintf(buf, UNIT_LEN, "%.*f%c", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v,
+			 prefixes[p]);
 	return buf;
 }
 
@@ -194,7 +196,8 @@ static int row_cmp(const void *pa, const void *pb, void *ctx)
 	else if ((order = key_compare(a->key.meta, a->key.addr, b->key.meta, b->key.addr)))
 		return order;
 	else
-		return (a->iface->ifindex > b->iface->ifindex) - (a->iface->ifindex < b->iface->ifindex);
+		return (a->iface->ifindex > b->iface->ifindex) -
+		       (a->iface->ifindex < b->iface->ifindex);
 	return o->reverse ? -order : order;
 }
 
@@ -371,8 +374,8 @@ static void draw_title(const struct top_sink *s)
 
 	if (frame_key(f))
 		describe_key(frame_key(f), key, sizeof(key));
-	put_line(0, A_BOLD, "xdptop  elapsed %ld:%02ld:%02ld  key: %s  sort: %s, %s first", t / 3600,
-		 t / 60 % 60, t % 60, key, sort_key_name(s->sort),
+	put_line(0, A_BOLD, "xdptop  elapsed %ld:%02ld:%02ld  key: %s  sort: %s, %s first",
+		 t / 3600, t / 60 % 60, t % 60, key, sort_key_name(s->sort),
 		 s->reverse ? "quietest" : "busiest");
 	if (s->paused && COLS > 8) {
 		attron(A_REVERSE | A_BOLD);
@@ -388,7 +391,8 @@ static void draw_iface(int y, const struct report *r, int width)
 
 	put_line(y, A_NORMAL, "%-*s  %s %s  table %zu/%u (%.1f%%)  %s pps  %s bit/s", width,
 		 r->iface->name, r->iface->mode, r->iface->program, r->n_keys, r->iface->capacity,
-		 share(r->n_keys, r->iface->capacity), si_units(t->pps, pps), si_units(t->bps, bps));
+		 share(r->n_keys, r->iface->capacity), si_units(t->pps, pps),
+		 si_units(t->bps, bps));
 	put_line(y + 1, A_NORMAL, "%-*s  %llu packets  %llu bytes  other %llu (%.1f%%)  untracked "
 		 "%llu (%.1f%%)", width, "", (unsigned long long)t->cum.packets,
 		 (unsigned long long)t->cum.bytes, (unsigned long long)r->other.cum.packets,
@@ -433,25 +437,53 @@ static struct layout layout_of(const struct top_sink *s)
 	return l;
 }
 
+/* Appends to a line being built at its length n; returns the new length
+ * (what does not fit is cut). */
+__attribute__((format(printf, 3, 4)))
+static int append(char line[LINE_MAX_CHARS], int n, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(line + n, LINE_MAX_CHARS - n, fmt, ap);
+	va_end(ap);
+	return k < 0 ? n : n + k < LINE_MAX_CHARS ? n + k : LINE_MAX_CHARS - 1;
+}
+
+/* The key's columns, then the numbers' (right-aligned), as the layout
+ * places them. */
+static int format_row(char line[LINE_MAX_CHARS], const struct layout *l, const char *iface,
+		      const char *addr, const char *vlan, const char *const num[N_COLUMNS])
+{
+	int n = 0;
+
+	if (l->iface_width)
+		n = append(line, n, "%-*s ", l->iface_width, iface);
+	n = append(line, n, "%-*s", l->addr_width, addr);
+	if (l->vlan)
+		n = append(line, n, " %-9s", vlan);
+	for (int c = 0; c < N_COLUMNS; c++)
+		n = append(line, n, " %*s", column_defs[c].width, num[c]);
+	return n;
+}
+
 static void draw_column_titles(const struct top_sink *s, const struct layout *l, int y)
 {
 	const struct key_spec *k = frame_key(&s->frame);
-	const char *key = k && k->address == KEY_DST ? "DESTINATION" : "SOURCE";
+	const char *titles[N_COLUMNS];
+	char line[LINE_MAX_CHARS];
 
+	for (int c = 0; c < N_COLUMNS; c++)
+		titles[c] = column_defs[c].title;
+	format_row(line, l, "IFACE", k && k->address == KEY_DST ? "DESTINATION" : "SOURCE", "VLAN",
+		   titles);
 	attron(A_BOLD);
-	move(y, 0);
-	clrtoeol();
-	if (l->iface_width)
-		printw("%-*s ", l->iface_width, "IFACE");
-	printw("%-*s", l->addr_width, key);
-	if (l->vlan)
-		printw(" %-9s", "VLAN");
-	for (int c = 0; c < N_COLUMNS; c++) {
-		mvprintw(y, l->x[c], "%*s", column_defs[c].width, column_defs[c].title);
+	mvaddnstr(y, 0, line, COLS);
+	attroff(A_BOLD);
+	for (int c = 0; c < N_COLUMNS; c++)
 		if (column_defs[c].sort == (int)s->sort)
 			mvchgat(y, l->x[c], column_defs[c].width, A_BOLD | A_REVERSE, 0, NULL);
-	}
-	attroff(A_BOLD);
 }
 
 static void draw_bar(int y, int x, double pct, attr_t attr)
@@ -469,6 +501,8 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 		     const struct view_row *v, double whole)
 {
 	char addr[KEY_ADDRESS_LEN], vlans[KEY_VLANS_LEN], num[N_COLUMNS][UNIT_LEN];
+	char line[LINE_MAX_CHARS];
+	const char *texts[N_COLUMNS];
 	attr_t attr = row_is_selected(v, &s->sel) ? A_REVERSE : A_NORMAL;
 	double pct = share(row_measure(v, s->sort), whole);
 
@@ -479,18 +513,14 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 	si_units((double)v->key.packets, num[COL_PACKETS]);
 	si_units((double)v->key.bytes, num[COL_BYTES]);
 	snprintf(num[COL_SHARE], UNIT_LEN, "%.1f%%", pct);
-
-	attron(attr);
-	mvhline(y, 0, ' ' | attr, COLS);	/* a selection spans the whole line */
-	move(y, 0);
-	if (l->iface_width)
-		printw("%-*s ", l->iface_width, v->iface->name);
-	printw("%-*s", l->addr_width, key_format_address(frame_key(&s->frame), v->key.meta,
-							 v->key.addr, addr));
-	if (l->vlan)
-		printw(" %-9s", key_format_vlans(v->key.meta, vlans));
 	for (int c = 0; c < N_COLUMNS; c++)
-		mvprintw(y, l->x[c], "%*s", column_defs[c].width, num[c]);
+		texts[c] = num[c];
+	format_row(line, l, v->iface->name,
+		   key_format_address(frame_key(&s->frame), v->key.meta, v->key.addr, addr),
+		   key_format_vlans(v->key.meta, vlans), texts);
+	mvhline(y, 0, ' ' | attr, COLS);	/* a selection spans the whole line */
+	attron(attr);
+	mvaddnstr(y, 0, line, COLS);
 	attroff(attr);
 	draw_bar(y, l->bar_x, pct, attr);
 }
@@ -498,12 +528,13 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 static void draw_status(const struct top_sink *s)
 {
 	bool message = s->status[0];
-	attr_t attr = !message ? A_NORMAL : has_colors() ? COLOR_PAIR(COLOR_MESSAGE) | A_BOLD : A_BOLD;
+	attr_t attr = A_NORMAL;
 
+	if (message)
+		attr = has_colors() ? COLOR_PAIR(COLOR_MESSAGE) | A_BOLD : A_BOLD;
 	move(LINES - 1, 0);
 	clrtoeol();
-	put_line(LINES - 1, attr, "%s", message ? s->status :
-		 "s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit");
+	put_line(LINES - 1, attr, "%s", message ? s->status : HELP_LINE);
 }
 
 static void draw(const struct top_sink *s)
@@ -618,18 +649,27 @@ static int watch_resizes(struct top_sink *s)
 	return s->winch_fd < 0 ? -errno : 0;
 }
 
-/* True when a resize was signalled (and then follows it). */
-static bool follow_resize(struct top_sink *s)
+/* Reads every pending SIGWINCH; true when there was one. */
+static bool drain_resizes(int fd)
 {
 	struct signalfd_siginfo si;
-	struct winsize ws;
-	bool resized = false;
+	bool any = false;
 
-	while (read(s->winch_fd, &si, sizeof(si)) == sizeof(si))
-		resized = true;
-	if (resized && !ioctl(fileno(s->o.out), TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col)
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		any = true;
+	return any;
+}
+
+/* True when the terminal was resized (and the screen follows it). */
+static bool follow_resize(struct top_sink *s)
+{
+	struct winsize ws;
+
+	if (!drain_resizes(s->winch_fd))
+		return false;
+	if (!ioctl(fileno(s->o.out), TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col)
 		resizeterm(ws.ws_row, ws.ws_col);
-	return resized;
+	return true;
 }
 
 /* With no key to read, a terminal that hung up: else poll would wake us
@@ -700,7 +740,7 @@ static void top_free(struct top_sink *s)
 
 		/* Unblocked only once read: a pending SIGWINCH must not reach
 		 * ncurses' handler after the screen is gone. */
-		follow_resize(s);
+		drain_resizes(s->winch_fd);
 		close(s->winch_fd);
 		sigemptyset(&set);
 		sigaddset(&set, SIGWINCH);
@@ -747,10 +787,6 @@ static const char *terminal_unusable(FILE *out, SCREEN **screen)
 {
 	int err;
 
-	if (!isatty(fileno(out)))
-		return "stdout is not a terminal";
-	if (!isatty(STDIN_FILENO))
-		return "stdin is not a terminal";
 	/* Asked first of setupterm(): a newterm() that fails leaks what it
 	 * allocated (ncurses 6.4). */
 	if (setupterm(NULL, fileno(out), &err) != OK)
