@@ -389,10 +389,14 @@ static void draw_iface(int y, const struct report *r, int width)
 	const struct counter_report *t = &r->total;
 	char pps[UNIT_LEN], bps[UNIT_LEN];
 
-	put_line(y, A_NORMAL, "%-*s  %s %s  table %zu/%u (%.1f%%)  %s pps  %s bit/s", width,
-		 r->iface->name, r->iface->mode, r->iface->program, r->n_keys, r->iface->capacity,
+	/* The first line is now (the last interval), the second since the
+	 * start: an ARP storm that begins after hours shows at once. */
+	put_line(y, A_NORMAL, "%-*s  %s %s  table %zu/%u (%.1f%%)  %s pps  %s bit/s  "
+		 "other %.1f%%  untracked %.1f%%", width, r->iface->name, r->iface->mode,
+		 r->iface->program, r->n_keys, r->iface->capacity,
 		 share(r->n_keys, r->iface->capacity), si_units(t->pps, pps),
-		 si_units(t->bps, bps));
+		 si_units(t->bps, bps), share(r->other.last.packets, t->last.packets),
+		 share(r->untracked.last.packets, t->last.packets));
 	put_line(y + 1, A_NORMAL, "%-*s  %llu packets  %llu bytes  other %llu (%.1f%%)  untracked "
 		 "%llu (%.1f%%)", width, "", (unsigned long long)t->cum.packets,
 		 (unsigned long long)t->cum.bytes, (unsigned long long)r->other.cum.packets,

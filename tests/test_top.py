@@ -240,7 +240,7 @@ def test_header_rows_keys_and_resize(lab, term, xdptop, tmp_path, static_traffic
                    s[1].split()[6:7] == ["0"], "header with every frame counted")
     assert title(lines).groups()[1:] == ("source address", "packets", "busiest", None)
     assert lines[1].split() == ["v1", "native", "xdptop", "table", "20/65536", "(0.0%)",
-                                "0", "pps", "0", "bit/s"]
+                                "0", "pps", "0", "bit/s", "other", "0.0%", "untracked", "0.0%"]
     other = expected.other[0]
     assert lines[2].split() == [str(total["packets"]), "packets", str(total["bytes"]), "bytes",
                                 "other", str(other),
@@ -367,6 +367,32 @@ def test_rates_selection_and_pause(lab, term, xdptop, tmp_path, paced_pcap):
     finally:
         replay.kill()
         replay.wait()
+    t.keys("q")
+    assert_restored(t, wait_exit(t), 0)
+
+
+def test_arp_storm_shows_in_the_header(lab, term, xdptop, tmp_path):
+    """ARP is 40% of the frames of the last interval: the interface's first
+    line says so at a glance, while the rows hold only the IP sender."""
+    arp = T.other_frames()[0][0]
+    frames = ([T.udp_frame(A, 100)] * 3 + [arp] * 2) * (PPS // 5)      # 1 s at PPS
+    pcap = T.write_pcap(tmp_path / "storm.pcap", frames)
+    sender, receiver = lab.pair(mtu=1500)
+    t = run_view(term, tmp_path, receiver, xdptop, ["--format", "top", "-i", "1", "v1"])
+    wait_view(t)
+    replay = sender.popen("tcpreplay", "-q", "--pps", str(PPS), "--loop", "8", "-K",
+                          "-i", "v0", str(pcap), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        t.wait(lambda s: addresses(s) == [A], "the IP sender", timeout=5)
+        next_round(t)
+        now = next_round(t)[1].split()
+        assert replay.poll() is None, "the traffic ended too early"
+    finally:
+        replay.kill()
+        replay.wait()
+    assert now[10] == "other" and abs(float(now[11].rstrip("%")) - 40) <= 2, now
+    assert now[12:] == ["untracked", "0.0%"], now
     t.keys("q")
     assert_restored(t, wait_exit(t), 0)
 
