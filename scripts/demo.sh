@@ -60,7 +60,7 @@ echo "demo: replaying $(ls "$DATA"/*.pcap | wc -l) real captures for ${SECONDS_T
 if [ -t 1 ]; then
 	VIEW=(--interval 1 --count "$SECONDS_TO_RUN")	# the live view
 else
-	VIEW=(--format log --interval 2 --count $((SECONDS_TO_RUN / 2)) --top 15)
+	VIEW=(--format log --interval 2 --count $(((SECONDS_TO_RUN + 1) / 2)) --top 15)
 fi
 start_senders
 ip netns exec "$RECEIVER" "$XDPTOP" "${VIEW[@]}" rx0

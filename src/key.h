@@ -49,6 +49,11 @@ int key_vlans(__u32 meta, __u16 ids[2]);
  * the frame had no tag. */
 const char *key_format_vlans(__u32 meta, char buf[KEY_VLANS_LEN]);
 
+static inline bool key_equal(__u32 meta_a, const __u64 a[2], __u32 meta_b, const __u64 b[2])
+{
+	return meta_a == meta_b && a[0] == b[0] && a[1] == b[1];
+}
+
 /* Orders keys: family, then VLANs, then address bytes. */
 int key_compare(__u32 meta_a, const __u64 a[2], __u32 meta_b, const __u64 b[2]);
 

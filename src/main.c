@@ -96,8 +96,9 @@ static double seconds_since(const struct timespec *start, const struct timespec 
 	return (now->tv_sec - start->tv_sec) + (now->tv_nsec - start->tv_nsec) / 1e9;
 }
 
-/* Retires every table's epoch, waits once for the programs still using it,
- * takes the cut's time, then adds what each counted to its tally. */
+/* Retires every table's epoch and takes the cut's time (the counts move to
+ * the new epoch there), waits once for the programs still using the old one,
+ * then adds what each counted to its tally. */
 static int collect(struct monitor *mons, int n, const struct ticker *tk, struct round *round)
 {
 	__u32 retired[MAX_INTERFACES];
@@ -106,15 +107,14 @@ static int collect(struct monitor *mons, int n, const struct ticker *tk, struct 
 
 	for (int i = 0; i < n; i++)
 		retired[i] = table_flip(&mons[i].table);
-	err = table_grace_period();
-	if (err) {
-		msg("cannot wait for the XDP programs to finish (%s): is this kernel older than "
-		    "5.18?", strerror(-err));
-		return EXIT_RUNTIME;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &cut);
 	clock_gettime(CLOCK_REALTIME, &round->when);
-	round->interval = seconds_since(&tk->start, &cut) - round->elapsed;
+	err = table_grace_period();
+	if (err) {
+		msg("cannot wait for the XDP programs to finish (%s): xdptop needs Linux 5.18 or "
+		    "later", strerror(-err));
+		return EXIT_RUNTIME;
+	}
 	round->elapsed = seconds_since(&tk->start, &cut);
 	for (int i = 0; i < n; i++) {
 		table_drain(&mons[i].table, retired[i], &mons[i].tally);
@@ -152,7 +152,7 @@ static void say_lost(const struct monitor *m)
 /* Reports every interface still counted; drops those lost since (after their
  * last report). Returns how many remain, or a negative errno when a sink
  * failed. */
-static int report_all(struct monitor *mons, int n, const struct config *cfg,
+static int report_all(struct monitor *mons, int n, const struct key_spec *key,
 		      const struct sinks *sinks, struct round *round)
 {
 	static struct report reports[MAX_INTERFACES];
@@ -162,7 +162,7 @@ static int report_all(struct monitor *mons, int n, const struct config *cfg,
 	round->reports = reports;
 	for (int i = 0; i < n; i++)
 		if (mons[i].state == LINK_ATTACHED)
-			report_build(&reports[round->n_reports++], &mons[i].info, &cfg->key,
+			report_build(&reports[round->n_reports++], &mons[i].info, key,
 				     &mons[i].tally);
 	err = write_round(sinks, round);
 	for (int i = 0; i < n; i++) {
@@ -205,13 +205,14 @@ static int block_stop_signals(struct ticker *tk)
 	return tk->signal_fd < 0 ? -errno : 0;
 }
 
+/* The first interval runs from tk->start, taken before the first attach:
+ * counting starts at each attach, so its rates are never overstated. */
 static int ticker_start(struct ticker *tk, double interval)
 {
 	struct timespec every = { .tv_sec = (time_t)interval,
 				  .tv_nsec = (long)((interval - (time_t)interval) * 1e9) };
 	struct itimerspec spec = { .it_interval = every, .it_value = every };
 
-	clock_gettime(CLOCK_MONOTONIC, &tk->start);
 	tk->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (tk->timer_fd < 0 || timerfd_settime(tk->timer_fd, 0, &spec, NULL))
 		return -errno;
@@ -271,6 +272,17 @@ static int wait_for_tick(const struct ticker *tk, const struct sinks *sinks)
 	}
 }
 
+/* A sink could not show a round (or redraw): out of memory, or its
+ * output is gone. */
+static int say_sink_error(int err)
+{
+	if (err == -ENOMEM)
+		msg("out of memory for the report: lower --max-sources or --top");
+	else
+		msg("cannot write the report (%s): check stdout", strerror(-err));
+	return EXIT_RUNTIME;
+}
+
 static int run(struct monitor *mons, int n, const struct config *cfg, struct ticker *tk,
 	       const struct sinks *sinks)
 {
@@ -280,24 +292,21 @@ static int run(struct monitor *mons, int n, const struct config *cfg, struct tic
 	bool more = true;
 
 	if (ticker_start(tk, cfg->interval)) {
-		msg("cannot start the interval timer (%s)", strerror(errno));
+		msg("cannot start the interval timer (%s): check the open file limit (ulimit -n)",
+		    strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	while (more && attached > 0) {
 		int wake = wait_for_tick(tk, sinks);
 
-		if (wake < 0) {
-			msg("cannot wait for the next interval (%s)", strerror(-wake));
-			return EXIT_RUNTIME;
-		}
+		if (wake < 0)
+			return say_sink_error(wake);
 		more = wake == WAKE_TICK;
 		if (collect(mons, n, tk, &round))
 			return EXIT_RUNTIME;
-		attached = report_all(mons, n, cfg, sinks, &round);
-		if (attached < 0) {
-			msg("cannot write the report (%s): check stdout", strerror(-attached));
-			return EXIT_RUNTIME;
-		}
+		attached = report_all(mons, n, &cfg->key, sinks, &round);
+		if (attached < 0)
+			return say_sink_error(attached);
 		if (cfg->count && ++reports >= cfg->count)
 			more = false;
 	}
@@ -308,10 +317,14 @@ static int open_sinks(struct sinks *sinks, const struct config *cfg)
 {
 	const struct sink_options o = { .out = stdout, .sort = cfg->sort, .top = cfg->top,
 					.n_ifaces = cfg->n_ifaces };
-	int err = format_sinks[cfg->format]->open(&sinks->sink[0], &o);
+	const struct sink_ops *ops = format_sinks[cfg->format];
+	int err = ops->open(&sinks->sink[0], &o);
 
+	if (err == -ENOMEM)
+		fprintf(stderr, "xdptop: out of memory for the %s output: lower --max-sources\n",
+			ops->name);
 	if (err)
-		return EXIT_RUNTIME;
+		return EXIT_RUNTIME;	/* any other cause, the sink said */
 	sinks->n = 1;
 	return EXIT_OK;
 }
@@ -337,9 +350,11 @@ int main(int argc, char **argv)
 	verbose = cfg.verbose;
 	libbpf_set_print(print_libbpf);
 	if (block_stop_signals(&tk)) {
-		fprintf(stderr, "xdptop: cannot watch for signals (%s)\n", strerror(errno));
+		fprintf(stderr, "xdptop: cannot watch for signals (%s): check the open file limit "
+				"(ulimit -n)\n", strerror(errno));
 		return EXIT_RUNTIME;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &tk.start);
 
 	err = attach_check_privileges();
 	for (; !err && opened < cfg.n_ifaces; opened++)

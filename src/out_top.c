@@ -185,20 +185,11 @@ static int row_cmp(const void *pa, const void *pb, void *ctx)
 	const struct view_order *o = ctx;
 	const struct view_row *a = pa, *b = pb;
 	double ma = row_measure(a, o->by), mb = row_measure(b, o->by);
-	int order;
+	int order = report_order(ma == mb ? 0 : ma > mb ? -1 : 1, &a->key, &b->key, o->reverse);
 
-	if (ma != mb)
-		order = ma > mb ? -1 : 1;
-	else if (a->key.packets != b->key.packets)
-		order = a->key.packets > b->key.packets ? -1 : 1;
-	else if (a->key.bytes != b->key.bytes)
-		order = a->key.bytes > b->key.bytes ? -1 : 1;
-	else if ((order = key_compare(a->key.meta, a->key.addr, b->key.meta, b->key.addr)))
+	if (order)
 		return order;
-	else
-		return (a->iface->ifindex > b->iface->ifindex) -
-		       (a->iface->ifindex < b->iface->ifindex);
-	return o->reverse ? -order : order;
+	return (a->iface->ifindex > b->iface->ifindex) - (a->iface->ifindex < b->iface->ifindex);
 }
 
 static void frame_sort(struct top_sink *s)
@@ -253,8 +244,8 @@ static void view_row_set(struct view_row *v, const struct report *r, const struc
 
 static bool row_is_selected(const struct view_row *v, const struct selection *sel)
 {
-	return sel->on && v->iface->ifindex == sel->ifindex && v->key.meta == sel->meta &&
-	       v->key.addr[0] == sel->addr[0] && v->key.addr[1] == sel->addr[1];
+	return sel->on && v->iface->ifindex == sel->ifindex &&
+	       key_equal(v->key.meta, v->key.addr, sel->meta, sel->addr);
 }
 
 static long selected_row(const struct top_sink *s)
@@ -278,8 +269,7 @@ static const struct source_count *find_selected(const struct top_sink *s,
 		for (size_t j = 0; j < r->n_keys; j++) {
 			const struct source_count *k = &r->tally->sources[j];
 
-			if (k->meta == s->sel.meta && k->addr[0] == s->sel.addr[0] &&
-			    k->addr[1] == s->sel.addr[1]) {
+			if (key_equal(k->meta, k->addr, s->sel.meta, s->sel.addr)) {
 				*in = r;
 				return k;
 			}
@@ -676,13 +666,14 @@ static bool follow_resize(struct top_sink *s)
 	return true;
 }
 
-/* With no key to read, a terminal that hung up: else poll would wake us
- * for ever. */
+/* Still readable with no key to read: a terminal that hung up, or one
+ * that only answers EIO (a background process group that lost it); else
+ * poll would wake us for ever. */
 static bool terminal_gone(void)
 {
 	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+	return poll(&p, 1, 0) > 0 && p.revents;
 }
 
 static int top_input(struct sink *base)

@@ -21,12 +21,20 @@ int sort_key_parse(const char *name)
 	return -1;
 }
 
+/* Frames and bits of frame bytes per second over an interval. */
+static void rates_of(const struct xdptop_counter *c, double interval, double *pps, double *bps)
+{
+	*pps = c->packets / interval;
+	*bps = 8.0 * c->bytes / interval;
+}
+
 static struct counter_report counter_report(const struct xdptop_counter *cum,
 					    const struct xdptop_counter *last, double interval)
 {
-	return (struct counter_report){ .cum = *cum, .last = *last,
-					.pps = last->packets / interval,
-					.bps = 8.0 * last->bytes / interval };
+	struct counter_report c = { .cum = *cum, .last = *last };
+
+	rates_of(last, interval, &c.pps, &c.bps);
+	return c;
 }
 
 void report_build(struct report *r, const struct iface_info *iface, const struct key_spec *key,
@@ -46,8 +54,7 @@ void report_build(struct report *r, const struct iface_info *iface, const struct
 void report_key(const struct report *r, const struct source_count *s, struct key_report *out)
 {
 	out->last = tally_last_interval(r->tally, s);
-	out->pps = out->last.packets / r->interval;
-	out->bps = 8.0 * out->last.bytes / r->interval;
+	rates_of(&out->last, r->interval, &out->pps, &out->bps);
 	tally_average(r->tally, s, &out->avg_pps, &out->avg_bps);
 }
 
@@ -73,22 +80,28 @@ struct ranking {
 	bool reverse;
 };
 
-/* < 0 when a ranks before b. Compares, never subtracts. */
+/* Compares, never subtracts. */
+int report_order(int by_measure, const struct source_count *a, const struct source_count *b,
+		 bool reverse)
+{
+	int order = by_measure;
+
+	if (!order && a->packets != b->packets)
+		order = a->packets > b->packets ? -1 : 1;
+	if (!order && a->bytes != b->bytes)
+		order = a->bytes > b->bytes ? -1 : 1;
+	if (!order)
+		return key_compare(a->meta, a->addr, b->meta, b->addr);
+	return reverse ? -order : order;
+}
+
+/* < 0 when a ranks before b. */
 static int ranks_before(const struct ranking *k, const struct source_count *a,
 			const struct source_count *b)
 {
 	__u64 ma = measure(k->tally, a, k->by), mb = measure(k->tally, b, k->by);
-	int order;
 
-	if (ma != mb)
-		order = ma > mb ? -1 : 1;
-	else if (a->packets != b->packets)
-		order = a->packets > b->packets ? -1 : 1;
-	else if (a->bytes != b->bytes)
-		order = a->bytes > b->bytes ? -1 : 1;
-	else
-		return key_compare(a->meta, a->addr, b->meta, b->addr);
-	return k->reverse ? -order : order;
+	return report_order(ma == mb ? 0 : ma > mb ? -1 : 1, a, b, k->reverse);
 }
 
 /* Keeps the top n in a heap whose root is the last-ranked kept row:

@@ -45,7 +45,6 @@ struct report {
 struct round {
 	struct timespec when;		/* CLOCK_REALTIME of the cut */
 	double elapsed;			/* seconds since counting started */
-	double interval;		/* seconds since the previous cut */
 	const struct report *reports;
 	size_t n_reports;
 };
@@ -77,6 +76,12 @@ struct rows {
 int rows_rank(struct rows *rows, const struct report *r, enum sort_key by, bool reverse,
 	      size_t top);
 void rows_free(struct rows *rows);
+
+/* The order of two keys whose measures compare as by_measure (< 0: a's is
+ * larger): then busier by cumulative packets, then bytes (all flipped when
+ * reversed), then key order, never flipped: a ranking is deterministic. */
+int report_order(int by_measure, const struct source_count *a, const struct source_count *b,
+		 bool reverse);
 
 void report_key(const struct report *r, const struct source_count *s, struct key_report *out);
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "key.h"
 #include "tally.h"
 
 static __u32 next_pow2(__u32 v)
@@ -62,7 +63,7 @@ static __u32 *index_entry(struct tally *t, __u32 meta, const __u64 addr[2])
 		if (!*pos)
 			return pos;
 		s = &t->sources[*pos - 1];
-		if (s->meta == meta && s->addr[0] == addr[0] && s->addr[1] == addr[1])
+		if (key_equal(s->meta, s->addr, meta, addr))
 			return pos;
 	}
 }

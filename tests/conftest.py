@@ -114,11 +114,8 @@ class Agent:
 
     def __init__(self, ns, binary, args):
         import tempfile
-        # O_APPEND: the agent shares the file's offset with the reader here,
-        # which seeks to 0 to read; without it, the agent's next line would
-        # overwrite the first ones.
-        self.out = tempfile.TemporaryFile(mode="a+")
-        self.err = tempfile.TemporaryFile(mode="a+")
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile(mode="w+")
         self.proc = ns.popen(binary, *args, stdout=self.out, stderr=self.err,
                              stdin=subprocess.DEVNULL, env=sanitizer_env())
         self.rc = None
@@ -150,13 +147,19 @@ class Agent:
             self.proc.kill()
             self.proc.wait()
 
+    @staticmethod
+    def _read(f):
+        """What the agent wrote so far. pread, not seek and read: the agent
+        shares the file's offset, and a seek(0) here would make its next
+        line overwrite its first ones."""
+        fd = f.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
     def stdout(self):
-        self.out.seek(0)
-        return self.out.read()
+        return self._read(self.out)
 
     def stderr(self):
-        self.err.seek(0)
-        return self.err.read()
+        return self._read(self.err)
 
     def reports(self):
         """The JSON Lines reports written so far."""
