@@ -94,7 +94,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 	struct sink_options opts = { .out = devnull, .sort = SORT_PPS, .top = 20, .n_ifaces = 1 };
 	struct sink *top20, *all;
 	struct report rep;
-	struct round round = { .reports = &rep, .n_reports = 1, .interval = 1 };
+	struct round round = { .reports = &rep, .n_reports = 1 };
 	struct rows rows = {};
 	struct table_maps maps;
 	struct tally tally;
@@ -130,9 +130,11 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 		c0 = now(CLOCK_THREAD_CPUTIME_ID);
 		t0 = now(CLOCK_MONOTONIC);
 		table_drain(&t, retired, &tally);
+		double tx = now(CLOCK_MONOTONIC);
 		tally_end_interval(&tally, r + 1);
 		report_build(&rep, &iface, &key, &tally);
 		t1 = now(CLOCK_MONOTONIC);
+		fprintf(stderr, "DBG n=%u drain %.3f end %.3f\n", n, (tx - t0) * 1e3, (t1 - tx) * 1e3);
 		if (rows_rank(&rows, &rep, SORT_PPS, false, 20))
 			die("rows_rank", ENOMEM);
 		t2 = now(CLOCK_MONOTONIC);

@@ -54,6 +54,7 @@ struct view_row {
 	const struct iface_info *iface;
 	struct source_count key;
 	struct key_report fig;
+	double avg_pps, avg_bps;
 };
 
 /* A round and its reports, copied: main reuses its arrays. */
@@ -240,6 +241,7 @@ static void view_row_set(struct view_row *v, const struct report *r, const struc
 	v->iface = r->iface;
 	v->key = *k;
 	report_key(r, k, &v->fig);
+	report_key_average(r, k, &v->avg_pps, &v->avg_bps);
 }
 
 static bool row_is_selected(const struct view_row *v, const struct selection *sel)
@@ -502,8 +504,8 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 
 	si_units(v->fig.pps, num[COL_PPS]);
 	si_units(v->fig.bps, num[COL_BPS]);
-	si_units(v->fig.avg_pps, num[COL_AVG_PPS]);
-	si_units(v->fig.avg_bps, num[COL_AVG_BPS]);
+	si_units(v->avg_pps, num[COL_AVG_PPS]);
+	si_units(v->avg_bps, num[COL_AVG_BPS]);
 	si_units((double)v->key.packets, num[COL_PACKETS]);
 	si_units((double)v->key.bytes, num[COL_BYTES]);
 	snprintf(num[COL_SHARE], UNIT_LEN, "%.1f%%", pct);

@@ -55,7 +55,12 @@ void report_key(const struct report *r, const struct source_count *s, struct key
 {
 	out->last = tally_last_interval(r->tally, s);
 	rates_of(&out->last, r->interval, &out->pps, &out->bps);
-	tally_average(r->tally, s, &out->avg_pps, &out->avg_bps);
+}
+
+void report_key_average(const struct report *r, const struct source_count *s, double *pps,
+			double *bps)
+{
+	tally_average(r->tally, s, pps, bps);
 }
 
 /* The measure a ranking goes by: every key of a report shares the

@@ -53,7 +53,6 @@ struct round {
 struct key_report {
 	struct xdptop_counter last;	/* in the interval */
 	double pps, bps;		/* over the interval */
-	double avg_pps, avg_bps;	/* weighted over TALLY_AVG_SECONDS */
 };
 
 void report_build(struct report *r, const struct iface_info *iface, const struct key_spec *key,
@@ -84,5 +83,9 @@ int report_order(int by_measure, const struct source_count *a, const struct sour
 		 bool reverse);
 
 void report_key(const struct report *r, const struct source_count *s, struct key_report *out);
+/* Its rates weighted over TALLY_AVG_SECONDS: an exp or two per key, so only
+ * for the keys shown. */
+void report_key_average(const struct report *r, const struct source_count *s, double *pps,
+			double *bps);
 
 #endif /* REPORT_H */

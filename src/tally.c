@@ -21,10 +21,11 @@ int tally_init(struct tally *t, __u32 max_sources)
 	__u32 slots = next_pow2(max_sources + max_sources / 2 + 1);
 
 	*t = (struct tally){ .mask = slots - 1, .max_sources = max_sources };
-	t->sources = calloc(max_sources, sizeof(*t->sources));
+	t->sources = aligned_alloc(sizeof(*t->sources),
+				   (size_t)max_sources * sizeof(*t->sources));
 	t->index = calloc(slots, sizeof(*t->index));
-	t->seen = calloc(max_sources, sizeof(*t->seen));
-	if (!t->sources || !t->index || !t->seen) {
+	t->averages = calloc(max_sources, sizeof(*t->averages));
+	if (!t->sources || !t->index || !t->averages) {
 		tally_free(t);
 		return -ENOMEM;
 	}
@@ -35,15 +36,15 @@ void tally_free(struct tally *t)
 {
 	free(t->sources);
 	free(t->index);
-	free(t->seen);
+	free(t->averages);
 	t->sources = NULL;
 	t->index = NULL;
-	t->seen = NULL;
+	t->averages = NULL;
 }
 
 size_t tally_bytes(const struct tally *t)
 {
-	return (size_t)t->max_sources * (sizeof(*t->sources) + sizeof(*t->seen)) +
+	return (size_t)t->max_sources * (sizeof(*t->sources) + sizeof(*t->averages)) +
 	       ((size_t)t->mask + 1) * sizeof(*t->index);
 }
 
@@ -78,16 +79,6 @@ void tally_add_counters(struct tally *t, const struct tally_counters *c)
 	counter_merge(&t->open.untracked, &c->untracked);
 }
 
-/* A source's first count in the open interval starts its interval counts
- * and puts it on the list of those to average when the interval ends. */
-static void open_interval_of(struct tally *t, struct source_count *e, __u32 pos)
-{
-	e->ival_packets = 0;
-	e->ival_bytes = 0;
-	e->last_seen = t->now;
-	t->seen[t->n_seen++] = pos;
-}
-
 void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 		      __u64 packets, __u64 bytes)
 {
@@ -96,14 +87,13 @@ void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 
 	if (*pos) {
 		e = &t->sources[*pos - 1];
-		if (e->last_seen != t->now)
-			open_interval_of(t, e, *pos - 1);
 	} else if (t->n_sources < t->max_sources) {
 		e = &t->sources[t->n_sources];
 		*e = (struct source_count){ .addr = { addr[0], addr[1] }, .meta = meta,
-					    .avg_time = t->started, .born = t->started };
+					    .last_seen = t->now - 1 };
+		t->averages[t->n_sources] = (struct source_average){ .time = t->started,
+								     .born = t->started };
 		*pos = ++t->n_sources;
-		open_interval_of(t, e, *pos - 1);
 	} else {
 		struct xdptop_counter turned_away = { packets, bytes };
 
@@ -111,6 +101,11 @@ void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 		counter_merge(&t->open.untracked, &turned_away);
 		t->refused++;
 		return;
+	}
+	if (e->last_seen != t->now) {	/* its first count in the open interval */
+		e->last_seen = t->now;
+		e->ival_packets = 0;
+		e->ival_bytes = 0;
 	}
 	e->packets += packets;
 	e->bytes += bytes;
@@ -145,6 +140,12 @@ static __u32 idle_threshold(const struct tally *t, __u32 target)
 	return age;
 }
 
+static void keep_at(struct tally *t, __u32 to, __u32 from)
+{
+	t->sources[to] = t->sources[from];
+	t->averages[to] = t->averages[from];
+}
+
 /* Moves the counts of sources at least min_idle idle to untracked, keeps the
  * others in place, in order, and indexes them anew: open addressing cannot
  * blank an index entry without cutting probe chains. */
@@ -159,7 +160,7 @@ static void forget_idle(struct tally *t, __u32 min_idle)
 		if (idle_bucket(t, s) >= min_idle)
 			counter_merge(&t->cum.untracked, &counts);
 		else
-			t->sources[kept++] = *s;
+			keep_at(t, kept++, i);
 	}
 	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(*t->index));
 	t->n_sources = 0;
@@ -176,20 +177,29 @@ static double weight_of(double seconds)
 	return -expm1(-seconds / TALLY_AVG_SECONDS);
 }
 
-/* avg(end) = avg(avg_time) decayed to end + the interval's rate weighted by
+/* avg(end) = avg(time) decayed to end + the interval's rate weighted by
  * its length: the sources not counted in the interval decay lazily, when
- * read or counted again. */
+ * read or counted again. A source also counted in the interval before (the
+ * usual case) decays by the interval's own factor: one exp per interval,
+ * not per source. In order over every source, not through a list of those
+ * counted: a pass the memory streams beats a miss per source, and ranking
+ * makes such a pass anyway. */
 static void fold_averages(struct tally *t, double end, double length)
 {
-	for (__u32 i = 0; i < t->n_seen; i++) {
-		struct source_count *s = &t->sources[t->seen[i]];
-		double decay = 1 - weight_of(end - s->avg_time), w = weight_of(length);
+	double w = weight_of(length), keep = 1 - w;
 
-		s->avg_pps = s->avg_pps * decay + w * s->ival_packets / length;
-		s->avg_bps = s->avg_bps * decay + w * 8.0 * s->ival_bytes / length;
-		s->avg_time = end;
+	for (__u32 i = 0; i < t->n_sources; i++) {
+		const struct source_count *s = &t->sources[i];
+		struct source_average *a = &t->averages[i];
+		double decay;
+
+		if (s->last_seen != t->now)
+			continue;
+		decay = a->time == t->started ? keep : 1 - weight_of(end - a->time);
+		a->pps = a->pps * decay + w * s->ival_packets / length;
+		a->bps = a->bps * decay + w * 8.0 * s->ival_bytes / length;
+		a->time = end;
 	}
-	t->n_seen = 0;
 }
 
 void tally_end_interval(struct tally *t, double end)
@@ -213,12 +223,6 @@ void tally_end_interval(struct tally *t, double end)
 	t->now++;
 }
 
-struct xdptop_counter tally_last_interval(const struct tally *t, const struct source_count *s)
-{
-	if (s->last_seen + 1 != t->now)
-		return (struct xdptop_counter){};
-	return (struct xdptop_counter){ s->ival_packets, s->ival_bytes };
-}
 
 /* The average, decayed to the last interval's end, over the weight of the
  * time the source has been tracked: without that a source would start near
@@ -226,9 +230,10 @@ struct xdptop_counter tally_last_interval(const struct tally *t, const struct so
  * rate from its first interval on. */
 void tally_average(const struct tally *t, const struct source_count *s, double *pps, double *bps)
 {
-	double decay = 1 - weight_of(t->started - s->avg_time);
-	double tracked = weight_of(t->started - s->born);
+	const struct source_average *a = &t->averages[s - t->sources];
+	double decay = 1 - weight_of(t->started - a->time);
+	double tracked = weight_of(t->started - a->born);
 
-	*pps = tracked > 0 ? s->avg_pps * decay / tracked : 0;
-	*bps = tracked > 0 ? s->avg_bps * decay / tracked : 0;
+	*pps = tracked > 0 ? a->pps * decay / tracked : 0;
+	*bps = tracked > 0 ? a->bps * decay / tracked : 0;
 }

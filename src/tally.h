@@ -8,6 +8,7 @@
 #ifndef TALLY_H
 #define TALLY_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "xdptop.h"
@@ -16,6 +17,8 @@
  * exponentially weighted moving average, as top's load averages. */
 #define TALLY_AVG_SECONDS 10.0
 
+/* What every drain and ranking reads of a key: one cache line, so that
+ * a lookup misses once (tally_prefetch() fetches it). */
 struct source_count {
 	__u64 addr[2];
 	__u32 meta;		/* family and VLANs: key.h */
@@ -24,9 +27,15 @@ struct source_count {
 	__u64 bytes;
 	__u64 ival_packets;	/* in interval last_seen */
 	__u64 ival_bytes;
-	double avg_pps;		/* the weighted averages as of avg_time */
-	double avg_bps;
-	double avg_time;	/* seconds since the tally started */
+} __attribute__((aligned(64)));
+
+static_assert(sizeof(struct source_count) == 64, "a key's counts are one cache line");
+
+/* A key's weighted averages, apart: only the interval's end and the view
+ * read them. */
+struct source_average {
+	double pps, bps;	/* as of time */
+	double time;		/* seconds since the tally started */
 	double born;		/* when it was first counted (its interval's start) */
 };
 
@@ -35,14 +44,13 @@ struct tally_counters {
 };
 
 struct tally {
-	/* Dense, n_sources long, so that ranking reads only what there is. */
+	/* Dense, n_sources long, so that ranking reads only what there is;
+	 * averages[i] is sources[i]'s. */
 	struct source_count *sources;
+	struct source_average *averages;
 	/* Open addressing, linear probing over index + 1 into sources; 0 is
 	 * free. 4 bytes an entry: the lookups of a drain stay in cache. */
 	__u32 *index;
-	/* The sources counted in the open interval, to average at its end. */
-	__u32 *seen;
-	__u32 n_seen;
 	__u32 mask;
 	__u32 n_sources;
 	__u32 max_sources;
@@ -67,8 +75,15 @@ void tally_add_counters(struct tally *t, const struct tally_counters *c);
  * idle the longest (at least one interval), down to 3/4 of max_sources. */
 void tally_end_interval(struct tally *t, double end);
 
-/* Frames of s in the last interval ended (zero when it counted none). */
-struct xdptop_counter tally_last_interval(const struct tally *t, const struct source_count *s);
+/* Frames of s in the last interval ended (zero when it counted none).
+ * Inline: ranking by rate asks it of every key. */
+static inline struct xdptop_counter tally_last_interval(const struct tally *t,
+							 const struct source_count *s)
+{
+	if (s->last_seen + 1 != t->now)
+		return (struct xdptop_counter){};
+	return (struct xdptop_counter){ s->ival_packets, s->ival_bytes };
+}
 /* s's weighted average rates at the end of the last interval. */
 void tally_average(const struct tally *t, const struct source_count *s, double *pps, double *bps);
 
