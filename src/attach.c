@@ -143,6 +143,20 @@ static int find_xdp_link(int ifindex, __u32 prog_id)
 	return err;
 }
 
+/* Whether a bpf_link holds the program on the interface: then the kernel
+ * refuses 'ip link set dev X xdp off', and only the link's owner (or
+ * --force) can take it off. Without CAP_SYS_ADMIN links cannot be listed:
+ * then no. */
+static bool held_by_link(int ifindex, __u32 prog_id)
+{
+	int fd = find_xdp_link(ifindex, prog_id);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /* Removes whatever XDP program holds the interface. A netlink attachment is
  * cleared with CAP_NET_ADMIN, per mode; the kernel refuses that (EBUSY) when
  * a bpf_link holds the interface: then the link is detached (its owner keeps
@@ -195,9 +209,14 @@ static int check_free(const struct attachment *a, bool force)
 	describe_prog(q.prog_id, who, sizeof(who));
 	if (force)
 		return force_out(a, &q, who);
-	fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove it "
-			"('ip link set dev %s xdp off', or stop its owner) or replace it with "
-			"--force\n", a->ifname, who, a->ifname);
+	if (held_by_link(a->ifindex, q.prog_id))
+		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached through "
+				"a bpf_link: stop its owner, or replace it with --force\n", a->ifname,
+			who);
+	else
+		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove "
+				"it ('ip link set dev %s xdp off', or stop its owner) or replace it "
+				"with --force\n", a->ifname, who, a->ifname);
 	return EXIT_INTERFACE;
 }
 

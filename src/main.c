@@ -273,9 +273,12 @@ static int wait_for_tick(const struct ticker *tk, const struct sinks *sinks)
 }
 
 /* A sink could not show a round (or redraw): out of memory, or its
- * output is gone. */
-static int say_sink_error(int err)
+ * output is gone. A reader that closed the pipe (xdptop eth0 | head) is a
+ * normal way to stop: quietly, with success. */
+static int sink_failed(int err)
 {
+	if (err == -EPIPE)
+		return EXIT_OK;
 	if (err == -ENOMEM)
 		msg("out of memory for the report: lower --max-sources or --top");
 	else
@@ -300,13 +303,13 @@ static int run(struct monitor *mons, int n, const struct config *cfg, struct tic
 		int wake = wait_for_tick(tk, sinks);
 
 		if (wake < 0)
-			return say_sink_error(wake);
+			return sink_failed(wake);
 		more = wake == WAKE_TICK;
 		if (collect(mons, n, tk, &round))
 			return EXIT_RUNTIME;
 		attached = report_all(mons, n, &cfg->key, sinks, &round);
 		if (attached < 0)
-			return say_sink_error(attached);
+			return sink_failed(attached);
 		if (cfg->count && ++reports >= cfg->count)
 			more = false;
 	}

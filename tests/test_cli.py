@@ -415,9 +415,13 @@ def test_interface_held_by_another_xdptop(lab, xdptop):
     assert prog and prog[1] == "xdptop", prog
 
     res = run(ns, xdptop, "-c", "1", "-i", "0.2", "v1")
+    # A bpf_link holds it: 'ip link set dev v1 xdp off' would be refused, so
+    # the message does not suggest it.
     assert (res.returncode, lines(res.stderr), res.stdout) == (INTERFACE, [
-        f'xdptop: iface "v1" already has XDP program {prog[0]} ("xdptop") attached: remove it '
-        f"('ip link set dev v1 xdp off', or stop its owner) or replace it with --force"], ""), res
+        f'xdptop: iface "v1" already has XDP program {prog[0]} ("xdptop") attached through a '
+        f"bpf_link: stop its owner, or replace it with --force"], ""), res
+    off = sh("ip", "-n", ns.name, "link", "set", "dev", "v1", "xdp", "off", check=False)
+    assert off.returncode != 0 and attached_prog(ns, "v1") == prog, off
 
     # The first one goes on: still attached, still reporting.
     assert first.proc.poll() is None, first.stderr()
@@ -661,6 +665,21 @@ def test_signal_final_report(lab, xdptop, sig):
     got = agent.reports()
     assert len(got) == 1 and got[0]["interface"] == "v1", agent.stdout()
     assert_clean(ns)
+
+
+def test_closed_pipe_is_a_quiet_stop(lab, xdptop):
+    """xdptop v1 | head -2: the reader closing the pipe is a normal way to
+    stop: exit 0, no error line, nothing left attached."""
+    _, ns = lab.pair(mtu=1500)
+    res = ns.run("bash", "-c", f'{shlex.quote(xdptop)} -f log -i 0.05 v1 | head -2; '
+                 'echo "rc=${PIPESTATUS[0]}"', check=False, env=sanitizer_env(), timeout=30,
+                 stdin=subprocess.DEVNULL)
+    out = lines(res.stdout)
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d Map contents:", out[0]), out
+    assert out[1].startswith(tuple("0123456789")) and "Totals:" in out[1], out
+    assert out[2:] == [f"rc={OK}"], out
+    assert lines(res.stderr) == [attached_line(ns, "v1"), PRESS]
+    assert_clean(ns, wait=5)
 
 
 def test_sigkill_leaves_nothing_attached(lab, xdptop):
