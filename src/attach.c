@@ -7,38 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
-#include <cap-ng.h>
-#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "table.h"
 #include "xdptop.skel.h"
-
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
-int attach_check_privileges(void)
-{
-	bool bpf, net_admin;
-
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_get_caps_process())
-		return EXIT_OK; /* cannot tell: let the kernel decide */
-	/* CAP_SYS_ADMIN also grants BPF, on kernels older than CAP_BPF too. */
-	bpf = capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) ||
-	      capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN);
-	net_admin = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN);
-	if (bpf && net_admin)
-		return EXIT_OK;
-	fprintf(stderr, "xdptop: missing %s%s%s: run it as root, or grant them with "
-			"'setcap cap_bpf,cap_net_admin+ep xdptop'\n",
-		bpf ? "" : "CAP_BPF", !bpf && !net_admin ? " and " : "",
-		net_admin ? "" : "CAP_NET_ADMIN");
-	return EXIT_PRIVILEGE;
-}
 
 static int load_error(int err)
 {
@@ -49,7 +23,7 @@ static int load_error(int err)
 		return EXIT_BPF;
 	case EPERM:
 		fprintf(stderr, "xdptop: the kernel refused to load BPF (%s): run as root, "
-				"or grant CAP_BPF and CAP_NET_ADMIN\n", strerror(-err));
+				"or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\n", strerror(-err));
 		return EXIT_PRIVILEGE;
 	case ENOMEM:
 	case E2BIG:

@@ -20,10 +20,6 @@ struct attachment {
 	__u32 region_slots;
 };
 
-/* Checks the capabilities xdptop needs. Returns EXIT_OK or EXIT_PRIVILEGE
- * after one line that names what is missing. */
-int attach_check_privileges(void);
-
 /* Opens and loads a program instance sized for max_sources on this
  * machine's CPUs, counting under key, without attaching it (tests run it
  * with BPF_PROG_TEST_RUN).

@@ -43,7 +43,7 @@ static const char doc[] =
 "    0  success\n"
 "    1  runtime failure\n"
 "    2  bad command line\n"
-"    3  missing privilege (CAP_BPF, CAP_NET_ADMIN)\n"
+"    3  missing privilege (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)\n"
 "    4  interface problem (missing, busy with an XDP program, mode unsupported,\n"
 "       or taken over by another program while running)\n"
 "    5  BPF unavailable, or the kernel rejected the program\n"

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "msg.h"
 #include "output.h"
+#include "privs.h"
 #include "report.h"
 #include "table.h"
 #include "tally.h"
@@ -82,6 +83,17 @@ static int monitor_open(struct monitor *m, const struct config *cfg, const struc
 		.capacity = cfg->max_sources,
 	};
 	return EXIT_OK;
+}
+
+/* The grace period's maps, made while xdptop may still create maps. */
+static int grace_open(void)
+{
+	int err = table_grace_open();
+
+	if (err)
+		fprintf(stderr, "xdptop: cannot create the map that waits for the XDP programs "
+				"(%s): rerun with -v for libbpf's view\n", strerror(-err));
+	return err ? EXIT_BPF : EXIT_OK;
 }
 
 static void monitor_close(struct monitor *m)
@@ -359,9 +371,11 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &tk.start);
 
-	err = attach_check_privileges();
+	err = privs_check();
 	for (; !err && opened < cfg.n_ifaces; opened++)
 		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened]);
+	err = err ?: grace_open();
+	err = err ?: privs_drop();
 	if (!err) {
 		fprintf(stderr, "Press Ctrl-C to exit and remove the program\n");
 		err = open_sinks(&sinks, &cfg);

@@ -94,24 +94,31 @@ __u32 table_flip(struct table *t)
  * still uses the old inner map; XDP programs run inside RCU read sections.
  * The kernel's own selftests use the same property. One pair of maps serves
  * every table. */
+static int grace_outer_fd = -1, grace_inner_fd = -1;
+
+int table_grace_open(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+
+	if (grace_outer_fd >= 0)
+		return 0;
+	if (grace_inner_fd < 0)
+		grace_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdptop_grace_in", 4, 4, 1,
+						NULL);
+	if (grace_inner_fd < 0)
+		return grace_inner_fd;
+	opts.inner_map_fd = grace_inner_fd;
+	grace_outer_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "xdptop_grace", 4, 4, 1,
+					&opts);
+	return grace_outer_fd < 0 ? grace_outer_fd : 0;
+}
+
 int table_grace_period(void)
 {
-	static int outer_fd = -1, inner_fd = -1;
 	__u32 zero = 0;
+	int err = table_grace_open();
 
-	if (outer_fd < 0) {
-		LIBBPF_OPTS(bpf_map_create_opts, opts);
-
-		inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdptop_grace_in", 4, 4, 1, NULL);
-		if (inner_fd < 0)
-			return inner_fd;
-		opts.inner_map_fd = inner_fd;
-		outer_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "xdptop_grace", 4, 4, 1,
-					  &opts);
-		if (outer_fd < 0)
-			return outer_fd;
-	}
-	return bpf_map_update_elem(outer_fd, &zero, &inner_fd, BPF_ANY);
+	return err ?: bpf_map_update_elem(grace_outer_fd, &zero, &grace_inner_fd, BPF_ANY);
 }
 
 static void drain_slot(struct xdptop_slot *slot, struct tally *tally)

@@ -38,6 +38,10 @@ void table_unmap(struct table *t);
  * regions may still be written until table_grace_period() returns. */
 __u32 table_flip(struct table *t);
 
+/* Creates the maps table_grace_period() updates (needs CAP_BPF: call it
+ * before dropping privileges; table_grace_period() calls it otherwise). */
+int table_grace_open(void);
+
 /* Waits until no XDP program that could have seen a retired epoch is still
  * running: one RCU grace period, for every table at once. */
 int table_grace_period(void);

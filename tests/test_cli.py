@@ -35,7 +35,8 @@ TOO_LARGE = "xdptop: {} {} is too large: the most is {}"
 TRY_HELP = "Try `xdptop --help' or `xdptop --usage' for more information."
 NO_BPF = ("xdptop: this kernel has no BPF (bpf() is not implemented): use a kernel built with "
           "CONFIG_BPF_SYSCALL=y")
-SETCAP = "run it as root, or grant them with 'setcap cap_bpf,cap_net_admin+ep xdptop'"
+SETCAP = ("run it as root, or grant them with "
+          "'setcap cap_bpf,cap_net_admin,cap_perfmon+ep xdptop'")
 
 
 # ---------------------------------------------------------------- helpers
@@ -360,7 +361,9 @@ def capsh(ns, binary, drop, *args):
 @pytest.mark.parametrize("drop,missing", [
     ("cap_bpf,cap_sys_admin", "CAP_BPF"),
     ("cap_net_admin", "CAP_NET_ADMIN"),
+    ("cap_perfmon,cap_sys_admin", "CAP_PERFMON"),
     ("cap_bpf,cap_sys_admin,cap_net_admin", "CAP_BPF and CAP_NET_ADMIN"),
+    ("cap_bpf,cap_perfmon,cap_sys_admin,cap_net_admin", "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON"),
 ])
 def test_missing_capability(lab, xdptop, drop, missing):
     _, ns = lab.pair(mtu=1500)
@@ -372,8 +375,8 @@ def test_missing_capability(lab, xdptop, drop, missing):
 
 @pytest.mark.parametrize("drop", ["cap_bpf", "cap_sys_admin"])
 def test_enough_capability(lab, xdptop, drop):
-    """CAP_SYS_ADMIN also grants BPF; CAP_BPF + CAP_NET_ADMIN (what setcap
-    grants) are enough without CAP_SYS_ADMIN."""
+    """CAP_SYS_ADMIN also grants BPF and PERFMON; CAP_BPF + CAP_NET_ADMIN +
+    CAP_PERFMON (what setcap grants) are enough without CAP_SYS_ADMIN."""
     _, ns = lab.pair(mtu=1500)
     res = capsh(ns, xdptop, drop, "-c", "1", "-i", "0.2", "-f", "json", "v1")
     assert res.returncode == OK, res.stderr

@@ -1,0 +1,108 @@
+"""Least privilege: xdptop needs exactly CAP_BPF, CAP_NET_ADMIN and
+CAP_PERFMON to start, and holds none once attached (CapEff 0, no_new_privs),
+while it counts, reports and, at exit, detaches. Run as root with a bounding
+set of exactly those, and as uid 65534 with them as file capabilities (the
+README's setcap recipe).
+
+Traffic only between the test's own namespaces (conftest's lab)."""
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, as_expected, check_identity, sh
+
+NOBODY = "65534"
+CAPS = "cap_bpf,cap_net_admin,cap_perfmon"
+ZERO_CAPS = "0000000000000000"
+
+
+def proc_status(pid):
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def agent_pid(ns):
+    """The agent's pid: ip netns exec and setpriv exec it, so it is the
+    namespace's only process."""
+    pids = sh("ip", "netns", "pids", ns.name).stdout.split()
+    assert len(pids) == 1, pids
+    return int(pids[0])
+
+
+def wait_reports(agent, n, timeout=20):
+    deadline = time.monotonic() + timeout
+    while len(agent.reports()) < n:
+        assert time.monotonic() < deadline, agent.stderr()
+        assert agent.proc.poll() is None, agent.stderr()
+        time.sleep(0.05)
+
+
+def count_while_unprivileged(lab, wrapper, binary, expect_bounding_zero):
+    """Starts xdptop through wrapper, checks it holds no capability while it
+    reports, replays a capture, and checks the counts and the clean exit."""
+    sender, receiver = lab.pair(mtu=9000)
+    agent = lab.start(receiver, *wrapper, binary, "-f", "json", "-i", "0.1", "v1")
+    agent.wait_attached()
+    wait_reports(agent, 2)
+    status = proc_status(agent_pid(receiver))
+    for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+        assert status[cap] == ZERO_CAPS, (cap, status)
+    if expect_bounding_zero:
+        assert status["CapBnd"] == ZERO_CAPS, status
+    assert status["NoNewPrivs"] == "1", status
+    sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(DATA / "dcb_ets.pcap"))
+    time.sleep(0.3)
+    assert agent.stop() == 0, agent.stderr()
+    last = agent.reports()[-1]
+    check_identity(last)
+    assert as_expected(last) == json.loads((DATA / "dcb_ets.expected.json").read_text())
+    assert receiver.xdp_attached() == []
+
+
+def test_root_drops_every_capability_once_attached(lab, xdptop):
+    count_while_unprivileged(lab, [], xdptop, expect_bounding_zero=True)
+
+
+def test_bounding_set_of_exactly_the_three(lab, xdptop):
+    """What a hardened unit gives root: CapabilityBoundingSet= the three.
+    Without CAP_SETPCAP the bounding set cannot shrink further; with no
+    capability left and no_new_privs, nothing can raise one again."""
+    bounding = "--bounding-set=-all," + ",".join("+" + c[4:] for c in CAPS.split(","))
+    count_while_unprivileged(lab, ["setpriv", bounding], xdptop, expect_bounding_zero=False)
+
+
+@pytest.fixture
+def setcap_copy(xdptop):
+    """A copy of the binary with the README's file capabilities, where uid
+    65534 can run it."""
+    with tempfile.TemporaryDirectory() as d:
+        Path(d).chmod(0o755)
+        copy = Path(d) / "xdptop"
+        shutil.copy(xdptop, copy)
+        sh("setcap", f"{CAPS}+ep", str(copy))
+        yield str(copy)
+
+
+def test_setcap_recipe_as_nobody(lab, setcap_copy):
+    wrapper = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    count_while_unprivileged(lab, wrapper, setcap_copy, expect_bounding_zero=False)
+
+
+def test_setcap_without_perfmon_names_it(lab, xdptop):
+    """Without CAP_PERFMON the verifier would refuse the program's pointer
+    subtraction: xdptop says so before loading anything."""
+    _, ns = lab.pair(mtu=1500)
+    res = ns.run("setpriv", "--bounding-set=-all,+bpf,+net_admin", xdptop, "-c", "1", "v1",
+                 check=False, stdin=subprocess.DEVNULL, timeout=30)
+    assert (res.returncode, res.stdout, res.stderr) == (3, "", (
+        "xdptop: missing CAP_PERFMON: run it as root, or grant them with "
+        "'setcap cap_bpf,cap_net_admin,cap_perfmon+ep xdptop'\n")), res
+    assert ns.xdp_attached() == []
