@@ -7,12 +7,25 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/utsname.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "table.h"
 #include "xdptop.skel.h"
+
+/* Whether the running kernel is older than major.minor: only then is a
+ * rejected program blamed on its version. */
+static bool kernel_older_than(int major, int minor)
+{
+	struct utsname u;
+	int ma, mi;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma < major || (ma == major && mi < minor);
+}
 
 static int load_error(int err)
 {
@@ -31,11 +44,39 @@ static int load_error(int err)
 				"lower --max-sources\n", strerror(-err));
 		return EXIT_BPF;
 	default:
-		fprintf(stderr, "xdptop: the kernel rejected xdptop's XDP program (%s): it needs "
-				"Linux 5.18 or later with BPF and XDP; rerun with -v for the "
-				"verifier's log\n", strerror(-err));
+		fprintf(stderr, "xdptop: the kernel rejected xdptop's XDP program (%s): %srerun "
+				"with -v for the verifier's log\n", strerror(-err),
+			kernel_older_than(5, 18) ? "it needs Linux 5.18 or later; " : "");
 		return EXIT_BPF;
 	}
+}
+
+/* The CPUs the maps are sized for: libbpf reads them from sysfs. */
+static int possible_cpus(__u32 *n)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (ncpus < 0) {
+		fprintf(stderr, "xdptop: cannot tell how many CPUs this machine has (%s, reading "
+				"/sys/devices/system/cpu/possible): mount sysfs on /sys\n",
+			strerror(-ncpus));
+		return EXIT_RUNTIME;
+	}
+	*n = ncpus;
+	return EXIT_OK;
+}
+
+/* A table of max_sources fits a BPF array on these CPUs, or say the most
+ * that does. */
+static int check_size(__u32 max_sources, __u32 nr_cpus)
+{
+	__u32 most = table_max_sources(nr_cpus);
+
+	if (max_sources <= most)
+		return EXIT_OK;
+	fprintf(stderr, "xdptop: --max-sources %u is too large for %u CPUs (a BPF array holds "
+			"under 2^32 slots): the most is %u\n", max_sources, nr_cpus, most);
+	return EXIT_USAGE;
 }
 
 static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
@@ -51,13 +92,13 @@ static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
 
 int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key)
 {
-	int ncpus = libbpf_num_possible_cpus();
 	struct xdptop_bpf *skel;
 	int err;
 
-	if (ncpus < 0)
-		return load_error(ncpus);
-	a->nr_cpus = ncpus;
+	err = possible_cpus(&a->nr_cpus);
+	err = err ?: check_size(max_sources, a->nr_cpus);
+	if (err)
+		return err;
 	a->region_slots = table_region_slots(max_sources);
 
 	skel = xdptop_bpf__open();
@@ -278,7 +319,8 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 {
 	int err;
 
-	*a = (struct attachment){ .ifname = iface->name, .ifindex = iface->ifindex,
+	*a = (struct attachment){ .ifname = iface->name, .kernel_name = iface->kernel_name,
+				  .ifindex = iface->ifindex,
 				  .link_fd = -1 };
 	err = check_free(a, cfg->force);
 	err = err ?: attachment_load(a, cfg->max_sources, &cfg->key);
@@ -299,12 +341,21 @@ enum link_state attachment_state(const struct attachment *a)
 	__u32 len = sizeof(info);
 
 	/* The kernel clears the link's ifindex when it detaches it: when the
-	 * device goes away, or when someone detaches the link (--force). */
-	if (bpf_obj_get_info_by_fd(a->link_fd, &info, &len) || info.xdp.ifindex)
+	 * device goes away, or when someone detaches the link (--force). A
+	 * device moved to another namespace keeps the link, and its index,
+	 * which this namespace then no longer has. */
+	if (bpf_obj_get_info_by_fd(a->link_fd, &info, &len))
 		return LINK_ATTACHED;
-	if (if_indextoname(a->ifindex, name) && !strcmp(name, a->ifname))
+	if (info.xdp.ifindex)
+		return if_indextoname(a->ifindex, name) ? LINK_ATTACHED : LINK_IFACE_MOVED;
+	if (if_indextoname(a->ifindex, name) && !strcmp(name, a->kernel_name))
 		return LINK_DETACHED;
 	return LINK_IFACE_GONE;
+}
+
+void attachment_detach(struct attachment *a)
+{
+	bpf_link_detach(a->link_fd);
 }
 
 const char *attachment_program_name(const struct attachment *a)

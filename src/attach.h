@@ -10,7 +10,8 @@
 struct xdptop_bpf;
 
 struct attachment {
-	const char *ifname;
+	const char *ifname;	/* as the user named it */
+	const char *kernel_name; /* its own name (not an altname) when attached */
 	int ifindex;
 	struct xdptop_bpf *skel;
 	int link_fd;		/* the kernel detaches when it closes, also on SIGKILL */
@@ -38,9 +39,13 @@ enum link_state {
 	LINK_ATTACHED,
 	LINK_IFACE_GONE,	/* deleted, or moved out of the namespace */
 	LINK_DETACHED,		/* someone else detached the program (--force) */
+	LINK_IFACE_MOVED,	/* moved to another network namespace, still attached */
 };
 
 enum link_state attachment_state(const struct attachment *a);
+
+/* Takes the program off the interface, wherever it is now. */
+void attachment_detach(struct attachment *a);
 
 /* The name of the XDP program attached: "xdptop" or "xdptop_frags". */
 const char *attachment_program_name(const struct attachment *a);

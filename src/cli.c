@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "iface.h"
 
 #ifndef XDPTOP_VERSION
 #define XDPTOP_VERSION "0.1.0"
@@ -157,12 +158,13 @@ static int parse_prefix(const char *opt, const char *arg, __u64 max, __u8 *out)
  * that two names of one interface (an altname) are caught as one. */
 static int add_interface(struct config *cfg, const char *name)
 {
+	struct iface_arg *arg = &cfg->ifaces[cfg->n_ifaces];
 	int ifindex;
 
 	if (cfg->n_ifaces == MAX_INTERFACES)
 		return usage_error("too many interfaces: at most %d, \"%s\" is one too many",
 				   MAX_INTERFACES, name);
-	ifindex = if_nametoindex(name);
+	ifindex = iface_index(name, arg->kernel_name);
 	if (!ifindex) {
 		fprintf(stderr, "xdptop: no interface named \"%s\": list them with 'ip link'\n", name);
 		return EXIT_INTERFACE;
@@ -177,8 +179,9 @@ static int add_interface(struct config *cfg, const char *name)
 		return usage_error("interface \"%s\" is \"%s\" named twice: name it once", name,
 				   seen);
 	}
-	cfg->ifaces[cfg->n_ifaces].name = name;
-	cfg->ifaces[cfg->n_ifaces].ifindex = ifindex;
+	/* An index says nothing to a reader: reports name the interface. */
+	arg->name = name[strspn(name, "0123456789")] ? name : arg->kernel_name;
+	arg->ifindex = ifindex;
 	cfg->n_ifaces++;
 	return 0;
 }

@@ -4,6 +4,7 @@
 #define CLI_H
 
 #include <stdbool.h>
+#include <net/if.h>
 #include <linux/types.h>
 #include "key.h"
 #include "report.h"
@@ -26,7 +27,8 @@ enum output_format { FORMAT_LOG, FORMAT_JSON, FORMAT_TOP };
 #define MAX_SOURCES_LIMIT (1U << 24)
 
 struct iface_arg {
-	const char *name;
+	const char *name;		/* as given; the kernel's for an index */
+	char kernel_name[IF_NAMESIZE];	/* its name, not an altname */
 	int ifindex;
 };
 

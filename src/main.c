@@ -157,6 +157,9 @@ static void say_lost(const struct monitor *m)
 	if (m->state == LINK_DETACHED)
 		msg("xdptop's XDP program was detached from iface \"%s\" (replaced by another "
 		    "program?): no longer counting it", m->att.ifname);
+	else if (m->state == LINK_IFACE_MOVED)
+		msg("iface \"%s\" moved to another network namespace: no longer counting it "
+		    "(xdptop's program taken off it)", m->att.ifname);
 	else
 		msg("iface \"%s\" disappeared: no longer counting it", m->att.ifname);
 }
@@ -183,6 +186,8 @@ static int report_all(struct monitor *mons, int n, const struct key_spec *key,
 		if (m->state != LINK_ATTACHED)
 			continue;
 		m->state = attachment_state(&m->att);
+		if (m->state == LINK_IFACE_MOVED)	/* not ours to count there */
+			attachment_detach(&m->att);
 		if (m->state == LINK_ATTACHED)
 			attached++;
 		else

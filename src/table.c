@@ -20,6 +20,16 @@ __u32 table_region_slots(__u32 max_sources)
 	return slots;
 }
 
+__u32 table_max_sources(__u32 nr_cpus)
+{
+	__u64 region_max = 0xffffffffULL / ((__u64)XDPTOP_EPOCHS * nr_cpus);
+	__u32 slots = 1U << 31;
+
+	while (slots > region_max)
+		slots >>= 1;
+	return slots / 2;	/* table_region_slots(n) is twice n, rounded up */
+}
+
 __u32 table_claim_log_len(__u32 region_slots)
 {
 	__u32 len = region_slots >> XDPTOP_CLAIM_LOG_SHIFT;

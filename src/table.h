@@ -31,6 +31,10 @@ __u32 table_region_slots(__u32 max_sources);
 /* Entries of a region's claim log. */
 __u32 table_claim_log_len(__u32 region_slots);
 
+/* The largest --max-sources whose table a BPF array can hold on nr_cpus
+ * CPUs: its slots, all epochs and CPUs, must number less than 2^32. */
+__u32 table_max_sources(__u32 nr_cpus);
+
 int table_map(struct table *t, const struct table_maps *maps);
 void table_unmap(struct table *t);
 

@@ -163,6 +163,37 @@ def test_same_interface_twice_by_altname(lab, xdptop):
         res.stderr
 
 
+@pytest.mark.parametrize("how", ["long altname", "index"])
+def test_interface_as_ip_link_names_it(lab, xdptop, how):
+    """An altname of 16+ characters (beyond the ioctl's 15) and an ifindex
+    given as a number: `ip link` takes both, and so does xdptop. The reports
+    name the interface as given, and an index by the interface's name."""
+    _, ns = lab.pair(mtu=1500)
+    index = link(ns, "v1")["ifindex"]
+    if how == "index":
+        arg, shown = str(index), "v1"
+    else:
+        arg = shown = "uplink-to-the-upstream-router"
+        sh("ip", "-n", ns.name, "link", "property", "add", "dev", "v1", "altname", arg)
+        assert sh("ip", "-n", ns.name, "-j", "link", "show", "dev", arg).returncode == 0
+    res = run(ns, xdptop, "-c", "1", "-i", "0.1", "-f", "json", arg)
+    assert res.returncode == OK, res.stderr
+    assert lines(res.stderr) == [f'Attached XDP program to iface "{shown}" (index {index})',
+                                 PRESS]
+    assert [(r["interface"], r["ifindex"]) for r in reports(res.stdout)] == [(shown, index)]
+    # The same interface by its name too: named twice.
+    res = run(ns, xdptop, "-c", "1", "v1", arg)
+    assert res.returncode == USAGE and f'"{shown}"' in res.stderr, res
+    assert_clean(ns)
+
+
+def test_no_interface_with_that_index(idle, xdptop):
+    res = run(idle, xdptop, "-c", "1", "4000000")
+    assert (res.returncode, lines(res.stderr)) == (INTERFACE, [
+        "xdptop: no interface named \"4000000\": list them with 'ip link'"]), res
+    assert_clean(idle)
+
+
 def make_bridges(ns, n):
     """n interfaces b0..b<n-1> (bridges: no traffic, no peer needed)."""
     batch = "".join(f"link add b{i} type bridge\n" for i in range(n))
@@ -652,6 +683,33 @@ def test_one_of_two_interfaces_disappears(lab, xdptop):
     assert_clean(a, b)
 
 
+MOVED = ('xdptop: iface "{}" moved to another network namespace: no longer counting it '
+         "(xdptop's program taken off it)")
+
+
+def test_interface_moved_to_another_namespace(lab, xdptop):
+    """The device leaves with xdptop's program on it: xdptop says so, takes
+    its program off (it is not its to count there) and, with nothing left to
+    count, exits 6. The device lives on in the other namespace."""
+    a, b = lab.pair(mtu=1500)
+    elsewhere = lab.netns()
+    lab.veth(a, b, "v2", "v3")
+    agent = lab.start(b, xdptop, "-f", "json", "-i", "0.1", "v1", "v3")
+    agent.wait_attached(2)
+    attached = [attached_line(b, "v1"), attached_line(b, "v3")]
+    sh("ip", "-n", b.name, "link", "set", "v1", "netns", elsewhere.name)
+    wait_for(lambda: MOVED.format("v1") in agent.stderr(), what="the 'moved' line")
+    assert agent.proc.poll() is None, agent.stderr()
+    assert_clean(elsewhere, wait=2)                 # its program is off v1, over there
+    assert b.xdp_attached() == ["v3"]               # v3 still counted
+    n = len([r for r in agent.reports() if r["interface"] == "v1"])
+    sh("ip", "-n", b.name, "link", "set", "v3", "netns", elsewhere.name)
+    assert agent.wait(timeout=10) == ALL_GONE, agent.stderr()
+    assert lines(agent.stderr()) == attached + [PRESS, MOVED.format("v1"), MOVED.format("v3")]
+    assert len([r for r in agent.reports() if r["interface"] == "v1"]) == n
+    assert_clean(a, b, elsewhere, wait=2)
+
+
 # ---------------------------------------------------------------- signals
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
@@ -693,3 +751,39 @@ def test_sigkill_leaves_nothing_attached(lab, xdptop):
     assert agent.stop(signal.SIGKILL, timeout=10) == -signal.SIGKILL
     assert agent.stdout() == ""
     assert_clean(ns, wait=5)
+
+
+# ---------------------------------------------------------------- the machine's side
+
+def in_private_mounts(ns, setup, binary, *args):
+    """xdptop inside ns, in a mount namespace of its own where `setup` (a
+    shell command) changed what it sees: the host's mounts stay as they are."""
+    cmd = f"{setup} && exec " + " ".join(shlex.quote(a) for a in (binary, *args))
+    return ns.run("unshare", "-m", "--propagation", "private", "sh", "-c", cmd, check=False,
+                  env=sanitizer_env(), timeout=30, stdin=subprocess.DEVNULL)
+
+
+def test_table_too_large_for_the_cpus(lab, xdptop, tmp_path):
+    """256 CPUs (a sysfs file that says so): --max-sources 16777216 would need
+    2^34 slots, more than a BPF array holds. Refused with the most that fits,
+    not blamed on the kernel; nothing loaded."""
+    _, ns = lab.pair(mtu=1500)
+    possible = tmp_path / "possible"
+    possible.write_text("0-255\n")
+    setup = f"mount --bind {shlex.quote(str(possible))} /sys/devices/system/cpu/possible"
+    res = in_private_mounts(ns, setup, xdptop, "--max-sources", "16777216", "-c", "1", "v1")
+    assert (res.returncode, res.stdout, lines(res.stderr)) == (USAGE, "", [
+        "xdptop: --max-sources 16777216 is too large for 256 CPUs (a BPF array holds under "
+        "2^32 slots): the most is 2097152"]), res
+    assert_clean(ns)
+
+
+def test_sysfs_not_mounted(lab, xdptop):
+    """Without /sys libbpf cannot count the CPUs: say that, not that the
+    kernel is too old."""
+    _, ns = lab.pair(mtu=1500)
+    res = in_private_mounts(ns, "umount -l /sys", xdptop, "-c", "1", "v1")
+    assert (res.returncode, res.stdout, lines(res.stderr)) == (RUNTIME, "", [
+        "xdptop: cannot tell how many CPUs this machine has (No such file or directory, "
+        "reading /sys/devices/system/cpu/possible): mount sysfs on /sys"]), res
+    assert_clean(ns)
