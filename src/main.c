@@ -217,7 +217,7 @@ static int block_stop_signals(struct ticker *tk)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);	/* the terminal (an ssh session) went away */
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);	/* a closed stdout is an error we report */
+	signal(SIGPIPE, SIG_IGN);	/* a closed stdout comes back as EPIPE: a quiet stop */
 	tk->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return tk->signal_fd < 0 ? -errno : 0;
 }
