@@ -66,7 +66,7 @@ static void xinst_open_key(struct xinst *x, __u32 max_sources, const struct key_
 	x->a.ifname = "";
 	x->a.link_fd = -1;
 	x->max_sources = max_sources;
-	if (attachment_load(&x->a, max_sources, key))
+	if (attachment_load(&x->a, max_sources, key, true))
 		die("attachment_load", EINVAL);
 	attachment_table_maps(&x->a, &maps);
 	err = table_map(&x->t, &maps);

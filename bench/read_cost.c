@@ -103,7 +103,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 	int err;
 
 	frame_build(&f, kind);
-	if (attachment_load(&a, max_sources, &key))
+	if (attachment_load(&a, max_sources, &key, true))
 		exit(1);
 	attachment_table_maps(&a, &maps);
 	err = table_map(&t, &maps);
@@ -195,7 +195,7 @@ static void map_bytes(__u32 max_sources, double *per_cpu, double *fixed, __u32 *
 
 	*per_cpu = *fixed = 0;
 	names[0] = 0;
-	if (attachment_load(&a, max_sources, &key))
+	if (attachment_load(&a, max_sources, &key, true))
 		exit(1);
 	*region_slots = a.region_slots;
 	bpf_object__for_each_map(m, a.skel->obj) {

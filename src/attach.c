@@ -36,7 +36,8 @@ static int load_error(int err)
 		return EXIT_BPF;
 	case EPERM:
 		fprintf(stderr, "xdptop: the kernel refused to load BPF (%s): run as root, "
-				"or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\n", strerror(-err));
+				"or grant CAP_BPF and CAP_NET_ADMIN (and CAP_PERFMON with "
+				"--single-buffer)\n", strerror(-err));
 		return EXIT_PRIVILEGE;
 	case ENOMEM:
 	case E2BIG:
@@ -90,7 +91,8 @@ static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
 	memcpy((void *)skel->rodata->key_mask6, k.mask6, sizeof(k.mask6));
 }
 
-int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key)
+int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key,
+		    bool single_buffer)
 {
 	struct xdptop_bpf *skel;
 	int err;
@@ -109,6 +111,9 @@ int attachment_load(struct attachment *a, __u32 max_sources, const struct key_sp
 	skel->rodata->region_slots = a->region_slots;
 	skel->rodata->claim_log_len = table_claim_log_len(a->region_slots);
 	set_key(skel, key);
+	/* Only the programs it may attach: the single-buffer one needs
+	 * CAP_PERFMON to load (see privs.c). */
+	bpf_program__set_autoload(skel->progs.xdptop, single_buffer);
 	err = bpf_map__set_max_entries(skel->maps.slots,
 				       XDPTOP_EPOCHS * a->nr_cpus * a->region_slots);
 	err = err ?: bpf_map__set_max_entries(skel->maps.claims, XDPTOP_EPOCHS * a->nr_cpus *
@@ -244,16 +249,19 @@ static int link_xdp(const struct attachment *a, bool frags, enum attach_mode mod
 	return bpf_link_create(bpf_program__fd(prog), a->ifindex, BPF_XDP, &opts);
 }
 
-/* The single-buffer program is cheaper (no helper call for the length);
- * the kernel refuses it when the MTU needs multi-buffer frames (ERANGE on
- * veth, EINVAL on other drivers): then the xdp.frags one. */
-static int link_in_mode(struct attachment *a, enum attach_mode mode)
+/* The multi-buffer (xdp.frags) program by default: while a single-buffer
+ * one is attached natively, a driver refuses an MTU that needs multi-buffer
+ * frames (a veth's peer cannot go above ~3.5 KB), and counting must not
+ * change what the link accepts. --single-buffer asks for the cheaper one
+ * (no helper call for the length), and still falls back to xdp.frags when
+ * the MTU already needs it (ERANGE on veth, EINVAL on other drivers). */
+static int link_in_mode(struct attachment *a, enum attach_mode mode, bool single_buffer)
 {
-	int fd = link_xdp(a, false, mode);
+	int fd = link_xdp(a, !single_buffer, mode);
 
 	a->mode = mode;
-	a->frags = false;
-	if (fd == -ERANGE || fd == -EINVAL) {
+	a->frags = !single_buffer;
+	if (single_buffer && (fd == -ERANGE || fd == -EINVAL)) {
 		int frags_fd = link_xdp(a, true, mode);
 
 		if (frags_fd >= 0) {
@@ -294,19 +302,19 @@ static int attach_error(const struct attachment *a, int err)
 	}
 }
 
-static int attach(struct attachment *a, enum attach_mode mode)
+static int attach(struct attachment *a, enum attach_mode mode, bool single_buffer)
 {
 	int fd;
 
 	if (mode == MODE_AUTO) {
-		fd = link_in_mode(a, MODE_NATIVE);
+		fd = link_in_mode(a, MODE_NATIVE, single_buffer);
 		if (fd == -EOPNOTSUPP || fd == -EINVAL || fd == -ERANGE) {
 			fprintf(stderr, "xdptop: native XDP not available on iface \"%s\" (%s); "
 					"using generic mode\n", a->ifname, strerror(-fd));
-			fd = link_in_mode(a, MODE_GENERIC);
+			fd = link_in_mode(a, MODE_GENERIC, single_buffer);
 		}
 	} else {
-		fd = link_in_mode(a, mode);
+		fd = link_in_mode(a, mode, single_buffer);
 	}
 	if (fd < 0)
 		return attach_error(a, fd);
@@ -323,8 +331,8 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 				  .ifindex = iface->ifindex,
 				  .link_fd = -1 };
 	err = check_free(a, cfg->force);
-	err = err ?: attachment_load(a, cfg->max_sources, &cfg->key);
-	err = err ?: attach(a, cfg->mode);
+	err = err ?: attachment_load(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
+	err = err ?: attach(a, cfg->mode, cfg->single_buffer);
 	if (err) {
 		attachment_close(a);
 		return err;

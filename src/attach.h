@@ -23,11 +23,13 @@ struct attachment {
 
 /* Opens and loads a program instance sized for max_sources on this
  * machine's CPUs, counting under key, without attaching it (tests run it
- * with BPF_PROG_TEST_RUN).
+ * with BPF_PROG_TEST_RUN): the multi-buffer program, and the single-buffer
+ * one too when asked for.
  * Returns EXIT_OK or an exit code after one line naming cause and fix; the
  * caller closes a on failure too. a must hold ifname (may be "") and
  * link_fd = -1. */
-int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key);
+int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key,
+		    bool single_buffer);
 
 /* Loads a program instance sized for cfg and attaches it to iface. Returns
  * EXIT_OK, or an exit code after one line naming the cause and the fix, with

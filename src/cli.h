@@ -43,6 +43,7 @@ struct config {
 	struct key_spec key;
 	enum attach_mode mode;
 	enum output_format format;
+	bool single_buffer;	/* the cheaper program, which caps the link's MTU */
 	bool force;
 	bool verbose;
 };

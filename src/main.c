@@ -376,7 +376,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &tk.start);
 
-	err = privs_check();
+	err = privs_check(cfg.single_buffer);
 	for (; !err && opened < cfg.n_ifaces; opened++)
 		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened]);
 	err = err ?: grace_open();

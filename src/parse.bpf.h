@@ -44,6 +44,21 @@ static __always_inline int is_vlan(__u16 proto)
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
 }
 
+/* One word of the key's address, from the source's (at src) or the
+ * destination's (at dst). Both are read at constant offsets and the key
+ * picks a value: picking an offset instead adds a register to a packet
+ * pointer, which the verifier refuses without CAP_PERFMON (its Spectre v1
+ * sanitation covers stack and map pointers only). barrier_var() keeps clang
+ * from turning the pick back into one load at a picked address. */
+static __always_inline __u32 address_word(const __u8 *src, const __u8 *dst)
+{
+	__u32 s = *(__u32 *)src, d = *(__u32 *)dst;
+
+	barrier_var(s);
+	barrier_var(d);
+	return key_dst ? d : s;
+}
+
 /* The meta bits of the VLAN tag at tci, the i-th of the frame. */
 static __always_inline __u32 vlan_meta(const __u8 *tci, int i)
 {
@@ -81,8 +96,7 @@ static __always_inline __u64 parse_key(void *data, void *data_end, struct source
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 4 || (pos[0] & 0x0f) < 5)
 			return XDPTOP_FAMILY_NONE;
-		key->addr[0] = *(__u32 *)(pos + (key_dst ? IPV4_DST_OFF : IPV4_SRC_OFF)) &
-			       key_mask4[0];
+		key->addr[0] = address_word(pos + IPV4_SRC_OFF, pos + IPV4_DST_OFF) & key_mask4[0];
 		key->addr[1] = 0;
 		return XDPTOP_FAMILY_IPV4 | vlans;
 	}
@@ -91,13 +105,12 @@ static __always_inline __u64 parse_key(void *data, void *data_end, struct source
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 6)
 			return XDPTOP_FAMILY_NONE;
-		pos += key_dst ? IPV6_DST_OFF : IPV6_SRC_OFF;
-		/* Four 4-byte loads, as for IPv4: memcpy from a packet pointer
+		/* 4-byte words, as for IPv4: memcpy from a packet pointer
 		 * that clang cannot assume aligned becomes 16 byte loads. */
-		((__u32 *)key->addr)[0] = *(__u32 *)(pos + 0);
-		((__u32 *)key->addr)[1] = *(__u32 *)(pos + 4);
-		((__u32 *)key->addr)[2] = *(__u32 *)(pos + 8);
-		((__u32 *)key->addr)[3] = *(__u32 *)(pos + 12);
+#pragma unroll
+		for (int i = 0; i < 4; i++)
+			((__u32 *)key->addr)[i] = address_word(pos + IPV6_SRC_OFF + 4 * i,
+							       pos + IPV6_DST_OFF + 4 * i);
 		key->addr[0] &= key_mask6[0];
 		key->addr[1] &= key_mask6[1];
 		return XDPTOP_FAMILY_IPV6 | vlans;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Why each capability: CAP_BPF to load the program and create its maps;
- * CAP_NET_ADMIN to attach it to an interface; CAP_PERFMON because the
- * program subtracts packet pointers (data_end - data, the frame's length
- * without a helper call), which the verifier allows only to programs that
- * may see kernel pointers. None is needed once attached: the table is read
- * through mmap and the grace period is an update of a map xdptop holds. */
+ * CAP_NET_ADMIN to attach it to an interface; with --single-buffer,
+ * CAP_PERFMON too, because that program subtracts packet pointers
+ * (data_end - data, the frame's length without a helper call), which the
+ * verifier allows only to programs that may see kernel pointers. None is
+ * needed once attached: the table is read through mmap and the grace period
+ * is an update of a map xdptop holds. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,14 +23,13 @@
 #define CAP_BPF 39
 #endif
 
-#define GRANT "run it as root, or grant them with 'setcap cap_bpf,cap_net_admin,cap_perfmon+ep xdptop'"
 
 static bool have(unsigned int cap)
 {
 	return capng_have_capability(CAPNG_EFFECTIVE, cap);
 }
 
-int privs_check(void)
+int privs_check(bool perfmon)
 {
 	const char *missing[3];
 	int n = 0;
@@ -43,13 +43,14 @@ int privs_check(void)
 		missing[n++] = "CAP_BPF";
 	if (!have(CAP_NET_ADMIN))
 		missing[n++] = "CAP_NET_ADMIN";
-	if (!have(CAP_PERFMON) && !have(CAP_SYS_ADMIN))
+	if (perfmon && !have(CAP_PERFMON) && !have(CAP_SYS_ADMIN))
 		missing[n++] = "CAP_PERFMON";
 	if (!n)
 		return EXIT_OK;
-	fprintf(stderr, "xdptop: missing %s%s%s%s%s: " GRANT "\n", missing[0],
+	fprintf(stderr, "xdptop: missing %s%s%s%s%s: run it as root, or grant them with "
+			"'setcap cap_bpf,cap_net_admin%s+ep xdptop'\n", missing[0],
 		n == 3 ? ", " : n == 2 ? " and " : "", n > 1 ? missing[1] : "",
-		n == 3 ? " and " : "", n == 3 ? missing[2] : "");
+		n == 3 ? " and " : "", n == 3 ? missing[2] : "", perfmon ? ",cap_perfmon" : "");
 	return EXIT_PRIVILEGE;
 }
 

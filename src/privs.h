@@ -4,10 +4,13 @@
 #ifndef PRIVS_H
 #define PRIVS_H
 
-/* Checks CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (CAP_SYS_ADMIN stands for
- * the first and the last). Returns EXIT_OK, or EXIT_PRIVILEGE after one
- * line that names what is missing and how to grant it. */
-int privs_check(void);
+#include <stdbool.h>
+
+/* Checks CAP_BPF and CAP_NET_ADMIN, and CAP_PERFMON when perfmon (the
+ * single-buffer program); CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON.
+ * Returns EXIT_OK, or EXIT_PRIVILEGE after one line that names what is
+ * missing and how to grant it. */
+int privs_check(bool perfmon);
 
 /* Drops every capability (effective, permitted, inheritable, ambient; the
  * bounding set too when allowed) and sets no_new_privs: from here on the

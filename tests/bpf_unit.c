@@ -321,7 +321,7 @@ static struct env *env_open_key(void **state, __u32 max_sources, __u32 tally_max
 	e->key = *key;
 	e->a.ifname = "";
 	e->a.link_fd = -1;
-	assert_int_equal(attachment_load(&e->a, max_sources, &e->key), EXIT_OK);
+	assert_int_equal(attachment_load(&e->a, max_sources, &e->key, true), EXIT_OK);
 	attachment_table_maps(&e->a, &maps);
 	assert_int_equal(table_map(&e->t, &maps), 0);
 	assert_int_equal(tally_init(&e->tally, tally_max), 0);

@@ -239,7 +239,7 @@ def test_header_rows_keys_and_resize(lab, term, xdptop, tmp_path, static_traffic
     lines = t.wait(lambda s: s[2].split()[:1] == [str(total["packets"])] and
                    s[1].split()[6:7] == ["0"], "header with every frame counted")
     assert title(lines).groups()[1:] == ("source address", "packets", "busiest", None)
-    assert lines[1].split() == ["v1", "native", "xdptop", "table", "20/65536", "(0.0%)",
+    assert lines[1].split() == ["v1", "native", "xdptop_frags", "table", "20/65536", "(0.0%)",
                                 "0", "pps", "0", "bit/s", "other", "0.0%", "untracked", "0.0%"]
     other = expected.other[0]
     assert lines[2].split() == [str(total["packets"]), "packets", str(total["bytes"]), "bytes",

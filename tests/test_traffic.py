@@ -289,9 +289,17 @@ def test_flood_while_reporting(lab, xdptop, tmp_path):
 
 # (e) Standard and jumbo MTU: every byte of every frame.
 
+FRAME_SIZES = {
+    1500: [64, 65, 128, 1000, 1499, 1500, 1514],
+    9000: [64, 1514, 1515, 3000, 4096, 4097, 6000, 8192, 9000, 9014],
+}
+# (MTU, options) -> the program attached: the multi-buffer one by default;
+# the single-buffer one when asked for and the MTU allows it.
 MTU_CASES = {
-    1500: ("xdptop", [64, 65, 128, 1000, 1499, 1500, 1514]),
-    9000: ("xdptop_frags", [64, 1514, 1515, 3000, 4096, 4097, 6000, 8192, 9000, 9014]),
+    (1500, ""): "xdptop_frags",
+    (9000, ""): "xdptop_frags",
+    (1500, "--single-buffer"): "xdptop",
+    (9000, "--single-buffer"): "xdptop_frags",
 }
 
 
@@ -305,18 +313,21 @@ def attached_program(ns, ifname):
     return xdp.get("prog", {}).get("name"), xdp.get("mode")
 
 
-@pytest.mark.parametrize("mtu", sorted(MTU_CASES))
-def test_mtu(lab, xdptop, tmp_path, mtu):
-    program, sizes = MTU_CASES[mtu]
+def mtu_traffic(tmp_path, mtu, sizes):
+    """Per source, 3 frames of its own size and one of the largest."""
     v4 = T.ipv4_block("198.18.5.1", len(sizes))
     v6 = T.ipv6_random_iids("2001:db8:5::/64", len(sizes), seed=5)
-    # Each source: 3 frames of its own size and one of the largest.
     plan = {}
     for i, size in enumerate(sizes):
         plan[v4[i]] = [size] * 3 + [mtu + 14]
         plan[v6[i]] = [size] * 3 + [mtu + 14]
     frames, expected = frames_from(plan)
-    pcap = T.write_pcap(tmp_path / f"mtu{mtu}.pcap", frames)
+    return T.write_pcap(tmp_path / f"mtu{mtu}.pcap", frames), expected
+
+
+@pytest.mark.parametrize("mtu,options", sorted(MTU_CASES), ids=lambda v: str(v) or "default")
+def test_mtu(lab, xdptop, tmp_path, mtu, options):
+    pcap, expected = mtu_traffic(tmp_path, mtu, FRAME_SIZES[mtu])
     sender, receiver = lab.pair(mtu=mtu)
     programs = []
 
@@ -324,11 +335,35 @@ def test_mtu(lab, xdptop, tmp_path, mtu):
         programs.append(attached_program(receiver, "v1"))
         T.replay(sender, "v0", pcap)
 
-    agent = run_once(lab, receiver, xdptop, ["--format", "json", "--interval", "60", "v1"],
-                     send)
-    assert programs == [(program, XDP_ATTACHED_DRV)]
+    args = ["--format", "json", "--interval", "60", *options.split(), "v1"]
+    agent = run_once(lab, receiver, xdptop, args, send)
+    assert programs == [(MTU_CASES[mtu, options], XDP_ATTACHED_DRV)]
     report = only_report(agent)
     assert counts(report["untracked"]) == ZERO
+    assert as_expected(report) == expected.as_expected()
+
+
+def test_counting_never_caps_the_mtu(lab, xdptop, tmp_path):
+    """Counting must not change what the link accepts: attached at MTU 1500,
+    the default program lets both ends go to 9000, and jumbo frames are then
+    counted to the byte. The single-buffer program (--single-buffer) is the
+    trade-off the option's help names: the peer's MTU cannot go past ~3.5 KB."""
+    sender, receiver = lab.pair(mtu=1500)
+    agent = lab.start(receiver, xdptop, "--single-buffer", "-f", "json", "-i", "60", "v1")
+    agent.wait_attached()
+    raised = sh("ip", "-n", sender.name, "link", "set", "v0", "mtu", "9000", check=False)
+    assert raised.returncode != 0 and "mtu greater than device maximum" in raised.stderr, raised
+    assert agent.stop() == 0, agent.stderr()
+
+    pcap, expected = mtu_traffic(tmp_path, 9000, FRAME_SIZES[9000])
+    agent = lab.start(receiver, xdptop, "-f", "json", "-i", "60", "v1")
+    agent.wait_attached()
+    for ns, ifname in ((sender, "v0"), (receiver, "v1")):
+        sh("ip", "-n", ns.name, "link", "set", ifname, "mtu", "9000")
+    T.replay(sender, "v0", pcap)
+    time.sleep(0.2)
+    assert agent.stop() == 0, agent.stderr()
+    report = only_report(agent)
     assert as_expected(report) == expected.as_expected()
 
 
