@@ -363,7 +363,10 @@ enum link_state attachment_state(const struct attachment *a)
 
 void attachment_detach(struct attachment *a)
 {
+	/* Closing the last reference detaches too, and needs no capability. */
 	bpf_link_detach(a->link_fd);
+	close(a->link_fd);
+	a->link_fd = -1;
 }
 
 const char *attachment_program_name(const struct attachment *a)

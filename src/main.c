@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 	for (; !err && opened < cfg.n_ifaces; opened++)
 		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened]);
 	err = err ?: grace_open();
-	err = err ?: privs_drop();
+	err = err ?: privs_drop(table_grace_period);
 	if (!err) {
 		fprintf(stderr, "Press Ctrl-C to exit and remove the program\n");
 		err = open_sinks(&sinks, &cfg);

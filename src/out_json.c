@@ -77,10 +77,17 @@ static void append_uint(struct printbuf *pb, unsigned long long v)
 	printbuf_memappend(pb, p, (int)(buf + sizeof(buf) - p));
 }
 
-/* With 3 decimals, as counter_json()'s rates. */
+/* With 3 decimals, as counter_json()'s rates. Past 10^15 (no real rate,
+ * but a clock that hardly moved) as printf writes it: no integer overflow. */
 static void append_rate(struct printbuf *pb, double v)
 {
-	unsigned long long thousandths = (unsigned long long)(v * 1000 + 0.5);
+	unsigned long long thousandths;
+
+	if (!(v >= 0 && v < 1e15)) {
+		sprintbuf(pb, "%.3f", v);
+		return;
+	}
+	thousandths = (unsigned long long)(v * 1000 + 0.5);
 	char frac[5] = { '.', (char)('0' + thousandths / 100 % 10),
 			 (char)('0' + thousandths / 10 % 10), (char)('0' + thousandths % 10) };
 

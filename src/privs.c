@@ -54,26 +54,56 @@ int privs_check(bool perfmon)
 	return EXIT_PRIVILEGE;
 }
 
-int privs_drop(void)
+static int say_no_drop(int err)
 {
+	fprintf(stderr, "xdptop: cannot drop its capabilities once attached (%s): it will not "
+			"count with more privilege than it needs\n", strerror(err));
+	return EXIT_RUNTIME;
+}
+
+/* Applies the capability state built with capng_*: in the bounding set too
+ * when allowed. Returns 0 or an errno. */
+static int apply(bool bounding)
+{
+	errno = 0;
+	if (capng_apply(bounding ? CAPNG_SELECT_ALL : CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT))
+		return errno ? errno : EPERM;
+	return 0;
+}
+
+int privs_drop(int (*per_interval)(void))
+{
+	unsigned int bpf_cap;
 	bool bounding;
-	int err = 0;
+	int err;
 
 	capng_clear(CAPNG_SELECT_ALL);
-	capng_get_caps_process();
+	if (capng_get_caps_process())
+		return say_no_drop(EPERM);
 	/* The bounding set only with CAP_SETPCAP: root has it; a user given
 	 * file capabilities does not (and cannot regain any past exec with
 	 * no_new_privs anyway). */
 	bounding = have(CAP_SETPCAP);
+	bpf_cap = capng_have_capability(CAPNG_PERMITTED, CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
+	/* First all but the BPF capability, kept permitted, not effective:
+	 * before Linux 6.5 the kernel checks it on every bpf() call when
+	 * unprivileged BPF is disabled (Debian's default), also on the map
+	 * update each interval waits on. */
 	capng_clear(CAPNG_SELECT_ALL);
-	if (capng_apply(bounding ? CAPNG_SELECT_ALL : CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT))
-		err = errno ? errno : EPERM;
-	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		err = errno;
-	if (err) {
-		fprintf(stderr, "xdptop: cannot drop its capabilities once attached (%s): it "
-				"will not count with more privilege than it needs\n", strerror(err));
-		return EXIT_RUNTIME;
+	capng_update(CAPNG_ADD, CAPNG_PERMITTED, bpf_cap);
+	err = apply(bounding);
+	if (!err && per_interval() == -EPERM) {
+		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, bpf_cap);
+		err = apply(false);
+		if (!err)
+			fprintf(stderr, "xdptop: keeping %s alone: this kernel (before Linux 6.5, "
+					"with unprivileged BPF disabled) asks for it on every bpf() "
+					"call\n", bpf_cap == CAP_BPF ? "CAP_BPF" : "CAP_SYS_ADMIN");
+	} else if (!err) {
+		capng_clear(CAPNG_SELECT_CAPS);
+		err = apply(false);
 	}
-	return EXIT_OK;
+	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		err = errno;
+	return err ? say_no_drop(err) : EXIT_OK;
 }

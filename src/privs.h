@@ -15,7 +15,10 @@ int privs_check(bool perfmon);
 /* Drops every capability (effective, permitted, inheritable, ambient; the
  * bounding set too when allowed) and sets no_new_privs: from here on the
  * agent only reads its maps through the descriptors it holds, and closing
- * them still detaches. Returns EXIT_OK or EXIT_RUNTIME after one line. */
-int privs_drop(void);
+ * them still detaches. per_interval() is the work each interval does with
+ * bpf() (0 or a negative errno): when it fails without capabilities (older
+ * kernels), the BPF capability alone is kept, and a line says so. Returns
+ * EXIT_OK or EXIT_RUNTIME after one line. */
+int privs_drop(int (*per_interval)(void));
 
 #endif /* PRIVS_H */

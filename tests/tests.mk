@@ -16,7 +16,12 @@ $(BUILD)/deny_bpf: tests/deny_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
-check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf
+# Built without the sanitizers: it is preloaded into either build.
+$(BUILD)/old_kernel_bpf.so: tests/old_kernel_bpf.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC $< -ldl -o $@
+
+check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so
 
 check:
 	$(Q)$(MAKE) --no-print-directory check-build
