@@ -163,18 +163,20 @@ static int find_xdp_link(int ifindex, __u32 prog_id)
 	return err;
 }
 
-/* Whether a bpf_link holds the program on the interface: then the kernel
- * refuses 'ip link set dev X xdp off', and only the link's owner (or
- * --force) can take it off. Without CAP_SYS_ADMIN links cannot be listed:
- * then no. */
-static bool held_by_link(int ifindex, __u32 prog_id)
+/* Whether a bpf_link holds the program on the interface: 1 yes, 0 no, -1
+ * cannot tell (listing links needs CAP_SYS_ADMIN). A link makes the kernel
+ * refuse 'ip link set dev X xdp off': only its owner (or --force) can take
+ * it off. */
+static int held_by_link(int ifindex, __u32 prog_id)
 {
 	int fd = find_xdp_link(ifindex, prog_id);
 
+	if (fd == -EPERM)
+		return -1;
 	if (fd < 0)
-		return false;
+		return 0;
 	close(fd);
-	return true;
+	return 1;
 }
 
 /* Removes whatever XDP program holds the interface. A netlink attachment is
@@ -229,14 +231,23 @@ static int check_free(const struct attachment *a, bool force)
 	describe_prog(q.prog_id, who, sizeof(who));
 	if (force)
 		return force_out(a, &q, who);
-	if (held_by_link(a->ifindex, q.prog_id))
+	switch (held_by_link(a->ifindex, q.prog_id)) {
+	case 1:
 		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached through "
 				"a bpf_link: stop its owner, or replace it with --force\n", a->ifname,
 			who);
-	else
+		break;
+	case 0:
 		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove "
 				"it ('ip link set dev %s xdp off', or stop its owner) or replace it "
 				"with --force\n", a->ifname, who, a->ifname);
+		break;
+	default:
+		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove "
+				"it ('ip link set dev %s xdp off'; if a bpf_link holds it, stop its "
+				"owner) or replace it with --force\n", a->ifname, who, a->ifname);
+		break;
+	}
 	return EXIT_INTERFACE;
 }
 

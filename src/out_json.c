@@ -29,24 +29,13 @@ static int json_begin(struct sink *base, const struct round *r)
 	return 0;
 }
 
-/* A double with a fixed number of decimals, as written. */
-static json_object *fixed(double v, int decimals)
+/* The interval, in seconds to the microsecond, as written. */
+static json_object *seconds_json(double v)
 {
 	char buf[64];
 
-	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	snprintf(buf, sizeof(buf), "%.6f", v);
 	return json_object_new_double_s(v, buf);
-}
-
-static json_object *counter_json(const struct counter_report *c)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "packets", json_object_new_uint64(c->cum.packets));
-	json_object_object_add(o, "bytes", json_object_new_uint64(c->cum.bytes));
-	json_object_object_add(o, "pps", fixed(c->pps, 3));
-	json_object_object_add(o, "bps", fixed(c->bps, 3));
-	return o;
 }
 
 static void vlans_to_json(struct printbuf *pb, __u32 meta)
@@ -77,22 +66,49 @@ static void append_uint(struct printbuf *pb, unsigned long long v)
 	printbuf_memappend(pb, p, (int)(buf + sizeof(buf) - p));
 }
 
-/* With 3 decimals, as counter_json()'s rates. Past 10^15 (no real rate,
- * but a clock that hardly moved) as printf writes it: no integer overflow. */
-static void append_rate(struct printbuf *pb, double v)
+/* v with 3 decimals, rounded half up, written as integers are (%f costs
+ * several times more, and a report can hold a million rows); every rate of
+ * a report goes through here, so that rows and totals round alike. Past
+ * 10^15 (no real rate, but a clock that hardly moved) as printf writes it. */
+#define RATE_TEXT_LEN 32
+
+static const char *rate_text(double v, char buf[RATE_TEXT_LEN])
 {
-	unsigned long long thousandths;
+	char *p = buf + RATE_TEXT_LEN - 1;
+	unsigned long long t;
 
 	if (!(v >= 0 && v < 1e15)) {
-		sprintbuf(pb, "%.3f", v);
-		return;
+		snprintf(buf, RATE_TEXT_LEN, "%.3f", v);
+		return buf;
 	}
-	thousandths = (unsigned long long)(v * 1000 + 0.5);
-	char frac[5] = { '.', (char)('0' + thousandths / 100 % 10),
-			 (char)('0' + thousandths / 10 % 10), (char)('0' + thousandths % 10) };
+	t = (unsigned long long)(v * 1000 + 0.5);
+	*p = '\0';
+	for (int i = 0; i < 3; i++, t /= 10)
+		*--p = (char)('0' + t % 10);
+	*--p = '.';
+	do
+		*--p = (char)('0' + t % 10);
+	while (t /= 10);
+	return p;
+}
 
-	append_uint(pb, thousandths / 1000);
-	printbuf_memappend(pb, frac, 4);
+static void append_rate(struct printbuf *pb, double v)
+{
+	char buf[RATE_TEXT_LEN];
+
+	append_str(pb, rate_text(v, buf));
+}
+
+static json_object *counter_json(const struct counter_report *c)
+{
+	json_object *o = json_object_new_object();
+	char buf[RATE_TEXT_LEN];
+
+	json_object_object_add(o, "packets", json_object_new_uint64(c->cum.packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(c->cum.bytes));
+	json_object_object_add(o, "pps", json_object_new_double_s(c->pps, rate_text(c->pps, buf)));
+	json_object_object_add(o, "bps", json_object_new_double_s(c->bps, rate_text(c->bps, buf)));
+	return o;
 }
 
 /* The sources array can hold a million rows: rather than a json-c object
@@ -157,7 +173,7 @@ static int json_report(struct sink *base, const struct report *r)
 	json_object_object_add(o, "time", time_json(&s->round->when));
 	json_object_object_add(o, "interface", json_object_new_string(r->iface->name));
 	json_object_object_add(o, "ifindex", json_object_new_int(r->iface->ifindex));
-	json_object_object_add(o, "interval", fixed(r->interval, 6));
+	json_object_object_add(o, "interval", seconds_json(r->interval));
 	json_object_object_add(o, "sources", sources);
 	json_object_object_add(o, "tracked_sources", json_object_new_uint64(r->n_keys));
 	json_object_object_add(o, "other", counter_json(&r->other));

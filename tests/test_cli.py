@@ -479,6 +479,24 @@ def test_interface_held_by_another_xdptop(lab, xdptop):
     assert_clean(ns)
 
 
+def test_interface_held_without_cap_sys_admin(lab, xdptop):
+    """Without CAP_SYS_ADMIN (the setcap recipe) links cannot be listed, nor
+    programs opened by id to read their name: the message cannot tell a
+    bpf_link from a netlink attachment, and says what to do in either case."""
+    _, ns = lab.pair(mtu=1500)
+    first = lab.start(ns, xdptop, "-f", "json", "-i", "0.1", "v1")
+    first.wait_attached()
+    prog = attached_prog(ns, "v1")
+    res = capsh(ns, xdptop, "cap_sys_admin", "-c", "1", "v1")
+    assert (res.returncode, lines(res.stderr), res.stdout) == (INTERFACE, [
+        f'xdptop: iface "v1" already has XDP program {prog[0]} attached: '
+        "remove it ('ip link set dev v1 xdp off'; if a bpf_link holds it, stop its owner) or "
+        "replace it with --force"], ""), res
+    assert attached_prog(ns, "v1") == prog
+    assert first.stop() == OK, first.stderr()
+    assert_clean(ns)
+
+
 def test_force_over_another_xdptop(lab, xdptop):
     """--force detaches the other's bpf_link; the other then stops counting
     and exits on its own; nothing is left attached."""
