@@ -4,7 +4,7 @@
  * interfaces; redrawn every round, and at once on a key press:
  *
  *   xdptop  elapsed 0:01:07  key: source address  sort: pps, busiest first
- *   v1  native xdptop  table 2/65536 (0.0%)  500 pps  2.72M bit/s
+ *   v1  native xdptop_frags  table 2/65536 (0.0%)  500 pps  2.72M bit/s  other 0.0%  untracked 0.0%
  *       31023 packets  10234000 bytes  other 12 (0.0%)  untracked 0 (0.0%)
  *   SOURCE         PPS   BIT/S  AVG PPS AVG BIT/S  PACKETS    BYTES  SHARE
  *   198.18.1.1     400    320k      401      321k    24.8k    2.48M  80.0% ########
@@ -145,18 +145,13 @@ static double share(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0.0;
 }
 
+/* A row's measure for the sort: rows of one frame share its round's
+ * interval, so interval counts rank (and share) as rates do. */
 static double row_measure(const struct view_row *v, enum sort_key by)
 {
-	switch (by) {
-	case SORT_PPS:
-		return v->fig.pps;
-	case SORT_BPS:
-		return v->fig.bps;
-	case SORT_BYTES:
-		return (double)v->key.bytes;
-	default:
-		return (double)v->key.packets;
-	}
+	const struct xdptop_counter cum = { v->key.packets, v->key.bytes };
+
+	return (double)sort_measure(by, &cum, &v->fig.last);
 }
 
 /* The sort's measure over every interface of a frame, for shares. */
@@ -167,8 +162,7 @@ static double frame_measure(const struct frame *f, enum sort_key by)
 	for (size_t i = 0; i < f->data.round.n_reports; i++) {
 		const struct counter_report *t = &f->data.reports[i].total;
 
-		sum += by == SORT_PPS ? t->pps : by == SORT_BPS ? t->bps :
-		       by == SORT_BYTES ? (double)t->cum.bytes : (double)t->cum.packets;
+		sum += (double)sort_measure(by, &t->cum, &t->last);
 	}
 	return sum;
 }

@@ -63,20 +63,27 @@ void report_key_average(const struct report *r, const struct source_count *s, do
 	tally_average(r->tally, s, pps, bps);
 }
 
-/* The measure a ranking goes by: every key of a report shares the
- * interval, so its counts rank as its rates do. */
-static __u64 measure(const struct tally *t, const struct source_count *s, enum sort_key by)
+__u64 sort_measure(enum sort_key by, const struct xdptop_counter *cum,
+		   const struct xdptop_counter *last)
 {
 	switch (by) {
 	case SORT_PPS:
-		return tally_last_interval(t, s).packets;
+		return last->packets;
 	case SORT_BPS:
-		return tally_last_interval(t, s).bytes;
+		return last->bytes;
 	case SORT_BYTES:
-		return s->bytes;
+		return cum->bytes;
 	default:
-		return s->packets;
+		return cum->packets;
 	}
+}
+
+static __u64 measure(const struct tally *t, const struct source_count *s, enum sort_key by)
+{
+	const struct xdptop_counter cum = { s->packets, s->bytes };
+	const struct xdptop_counter last = tally_last_interval(t, s);
+
+	return sort_measure(by, &cum, &last);
 }
 
 struct ranking {

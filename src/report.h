@@ -76,6 +76,12 @@ int rows_rank(struct rows *rows, const struct report *r, enum sort_key by, bool 
 	      size_t top);
 void rows_free(struct rows *rows);
 
+/* The count a sort goes by: the interval's packets or bytes (keys of one
+ * round share its interval, so they rank as their rates do), or the
+ * cumulative ones. */
+__u64 sort_measure(enum sort_key by, const struct xdptop_counter *cum,
+		   const struct xdptop_counter *last);
+
 /* The order of two keys whose measures compare as by_measure (< 0: a's is
  * larger): then busier by cumulative packets, then bytes (all flipped when
  * reversed), then key order, never flipped: a ranking is deterministic. */
