@@ -63,8 +63,7 @@ static void xinst_open_key(struct xinst *x, __u32 max_sources, const struct key_
 	int err;
 
 	memset(x, 0, sizeof(*x));
-	x->a.ifname = "";
-	x->a.link_fd = -1;
+	x->a = ATTACHMENT_UNOPENED("");
 	x->max_sources = max_sources;
 	if (attachment_load(&x->a, max_sources, key, true))
 		die("attachment_load", EINVAL);
@@ -101,7 +100,7 @@ static void xinst_reset(struct xinst *x)
 /* Occupied slots in the active epoch's regions (before a drain). */
 static __u64 xinst_occupied(const struct xinst *x)
 {
-	__u32 epoch = *x->t.active_epoch & 1;
+	__u32 epoch = table_active_epoch(&x->t);
 	const struct xdptop_slot *s = &x->t.slots[(size_t)epoch * x->t.nr_cpus * x->t.region_slots];
 	size_t n = (size_t)x->t.nr_cpus * x->t.region_slots;
 	__u64 used = 0;

@@ -87,7 +87,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 		FILE *devnull)
 {
 	static struct frame f;
-	struct attachment a = { .ifname = "", .link_fd = -1 };
+	struct attachment a = ATTACHMENT_UNOPENED("");
 	struct timing first = { 0 }, steady[ROUNDS];
 	double v[ROUNDS], grace[ROUNDS + 1], sort_all, format_all, t0, t1, t2, t3, c0;
 	static const struct iface_info iface = { .name = "v1", .mode = "native",
@@ -189,7 +189,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 static void map_bytes(__u32 max_sources, double *per_cpu, double *fixed, __u32 *region_slots,
 		      char *names, size_t names_len)
 {
-	struct attachment a = { .ifname = "", .link_fd = -1 };
+	struct attachment a = ATTACHMENT_UNOPENED("");
 	struct bpf_map *m;
 	size_t page = sysconf(_SC_PAGESIZE);
 

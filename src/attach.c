@@ -91,8 +91,10 @@ static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
 	memcpy((void *)skel->rodata->key_mask6, k.mask6, sizeof(k.mask6));
 }
 
-int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key,
-		    bool single_buffer)
+/* Opens a program instance sized for max_sources on this machine's CPUs,
+ * counting under key, ready to load. */
+static int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *key,
+		      bool single_buffer)
 {
 	struct xdptop_bpf *skel;
 	int err;
@@ -119,7 +121,17 @@ int attachment_load(struct attachment *a, __u32 max_sources, const struct key_sp
 	err = err ?: bpf_map__set_max_entries(skel->maps.claims, XDPTOP_EPOCHS * a->nr_cpus *
 					      table_claim_log_len(a->region_slots));
 	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats, XDPTOP_EPOCHS * a->nr_cpus);
-	err = err ?: xdptop_bpf__load(skel);
+	return err ? load_error(err) : EXIT_OK;
+}
+
+int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key,
+		    bool single_buffer)
+{
+	int err = open_sized(a, max_sources, key, single_buffer);
+
+	if (err)
+		return err;
+	err = xdptop_bpf__load(a->skel);
 	return err ? load_error(err) : EXIT_OK;
 }
 
@@ -179,73 +191,44 @@ static int held_by_link(int ifindex, __u32 prog_id)
 	return 1;
 }
 
-/* Removes whatever XDP program holds the interface. A netlink attachment is
- * cleared with CAP_NET_ADMIN, per mode; the kernel refuses that (EBUSY) when
- * a bpf_link holds the interface: then the link is detached (its owner keeps
- * a dead link and sees it as detached). */
-static int remove_existing(const struct attachment *a, const struct bpf_xdp_query_opts *q)
-{
-	int err = 0, fd;
+/* The program that holds an interface: what --force replaces. */
+struct holder {
+	__u32 prog_id;		/* 0: the interface is free */
+	__u32 mode_flags;	/* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+	char who[64];		/* describe_prog() */
+};
 
-	if (q->drv_prog_id)
-		err = bpf_xdp_detach(a->ifindex, XDP_FLAGS_DRV_MODE, NULL);
-	if (!err && q->skb_prog_id)
-		err = bpf_xdp_detach(a->ifindex, XDP_FLAGS_SKB_MODE, NULL);
-	if (err != -EBUSY)
-		return err;
-	fd = find_xdp_link(a->ifindex, q->prog_id);
-	if (fd < 0)
-		return fd;
-	err = bpf_link_detach(fd);
-	close(fd);
-	return err;
-}
-
-static int force_out(const struct attachment *a, const struct bpf_xdp_query_opts *q,
-		     const char *who)
-{
-	int err = remove_existing(a, q);
-
-	if (!err) {
-		fprintf(stderr, "xdptop: replaced XDP program %s on iface \"%s\"\n", who, a->ifname);
-		return EXIT_OK;
-	}
-	if (err == -EPERM) {
-		fprintf(stderr, "xdptop: cannot replace the bpf_link holding iface \"%s\" without "
-				"CAP_SYS_ADMIN: run as root, or stop its owner\n", a->ifname);
-		return EXIT_PRIVILEGE;
-	}
-	fprintf(stderr, "xdptop: could not remove XDP program %s from iface \"%s\" (%s): "
-			"stop its owner, then retry\n", who, a->ifname, strerror(-err));
-	return EXIT_INTERFACE;
-}
-
-/* An interface holds one XDP program: say which, and how to get past it. */
-static int check_free(const struct attachment *a, bool force)
+/* An interface holds one XDP program: say which, and how to get past it
+ * (or, with force, leave it to replace() once xdptop's own is loaded). */
+static int check_free(const struct attachment *a, bool force, struct holder *h)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char who[64];
 
+	*h = (struct holder){};
 	if (bpf_xdp_query(a->ifindex, 0, &q) || !q.prog_id)
 		return EXIT_OK;
-	describe_prog(q.prog_id, who, sizeof(who));
+	h->prog_id = q.drv_prog_id ?: q.skb_prog_id ?: q.prog_id;
+	h->mode_flags = q.drv_prog_id ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+	describe_prog(h->prog_id, h->who, sizeof(h->who));
 	if (force)
-		return force_out(a, &q, who);
-	switch (held_by_link(a->ifindex, q.prog_id)) {
+		return EXIT_OK;
+	switch (held_by_link(a->ifindex, h->prog_id)) {
 	case 1:
 		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached through "
-				"a bpf_link: stop its owner, or replace it with --force\n", a->ifname,
-			who);
+				"a bpf_link: stop its owner%s, or replace it with --force\n",
+			a->ifname, h->who, strstr(h->who, "(\"xdptop") ?
+			" (an xdptop left pinned: take it up with --pin, or remove it with "
+			"'xdptop --detach IFACE')" : "");
 		break;
 	case 0:
 		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove "
 				"it ('ip link set dev %s xdp off', or stop its owner) or replace it "
-				"with --force\n", a->ifname, who, a->ifname);
+				"with --force\n", a->ifname, h->who, a->ifname);
 		break;
 	default:
 		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached: remove "
 				"it ('ip link set dev %s xdp off'; if a bpf_link holds it, stop its "
-				"owner) or replace it with --force\n", a->ifname, who, a->ifname);
+				"owner) or replace it with --force\n", a->ifname, h->who, a->ifname);
 		break;
 	}
 	return EXIT_INTERFACE;
@@ -333,24 +316,314 @@ static int attach(struct attachment *a, enum attach_mode mode, bool single_buffe
 	return EXIT_OK;
 }
 
-int attachment_open(struct attachment *a, const struct config *cfg,
-		    const struct iface_arg *iface)
+static struct bpf_program *attached_program(const struct attachment *a)
+{
+	return a->frags ? a->skel->progs.xdptop_frags : a->skel->progs.xdptop;
+}
+
+static __u32 prog_id_of(int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
+}
+
+/* Puts xdptop's program where the holder's was, with put(): the
+ * single-buffer one when asked for, unless the link's MTU needs the
+ * multi-buffer one (ERANGE on veth, EINVAL elsewhere). */
+static int put_program(struct attachment *a, bool single_buffer,
+		       int (*put)(const struct attachment *a, int prog_fd, int arg), int arg)
 {
 	int err;
 
-	*a = (struct attachment){ .ifname = iface->name, .kernel_name = iface->kernel_name,
-				  .ifindex = iface->ifindex,
-				  .link_fd = -1 };
-	err = check_free(a, cfg->force);
-	err = err ?: attachment_load(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
-	err = err ?: attach(a, cfg->mode, cfg->single_buffer);
-	if (err) {
-		attachment_close(a);
-		return err;
+	a->frags = !single_buffer;
+	err = put(a, bpf_program__fd(attached_program(a)), arg);
+	if (single_buffer && (err == -ERANGE || err == -EINVAL)) {
+		a->frags = true;
+		err = put(a, bpf_program__fd(attached_program(a)), arg);
 	}
+	return err;
+}
+
+/* The kernel swaps a netlink-attached program for a new one in one step. */
+static int swap_netlink(const struct attachment *a, int prog_fd, int mode_flags)
+{
+	return bpf_xdp_attach(a->ifindex, prog_fd, mode_flags, NULL);
+}
+
+static int update_link(const struct attachment *a, int prog_fd, int link_fd)
+{
+	(void)a;
+	return bpf_link_update(link_fd, prog_fd, NULL) ? -errno : 0;
+}
+
+static int replace_error(const struct attachment *a, const struct holder *h, int err)
+{
+	if (err == -EPERM || err == -EBUSY) {
+		fprintf(stderr, "xdptop: cannot replace the bpf_link holding iface \"%s\" without "
+				"CAP_SYS_ADMIN: run as root, or stop its owner\n", a->ifname);
+		return EXIT_PRIVILEGE;
+	}
+	if (err == -ENOENT) {
+		fprintf(stderr, "xdptop: --pin cannot take over XDP program %s on iface \"%s\": "
+				"it is attached without a bpf_link, which a pin needs; remove it "
+				"('ip link set dev %s xdp off'), then retry\n", h->who, a->ifname,
+			a->ifname);
+		return EXIT_INTERFACE;
+	}
+	fprintf(stderr, "xdptop: could not replace XDP program %s on iface \"%s\" (%s); it "
+			"stays attached: rerun with -v\n", h->who, a->ifname, strerror(-err));
+	return EXIT_INTERFACE;
+}
+
+/* --force, once xdptop's program is loaded (so a table too large for memory
+ * or a verifier error leaves the old program in place): xdptop's takes its
+ * place in one step. A netlink attachment is swapped by the kernel; a
+ * bpf_link (which refuses that) gets xdptop's program through
+ * bpf_link_update, and xdptop holds the link from then on (its owner sees
+ * its program replaced). A pin needs a link of its own. */
+static int replace(struct attachment *a, const struct holder *h, const struct config *cfg)
+{
+	int link_fd = find_xdp_link(a->ifindex, h->prog_id);
+	int err;
+
+	a->mode = h->mode_flags == XDP_FLAGS_DRV_MODE ? MODE_NATIVE : MODE_GENERIC;
+	if (link_fd >= 0) {
+		err = put_program(a, cfg->single_buffer, update_link, link_fd);
+		if (err)
+			close(link_fd);
+		else
+			a->link_fd = link_fd;
+	} else if (cfg->pin_root) {
+		err = link_fd == -EPERM ? -EPERM : -ENOENT;
+	} else {
+		err = put_program(a, cfg->single_buffer, swap_netlink, h->mode_flags);
+		if (!err)
+			a->netlink_mode = h->mode_flags;
+	}
+	if (err)
+		return replace_error(a, h, err);
+	fprintf(stderr, "xdptop: replaced XDP program %s on iface \"%s\"\n", h->who, a->ifname);
+	return EXIT_OK;
+}
+
+static int attach_new(struct attachment *a, const struct config *cfg)
+{
+	struct holder h;
+	int err = check_free(a, cfg->force, &h);
+
+	err = err ?: attachment_load(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
+	if (!err)
+		err = h.prog_id ? replace(a, &h, cfg) : attach(a, cfg->mode, cfg->single_buffer);
+	if (err)
+		return err;
+	a->prog_id = prog_id_of(bpf_program__fd(attached_program(a)));
 	fprintf(stderr, "Attached XDP program to iface \"%s\" (index %d)\n", a->ifname,
 		a->ifindex);
 	return EXIT_OK;
+}
+
+static void identity_of(const struct attachment *a, const struct config *cfg,
+			struct ledger_identity *id)
+{
+	ledger_identity(id, a->nr_cpus, a->region_slots, cfg->max_sources, &cfg->key,
+			cfg->single_buffer);
+}
+
+/* Pins the maps, the ledger, the program and, last, the link. */
+static int pin_new(struct attachment *a, const struct config *cfg)
+{
+	struct bpf_map *maps[] = { [PIN_SLOTS] = a->skel->maps.slots,
+				   [PIN_CLAIMS] = a->skel->maps.claims,
+				   [PIN_STATS] = a->skel->maps.cpu_stats,
+				   [PIN_BSS] = a->skel->maps.bss };
+	struct ledger_identity id;
+	int err;
+
+	identity_of(a, cfg, &id);
+	err = ledger_create(&a->ledger, &id);
+	for (int o = PIN_SLOTS; !err && o <= PIN_BSS; o++)
+		err = pin_put(&a->pin, o, bpf_map__fd(maps[o]));
+	err = err ?: pin_put(&a->pin, PIN_LEDGER, a->ledger.fd);
+	err = err ?: pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
+	err = err ?: pin_put(&a->pin, PIN_LINK, a->link_fd);
+	if (!err)
+		return EXIT_OK;
+	pin_unpin_all(&a->pin);
+	fprintf(stderr, "xdptop: cannot pin iface \"%s\"'s program and counts in %s (%s): "
+			"check that directory's owner and permissions\n", a->ifname, a->pin.dir,
+		strerror(-err));
+	return err == -ENOMEM ? EXIT_BPF : EXIT_PRIVILEGE;
+}
+
+/* "--key dst --prefix4 24 --prefix6 128 --vlan --max-sources 1000" */
+static void options_text(const struct ledger_identity *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "--key %s --prefix4 %u --prefix6 %u%s --max-sources %u%s",
+		 id->key_address == KEY_DST ? "dst" : "src", id->prefix4, id->prefix6,
+		 id->vlan ? " --vlan" : "", id->max_sources,
+		 id->single_buffer ? " --single-buffer" : "");
+}
+
+/* A pinned state is adopted only as it was made: the program reads its
+ * table with the layout and sizes it was loaded with. */
+static int check_identity(const struct attachment *a, const struct config *cfg)
+{
+	const struct ledger_identity *have = ledger_id(&a->ledger);
+	struct ledger_identity want;
+	char was[160], asked[160];
+
+	identity_of(a, cfg, &want);
+	if (!memcmp(have, &want, sizeof(want)))
+		return EXIT_OK;
+	if (have->layout != want.layout || have->nr_cpus != want.nr_cpus) {
+		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s has another "
+				"table layout (version %u for %u CPUs; this xdptop makes version %u "
+				"for %u): remove it with 'xdptop --detach %s' (its counts are lost)\n",
+			a->ifname, a->pin.dir, have->layout, have->nr_cpus, want.layout,
+			want.nr_cpus, a->ifname);
+		return EXIT_INTERFACE;
+	}
+	options_text(have, was, sizeof(was));
+	options_text(&want, asked, sizeof(asked));
+	fprintf(stderr, "xdptop: the state pinned for iface \"%s\" counts with %s, not %s: "
+			"rerun with its options, or remove it with 'xdptop --detach %s' (its "
+			"counts are lost)\n", a->ifname, was, asked, a->ifname);
+	return EXIT_USAGE;
+}
+
+/* Opens the pinned ledger and checks it was made as cfg would make it. */
+static int open_ledger(struct attachment *a, const struct config *cfg)
+{
+	int fd = pin_get(&a->pin, PIN_LEDGER);
+	int err = fd < 0 ? fd : ledger_open(&a->ledger, fd);
+
+	if (err) {
+		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s is not one this "
+				"xdptop can read (%s): remove it with 'xdptop --detach %s'\n",
+			a->ifname, a->pin.dir, err == -EPROTO ? "no ledger of this version" :
+			strerror(-err), a->ifname);
+		return EXIT_INTERFACE;
+	}
+	return check_identity(a, cfg);
+}
+
+/* Loads this xdptop's program on the pinned maps. */
+static int load_on_pins(struct attachment *a)
+{
+	struct bpf_map *maps[] = { [PIN_SLOTS] = a->skel->maps.slots,
+				   [PIN_CLAIMS] = a->skel->maps.claims,
+				   [PIN_STATS] = a->skel->maps.cpu_stats,
+				   [PIN_BSS] = a->skel->maps.bss };
+	int err = 0;
+
+	for (int o = PIN_SLOTS; !err && o <= PIN_BSS; o++) {
+		int fd = pin_get(&a->pin, o);
+
+		err = fd < 0 ? fd : bpf_map__reuse_fd(maps[o], fd);
+		if (fd >= 0)
+			close(fd);	/* libbpf holds its own */
+	}
+	err = err ?: xdptop_bpf__load(a->skel);
+	return err ? load_error(err) : EXIT_OK;
+}
+
+/* The pinned link's program on the interface, or 0 when the link is no
+ * longer attached (the interface went, or another program took it). */
+static __u32 pinned_link_prog(int link_fd, int ifindex)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(link_fd, &info, &len) || (int)info.xdp.ifindex != ifindex)
+		return 0;
+	return info.prog_id;
+}
+
+/* Which program the link holds, and in which mode: the adopter keeps both. */
+static void adopt_kind(struct attachment *a, __u32 prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[64] = "";
+
+	describe_prog(prog_id, name, sizeof(name));
+	a->frags = strstr(name, "\"xdptop_frags\"") != NULL;
+	a->mode = !bpf_xdp_query(a->ifindex, 0, &q) && q.drv_prog_id == prog_id ?
+		  MODE_NATIVE : MODE_GENERIC;
+}
+
+/* Takes over what an agent before pinned: its maps, its ledger, its link,
+ * which keeps counting while no agent runs; this xdptop's program replaces
+ * the link's in one step (bpf_link_update), on the same maps. */
+static int adopt(struct attachment *a, const struct config *cfg)
+{
+	__u32 prog_id;
+	int err;
+
+	a->link_fd = pin_get(&a->pin, PIN_LINK);
+	prog_id = a->link_fd < 0 ? 0 : pinned_link_prog(a->link_fd, a->ifindex);
+	if (!prog_id) {
+		fprintf(stderr, "xdptop: the program pinned for iface \"%s\" was no longer "
+				"attached; starting its counts afresh\n", a->ifname);
+		if (a->link_fd >= 0)
+			close(a->link_fd);
+		a->link_fd = -1;
+		pin_unpin_all(&a->pin);
+		return attach_new(a, cfg) ?: pin_new(a, cfg);
+	}
+	adopt_kind(a, prog_id);
+	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
+	err = err ?: open_ledger(a, cfg);
+	err = err ?: load_on_pins(a);
+	if (err)
+		return err;
+	if (bpf_link_update(a->link_fd, bpf_program__fd(attached_program(a)), NULL) ||
+	    pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)))) {
+		fprintf(stderr, "xdptop: cannot take over the program pinned for iface \"%s\" "
+				"(%s): rerun with -v, or remove it with 'xdptop --detach %s'\n",
+			a->ifname, strerror(errno), a->ifname);
+		return EXIT_BPF;
+	}
+	a->adopted = true;
+	a->prog_id = prog_id_of(bpf_program__fd(attached_program(a)));
+	fprintf(stderr, "Adopted the XDP program pinned on iface \"%s\" (index %d) and its "
+			"counts\n", a->ifname, a->ifindex);
+	return EXIT_OK;
+}
+
+int attachment_open(struct attachment *a, const struct config *cfg,
+		    const struct iface_arg *iface)
+{
+	int err = EXIT_OK;
+
+	*a = ATTACHMENT_UNOPENED(iface->name);
+	a->kernel_name = iface->kernel_name;
+	a->ifindex = iface->ifindex;
+	if (cfg->pin_root)
+		err = pin_open(&a->pin, cfg->pin_root, a->ifindex, a->ifname);
+	if (!err && pin_has(&a->pin, PIN_LINK))
+		err = adopt(a, cfg);
+	else if (!err)
+		err = attach_new(a, cfg) ?: (cfg->pin_root ? pin_new(a, cfg) : EXIT_OK);
+	if (err)
+		attachment_close(a);
+	return err;
+}
+
+/* A netlink attachment (after --force) names no device when it goes: a
+ * device gone or moved away is gone. */
+static enum link_state netlink_state(const struct attachment *a)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(a->ifindex, name) || strcmp(name, a->kernel_name) ||
+	    bpf_xdp_query(a->ifindex, 0, &q))
+		return LINK_IFACE_GONE;
+	if ((a->netlink_mode == XDP_FLAGS_DRV_MODE ? q.drv_prog_id : q.skb_prog_id) == a->prog_id)
+		return LINK_ATTACHED;
+	return LINK_DETACHED;
 }
 
 enum link_state attachment_state(const struct attachment *a)
@@ -359,12 +632,17 @@ enum link_state attachment_state(const struct attachment *a)
 	char name[IF_NAMESIZE];
 	__u32 len = sizeof(info);
 
+	if (a->netlink_mode)
+		return netlink_state(a);
 	/* The kernel clears the link's ifindex when it detaches it: when the
 	 * device goes away, or when someone detaches the link (--force). A
 	 * device moved to another namespace keeps the link, and its index,
-	 * which this namespace then no longer has. */
+	 * which this namespace then no longer has. Another xdptop's --force
+	 * may also have put its program in the link. */
 	if (bpf_obj_get_info_by_fd(a->link_fd, &info, &len))
 		return LINK_ATTACHED;
+	if (info.xdp.ifindex && info.prog_id != a->prog_id)
+		return LINK_DETACHED;
 	if (info.xdp.ifindex)
 		return if_indextoname(a->ifindex, name) ? LINK_ATTACHED : LINK_IFACE_MOVED;
 	if (if_indextoname(a->ifindex, name) && !strcmp(name, a->kernel_name))
@@ -372,26 +650,60 @@ enum link_state attachment_state(const struct attachment *a)
 	return LINK_IFACE_GONE;
 }
 
-void attachment_detach(struct attachment *a)
+/* Whether the link still holds xdptop's program: only then is it ours to
+ * detach (after another's --force it holds the other's). */
+static bool link_holds_ours(const struct attachment *a)
 {
-	/* Closing the last reference detaches too, and needs no capability. */
-	bpf_link_detach(a->link_fd);
-	close(a->link_fd);
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	return a->link_fd >= 0 && !bpf_obj_get_info_by_fd(a->link_fd, &info, &len) &&
+	       info.xdp.ifindex && info.prog_id == a->prog_id;
+}
+
+/* Takes xdptop's program off, and nothing else: links aside, closing the
+ * last reference detaches, and needs no capability; a link taken over by
+ * --force may have another reference, its first owner's; a netlink
+ * attachment is removed only if it is still xdptop's (XDP_FLAGS_REPLACE
+ * compares). */
+static void detach_ours(struct attachment *a)
+{
+	if (link_holds_ours(a))
+		bpf_link_detach(a->link_fd);
+	if (a->netlink_mode) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+			    .old_prog_fd = bpf_program__fd(attached_program(a)));
+
+		bpf_xdp_detach(a->ifindex, a->netlink_mode | XDP_FLAGS_REPLACE, &opts);
+		a->netlink_mode = 0;
+	}
+}
+
+void attachment_forget(struct attachment *a)
+{
+	detach_ours(a);
+	if (a->link_fd >= 0)
+		close(a->link_fd);
 	a->link_fd = -1;
+	pin_remove(&a->pin);
 }
 
 const char *attachment_program_name(const struct attachment *a)
 {
-	return bpf_program__name(a->frags ? a->skel->progs.xdptop_frags : a->skel->progs.xdptop);
+	return bpf_program__name(attached_program(a));
 }
 
 void attachment_close(struct attachment *a)
 {
+	if (a->pin.dir_fd < 0 && a->skel)
+		detach_ours(a);
 	if (a->link_fd >= 0)
 		close(a->link_fd);
 	a->link_fd = -1;
+	ledger_close(&a->ledger);
 	xdptop_bpf__destroy(a->skel);
 	a->skel = NULL;
+	pin_close(&a->pin);
 }
 
 void attachment_table_maps(const struct attachment *a, struct table_maps *maps)
@@ -400,7 +712,7 @@ void attachment_table_maps(const struct attachment *a, struct table_maps *maps)
 		.slots_fd = bpf_map__fd(a->skel->maps.slots),
 		.claims_fd = bpf_map__fd(a->skel->maps.claims),
 		.stats_fd = bpf_map__fd(a->skel->maps.cpu_stats),
-		.active_epoch = &a->skel->bss->active_epoch,
+		.epoch = &a->skel->bss->epoch,
 		.nr_cpus = a->nr_cpus,
 		.region_slots = a->region_slots,
 	};

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include "cli.h"
 #include "key.h"
+#include "ledger.h"
+#include "pin.h"
 
 struct xdptop_bpf;
 
@@ -19,21 +21,32 @@ struct attachment {
 	enum attach_mode mode;	/* native or generic, as attached */
 	__u32 nr_cpus;
 	__u32 region_slots;
+	struct pin pin;		/* with --pin: its directory, locked */
+	struct ledger ledger;	/* with --pin: the counts kept there (fd -1: none) */
+	bool adopted;		/* the pinned state of an agent before */
+	__u32 prog_id;		/* the program attached, once it is */
+	/* --force over a program attached by netlink swaps it there: then the
+	 * interface is held in this mode (XDP_FLAGS_*_MODE), not by a link. */
+	__u32 netlink_mode;
 };
+
+/* An attachment that holds nothing yet. */
+#define ATTACHMENT_UNOPENED(name) \
+	((struct attachment){ .ifname = (name), .link_fd = -1, .pin.dir_fd = -1, .ledger.fd = -1 })
 
 /* Opens and loads a program instance sized for max_sources on this
  * machine's CPUs, counting under key, without attaching it (tests run it
  * with BPF_PROG_TEST_RUN): the multi-buffer program, and the single-buffer
  * one too when asked for.
  * Returns EXIT_OK or an exit code after one line naming cause and fix; the
- * caller closes a on failure too. a must hold ifname (may be "") and
- * link_fd = -1. */
+ * caller closes a on failure too. a starts as ATTACHMENT_UNOPENED(""). */
 int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key,
 		    bool single_buffer);
 
-/* Loads a program instance sized for cfg and attaches it to iface. Returns
+/* Loads a program instance sized for cfg and attaches it to iface; with
+ * --pin, adopts the state pinned for iface, or pins a new one. Returns
  * EXIT_OK, or an exit code after one line naming the cause and the fix, with
- * nothing left attached or loaded. */
+ * nothing left attached or loaded (a pinned state stays as it was). */
 int attachment_open(struct attachment *a, const struct config *cfg,
 		    const struct iface_arg *iface);
 
@@ -46,13 +59,22 @@ enum link_state {
 
 enum link_state attachment_state(const struct attachment *a);
 
-/* Takes the program off the interface, wherever it is now. */
-void attachment_detach(struct attachment *a);
+/* Takes the program off the interface, wherever it is now, and removes its
+ * pinned state: the interface is no longer counted. */
+void attachment_forget(struct attachment *a);
 
 /* The name of the XDP program attached: "xdptop" or "xdptop_frags". */
 const char *attachment_program_name(const struct attachment *a);
 
-/* Detaches and unloads; safe on a zeroed or half-opened attachment. */
+/* Whether detaching at exit needs CAP_NET_ADMIN (a netlink attachment). */
+static inline bool attachment_needs_net_admin(const struct attachment *a)
+{
+	return a->netlink_mode != 0;
+}
+
+/* Detaches (unless pinned) and unloads; safe on a zeroed or half-opened
+ * attachment. Taking a netlink attachment off needs CAP_NET_ADMIN: see
+ * attachment_needs_net_admin(). */
 void attachment_close(struct attachment *a);
 
 struct table_maps;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "iface.h"
+#include "pin.h"
 
 #ifndef XDPTOP_VERSION
 #define XDPTOP_VERSION "0.1.0"
@@ -52,7 +53,8 @@ static const char doc[] =
 
 static const char args_doc[] = "IFACE...";
 
-enum { OPT_FORCE = 256, OPT_PREFIX4, OPT_PREFIX6, OPT_VLAN, OPT_SINGLE_BUFFER };
+enum { OPT_FORCE = 256, OPT_PREFIX4, OPT_PREFIX6, OPT_VLAN, OPT_SINGLE_BUFFER, OPT_PIN,
+       OPT_STATUS, OPT_DETACH };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Reports:", 1 },
@@ -76,7 +78,15 @@ static const struct argp_option options[] = {
 	{ "single-buffer", OPT_SINGLE_BUFFER, NULL, 0, "Attach the single-buffer program: a few "
 	  "ns less per frame, but while it is attached natively the link refuses an MTU that "
 	  "needs multi-buffer frames (a veth's peer: above ~3.5 KB)", 3 },
+	{ "pin", OPT_PIN, "DIR", OPTION_ARG_OPTIONAL, "Pin the program, its link and its counts "
+	  "under DIR (a BPF filesystem; default " PIN_ROOT_DEFAULT "): they keep counting when "
+	  "xdptop exits or dies, and the next xdptop --pin adopts them, counts included", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
+	{ NULL, 0, NULL, 0, "Pinned state (with --pin=DIR when not the default):", 4 },
+	{ "status", OPT_STATUS, NULL, 0, "List the XDP programs attached in this network "
+	  "namespace, and what xdptop has pinned", 4 },
+	{ "detach", OPT_DETACH, NULL, 0, "Detach xdptop's program from each IFACE and remove "
+	  "what it pinned", 4 },
 	{ 0 },
 };
 
@@ -168,6 +178,12 @@ static int add_interface(struct config *cfg, const char *name)
 		return usage_error("too many interfaces: at most %d, \"%s\" is one too many",
 				   MAX_INTERFACES, name);
 	ifindex = iface_index(name, arg->kernel_name);
+	/* What was pinned for an interface since gone is named by its index. */
+	if (!ifindex && cfg->action == ACTION_DETACH && !name[strspn(name, "0123456789")] &&
+	    strlen(name) < 10) {
+		ifindex = atoi(name);
+		snprintf(arg->kernel_name, sizeof(arg->kernel_name), "%s", name);
+	}
 	if (!ifindex) {
 		fprintf(stderr, "xdptop: no interface named \"%s\": list them with 'ip link'\n", name);
 		return EXIT_INTERFACE;
@@ -250,9 +266,21 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'v':
 		cfg->verbose = true;
 		return 0;
+	case OPT_PIN:
+		cfg->pin_root = arg ? arg : PIN_ROOT_DEFAULT;
+		return arg && *arg != '/' ? usage_error("--pin=%s must be an absolute path", arg)
+					  : 0;
+	case OPT_STATUS:
+		cfg->action = ACTION_STATUS;
+		return 0;
+	case OPT_DETACH:
+		cfg->action = ACTION_DETACH;
+		return 0;
 	case ARGP_KEY_ARG:
 		return add_interface(cfg, arg);
 	case ARGP_KEY_NO_ARGS:
+		if (cfg->action == ACTION_STATUS)
+			return 0;
 		fprintf(stderr, "xdptop: no interface given: name one or more, e.g. 'xdptop eth0' "
 				"(see 'ip link'), or run 'make demo' for a private demo\n");
 		return EXIT_USAGE;

@@ -22,6 +22,8 @@ enum xdptop_exit {
 
 enum attach_mode { MODE_AUTO, MODE_NATIVE, MODE_GENERIC };
 enum output_format { FORMAT_LOG, FORMAT_JSON, FORMAT_TOP };
+/* What a run does: count (the default), or tend pinned state. */
+enum action { ACTION_COUNT, ACTION_STATUS, ACTION_DETACH };
 
 #define MAX_INTERFACES 64
 #define MAX_SOURCES_LIMIT (1U << 24)
@@ -43,6 +45,8 @@ struct config {
 	struct key_spec key;
 	enum attach_mode mode;
 	enum output_format format;
+	enum action action;
+	const char *pin_root;	/* --pin: where on bpffs; NULL without */
 	bool single_buffer;	/* the cheaper program, which caps the link's MTU */
 	bool force;
 	bool verbose;

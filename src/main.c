@@ -21,6 +21,7 @@
 #include "output.h"
 #include "privs.h"
 #include "report.h"
+#include "status.h"
 #include "table.h"
 #include "tally.h"
 
@@ -62,7 +63,13 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-static int monitor_open(struct monitor *m, const struct config *cfg, const struct iface_arg *iface)
+static __u64 ns_of(const struct timespec *ts)
+{
+	return ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+static int monitor_open(struct monitor *m, const struct config *cfg, const struct iface_arg *iface,
+			const struct timespec *start)
 {
 	struct table_maps maps;
 	int err = attachment_open(&m->att, cfg, iface);
@@ -72,6 +79,9 @@ static int monitor_open(struct monitor *m, const struct config *cfg, const struc
 	attachment_table_maps(&m->att, &maps);
 	err = table_map(&m->table, &maps);
 	err = err ?: tally_init(&m->tally, cfg->max_sources);
+	if (!err && m->att.ledger.fd >= 0)
+		err = ledger_recover(&m->att.ledger, &m->table, &m->tally,
+				     ((double)ns_of(start)) / 1e9);
 	if (err) {
 		fprintf(stderr, "xdptop: cannot map the counting table of iface \"%s\" (%s): "
 				"lower --max-sources\n", iface->name, strerror(-err));
@@ -83,6 +93,14 @@ static int monitor_open(struct monitor *m, const struct config *cfg, const struc
 		.capacity = cfg->max_sources,
 	};
 	return EXIT_OK;
+}
+
+static bool needs_net_admin(const struct monitor *mons, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (attachment_needs_net_admin(&mons[i].att))
+			return true;
+	return false;
 }
 
 /* The grace period's maps, made while xdptop may still create maps. */
@@ -131,6 +149,9 @@ static int collect(struct monitor *mons, int n, const struct ticker *tk, struct 
 	for (int i = 0; i < n; i++) {
 		table_drain(&mons[i].table, retired[i], &mons[i].tally);
 		tally_end_interval(&mons[i].tally, round->elapsed);
+		if (mons[i].att.ledger.fd >= 0)
+			ledger_persist(&mons[i].att.ledger, &mons[i].table, &mons[i].tally,
+				       retired[i], ns_of(&cut));
 	}
 	return EXIT_OK;
 }
@@ -186,12 +207,12 @@ static int report_all(struct monitor *mons, int n, const struct key_spec *key,
 		if (m->state != LINK_ATTACHED)
 			continue;
 		m->state = attachment_state(&m->att);
-		if (m->state == LINK_IFACE_MOVED)	/* not ours to count there */
-			attachment_detach(&m->att);
-		if (m->state == LINK_ATTACHED)
+		if (m->state == LINK_ATTACHED) {
 			attached++;
-		else
+		} else {
+			attachment_forget(&m->att);	/* also moved: not ours to count there */
 			say_lost(m);
+		}
 	}
 	return err ?: attached;
 }
@@ -369,6 +390,10 @@ int main(int argc, char **argv)
 		return err;
 	verbose = cfg.verbose;
 	libbpf_set_print(print_libbpf);
+	if (cfg.action == ACTION_STATUS)
+		return status_show(cfg.pin_root ?: PIN_ROOT_DEFAULT);
+	if (cfg.action == ACTION_DETACH)
+		return status_detach(cfg.pin_root ?: PIN_ROOT_DEFAULT, cfg.ifaces, cfg.n_ifaces);
 	if (block_stop_signals(&tk)) {
 		fprintf(stderr, "xdptop: cannot watch for signals (%s): check the open file limit "
 				"(ulimit -n)\n", strerror(errno));
@@ -378,11 +403,13 @@ int main(int argc, char **argv)
 
 	err = privs_check(cfg.single_buffer);
 	for (; !err && opened < cfg.n_ifaces; opened++)
-		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened]);
+		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened], &tk.start);
 	err = err ?: grace_open();
-	err = err ?: privs_drop(table_grace_period);
+	err = err ?: privs_drop(table_grace_period, needs_net_admin(mons, opened));
 	if (!err) {
-		fprintf(stderr, "Press Ctrl-C to exit and remove the program\n");
+		fprintf(stderr, cfg.pin_root ? "Press Ctrl-C to exit; the program stays "
+				"attached, counting (xdptop --detach IFACE removes it)\n" :
+			"Press Ctrl-C to exit and remove the program\n");
 		err = open_sinks(&sinks, &cfg);
 	}
 	if (!err)

@@ -71,7 +71,15 @@ static int apply(bool bounding)
 	return 0;
 }
 
-int privs_drop(int (*per_interval)(void))
+/* CAP_NET_ADMIN, effective, when a netlink attachment must be taken off at
+ * exit. */
+static void keep(bool net_admin)
+{
+	if (net_admin)
+		capng_update(CAPNG_ADD, CAPNG_PERMITTED | CAPNG_EFFECTIVE, CAP_NET_ADMIN);
+}
+
+int privs_drop(int (*per_interval)(void), bool keep_net_admin)
 {
 	unsigned int bpf_cap;
 	bool bounding;
@@ -91,6 +99,7 @@ int privs_drop(int (*per_interval)(void))
 	 * update each interval waits on. */
 	capng_clear(CAPNG_SELECT_ALL);
 	capng_update(CAPNG_ADD, CAPNG_PERMITTED, bpf_cap);
+	keep(keep_net_admin);
 	err = apply(bounding);
 	if (!err && per_interval() == -EPERM) {
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, bpf_cap);
@@ -101,8 +110,13 @@ int privs_drop(int (*per_interval)(void))
 					"call\n", bpf_cap == CAP_BPF ? "CAP_BPF" : "CAP_SYS_ADMIN");
 	} else if (!err) {
 		capng_clear(CAPNG_SELECT_CAPS);
+		keep(keep_net_admin);
 		err = apply(false);
 	}
+	if (!err && keep_net_admin)
+		fprintf(stderr, "xdptop: keeping CAP_NET_ADMIN: --force put its program in place of "
+				"one attached by netlink, and only that capability takes it off at "
+				"exit\n");
 	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		err = errno;
 	return err ? say_no_drop(err) : EXIT_OK;

@@ -17,8 +17,10 @@ int privs_check(bool perfmon);
  * agent only reads its maps through the descriptors it holds, and closing
  * them still detaches. per_interval() is the work each interval does with
  * bpf() (0 or a negative errno): when it fails without capabilities (older
- * kernels), the BPF capability alone is kept, and a line says so. Returns
+ * kernels), the BPF capability alone is kept, and a line says so. With
+ * keep_net_admin (a program attached by netlink, which only CAP_NET_ADMIN
+ * takes off at exit), that one is kept too, and a line says so. Returns
  * EXIT_OK or EXIT_RUNTIME after one line. */
-int privs_drop(int (*per_interval)(void));
+int privs_drop(int (*per_interval)(void), bool keep_net_admin);
 
 #endif /* PRIVS_H */

@@ -15,7 +15,7 @@
  * map (once per new source per interval, never per frame), so that userspace
  * drains it by visiting only those slots instead of scanning the region.
  *
- * Userspace owns the epochs: it flips active_epoch, waits for an RCU grace
+ * Userspace owns the epochs: it flips them (adds one to epoch), waits for an RCU grace
  * period (every XDP program that could still see the old epoch has returned),
  * reads the retired regions through mmap, adds them to its cumulative tally
  * and clears them. The retired epoch is quiescent while it is read, so each
@@ -40,8 +40,10 @@ const volatile __u32 region_slots = XDPTOP_DEFAULT_REGION_SLOTS; /* power of 2 *
 const volatile __u32 nr_cpus = XDPTOP_DEFAULT_CPUS;
 const volatile __u32 claim_log_len = XDPTOP_DEFAULT_REGION_SLOTS >> XDPTOP_CLAIM_LOG_SHIFT;
 
-/* Written by userspace through the mmapped .bss. */
-volatile __u32 active_epoch;
+/* Written by userspace through the mmapped .bss: how many times it
+ * flipped; the active epoch is its low bit. A count, not the bit alone, so
+ * that a ledger (--pin) can tell whether a flip came after its commit. */
+volatile __u32 epoch;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

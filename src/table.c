@@ -61,7 +61,7 @@ int table_map(struct table *t, const struct table_maps *maps)
 		.slots_len = page_round(slots * sizeof(struct xdptop_slot)),
 		.claims_len = page_round(regions * claim_log_len * sizeof(__u64)),
 		.stats_len = page_round(regions * sizeof(struct xdptop_cpu_stats)),
-		.active_epoch = maps->active_epoch,
+		.epoch = maps->epoch,
 		.nr_cpus = maps->nr_cpus,
 		.region_slots = maps->region_slots,
 		.claim_log_len = claim_log_len,
@@ -93,10 +93,10 @@ void table_unmap(struct table *t)
 
 __u32 table_flip(struct table *t)
 {
-	__u32 retired = *t->active_epoch & 1;
+	__u32 flips = *t->epoch;
 
-	__atomic_store_n(t->active_epoch, retired ^ 1, __ATOMIC_SEQ_CST);
-	return retired;
+	__atomic_store_n(t->epoch, flips + 1, __ATOMIC_SEQ_CST);
+	return flips & 1;
 }
 
 /* The kernel waits for an RCU grace period (synchronize_rcu) before it
@@ -131,7 +131,7 @@ int table_grace_period(void)
 	return err ?: bpf_map_update_elem(grace_outer_fd, &zero, &grace_inner_fd, BPF_ANY);
 }
 
-static void drain_slot(struct xdptop_slot *slot, struct tally *tally)
+static void drain_slot(struct xdptop_slot *slot, struct tally *tally, bool keep)
 {
 	__u64 tag_packets = slot->tag_packets;
 
@@ -139,7 +139,8 @@ static void drain_slot(struct xdptop_slot *slot, struct tally *tally)
 		return;
 	tally_add_source(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr,
 			 tag_packets & XDPTOP_PACKETS_MASK, slot->bytes);
-	memset(slot, 0, sizeof(*slot));
+	if (!keep)
+		memset(slot, 0, sizeof(*slot));
 }
 
 /* How far ahead the drain fetches: slots at twice this distance, the tally
@@ -168,14 +169,14 @@ static void drain_region(struct table *t, size_t region, __u64 claimed, struct t
 				__builtin_prefetch(&slots[log[i + 2 * AHEAD]], 1);
 			if (i + AHEAD < claimed)
 				prefetch_tally_entry(&slots[log[i + AHEAD]], tally);
-			drain_slot(&slots[log[i]], tally);
+			drain_slot(&slots[log[i]], tally, t->keep_retired);
 		}
 		return;
 	}
 	for (__u32 i = 0; i < t->region_slots; i++) {
 		if (i + AHEAD < t->region_slots)
 			prefetch_tally_entry(&slots[i + AHEAD], tally);
-		drain_slot(&slots[i], tally);
+		drain_slot(&slots[i], tally, t->keep_retired);
 	}
 }
 
@@ -188,6 +189,25 @@ void table_drain(struct table *t, __u32 epoch, struct tally *tally)
 
 		tally_add_counters(tally, &counts);
 		drain_region(t, region, stats->claimed, tally);
+		if (!t->keep_retired)
+			memset(stats, 0, sizeof(*stats));
+	}
+}
+
+void table_clear(struct table *t, __u32 epoch)
+{
+	for (__u32 cpu = 0; cpu < t->nr_cpus; cpu++) {
+		size_t region = (size_t)epoch * t->nr_cpus + cpu;
+		struct xdptop_slot *slots = &t->slots[region * t->region_slots];
+		const __u64 *log = &t->claims[region * t->claim_log_len];
+		struct xdptop_cpu_stats *stats = &t->stats[region];
+
+		if (stats->claimed <= t->claim_log_len)
+			for (__u64 i = 0; i < stats->claimed; i++)
+				memset(&slots[log[i]], 0, sizeof(*slots));
+		else
+			memset(slots, 0, t->region_slots * sizeof(*slots));
+		/* Last: until then, claimed says which slots to clear. */
 		memset(stats, 0, sizeof(*stats));
 	}
 }

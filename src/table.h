@@ -3,6 +3,7 @@
 #ifndef TABLE_H
 #define TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "tally.h"
 #include "xdptop.h"
@@ -10,7 +11,7 @@
 /* What a loaded program instance shares with its reader. */
 struct table_maps {
 	int slots_fd, claims_fd, stats_fd;
-	volatile __u32 *active_epoch;	/* in the program's mmapped .bss */
+	volatile __u32 *epoch;		/* in the program's mmapped .bss */
 	__u32 nr_cpus;
 	__u32 region_slots;
 };
@@ -20,10 +21,13 @@ struct table {
 	__u64 *claims;			/* mmapped: epochs x CPUs x claim_log_len */
 	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x CPUs */
 	size_t slots_len, claims_len, stats_len;
-	volatile __u32 *active_epoch;
+	volatile __u32 *epoch;		/* flips so far; the active epoch is its low bit */
 	__u32 nr_cpus;
 	__u32 region_slots;
 	__u32 claim_log_len;
+	/* A ledger (--pin) commits the drained counts before they are
+	 * cleared: table_drain() leaves them, table_clear() clears them. */
+	bool keep_retired;
 };
 
 /* Slots per CPU region for a table that tracks max_sources. */
@@ -50,7 +54,24 @@ int table_grace_open(void);
  * running: one RCU grace period, for every table at once. */
 int table_grace_period(void);
 
-/* Adds the retired epoch's counts to tally and clears them. */
+/* Adds the retired epoch's counts to tally and clears them (unless
+ * keep_retired). */
 void table_drain(struct table *t, __u32 epoch, struct tally *tally);
+
+/* Clears a retired epoch. Idempotent: after a crash half-way, clearing
+ * again finishes the job. */
+void table_clear(struct table *t, __u32 epoch);
+
+/* The epoch the XDP program counts into. */
+static inline __u32 table_active_epoch(const struct table *t)
+{
+	return *t->epoch & 1;
+}
+
+/* Flips so far: the epoch the last flip retired is (flips - 1) & 1. */
+static inline __u32 table_flips(const struct table *t)
+{
+	return *t->epoch;
+}
 
 #endif /* TABLE_H */

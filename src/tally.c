@@ -146,6 +146,18 @@ static void keep_at(struct tally *t, __u32 to, __u32 from)
 	t->averages[to] = t->averages[from];
 }
 
+/* Indexes the first n sources anew. */
+static void reindex(struct tally *t, __u32 n)
+{
+	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(*t->index));
+	t->n_sources = 0;
+	while (t->n_sources < n) {
+		const struct source_count *s = &t->sources[t->n_sources];
+
+		*index_entry(t, s->meta, s->addr) = ++t->n_sources;
+	}
+}
+
 /* Moves the counts of sources at least min_idle idle to untracked, keeps the
  * others in place, in order, and indexes them anew: open addressing cannot
  * blank an index entry without cutting probe chains. */
@@ -162,13 +174,7 @@ static void forget_idle(struct tally *t, __u32 min_idle)
 		else
 			keep_at(t, kept++, i);
 	}
-	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(*t->index));
-	t->n_sources = 0;
-	while (t->n_sources < kept) {
-		const struct source_count *s = &t->sources[t->n_sources];
-
-		*index_entry(t, s->meta, s->addr) = ++t->n_sources;
-	}
+	reindex(t, kept);
 }
 
 /* The weight a rate held for `seconds` gets in an average of this window. */
@@ -236,4 +242,18 @@ void tally_average(const struct tally *t, const struct source_count *s, double *
 
 	*pps = tracked > 0 ? a->pps * decay / tracked : 0;
 	*bps = tracked > 0 ? a->bps * decay / tracked : 0;
+}
+
+int tally_restore(struct tally *t, const struct tally_saved *saved, double started)
+{
+	if (saved->n_sources > t->max_sources)
+		return -E2BIG;
+	memcpy(t->sources, saved->sources, (size_t)saved->n_sources * sizeof(*t->sources));
+	for (__u32 i = 0; i < saved->n_sources; i++)
+		t->averages[i] = (struct source_average){ .time = started, .born = started };
+	reindex(t, saved->n_sources);
+	t->cum = saved->cum;
+	t->now = saved->now;
+	t->started = started;
+	return 0;
 }

@@ -87,6 +87,25 @@ static inline struct xdptop_counter tally_last_interval(const struct tally *t,
 /* s's weighted average rates at the end of the last interval. */
 void tally_average(const struct tally *t, const struct source_count *s, double *pps, double *bps);
 
+/* What of a tally outlives the agent (ledger.c keeps it): the sources and
+ * the cumulative counters, as of an interval's end. */
+struct tally_saved {
+	const struct source_count *sources;
+	__u32 n_sources;
+	__u32 now;
+	struct tally_counters cum;
+};
+
+static inline struct tally_saved tally_saved(const struct tally *t)
+{
+	return (struct tally_saved){ t->sources, t->n_sources, t->now, t->cum };
+}
+
+/* Puts back a saved tally into a fresh one, whose open interval started at
+ * `started` (when the saved one ended its last, on this tally's clock: it
+ * may be before 0). The averages start again. -E2BIG when it does not fit. */
+int tally_restore(struct tally *t, const struct tally_saved *saved, double started);
+
 /* Bytes the tally holds, for the benchmarks' memory table. */
 size_t tally_bytes(const struct tally *t);
 void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *from);

@@ -14,7 +14,7 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 cpu = bpf_get_smp_processor_id();
-	__u32 region = (active_epoch & 1) * nr_cpus + cpu;
+	__u32 region = (epoch & 1) * nr_cpus + cpu;
 	struct xdptop_cpu_stats *stats;
 	struct source_key key;
 	__u64 meta;

@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "key.h"
+#include "ledger.h"
 #include "table.h"
 #include "tally.h"
 #include "xdptop.h"
@@ -319,8 +320,7 @@ static struct env *env_open_key(void **state, __u32 max_sources, __u32 tally_max
 	assert_non_null(e);
 	*state = e;
 	e->key = *key;
-	e->a.ifname = "";
-	e->a.link_fd = -1;
+	e->a = ATTACHMENT_UNOPENED("");
 	assert_int_equal(attachment_load(&e->a, max_sources, &e->key, true), EXIT_OK);
 	attachment_table_maps(&e->a, &maps);
 	assert_int_equal(table_map(&e->t, &maps), 0);
@@ -583,7 +583,7 @@ static __u32 drain_once(struct env *e, __u64 *cpu_packets)
 	__u32 retired = table_flip(&e->t);
 
 	assert_true(retired < XDPTOP_EPOCHS);
-	assert_int_equal(*e->t.active_epoch, retired ^ 1);
+	assert_int_equal(table_active_epoch(&e->t), retired ^ 1);
 	assert_int_equal(table_grace_period(), 0);
 	for (__u32 cpu = 0; cpu_packets && cpu < e->t.nr_cpus; cpu++)
 		cpu_packets[cpu] += e->t.stats[retired * e->t.nr_cpus + cpu].total.packets;
@@ -1066,7 +1066,7 @@ static void test_ipv4_ipv6_same_bytes(void **state)
 {
 	struct env *e = env_open(state, 8, 1024);	/* a 16-slot region */
 	struct src a = v4(IP4(10, 1, 2, 3)), b = v6(0x0a010203, 0), c = v6(0x0a010203, 1);
-	const __u32 epoch = *e->t.active_epoch & 1, mask = e->a.region_slots - 1;
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.region_slots - 1;
 	struct src p[2];	/* IPv4, IPv6 */
 	__u32 h4, h6;
 	__u64 ka[2], kb[2];
@@ -1126,7 +1126,7 @@ static void test_collisions(void **state)
 	struct env *e = env_open(state, 512, 1024);
 	struct src s[4];
 	struct frame f;
-	__u32 home, epoch = *e->t.active_epoch & 1;
+	__u32 home, epoch = table_active_epoch(&e->t);
 
 	assert_int_equal(e->a.region_slots, 1024);	/* twice max_sources */
 	home = find_colliding(s, 4, e->a.region_slots);
@@ -1156,7 +1156,7 @@ static void test_probe_window_full(void **state)
 	struct env *e = env_open(state, 1024, 1024);
 	struct src s[XDPTOP_PROBE_WINDOW + 1], far;
 	struct frame f;
-	__u32 home, epoch = *e->t.active_epoch & 1;
+	__u32 home, epoch = table_active_epoch(&e->t);
 
 	home = find_colliding(s, XDPTOP_PROBE_WINDOW + 1, e->a.region_slots);
 	far = find_far(home, e->a.region_slots);
@@ -1212,7 +1212,7 @@ static void test_region_full(void **state)
 	/* Known sources still count in a full region. */
 	frame_plain(&f, &s[3], 70);
 	feed(e, &f, 2, &s[3]);
-	assert_int_equal(region_used(e, *e->t.active_epoch & 1, e->cpu), 8);
+	assert_int_equal(region_used(e, table_active_epoch(&e->t), e->cpu), 8);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 8);
 	assert_counter(&e->tally.cum.untracked, 9 + 10 + 11 + 12,
@@ -1246,9 +1246,9 @@ static void test_epochs(void **state)
 
 	for (int i = 0; i < 6; i++)
 		s[i] = candidate(1000 + i);
-	assert_int_equal(*e->t.active_epoch, 0);
+	assert_int_equal(table_active_epoch(&e->t), 0);
 	for (__u32 round = 0; round < 5; round++) {
-		__u32 active = *e->t.active_epoch & 1;
+		__u32 active = table_active_epoch(&e->t);
 
 		assert_int_equal(active, round & 1);
 		frame_plain(&f, &s[round], 100);
@@ -1939,7 +1939,7 @@ static void test_vlan_off_one_key(void **state)
 static void preload_slot(struct env *e, const struct src *s, __u32 slot_index, __u64 packets,
 			 __u32 len)
 {
-	__u32 epoch = *e->t.active_epoch & 1;
+	__u32 epoch = table_active_epoch(&e->t);
 	struct xdptop_slot *slot = &region_of(e, epoch, e->cpu)[slot_index];
 	struct xdptop_cpu_stats *stats = &e->t.stats[epoch * e->t.nr_cpus + e->cpu];
 	__u64 had = slot->tag_packets & XDPTOP_PACKETS_MASK;
@@ -1963,7 +1963,7 @@ static void test_count_spill(void **state)
 	struct src s = in_vlans(SRC_PTR(v4(IP4(198, 18, 9, 9))), 2, 100, 200);
 	struct src t = v6(0x20010db8, 0x99);
 	static const __u16 tcis[] = { 100, 200 };
-	const __u32 epoch = *e->t.active_epoch & 1, mask = e->a.region_slots - 1;
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.region_slots - 1;
 	const __u32 home = home_slot(&s, e->a.region_slots);
 	const struct xdptop_slot *r = region_of(e, epoch, e->cpu);
 	struct frame f, g;
@@ -2006,7 +2006,7 @@ static void test_count_full_no_room(void **state)
 {
 	struct env *e = env_open(state, 1024, 1024);
 	struct src s[XDPTOP_PROBE_WINDOW];
-	const __u32 epoch = *e->t.active_epoch & 1, mask = e->a.region_slots - 1;
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.region_slots - 1;
 	__u32 home;
 	struct frame f;
 
@@ -2222,6 +2222,114 @@ static void test_fuzz_frames(void **state)
 	assert_true(e->m.other.packets > FUZZ_FRAMES / 4);
 }
 
+
+/* Where an agent can die within a round of --pin (ledger.h's protocol). */
+enum crash_point {
+	BEFORE_FLIP, AFTER_FLIP, AFTER_GRACE, AFTER_DRAIN, AFTER_INTERVAL_END, MID_COMMIT,
+	AFTER_COMMIT, MID_CLEAR, AFTER_CLEAR, AFTER_NEXT_FLIP, CRASH_POINTS
+};
+
+/* Garbage in the image not committed: a commit cut short. */
+static void scribble_uncommitted(struct ledger *l)
+{
+	struct tally_saved saved;
+	__u32 flips;
+	__u64 cut_ns;
+	int other;
+
+	ledger_committed(l, &saved, &flips, &cut_ns);
+	other = (const void *)saved.sources > (const void *)l->image[1] ? 0 : 1;
+	memset(l->image[other], 0xa5, 4096);
+}
+
+/* One round of the agent with a ledger, cut short at `crash` (the
+ * agent's death: its tally is lost, the maps and the ledger stay).
+ * Returns whether it died. */
+static bool pinned_round(struct env *e, struct ledger *l, enum crash_point crash)
+{
+	__u32 retired;
+
+	if (crash == BEFORE_FLIP)
+		return true;
+	retired = table_flip(&e->t);
+	if (crash == AFTER_FLIP)
+		return true;
+	assert_int_equal(table_grace_period(), 0);
+	if (crash == AFTER_GRACE)
+		return true;
+	table_drain(&e->t, retired, &e->tally);
+	if (crash == AFTER_DRAIN)
+		return true;
+	tally_end_interval(&e->tally, ++e->intervals);
+	if (crash == AFTER_INTERVAL_END)
+		return true;
+	if (crash == MID_COMMIT) {
+		scribble_uncommitted(l);
+		return true;
+	}
+	ledger_commit(l, &e->tally, table_flips(&e->t), e->intervals * 1000000000ULL);
+	if (crash == AFTER_COMMIT)
+		return true;
+	if (crash == MID_CLEAR) {	/* the first CPU's region only */
+		__u32 cpus = e->t.nr_cpus;
+
+		e->t.nr_cpus = 1;
+		table_clear(&e->t, retired);
+		e->t.nr_cpus = cpus;
+		return true;
+	}
+	table_clear(&e->t, retired);
+	if (crash == AFTER_CLEAR)
+		return true;
+	if (crash == AFTER_NEXT_FLIP) {	/* the next round's first step */
+		table_flip(&e->t);
+		return true;
+	}
+	return false;
+}
+
+/* kill -9 at every point of a round: the next agent (a fresh tally that
+ * recovers from the ledger) neither loses nor doubles a frame, whatever
+ * was fed before, during and after. */
+static void test_ledger_crash_points(void **state)
+{
+	for (int crash = 0; crash < CRASH_POINTS; crash++) {
+		struct env *e = env_open(state, 1024, 1024);
+		struct ledger_identity id;
+		struct ledger l;
+		struct src s[4];
+		struct frame f;
+
+		for (int i = 0; i < 4; i++)
+			s[i] = candidate(7000 + i);
+		ledger_identity(&id, e->a.nr_cpus, e->a.region_slots, 1024, &e->key, true);
+		assert_int_equal(ledger_create(&l, &id), 0);
+		assert_int_equal(ledger_recover(&l, &e->t, &e->tally, 0), 0);
+		for (int round = 0; round < 3; round++) {
+			frame_plain(&f, &s[round], 100 + round);
+			feed(e, &f, 2 + round, &s[round]);
+			frame_arp(&f, NULL, 0, 60);
+			feed(e, &f, 1, NULL);
+			assert_false(pinned_round(e, &l, CRASH_POINTS));
+		}
+		frame_plain(&f, &s[3], 300);
+		feed(e, &f, 3, &s[3]);
+		assert_true(pinned_round(e, &l, crash));
+		frame_plain(&f, &s[0], 400);	/* while no agent runs */
+		feed(e, &f, 5, &s[0]);
+		/* The next agent. */
+		tally_free(&e->tally);
+		assert_int_equal(tally_init(&e->tally, 1024), 0);
+		assert_int_equal(ledger_recover(&l, &e->t, &e->tally, 0), 0);
+		feed(e, &f, 1, &s[0]);
+		assert_false(pinned_round(e, &l, CRASH_POINTS));
+		assert_false(pinned_round(e, &l, CRASH_POINTS));
+		check_model(e);
+		ledger_close(&l);
+		env_teardown(state);
+	}
+}
+
 /* One thread counts 200,000 frames of four sources and other, on every CPU
  * in turn, while this one flips, waits and drains: after every drain the
  * identity holds, the drained epoch is all zero, and the total lies between
@@ -2326,6 +2434,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_count_full_no_room, env_teardown),
 		cmocka_unit_test_teardown(test_fuzz_frames, env_teardown),
 		cmocka_unit_test_teardown(test_concurrent_reader, env_teardown),
+		cmocka_unit_test_teardown(test_ledger_crash_points, env_teardown),
 	};
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || pin_first_cpu()) {
 		perror("bpf_unit: sched_setaffinity");

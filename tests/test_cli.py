@@ -8,6 +8,7 @@ live there (veth pairs with both ends inside them, bridges, altnames).
 tests/deny_bpf.c fakes a kernel without BPF (or without BTF) with seccomp.
 """
 import errno
+import os
 import json
 import platform
 import re
@@ -448,8 +449,59 @@ def test_existing_program(lab, xdptop, how):
     res = run(ns, xdptop, "--force", "-c", "1", "-i", "0.2", "-f", "json", "v1")
     assert res.returncode == OK, res.stderr
     assert lines(res.stderr) == [f'xdptop: replaced XDP program {pid} ("xdptop") on iface "v1"',
-                                 attached_line(ns, "v1"), PRESS]
+                                 attached_line(ns, "v1"), KEEP_NET_ADMIN, PRESS]
     assert len(reports(res.stdout)) == 1
+    assert_clean(ns)
+
+
+KEEP_NET_ADMIN = ("xdptop: keeping CAP_NET_ADMIN: --force put its program in place of one "
+                  "attached by netlink, and only that capability takes it off at exit")
+
+
+def in_memory_cgroup(limit):
+    """A command prefix that runs the rest in a new memory cgroup of `limit`
+    bytes (cgroup v1 or v2, whichever this machine has), and its path, to
+    remove after."""
+    v1 = "/sys/fs/cgroup/memory"
+    base, limit_file = (v1, "memory.limit_in_bytes") if os.path.isdir(v1) else \
+        ("/sys/fs/cgroup", "memory.max")
+    path = os.path.join(base, f"xdpt-{os.getpid()}-{time.monotonic_ns()}")
+    os.mkdir(path)
+    with open(os.path.join(path, limit_file), "w") as f:
+        f.write(str(limit))
+    return ["sh", "-c", f'echo $$ > {path}/cgroup.procs && exec "$@"', "sh"], path
+
+
+@pytest.mark.parametrize("holder", ["netlink", "bpf_link"])
+def test_force_keeps_the_old_program_when_the_new_cannot_load(lab, xdptop, holder):
+    """--force loads first: a table too large for the memory cgroup fails
+    before anything is touched, and the program that was there stays."""
+    _, ns = lab.pair(mtu=1500)
+    first = None
+    if holder == "netlink":
+        obj = str(Path(xdptop).parent / "xdptop.bpf.o")
+        sh("ip", "-n", ns.name, "link", "set", "dev", "v1", "xdpdrv", "obj", obj, "sec", "xdp")
+    else:
+        first = lab.start(ns, xdptop, "-f", "json", "-i", "0.1", "v1")
+        first.wait_attached()
+    prog = attached_prog(ns, "v1")
+    prefix, cgroup = in_memory_cgroup(48 << 20)
+    try:
+        res = sh(*prefix, "ip", "netns", "exec", ns.name, xdptop, "--force", "-n", "4000000",
+                 "-c", "1", "-f", "json", "v1", check=False, env=sanitizer_env(),
+                 stdin=subprocess.DEVNULL, timeout=60)
+    finally:
+        os.rmdir(cgroup)
+    assert (res.returncode, res.stdout, lines(res.stderr)) == (BPF, "", [
+        "xdptop: not enough memory for the counting table (Cannot allocate memory): lower "
+        "--max-sources"]), res
+    assert attached_prog(ns, "v1") == prog
+    if first:
+        n = len(first.reports())
+        wait_for(lambda: len(first.reports()) >= n + 2, what="the first xdptop still reporting")
+        assert first.stop() == OK, first.stderr()
+    else:
+        sh("ip", "-n", ns.name, "link", "set", "dev", "v1", "xdpdrv", "off")
     assert_clean(ns)
 
 
@@ -465,7 +517,8 @@ def test_interface_held_by_another_xdptop(lab, xdptop):
     # the message does not suggest it.
     assert (res.returncode, lines(res.stderr), res.stdout) == (INTERFACE, [
         f'xdptop: iface "v1" already has XDP program {prog[0]} ("xdptop_frags") attached through a '
-        f"bpf_link: stop its owner, or replace it with --force"], ""), res
+        f"bpf_link: stop its owner (an xdptop left pinned: take it up with --pin, or remove it "
+        f"with 'xdptop --detach IFACE'), or replace it with --force"], ""), res
     off = sh("ip", "-n", ns.name, "link", "set", "dev", "v1", "xdp", "off", check=False)
     assert off.returncode != 0 and attached_prog(ns, "v1") == prog, off
 

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* See ledger.h for the protocol. The map is an mmapped BPF array of 64-byte
+ * elements: the header, then two images, each its own header and then its
+ * sources as the tally holds them. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "ledger.h"
+#include "table.h"
+#include "xdptop.h"
+
+#define LEDGER_MAGIC 0x31474c5054504458ULL	/* "XDPTPLG1" */
+#define LINE 64
+
+struct ledger_header {
+	__u64 magic;
+	__u32 max_sources;	/* of each image; also in id, checked apart */
+	__u32 committed;	/* the image that holds the counts: stored last */
+	struct ledger_identity id;
+} __attribute__((aligned(LINE)));
+
+struct ledger_image {
+	struct tally_counters cum;
+	__u64 cut_ns;		/* CLOCK_MONOTONIC of the cut it ends at */
+	__u32 flips;		/* the table's, after the flip that retired what it took in */
+	__u32 n_sources;
+	__u32 now;
+	struct source_count sources[];
+} __attribute__((aligned(LINE)));
+
+static_assert(sizeof(struct ledger_header) == LINE, "one element");
+
+static size_t image_size(__u32 max_sources)
+{
+	return sizeof(struct ledger_image) + (size_t)max_sources * sizeof(struct source_count);
+}
+
+static size_t ledger_size(__u32 max_sources)
+{
+	return sizeof(struct ledger_header) + 2 * image_size(max_sources);
+}
+
+void ledger_identity(struct ledger_identity *id, __u32 nr_cpus, __u32 region_slots,
+		     __u32 max_sources, const struct key_spec *key, bool single_buffer)
+{
+	*id = (struct ledger_identity){
+		.layout = XDPTOP_LAYOUT_VERSION, .nr_cpus = nr_cpus, .region_slots = region_slots,
+		.max_sources = max_sources, .key_address = key->address,
+		.prefix4 = key->prefix4, .prefix6 = key->prefix6, .vlan = key->vlan,
+		.single_buffer = single_buffer,
+	};
+}
+
+/* Maps the ledger of fd, len bytes; finds its images. */
+static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources)
+{
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	*l = (struct ledger){ .fd = fd };
+	if (mem == MAP_FAILED)
+		return -errno;
+	l->mem = mem;
+	l->len = len;
+	l->hdr = (struct ledger_header *)mem;
+	l->image[0] = (struct ledger_image *)(mem + sizeof(struct ledger_header));
+	l->image[1] = (struct ledger_image *)(mem + sizeof(struct ledger_header) +
+					      image_size(max_sources));
+	return 0;
+}
+
+int ledger_create(struct ledger *l, const struct ledger_identity *id)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	size_t len = ledger_size(id->max_sources);
+	int fd, err;
+
+	*l = (struct ledger){ .fd = -1 };
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdptop_ledger", 4, LINE, len / LINE, &opts);
+	if (fd < 0)
+		return fd;
+	err = ledger_map(l, fd, len, id->max_sources);
+	if (err) {
+		close(fd);
+		l->fd = -1;
+		return err;
+	}
+	/* A new array is zeroed: both images are empty tallies, of no flip. */
+	*l->hdr = (struct ledger_header){ .magic = LEDGER_MAGIC, .max_sources = id->max_sources,
+					  .id = *id };
+	return 0;
+}
+
+int ledger_open(struct ledger *l, int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	struct ledger_header hdr;
+	__u32 zero = 0;
+
+	*l = (struct ledger){ .fd = fd };
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	/* The header alone first: it says how large the rest is. */
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != LINE ||
+	    bpf_map_lookup_elem(fd, &zero, &hdr) || hdr.magic != LEDGER_MAGIC ||
+	    (size_t)info.max_entries * LINE != ledger_size(hdr.max_sources))
+		return -EPROTO;
+	return ledger_map(l, fd, ledger_size(hdr.max_sources), hdr.max_sources);
+}
+
+const struct ledger_identity *ledger_id(const struct ledger *l)
+{
+	return &l->hdr->id;
+}
+
+static const struct ledger_image *committed_image(const struct ledger *l)
+{
+	return l->image[__atomic_load_n(&l->hdr->committed, __ATOMIC_ACQUIRE) & 1];
+}
+
+void ledger_committed(const struct ledger *l, struct tally_saved *saved, __u32 *flips,
+		      __u64 *cut_ns)
+{
+	const struct ledger_image *img = committed_image(l);
+
+	*saved = (struct tally_saved){ img->sources, img->n_sources, img->now, img->cum };
+	*flips = img->flips;
+	*cut_ns = img->cut_ns;
+}
+
+void ledger_commit(struct ledger *l, const struct tally *t, __u32 flips, __u64 cut_ns)
+{
+	__u32 next = (l->hdr->committed & 1) ^ 1;
+	struct ledger_image *img = l->image[next];
+	const struct tally_saved saved = tally_saved(t);
+
+	memcpy(img->sources, saved.sources, (size_t)saved.n_sources * sizeof(*saved.sources));
+	img->n_sources = saved.n_sources;
+	img->now = saved.now;
+	img->cum = saved.cum;
+	img->flips = flips;
+	img->cut_ns = cut_ns;
+	/* The one store that commits: the image is whole before it. A killed
+	 * process's stores are all in the map; only the compiler could
+	 * reorder them, and the release forbids it. */
+	__atomic_store_n(&l->hdr->committed, next, __ATOMIC_RELEASE);
+}
+
+/* The open interval starts at the last commit, so the first rates are
+ * true. With no flip since that commit, the epoch it absorbed may be half
+ * cleared: clear it again, after a grace period (an agent may have died
+ * between flip and wait). After a flip, its clear had finished. */
+int ledger_recover(struct ledger *l, struct table *table, struct tally *t, double start)
+{
+	struct tally_saved saved;
+	__u32 flips;
+	__u64 cut_ns;
+	int err;
+
+	table->keep_retired = true;
+	ledger_committed(l, &saved, &flips, &cut_ns);
+	err = tally_restore(t, &saved, cut_ns / 1e9 - start);
+	if (err || !flips || flips != table_flips(table))
+		return err;
+	err = table_grace_period();
+	if (!err)
+		table_clear(table, (flips - 1) & 1);
+	return err;
+}
+
+void ledger_persist(struct ledger *l, struct table *table, const struct tally *t,
+		    __u32 retired, __u64 cut_ns)
+{
+	ledger_commit(l, t, table_flips(table), cut_ns);
+	table_clear(table, retired);
+}
+
+void ledger_close(struct ledger *l)
+{
+	if (l->mem)
+		munmap(l->mem, l->len);
+	if (l->fd >= 0)
+		close(l->fd);
+	*l = (struct ledger){ .fd = -1 };
+}

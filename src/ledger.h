@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The cumulative counts of a pinned interface (--pin), kept where the
+ * agent's death cannot take them: a BPF array pinned beside the table,
+ * mmapped. Crash-consistent: kill -9 at any instant neither loses nor
+ * doubles a frame.
+ *
+ * Protocol, one interval: the agent drains the retired epoch into its tally
+ * without clearing it, writes the tally into the image not committed,
+ * commits it with one store (the image's index), and only then clears the
+ * retired epoch. The committed image names the flip that retired the
+ * epoch it absorbed: a new agent finds either no flip since, and that
+ * epoch maybe half cleared (it clears it again), or a flip since (the
+ * clear had finished before it); any epoch not absorbed is drained as
+ * usual. Two images, so that a death while one is written leaves the other
+ * whole. */
+#ifndef LEDGER_H
+#define LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "key.h"
+#include "tally.h"
+
+/* What a pinned table and its ledger were made with: a new agent adopts
+ * them only when it would make the same. */
+struct ledger_identity {
+	__u32 layout;		/* XDPTOP_LAYOUT_VERSION */
+	__u32 nr_cpus;
+	__u32 region_slots;
+	__u32 max_sources;
+	__u8 key_address;	/* enum key_address */
+	__u8 prefix4, prefix6;
+	__u8 vlan;
+	__u8 single_buffer;
+	__u8 pad[3];
+};
+
+struct ledger {
+	int fd;
+	void *mem;
+	size_t len;
+	struct ledger_header *hdr;
+	struct ledger_image *image[2];
+};
+
+/* The identity of a table made for these options on this machine. */
+void ledger_identity(struct ledger_identity *id, __u32 nr_cpus, __u32 region_slots,
+		     __u32 max_sources, const struct key_spec *key, bool single_buffer);
+
+/* Creates an empty ledger for id. Returns 0 or a negative errno. */
+int ledger_create(struct ledger *l, const struct ledger_identity *id);
+
+/* Maps a pinned ledger (fd is taken). -EPROTO when it is not one this
+ * xdptop can read. */
+int ledger_open(struct ledger *l, int fd);
+
+const struct ledger_identity *ledger_id(const struct ledger *l);
+
+struct table;
+
+/* Takes up what a pinned state kept, into a fresh tally for table (whose
+ * clock reads `start` seconds on CLOCK_MONOTONIC at its 0): the tally as
+ * last committed, and the epoch that commit absorbed, cleared if an agent
+ * died before it had. From here table_drain() leaves what it reads, for
+ * ledger_persist(). 0 or a negative errno. */
+int ledger_recover(struct ledger *l, struct table *table, struct tally *t, double start);
+
+/* After table_drain() of epoch `retired` into t and the interval's end:
+ * commits t, then clears the epoch. */
+void ledger_persist(struct ledger *l, struct table *table, const struct tally *t,
+		    __u32 retired, __u64 cut_ns);
+
+/* The committed image, as a tally to restore, the flips after the one
+ * that retired the epoch it absorbed (0 before the first commit) and when
+ * (CLOCK_MONOTONIC ns). */
+void ledger_committed(const struct ledger *l, struct tally_saved *saved, __u32 *flips,
+		      __u64 *cut_ns);
+
+/* Commits t, which has absorbed the epoch that the flips-th flip retired,
+ * cut at cut_ns. */
+void ledger_commit(struct ledger *l, const struct tally *t, __u32 flips, __u64 cut_ns);
+
+void ledger_close(struct ledger *l);
+
+#endif /* LEDGER_H */

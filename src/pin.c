@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include "cli.h"
+#include "pin.h"
+
+static const char *const object_names[PIN_OBJECTS] = {
+	[PIN_SLOTS] = "slots", [PIN_CLAIMS] = "claims", [PIN_STATS] = "cpu_stats",
+	[PIN_BSS] = "bss", [PIN_LEDGER] = "ledger", [PIN_PROG] = "prog", [PIN_LINK] = "link",
+};
+
+int pin_netns_dir(const char *root, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	if ((size_t)snprintf(buf, len, "%s/net%lu", root, (unsigned long)st.st_ino) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs fs;
+
+	return !statfs(path, &fs) && fs.f_type == BPF_FS_MAGIC;
+}
+
+/* The deepest existing directory on the way to path. */
+static void existing_ancestor(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+	char *slash;
+
+	snprintf(buf, len, "%s", path);
+	while (stat(buf, &st) && (slash = strrchr(buf, '/')) && slash != buf)
+		*slash = '\0';
+	if (stat(buf, &st))
+		snprintf(buf, len, "/");
+}
+
+/* A mount made in a mount namespace of its own (ip netns exec makes one,
+ * with a /sys that has no bpffs) goes with it, and so would the pins. */
+static void warn_if_private_mounts(void)
+{
+	struct stat self, init;
+
+	if (!stat("/proc/self/ns/mnt", &self) && !stat("/proc/1/ns/mnt", &init) &&
+	    self.st_ino != init.st_ino)
+		fprintf(stderr, "xdptop: note: mounted a BPF filesystem on /sys/fs/bpf in a "
+				"private mount namespace (ip netns exec?): the pins last only as "
+				"long as it; to keep them, use --pin=DIR on a bpffs mounted "
+				"outside\n");
+}
+
+/* Pins need a BPF filesystem; systemd mounts one on /sys/fs/bpf, a bare
+ * container may not. */
+static int need_bpffs(const char *root)
+{
+	char base[PATH_MAX];
+
+	existing_ancestor(root, base, sizeof(base));
+	if (on_bpffs(base))
+		return EXIT_OK;
+	if (!strncmp(root, "/sys/fs/bpf/", 12) && !strcmp(base, "/sys/fs/bpf") &&
+	    !mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && on_bpffs(base)) {
+		warn_if_private_mounts();
+		return EXIT_OK;
+	}
+	if (!strncmp(root, "/sys/fs/bpf/", 12))
+		fprintf(stderr, "xdptop: no BPF filesystem on /sys/fs/bpf to pin to, and it could "
+				"not be mounted (%s): mount it ('mount -t bpf bpf /sys/fs/bpf')\n",
+			strerror(errno));
+	else
+		fprintf(stderr, "xdptop: --pin=%s is not on a BPF filesystem: mount one there "
+				"('mount -t bpf bpf DIR'), or use --pin alone (%s)\n", root,
+			PIN_ROOT_DEFAULT);
+	return EXIT_USAGE;
+}
+
+static int make_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "xdptop: cannot create %s (%s): run as root, or have root create "
+				"it for this user\n", dir, strerror(errno));
+		return EXIT_PRIVILEGE;
+	}
+	return EXIT_OK;
+}
+
+/* mkdir -p, from the existing part down. */
+static int make_dirs(const char *dir)
+{
+	char path[PATH_MAX];
+	int err = EXIT_OK;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; !err && (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		err = make_dir(path);
+		*p = '/';
+	}
+	return err ?: make_dir(path);
+}
+
+int pin_lock(struct pin *p, const char *dir)
+{
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	p->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->dir_fd < 0)
+		return -errno;
+	if (flock(p->dir_fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		pin_close(p);
+		return err;
+	}
+	return 0;
+}
+
+int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
+{
+	char netns[PATH_MAX], dir[PATH_MAX];
+	int err;
+
+	p->dir_fd = -1;
+	err = need_bpffs(root);
+	if (err)
+		return err;
+	err = pin_netns_dir(root, netns, sizeof(netns));
+	if (err || (size_t)snprintf(dir, sizeof(dir), "%s/%d", netns, ifindex) >= sizeof(dir)) {
+		fprintf(stderr, "xdptop: cannot name this network namespace's pin directory (%s): "
+				"mount /proc, or use a shorter --pin=DIR\n",
+			strerror(err ? -err : ENAMETOOLONG));
+		return EXIT_RUNTIME;
+	}
+	err = make_dirs(dir);
+	if (err)
+		return err;
+	err = pin_lock(p, dir);
+	if (err == -EWOULDBLOCK) {
+		fprintf(stderr, "xdptop: iface \"%s\" is counted by another xdptop with --pin (its "
+				"state: %s): stop that one first\n", ifname, dir);
+		return EXIT_INTERFACE;
+	}
+	if (err) {
+		fprintf(stderr, "xdptop: cannot lock %s (%s): check its permissions\n", dir,
+			strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+static void object_path(const struct pin *p, enum pin_object o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", p->dir, object_names[o]);
+}
+
+bool pin_has(const struct pin *p, enum pin_object o)
+{
+	char path[PATH_MAX];
+
+	if (p->dir_fd < 0)
+		return false;
+	object_path(p, o, path, sizeof(path));
+	return !access(path, F_OK);
+}
+
+int pin_get(const struct pin *p, enum pin_object o)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	object_path(p, o, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int pin_put(const struct pin *p, enum pin_object o, int fd)
+{
+	char path[PATH_MAX];
+
+	object_path(p, o, path, sizeof(path));
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return bpf_obj_pin(fd, path) ? -errno : 0;
+}
+
+void pin_unpin_all(const struct pin *p)
+{
+	char path[PATH_MAX];
+
+	/* The link first: from then on the rest is not a pinned state. */
+	for (int o = PIN_OBJECTS - 1; o >= 0; o--) {
+		object_path(p, o, path, sizeof(path));
+		unlink(path);
+	}
+}
+
+void pin_remove(struct pin *p)
+{
+	char path[PATH_MAX], *slash;
+
+	if (p->dir_fd < 0)
+		return;
+	pin_unpin_all(p);
+	snprintf(path, sizeof(path), "%s", p->dir);
+	rmdir(path);
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(path);	/* the namespace's, when it was the last */
+	}
+}
+
+void pin_close(struct pin *p)
+{
+	if (p->dir_fd >= 0)
+		close(p->dir_fd);	/* unlocks */
+	p->dir_fd = -1;
+}

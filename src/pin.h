@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Where an interface's pinned state lives (--pin): ROOT/net<inode>/<ifindex>
+ * on a BPF filesystem, one directory per network namespace, so that
+ * namespaces sharing a bpffs never collide; and the lock that lets one
+ * agent at a time own it (flock on the directory: the kernel releases it
+ * when the agent dies, even by SIGKILL). */
+#ifndef PIN_H
+#define PIN_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#define PIN_ROOT_DEFAULT "/sys/fs/bpf/xdptop"
+
+/* What a pinned interface keeps; the link last, so that its pin says the
+ * rest is complete. */
+enum pin_object {
+	PIN_SLOTS, PIN_CLAIMS, PIN_STATS, PIN_BSS, PIN_LEDGER, PIN_PROG, PIN_LINK,
+	PIN_OBJECTS
+};
+
+struct pin {
+	int dir_fd;		/* open and locked while the agent runs; -1 if none */
+	char dir[PATH_MAX - 32];	/* room for an object's name after it */
+};
+
+/* This network namespace's directory under root. 0 or a negative errno. */
+int pin_netns_dir(const char *root, char *buf, size_t len);
+
+/* Makes (mounting bpffs on /sys/fs/bpf if it has none) and locks the
+ * directory of ifindex. Returns EXIT_OK, or an exit code after one line
+ * naming the cause and the fix. */
+int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname);
+
+/* Locks an existing directory without waiting: 0, -EWOULDBLOCK when an
+ * agent holds it, or another negative errno. */
+int pin_lock(struct pin *p, const char *dir);
+
+bool pin_has(const struct pin *p, enum pin_object o);
+/* A pinned object's fd, or a negative errno. */
+int pin_get(const struct pin *p, enum pin_object o);
+/* Pins fd as o, in place of what was there. 0 or a negative errno. */
+int pin_put(const struct pin *p, enum pin_object o, int fd);
+/* Unpins everything; the directory stays, locked. */
+void pin_unpin_all(const struct pin *p);
+/* Unpins everything and removes the directories left empty. */
+void pin_remove(struct pin *p);
+/* Unlocks; what is pinned stays. */
+void pin_close(struct pin *p);
+
+#endif /* PIN_H */

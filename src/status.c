@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ledger.h"
+#include "pin.h"
+#include "status.h"
+
+static void program_name(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	snprintf(buf, len, "id %u", id);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(buf, len, "%s (id %u)", info.name, id);
+	if (fd >= 0)
+		close(fd);
+}
+
+static bool is_xdptop(__u32 id)
+{
+	char name[64];
+
+	program_name(id, name, sizeof(name));
+	return !strncmp(name, "xdptop ", 7) || !strncmp(name, "xdptop_frags ", 13);
+}
+
+/* "veth0 (index 5): native, xdptop_frags (id 42)" */
+static bool show_attached(int ifindex, const char *name)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char prog[64];
+
+	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id)
+		return false;
+	if (q.drv_prog_id) {
+		program_name(q.drv_prog_id, prog, sizeof(prog));
+		printf("%s (index %d): native, %s\n", name, ifindex, prog);
+	}
+	if (q.skb_prog_id) {
+		program_name(q.skb_prog_id, prog, sizeof(prog));
+		printf("%s (index %d): generic, %s\n", name, ifindex, prog);
+	}
+	if (q.hw_prog_id) {
+		program_name(q.hw_prog_id, prog, sizeof(prog));
+		printf("%s (index %d): offloaded, %s\n", name, ifindex, prog);
+	}
+	return true;
+}
+
+/* What the ledger of a pinned state says, and whether an agent owns it. */
+static void show_pinned(const char *dir, int ifindex)
+{
+	struct pin p = { .dir_fd = -1 };
+	struct ledger l = { .fd = -1 };
+	struct tally_saved saved;
+	char name[IF_NAMESIZE];
+	__u32 flips;
+	bool locked_by_agent;
+	__u64 cut_ns;
+	int err;
+
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, sizeof(name), "gone");
+	printf("  pinned in %s (iface %s)\n", dir, name);
+	err = pin_lock(&p, dir);
+	locked_by_agent = err == -EWOULDBLOCK;
+	err = pin_get(&p, PIN_LEDGER);
+	err = err < 0 ? err : ledger_open(&l, err);
+	if (!err) {
+		const struct ledger_identity *id = ledger_id(&l);
+
+		ledger_committed(&l, &saved, &flips, &cut_ns);
+		printf("    --key %s --prefix4 %u --prefix6 %u%s --max-sources %u%s: %llu frames, "
+		       "%llu bytes, %u keys tracked\n", id->key_address ? "dst" : "src",
+		       id->prefix4, id->prefix6, id->vlan ? " --vlan" : "", id->max_sources,
+		       id->single_buffer ? " --single-buffer" : "",
+		       (unsigned long long)saved.cum.total.packets,
+		       (unsigned long long)saved.cum.total.bytes, saved.n_sources);
+	} else {
+		printf("    no ledger this xdptop can read (%s)\n", strerror(-err));
+	}
+	ledger_close(&l);
+	if (locked_by_agent)
+		printf("    an xdptop is counting it now\n");
+	else if (!pin_has(&p, PIN_LINK))
+		printf("    incomplete (no link): remove it with 'xdptop --detach %d'\n", ifindex);
+	else
+		printf("    no xdptop runs: it keeps counting; 'xdptop --pin %s' takes it up, "
+		       "'xdptop --detach %s' removes it\n", name, name);
+	pin_close(&p);
+}
+
+int status_show(const char *root)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	char netns[PATH_MAX];
+	struct dirent *e;
+	int shown = 0;
+	DIR *d;
+
+	printf("XDP programs in this network namespace:\n");
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++)
+		shown += show_attached(i->if_index, i->if_name);
+	if (ifs)
+		if_freenameindex(ifs);
+	if (!shown)
+		printf("  none\n");
+	if (pin_netns_dir(root, netns, sizeof(netns))) {
+		fprintf(stderr, "xdptop: cannot tell this network namespace (/proc/self/ns/net): "
+				"mount /proc\n");
+		return EXIT_RUNTIME;
+	}
+	printf("Pinned by xdptop under %s:\n", netns);
+	shown = 0;
+	d = opendir(netns);
+	while (d && (e = readdir(d))) {
+		char dir[sizeof(((struct pin *)0)->dir)];
+
+		if (e->d_name[0] != '.' &&
+		    (size_t)snprintf(dir, sizeof(dir), "%s/%s", netns, e->d_name) < sizeof(dir)) {
+			show_pinned(dir, atoi(e->d_name));
+			shown++;
+		}
+	}
+	if (d)
+		closedir(d);
+	if (!shown)
+		printf("  nothing\n");
+	return EXIT_OK;
+}
+
+/* An xdptop program attached through netlink (--force over another's), not
+ * pinned: taken off. */
+static bool detach_unpinned(const struct iface_arg *iface)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(iface->ifindex, 0, &q))
+		return false;
+	if (q.drv_prog_id && is_xdptop(q.drv_prog_id))
+		return !bpf_xdp_detach(iface->ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (q.skb_prog_id && is_xdptop(q.skb_prog_id))
+		return !bpf_xdp_detach(iface->ifindex, XDP_FLAGS_SKB_MODE, NULL);
+	return false;
+}
+
+static int detach_one(const char *netns, const struct iface_arg *iface)
+{
+	struct pin p = { .dir_fd = -1 };
+	char dir[sizeof(p.dir)];
+	int err, fd;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%d", netns, iface->ifindex) >= sizeof(dir))
+		return EXIT_USAGE;
+	err = pin_lock(&p, dir);
+	if (err == -EWOULDBLOCK) {
+		fprintf(stderr, "xdptop: iface \"%s\" is counted by a running xdptop: stop it "
+				"first, then detach\n", iface->name);
+		return EXIT_INTERFACE;
+	}
+	if (err) {
+		if (detach_unpinned(iface))
+			printf("Detached xdptop from iface \"%s\"\n", iface->name);
+		else
+			printf("Nothing of xdptop's on iface \"%s\"\n", iface->name);
+		return EXIT_OK;
+	}
+	/* Off now, even if a process still holds the link. */
+	fd = pin_get(&p, PIN_LINK);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	pin_remove(&p);
+	pin_close(&p);
+	printf("Detached xdptop from iface \"%s\" and removed its pinned state\n", iface->name);
+	return EXIT_OK;
+}
+
+int status_detach(const char *root, const struct iface_arg *ifaces, int n)
+{
+	char netns[PATH_MAX];
+	int err = EXIT_OK;
+
+	if (pin_netns_dir(root, netns, sizeof(netns))) {
+		fprintf(stderr, "xdptop: cannot tell this network namespace (/proc/self/ns/net): "
+				"mount /proc\n");
+		return EXIT_RUNTIME;
+	}
+	for (int i = 0; i < n; i++) {
+		int e = detach_one(netns, &ifaces[i]);
+
+		err = err ?: e;
+	}
+	return err;
+}

@@ -1,0 +1,205 @@
+"""--pin: restarts lose nothing. The program, its link and its counts are
+pinned on a BPF filesystem; an agent killed at any instant (SIGKILL, a dozen
+times, while it reports every 0.05 s under paced traffic) is followed by one
+that adopts them, and the last reports every source exactly what was sent.
+Also: a pin made with other options is refused with the fix, two namespaces
+share one bpffs without colliding, two agents started at once, --status and
+--detach (which leaves no program and no pin).
+
+Each test mounts a bpffs of its own (outside any network namespace: ip netns
+exec remounts /sys, and so would hide /sys/fs/bpf) and unmounts it after.
+"""
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import as_expected, check_identity, sh
+from traffic import Expected, other_frames, udp_frame, write_pcap
+
+
+@pytest.fixture
+def bpffs(tmp_path):
+    root = tmp_path / "bpffs"
+    root.mkdir()
+    sh("mount", "-t", "bpf", "bpf", str(root))
+    try:
+        yield root
+    finally:
+        sh("umount", "-l", str(root), check=False)
+
+
+def pins(root):
+    """What is under the pin root (a new bpffs also holds maps.debug and the like)."""
+    top = root / "xdptop"
+    return sorted(str(p.relative_to(root)) for p in [top, *top.rglob("*")] if p.exists())
+
+
+def paced_capture(tmp_path, n_sources=40, rounds=60):
+    """rounds x (one frame from each source, sizes varying, and one 'other'
+    frame): the exact counts, and the pcap."""
+    exp, frames = Expected(), []
+    others = other_frames()
+    for r in range(rounds):
+        for i in range(n_sources):
+            src = f"198.18.{1 + i // 200}.{1 + i % 200}" if i % 4 else f"2001:db8:7::{i + 1:x}"
+            length = 64 + (r * 7 + i * 13) % 900
+            frames.append(udp_frame(src, length))
+            exp.add(src, length)
+        frame, length = others[r % len(others)]
+        frames.append(frame)
+        exp.add_other(length)
+    return exp, write_pcap(tmp_path / "paced.pcap", frames)
+
+
+def final_report(agent):
+    reports = agent.reports()
+    assert reports, agent.stderr()
+    return reports[-1]
+
+
+def test_kill9_at_random_instants_loses_and_doubles_nothing(lab, xdptop, bpffs, tmp_path):
+    exp, pcap = paced_capture(tmp_path)
+    sender, receiver = lab.pair(mtu=1500)
+    args = ["--pin=" + str(bpffs / "xdptop"), "-f", "json", "-i", "0.05", "v1"]
+    agent = lab.start(receiver, xdptop, *args)
+    agent.wait_attached()
+    # 2,460 frames at 600 frames/s: about 4 s of traffic for 12 deaths.
+    replay = sender.popen("tcpreplay", "-q", "--pps", "600", "-i", "v0", str(pcap),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rng = random.Random(7)
+    adopted = 0
+    for _ in range(12):
+        time.sleep(rng.uniform(0.05, 0.35))
+        agent.proc.send_signal(signal.SIGKILL)
+        agent.wait()
+        time.sleep(rng.uniform(0, 0.1))    # counted meanwhile by the pinned program
+        agent = lab.start(receiver, xdptop, *args)
+        deadline = time.monotonic() + 20
+        while "Adopted the XDP program pinned" not in agent.stderr():
+            assert agent.proc.poll() is None, agent.stderr()
+            assert time.monotonic() < deadline, agent.stderr()
+            time.sleep(0.02)
+        adopted += 1
+    out, err = replay.communicate(timeout=60)
+    assert re.search(r"Successful packets:\s+%d\n" % exp.total["packets"], out), out + err
+    assert re.search(r"Failed packets:\s+0\n", out), out + err
+    time.sleep(0.3)
+    assert agent.stop() == 0, agent.stderr()
+    last = final_report(agent)
+    check_identity(last)
+    assert as_expected(last) == exp.as_expected()
+    assert last["untracked"]["packets"] == 0
+    assert adopted == 12
+    assert "xdptop --detach" in agent.stderr()
+    # Still attached and pinned after the last exit; --detach takes all.
+    assert receiver.xdp_attached() == ["v1"]
+    out = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--detach", "v1").stdout
+    assert out == 'Detached xdptop from iface "v1" and removed its pinned state\n'
+    assert receiver.xdp_attached() == []
+    assert pins(bpffs) == ["xdptop"]
+
+
+def test_pin_made_with_other_options_is_refused_with_the_fix(lab, xdptop, bpffs):
+    _, receiver = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    first = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "--prefix4",
+                         "24", "v1")
+    assert first.returncode == 0, first.stderr
+    before = pins(bpffs)
+    r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1", check=False)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.splitlines()[-1] == (
+        'xdptop: the state pinned for iface "v1" counts with --key src --prefix4 24 '
+        '--prefix6 128 --max-sources 65536, not --key src --prefix4 32 --prefix6 128 '
+        '--max-sources 65536: rerun with its options, or remove it with '
+        "'xdptop --detach v1' (its counts are lost)")
+    assert pins(bpffs) == before            # never reused, never removed
+    assert receiver.xdp_attached() == ["v1"]
+    # Without --pin, the pinned program is named as such.
+    r = receiver.run(xdptop, "-f", "json", "-c", "1", "v1", check=False)
+    assert r.returncode == 4
+    assert "(an xdptop left pinned: take it up with --pin, or remove it with 'xdptop " \
+        "--detach IFACE')" in r.stderr
+    receiver.run(xdptop, root, "--detach", "v1")
+    assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
+
+
+def test_two_namespaces_share_one_bpffs(lab, xdptop, bpffs):
+    (_, r1), (_, r2) = lab.pair(mtu=1500), lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    for ns in (r1, r2):      # both interfaces are v1, most likely with one ifindex
+        assert ns.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1").returncode == 0
+    dirs = [p for p in pins(bpffs) if re.fullmatch(r"xdptop/net\d+/\d+", p)]
+    assert len(dirs) == 2, pins(bpffs)
+    for ns in (r1, r2):
+        status = ns.run(xdptop, root, "--status").stdout
+        assert status.count("pinned in ") == 1, status
+        assert "no xdptop runs: it keeps counting" in status
+        ns.run(xdptop, root, "--detach", "v1")
+        assert ns.xdp_attached() == []
+    assert pins(bpffs) == ["xdptop"]
+
+
+def test_two_agents_started_at_once(lab, xdptop, bpffs):
+    _, receiver = lab.pair(mtu=1500)
+    args = ["--pin=" + str(bpffs / "xdptop"), "-f", "json", "-i", "0.1", "v1"]
+    agents = [lab.start(receiver, xdptop, *args) for _ in range(2)]
+    deadline = time.monotonic() + 20
+    while not any(a.proc.poll() is not None for a in agents):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    loser = next(a for a in agents if a.proc.poll() is not None)
+    winner = next(a for a in agents if a is not loser)
+    assert loser.wait() == 4
+    assert re.fullmatch(r'xdptop: iface "v1" is counted by another xdptop with --pin \(its '
+                        r'state: .*/xdptop/net\d+/\d+\): stop that one first\n', loser.stderr())
+    assert winner.proc.poll() is None
+    status = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--status").stdout
+    assert "an xdptop is counting it now" in status
+    r = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--detach", "v1", check=False)
+    assert r.returncode == 4
+    assert r.stderr == ('xdptop: iface "v1" is counted by a running xdptop: stop it first, '
+                        'then detach\n')
+    assert winner.stop() == 0
+    receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--detach", "v1")
+    assert pins(bpffs) == ["xdptop"]
+
+
+def test_status_lists_programs_and_pins(lab, xdptop, bpffs):
+    _, receiver = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    out = receiver.run(xdptop, root, "--status").stdout
+    assert out == ("XDP programs in this network namespace:\n  none\n"
+                   f"Pinned by xdptop under {bpffs}/xdptop/net{netns_inode(receiver)}:\n"
+                   "  nothing\n")
+    receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "--vlan", "v1")
+    out = receiver.run(xdptop, root, "--status").stdout.splitlines()
+    assert re.fullmatch(r"v1 \(index \d+\): native, xdptop_frags \(id \d+\)", out[1]), out
+    assert out[3].startswith(f"  pinned in {bpffs}/xdptop/net"), out
+    assert re.fullmatch(r"    --key src --prefix4 32 --prefix6 128 --vlan --max-sources 65536: "
+                        r"\d+ frames, \d+ bytes, \d+ keys tracked", out[4]), out
+    receiver.run(xdptop, root, "--detach", "v1")
+    r = receiver.run(xdptop, root, "--detach", "v1")
+    assert r.stdout == "Nothing of xdptop's on iface \"v1\"\n"
+
+
+def netns_inode(ns):
+    return ns.run("stat", "-L", "-c", "%i", "/proc/self/ns/net").stdout.strip()
+
+
+def test_pin_outside_a_bpffs_is_refused(lab, xdptop, tmp_path):
+    _, receiver = lab.pair(mtu=1500)
+    r = receiver.run(xdptop, f"--pin={tmp_path}", "-f", "json", "-c", "1", "v1", check=False)
+    assert r.returncode == 2
+    assert r.stderr == (f"xdptop: --pin={tmp_path} is not on a BPF filesystem: mount one "
+                        "there ('mount -t bpf bpf DIR'), or use --pin alone "
+                        "(/sys/fs/bpf/xdptop)\n")
+    assert receiver.xdp_attached() == []
+    r = receiver.run(xdptop, "--pin=relative", "v1", check=False)
+    assert (r.returncode, r.stderr) == (2, "xdptop: --pin=relative must be an absolute path\n")
