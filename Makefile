@@ -1,5 +1,5 @@
 # xdptop - count packets and bytes per source address with XDP.
-# make [V=1] [SANITIZE=1] [EXTRA_CFLAGS=...]; make check | bench | demo | install | clean
+# make [V=1] [SANITIZE=1] [EXTRA_CFLAGS=...]; make check | fuzz | bench | demo | install | clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=

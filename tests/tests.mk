@@ -6,7 +6,15 @@ SAN_BUILD := $(BUILD)/san
 TEST_CFLAGS = $(CFLAGS) -Wno-unused-parameter
 UNIT_LIBS = $(LDLIBS) -lcmocka
 
-.PHONY: check check-build
+.PHONY: check check-build fuzz
+
+# The option parser under libFuzzer (tests/fuzz_cli.c says how argp's exits are
+# kept from ending the run): always clang and the sanitizers, in either build;
+# only cli.c and what it links against.
+FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc $(EXTRA_CFLAGS) \
+	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/report.c src/tally.c src/key.c
+FUZZ_TIME ?= 300
 
 $(BUILD)/bpf_unit: tests/bpf_unit.c $(LIB_OBJS) $(BUILD)/xdptop.skel.h
 	$(call msg,CC,$@)
@@ -21,7 +29,20 @@ $(BUILD)/old_kernel_bpf.so: tests/old_kernel_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC $< -ldl -o $@
 
-check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so
+$(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h | $(BUILD)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lm -o $@
+
+check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so $(BUILD)/fuzz_cli
+
+# FUZZ_TIME seconds from the seeds in tests/fuzz/cli (which stay as they are; what
+# the run learns goes to $(BUILD)/fuzz/cli). A crash lands in tests/fuzz/crashes/:
+# fix it, rename the input for what it shows and keep it; make check replays each.
+fuzz: $(BUILD)/fuzz_cli
+	$(Q)mkdir -p $(BUILD)/fuzz/cli tests/fuzz/crashes
+	$(Q)$< -max_total_time=$(FUZZ_TIME) -timeout=10 -close_fd_mask=2 -print_final_stats=1 \
+		-dict=tests/fuzz/cli.dict -artifact_prefix=tests/fuzz/crashes/ \
+		$(BUILD)/fuzz/cli tests/fuzz/cli
 
 check:
 	$(Q)$(MAKE) --no-print-directory check-build

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* libFuzzer target for the option parser: the input is a command line, its
+ * arguments separated by NUL bytes (argv[0] is "xdptop"). cli_parse() must
+ * either refuse it with a usage or interface exit code, or return a config
+ * that every later stage can trust; anything else aborts.
+ *
+ * argp exits the process on --help, --usage, --version and on its own errors
+ * (unknown option, missing value), and a fuzz target must return. So the link
+ * wraps argp_parse (-Wl,--wrap=argp_parse, tests/tests.mk) and adds two flags
+ * to cli.c's call: ARGP_NO_EXIT, under which argp still stops at the first
+ * error and prints the same lines, then returns EINVAL where xdptop exits
+ * with argp_err_exit_status; and ARGP_NO_HELP, which drops argp's own options:
+ * --help, --usage, --version (print and exit: nothing of ours), the hidden
+ * --program-name (it keeps a pointer into argv in a libc global) and the
+ * hidden --HANG (it sleeps for an hour). cli.c is fuzzed as it ships: no
+ * hook, no #ifdef. Interface names are resolved for real (lookups only). */
+#include <argp.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+/* Above MAX_INTERFACES: one interface too many is in reach (given 65 of them). */
+#define MAX_ARGS 128
+
+error_t __real_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
+			  int *end_index, void *input);
+error_t __wrap_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
+			  int *end_index, void *input);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+error_t __wrap_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
+			  int *end_index, void *input)
+{
+	return __real_argp_parse(argp, argc, argv, flags | ARGP_NO_EXIT | ARGP_NO_HELP,
+				 end_index, input);
+}
+
+#define require(cond)								\
+	do {									\
+		if (!(cond)) {							\
+			fprintf(stderr, "fuzz_cli: broken invariant: %s\n", #cond);	\
+			abort();						\
+		}								\
+	} while (0)
+
+/* What main.c and the modules after it take for granted of a parsed config. */
+static void check_config(const struct config *cfg, char **argv, int argc)
+{
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+	require(cfg->n_ifaces >= 1 && cfg->n_ifaces <= MAX_INTERFACES);
+	require(cfg->interval >= 0.01 && cfg->interval <= 86400);	/* false for NaN too */
+	require(cfg->max_sources >= 1 && cfg->max_sources <= MAX_SOURCES_LIMIT);
+	require(cfg->sort >= SORT_PPS && cfg->sort <= SORT_BYTES);
+	require(cfg->key.address == KEY_SRC || cfg->key.address == KEY_DST);
+	require(cfg->key.prefix4 >= 1 && cfg->key.prefix4 <= 32);
+	require(cfg->key.prefix6 >= 1 && cfg->key.prefix6 <= 128);
+	require(cfg->mode >= MODE_AUTO && cfg->mode <= MODE_GENERIC);
+	require(cfg->format >= FORMAT_LOG && cfg->format <= FORMAT_TOP);
+	require(cfg->format != FORMAT_TOP || tty);
+	for (int i = 0; i < cfg->n_ifaces; i++) {
+		const struct iface_arg *a = &cfg->ifaces[i];
+		bool from_argv = false;
+
+		for (int j = 1; j < argc; j++)
+			from_argv |= a->name == argv[j];
+		require(from_argv || a->name == a->kernel_name);
+		require(a->ifindex > 0);
+		require(memchr(a->kernel_name, '\0', IF_NAMESIZE) && a->kernel_name[0]);
+		for (int j = 0; j < i; j++)
+			require(cfg->ifaces[j].ifindex != a->ifindex);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char prog[] = "xdptop";
+	char *argv[MAX_ARGS + 2] = { prog };
+	const uint8_t *end = data + size;
+	struct config cfg;
+	int argc = 1, err;
+
+	/* One allocation per argument: ASan then sees a read past any one's end. */
+	while (data < end && argc <= MAX_ARGS) {
+		const uint8_t *nul = memchr(data, '\0', end - data);
+		size_t len = (nul ? nul : end) - data;
+
+		argv[argc] = malloc(len + 1);
+		require(argv[argc]);
+		memcpy(argv[argc], data, len);
+		argv[argc++][len] = '\0';
+		data += len + (nul != NULL);
+	}
+	argv[argc] = NULL;
+
+	err = cli_parse(argc, argv, &cfg);
+	if (err == EXIT_OK)
+		check_config(&cfg, argv, argc);
+	else	/* ours, or argp's own error (EINVAL under ARGP_NO_EXIT) */
+		require(err == EXIT_USAGE || err == EXIT_INTERFACE || err == EINVAL);
+
+	for (int i = 1; i < argc; i++)
+		free(argv[i]);
+	return 0;
+}
