@@ -431,20 +431,31 @@ static void identity_of(const struct attachment *a, const struct config *cfg,
 			cfg->single_buffer);
 }
 
+/* The program's maps, as pinned: PIN_SLOTS to PIN_BSS. */
+static struct bpf_map *pinned_map(const struct attachment *a, enum pin_object o)
+{
+	switch (o) {
+	case PIN_SLOTS:
+		return a->skel->maps.slots;
+	case PIN_CLAIMS:
+		return a->skel->maps.claims;
+	case PIN_STATS:
+		return a->skel->maps.cpu_stats;
+	default:
+		return a->skel->maps.bss;
+	}
+}
+
 /* Pins the maps, the ledger, the program and, last, the link. */
 static int pin_new(struct attachment *a, const struct config *cfg)
 {
-	struct bpf_map *maps[] = { [PIN_SLOTS] = a->skel->maps.slots,
-				   [PIN_CLAIMS] = a->skel->maps.claims,
-				   [PIN_STATS] = a->skel->maps.cpu_stats,
-				   [PIN_BSS] = a->skel->maps.bss };
 	struct ledger_identity id;
 	int err;
 
 	identity_of(a, cfg, &id);
 	err = ledger_create(&a->ledger, &id);
 	for (int o = PIN_SLOTS; !err && o <= PIN_BSS; o++)
-		err = pin_put(&a->pin, o, bpf_map__fd(maps[o]));
+		err = pin_put(&a->pin, o, bpf_map__fd(pinned_map(a, o)));
 	err = err ?: pin_put(&a->pin, PIN_LEDGER, a->ledger.fd);
 	err = err ?: pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
 	err = err ?: pin_put(&a->pin, PIN_LINK, a->link_fd);
@@ -455,15 +466,6 @@ static int pin_new(struct attachment *a, const struct config *cfg)
 			"check that directory's owner and permissions\n", a->ifname, a->pin.dir,
 		strerror(-err));
 	return err == -ENOMEM ? EXIT_BPF : EXIT_PRIVILEGE;
-}
-
-/* "--key dst --prefix4 24 --prefix6 128 --vlan --max-sources 1000" */
-static void options_text(const struct ledger_identity *id, char *buf, size_t len)
-{
-	snprintf(buf, len, "--key %s --prefix4 %u --prefix6 %u%s --max-sources %u%s",
-		 id->key_address == KEY_DST ? "dst" : "src", id->prefix4, id->prefix6,
-		 id->vlan ? " --vlan" : "", id->max_sources,
-		 id->single_buffer ? " --single-buffer" : "");
 }
 
 /* A pinned state is adopted only as it was made: the program reads its
@@ -485,8 +487,8 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 			want.nr_cpus, a->ifname);
 		return EXIT_INTERFACE;
 	}
-	options_text(have, was, sizeof(was));
-	options_text(&want, asked, sizeof(asked));
+	ledger_options(have, was, sizeof(was));
+	ledger_options(&want, asked, sizeof(asked));
 	fprintf(stderr, "xdptop: the state pinned for iface \"%s\" counts with %s, not %s: "
 			"rerun with its options, or remove it with 'xdptop --detach %s' (its "
 			"counts are lost)\n", a->ifname, was, asked, a->ifname);
@@ -512,16 +514,12 @@ static int open_ledger(struct attachment *a, const struct config *cfg)
 /* Loads this xdptop's program on the pinned maps. */
 static int load_on_pins(struct attachment *a)
 {
-	struct bpf_map *maps[] = { [PIN_SLOTS] = a->skel->maps.slots,
-				   [PIN_CLAIMS] = a->skel->maps.claims,
-				   [PIN_STATS] = a->skel->maps.cpu_stats,
-				   [PIN_BSS] = a->skel->maps.bss };
 	int err = 0;
 
 	for (int o = PIN_SLOTS; !err && o <= PIN_BSS; o++) {
 		int fd = pin_get(&a->pin, o);
 
-		err = fd < 0 ? fd : bpf_map__reuse_fd(maps[o], fd);
+		err = fd < 0 ? fd : bpf_map__reuse_fd(pinned_map(a, o), fd);
 		if (fd >= 0)
 			close(fd);	/* libbpf holds its own */
 	}
@@ -541,14 +539,22 @@ static __u32 pinned_link_prog(int link_fd, int ifindex)
 	return info.prog_id;
 }
 
-/* Which program the link holds, and in which mode: the adopter keeps both. */
-static void adopt_kind(struct attachment *a, __u32 prog_id)
+/* Which program the link holds, and in which mode: the adopter keeps both.
+ * The multi-buffer one unless --single-buffer, which falls back to it when
+ * the MTU needs it: the pinned program's name says (opening a program by id
+ * would need CAP_SYS_ADMIN). */
+static void adopt_kind(struct attachment *a, __u32 prog_id, bool single_buffer)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char name[64] = "";
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = pin_get(&a->pin, PIN_PROG);
 
-	describe_prog(prog_id, name, sizeof(name));
-	a->frags = strstr(name, "\"xdptop_frags\"") != NULL;
+	a->frags = !single_buffer ||
+		   (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    !strcmp(info.name, "xdptop_frags"));
+	if (fd >= 0)
+		close(fd);
 	a->mode = !bpf_xdp_query(a->ifindex, 0, &q) && q.drv_prog_id == prog_id ?
 		  MODE_NATIVE : MODE_GENERIC;
 }
@@ -572,7 +578,7 @@ static int adopt(struct attachment *a, const struct config *cfg)
 		pin_unpin_all(&a->pin);
 		return attach_new(a, cfg) ?: pin_new(a, cfg);
 	}
-	adopt_kind(a, prog_id);
+	adopt_kind(a, prog_id, cfg->single_buffer);
 	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
 	err = err ?: open_ledger(a, cfg);
 	err = err ?: load_on_pins(a);
@@ -600,12 +606,17 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 	*a = ATTACHMENT_UNOPENED(iface->name);
 	a->kernel_name = iface->kernel_name;
 	a->ifindex = iface->ifindex;
+	bool adopting;
+
 	if (cfg->pin_root)
 		err = pin_open(&a->pin, cfg->pin_root, a->ifindex, a->ifname);
-	if (!err && pin_has(&a->pin, PIN_LINK))
+	adopting = pin_has(&a->pin, PIN_LINK);
+	if (!err && adopting)
 		err = adopt(a, cfg);
 	else if (!err)
 		err = attach_new(a, cfg) ?: (cfg->pin_root ? pin_new(a, cfg) : EXIT_OK);
+	if (err && !adopting)
+		pin_remove(&a->pin);	/* nothing left behind; an adoptee stays as it was */
 	if (err)
 		attachment_close(a);
 	return err;

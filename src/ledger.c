@@ -3,6 +3,7 @@
  * elements: the header, then two images, each its own header and then its
  * sources as the tally holds them. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -51,6 +52,14 @@ void ledger_identity(struct ledger_identity *id, __u32 nr_cpus, __u32 region_slo
 		.prefix4 = key->prefix4, .prefix6 = key->prefix6, .vlan = key->vlan,
 		.single_buffer = single_buffer,
 	};
+}
+
+void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "--key %s --prefix4 %u --prefix6 %u%s --max-sources %u%s",
+		 id->key_address == KEY_DST ? "dst" : "src", id->prefix4, id->prefix6,
+		 id->vlan ? " --vlan" : "", id->max_sources,
+		 id->single_buffer ? " --single-buffer" : "");
 }
 
 /* Maps the ledger of fd, len bytes; finds its images. */

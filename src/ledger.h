@@ -48,6 +48,10 @@ struct ledger {
 void ledger_identity(struct ledger_identity *id, __u32 nr_cpus, __u32 region_slots,
 		     __u32 max_sources, const struct key_spec *key, bool single_buffer);
 
+/* The options that make id: "--key dst --prefix4 24 --prefix6 128 --vlan
+ * --max-sources 1000". */
+void ledger_options(const struct ledger_identity *id, char *buf, size_t len);
+
 /* Creates an empty ledger for id. Returns 0 or a negative errno. */
 int ledger_create(struct ledger *l, const struct ledger_identity *id);
 

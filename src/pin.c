@@ -36,17 +36,23 @@ static bool on_bpffs(const char *path)
 	return !statfs(path, &fs) && fs.f_type == BPF_FS_MAGIC;
 }
 
-/* The deepest existing directory on the way to path. */
-static void existing_ancestor(const char *path, char *buf, size_t len)
+/* The deepest existing directory on the way to path: 0, or a negative
+ * errno when one on the way cannot be reached. */
+static int existing_ancestor(const char *path, char *buf, size_t len)
 {
 	struct stat st;
 	char *slash;
 
 	snprintf(buf, len, "%s", path);
-	while (stat(buf, &st) && (slash = strrchr(buf, '/')) && slash != buf)
+	while (stat(buf, &st)) {
+		if (errno != ENOENT)
+			return -errno;
+		slash = strrchr(buf, '/');
+		if (!slash || slash == buf)
+			return -ENOENT;
 		*slash = '\0';
-	if (stat(buf, &st))
-		snprintf(buf, len, "/");
+	}
+	return 0;
 }
 
 /* A mount made in a mount namespace of its own (ip netns exec makes one,
@@ -68,8 +74,13 @@ static void warn_if_private_mounts(void)
 static int need_bpffs(const char *root)
 {
 	char base[PATH_MAX];
+	int err = existing_ancestor(root, base, sizeof(base));
 
-	existing_ancestor(root, base, sizeof(base));
+	if (err) {
+		fprintf(stderr, "xdptop: cannot reach --pin=%s (%s, at %s): let this user reach "
+				"it, or choose another directory\n", root, strerror(-err), base);
+		return EXIT_PRIVILEGE;
+	}
 	if (on_bpffs(base))
 		return EXIT_OK;
 	if (!strncmp(root, "/sys/fs/bpf/", 12) && !strcmp(base, "/sys/fs/bpf") &&

@@ -77,13 +77,11 @@ static void show_pinned(const char *dir, int ifindex)
 	err = pin_get(&p, PIN_LEDGER);
 	err = err < 0 ? err : ledger_open(&l, err);
 	if (!err) {
-		const struct ledger_identity *id = ledger_id(&l);
+		char options[160];
 
+		ledger_options(ledger_id(&l), options, sizeof(options));
 		ledger_committed(&l, &saved, &flips, &cut_ns);
-		printf("    --key %s --prefix4 %u --prefix6 %u%s --max-sources %u%s: %llu frames, "
-		       "%llu bytes, %u keys tracked\n", id->key_address ? "dst" : "src",
-		       id->prefix4, id->prefix6, id->vlan ? " --vlan" : "", id->max_sources,
-		       id->single_buffer ? " --single-buffer" : "",
+		printf("    %s: %llu frames, %llu bytes, %u keys tracked\n", options,
 		       (unsigned long long)saved.cum.total.packets,
 		       (unsigned long long)saved.cum.total.bytes, saved.n_sources);
 	} else {

@@ -53,7 +53,10 @@ static void check_config(const struct config *cfg, char **argv, int argc)
 {
 	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 
-	require(cfg->n_ifaces >= 1 && cfg->n_ifaces <= MAX_INTERFACES);
+	require(cfg->action >= ACTION_COUNT && cfg->action <= ACTION_DETACH);
+	/* --status alone takes no interface. */
+	require(cfg->n_ifaces >= (cfg->action != ACTION_STATUS) && cfg->n_ifaces <= MAX_INTERFACES);
+	require(!cfg->pin_root || cfg->pin_root[0] == '/');
 	require(cfg->interval >= 0.01 && cfg->interval <= 86400);	/* false for NaN too */
 	require(cfg->max_sources >= 1 && cfg->max_sources <= MAX_SOURCES_LIMIT);
 	require(cfg->sort >= SORT_PPS && cfg->sort <= SORT_BYTES);

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -23,14 +24,17 @@ from traffic import Expected, other_frames, udp_frame, write_pcap
 
 
 @pytest.fixture
-def bpffs(tmp_path):
-    root = tmp_path / "bpffs"
-    root.mkdir()
-    sh("mount", "-t", "bpf", "bpf", str(root))
-    try:
-        yield root
-    finally:
-        sh("umount", "-l", str(root), check=False)
+def bpffs():
+    """A bpffs of the test's own, where any user can reach it."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="xdptop-bpffs-") as d:
+        root = Path(d)
+        root.chmod(0o755)
+        sh("mount", "-t", "bpf", "bpf", str(root))
+        try:
+            yield root
+        finally:
+            sh("umount", "-l", str(root), check=False)
 
 
 def pins(root):
@@ -203,3 +207,74 @@ def test_pin_outside_a_bpffs_is_refused(lab, xdptop, tmp_path):
     assert receiver.xdp_attached() == []
     r = receiver.run(xdptop, "--pin=relative", "v1", check=False)
     assert (r.returncode, r.stderr) == (2, "xdptop: --pin=relative must be an absolute path\n")
+
+
+@pytest.mark.parametrize("who", ["setcap-nobody", "bounding-set"])
+def test_pin_with_least_privilege(lab, xdptop, bpffs, tmp_path, who):
+    """The README's two least-privilege setups with --pin: uid 65534 with
+    the setcap recipe (pinning into a bpffs directory made for it), and root
+    under a bounding set of exactly CAP_BPF and CAP_NET_ADMIN. Each pins,
+    counts with no capability left, exits, and a second agent adopts the
+    counts; frames sent while none ran are counted too."""
+    import json
+    import shutil
+    from conftest import DATA
+    binary, wrapper = xdptop, ["setpriv", "--bounding-set=-all,+bpf,+net_admin"]
+    root = bpffs / "xdptop"
+    if who == "setcap-nobody":
+        bindir = tmp_path / "bin"
+        bindir.mkdir(mode=0o755)
+        tmp_path.chmod(0o755)
+        binary = str(bindir / "xdptop")
+        shutil.copy(xdptop, binary)
+        sh("setcap", "cap_bpf,cap_net_admin+ep", binary)
+        root.mkdir()
+        os.chown(root, 65534, 65534)
+        wrapper = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    sender, receiver = lab.pair(mtu=9000)
+    args = [binary, "--pin=" + str(root), "-f", "json", "-i", "0.1", "v1"]
+    expected = json.loads((DATA / "dcb_ets.expected.json").read_text())
+    for n in (1, 2):
+        agent = lab.start(receiver, *wrapper, *args)
+        deadline = time.monotonic() + 20
+        while len(agent.reports()) < 2:
+            assert agent.proc.poll() is None and time.monotonic() < deadline, agent.stderr()
+            time.sleep(0.05)
+        pid = receiver.run("pgrep", "-f", "--newest", "xdptop --pin").stdout.split()[0]
+        status = dict(line.split(":\t") for line in
+                      open(f"/proc/{pid}/status").read().splitlines() if ":\t" in line)
+        assert status["CapEff"] == "0000000000000000", status
+        assert status["NoNewPrivs"] == "1", status
+        sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(DATA / "dcb_ets.pcap"))
+        time.sleep(0.3)
+        assert agent.stop() == 0, agent.stderr()
+        if n == 1:      # counted by the pinned program alone
+            sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(DATA / "dcb_ets.pcap"))
+    last = as_expected(agent.reports()[-1])
+    want = {"sources": {a: {k: 3 * v for k, v in c.items()}
+                        for a, c in expected["sources"].items()},
+            "other": {k: 3 * v for k, v in expected["other"].items()},
+            "total": {k: 3 * v for k, v in expected["total"].items()}}
+    assert last == want
+    assert "Adopted the XDP program pinned" in agent.stderr()
+    receiver.run(xdptop, "--pin=" + str(root), "--detach", "v1")
+    assert receiver.xdp_attached() == []
+
+
+def test_pin_force_over_a_netlink_program_is_refused(lab, xdptop, bpffs):
+    """A pin needs xdptop's own bpf_link: over a program attached by netlink,
+    --pin --force says so and leaves that program alone."""
+    _, receiver = lab.pair(mtu=1500)
+    obj = str(Path(xdptop).parent / "xdptop.bpf.o")
+    sh("ip", "-n", receiver.name, "link", "set", "dev", "v1", "xdpdrv", "obj", obj, "sec", "xdp")
+    before = sh("ip", "-n", receiver.name, "-o", "link", "show", "v1").stdout
+    prog = re.search(r"prog/xdp id (\d+)", before).group(1)
+    r = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--force", "-c", "1", "v1",
+                     check=False)
+    assert (r.returncode, r.stdout) == (4, ""), r
+    assert r.stderr == (f'xdptop: --pin cannot take over XDP program {prog} ("xdptop") on iface '
+                        '"v1": it is attached without a bpf_link, which a pin needs; remove it '
+                        "('ip link set dev v1 xdp off'), then retry\n")
+    after = sh("ip", "-n", receiver.name, "-o", "link", "show", "v1").stdout
+    assert f"prog/xdp id {prog}" in after
+    assert [p for p in pins(bpffs) if p.count("/") == 2] == []
