@@ -21,7 +21,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DXDPTOP_VERSION='"$(VERSION)"' \
 	  -I$(BUILD) -Isrc $(EXTRA_CFLAGS)
-LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lm
+LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -30,7 +30,7 @@ endif
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__BPF__ -I/usr/include/$(ARCH)-linux-gnu -Isrc
 
 AGENT_SRCS := main.c cli.c iface.c msg.c privs.c attach.c pin.c ledger.c status.c key.c table.c \
-	      tally.c report.c output.c out_log.c out_json.c out_top.c
+	      tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c http.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
 BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include "cli.h"
 #include "iface.h"
 #include "pin.h"
@@ -49,23 +50,28 @@ static const char doc[] =
 "    4  interface problem (missing, busy with an XDP program, mode unsupported,\n"
 "       or taken over by another program while running)\n"
 "    5  BPF unavailable, or the kernel rejected the program\n"
-"    6  every interface disappeared while running";
+"    6  every interface disappeared while running\n"
+"    7  cannot listen on the --listen address";
 
 static const char args_doc[] = "IFACE...";
 
 enum { OPT_FORCE = 256, OPT_PREFIX4, OPT_PREFIX6, OPT_VLAN, OPT_SINGLE_BUFFER, OPT_PIN,
-       OPT_STATUS, OPT_DETACH };
+       OPT_STATUS, OPT_DETACH, OPT_LISTEN, OPT_METRICS_TOP };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Reports:", 1 },
 	{ "format", 'f', "FORMAT", 0, "top (live view: the default in a terminal), log (the "
-	  "default otherwise) or json (JSON Lines)", 1 },
+	  "default otherwise), json (JSON Lines), or none (with --listen)", 1 },
 	{ "interval", 'i', "SECONDS", 0, "Report every SECONDS (default 1; fractions allowed)", 1 },
 	{ "count", 'c', "N", 0, "Exit after N reports (default: run until Ctrl-C)", 1 },
 	{ "sort", 's', "BY", 0, "Rank keys by pps (default: the last interval's packets), bps, "
 	  "packets or bytes (cumulative)", 1 },
 	{ "top", 't', "N", 0, "Show only the N first keys (default: all; the view: as many as "
 	  "fit)", 1 },
+	{ "listen", OPT_LISTEN, "[ADDR:]PORT", 0, "Serve Prometheus metrics on /metrics (a port "
+	  "alone: 127.0.0.1; 0.0.0.0:PORT or [::]:PORT for every address)", 1 },
+	{ "metrics-top", OPT_METRICS_TOP, "N", 0, "Keys exported per interface, the busiest "
+	  "(default 1000); the others' frames count as unlisted", 1 },
 	{ NULL, 0, NULL, 0, "What is counted:", 2 },
 	{ "key", 'k', "ADDRESS", 0, "src (default: the source address) or dst (destination)", 2 },
 	{ "prefix4", OPT_PREFIX4, "LEN", 0, "Count IPv4 addresses by their /LEN prefix (1-32)", 2 },
@@ -105,8 +111,9 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* A whole number in [min, max]; strtoull alone accepts "-1" and " 7". */
-static int parse_whole(const char *opt, const char *arg, __u64 min, __u64 max, __u64 *out)
+/* A whole number in [min, max]; strtoull alone accepts "-1" and " 7".
+ * Returns 0, -EINVAL (not one, or below min) or -ERANGE (above max). */
+static int parse_whole_quiet(const char *arg, __u64 min, __u64 max, __u64 *out)
 {
 	bool digits = *arg >= '0' && *arg <= '9';
 	unsigned long long v;
@@ -115,12 +122,23 @@ static int parse_whole(const char *opt, const char *arg, __u64 min, __u64 max, _
 	errno = 0;
 	v = digits ? strtoull(arg, &end, 10) : 0;
 	if (!digits || *end || (v < min && errno != ERANGE))
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int parse_whole(const char *opt, const char *arg, __u64 min, __u64 max, __u64 *out)
+{
+	int err = parse_whole_quiet(arg, min, max, out);
+
+	if (err == -EINVAL)
 		return usage_error("%s must be a whole number >= %llu, not \"%s\"", opt,
 				   (unsigned long long)min, arg);
-	if (errno == ERANGE || v > max)
+	if (err)
 		return usage_error("%s %s is too large: the most is %llu", opt, arg,
 				   (unsigned long long)max);
-	*out = v;
 	return 0;
 }
 
@@ -151,10 +169,53 @@ static int parse_format(const char *arg, struct config *cfg)
 		cfg->format = FORMAT_JSON;
 	else if (!strcmp(arg, "top"))
 		cfg->format = FORMAT_TOP;
+	else if (!strcmp(arg, "none"))
+		cfg->format = FORMAT_NONE;
 	else
-		return usage_error("unknown --format \"%s\": use top, log or json", arg);
+		return usage_error("unknown --format \"%s\": use top, log, json or none", arg);
 	format_given = true;
 	return 0;
+}
+
+/* "9100", "198.18.0.1:9100", "[2001:db8::1]:9100": an address literal,
+ * never a name to resolve. */
+static int parse_listen(const char *arg, struct listen_spec *l)
+{
+	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+	const char *colon = strrchr(arg, ':'), *port_text = colon ? colon + 1 : arg;
+	struct sockaddr_in *in = (struct sockaddr_in *)&l->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&l->addr;
+	size_t host_len = colon ? (size_t)(colon - arg) : 0;
+	__u64 port = 0;
+
+	if (colon && (host_len == 0 || host_len >= sizeof(host)))
+		goto bad;
+	if (colon)
+		snprintf(host, sizeof(host), "%.*s", (int)host_len, arg);
+	if (parse_whole_quiet(port_text, 1, 65535, &port))
+		goto bad;
+	memset(l, 0, sizeof(*l));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			goto bad;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		l->len = sizeof(*in6);
+		snprintf(l->text, sizeof(l->text), "[%s]:%u", host + 1, (unsigned)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+		goto bad;
+	in->sin_family = AF_INET;
+	in->sin_port = htons(port);
+	l->len = sizeof(*in);
+	snprintf(l->text, sizeof(l->text), "%s:%u", host, (unsigned)port);
+	return 0;
+bad:
+	return usage_error("--listen \"%s\" is not [ADDR:]PORT: use a port (9100: loopback "
+			   "only), 0.0.0.0:9100 or [::]:9100 (every address), or one address",
+			   arg);
 }
 
 /* A prefix length from 1 to max: /0 would count every address as one. */
@@ -270,6 +331,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cfg->pin_root = arg ? arg : PIN_ROOT_DEFAULT;
 		return arg && *arg != '/' ? usage_error("--pin=%s must be an absolute path", arg)
 					  : 0;
+	case OPT_LISTEN:
+		return parse_listen(arg, &cfg->listen);
+	case OPT_METRICS_TOP:
+		err = parse_whole("--metrics-top", arg, 1, MAX_SOURCES_LIMIT, &v);
+		cfg->metrics_top = v;
+		return err;
 	case OPT_STATUS:
 		cfg->action = ACTION_STATUS;
 		return 0;
@@ -313,6 +380,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		.key = KEY_SPEC_DEFAULT,
 		.mode = MODE_AUTO,
 		.format = FORMAT_LOG,
+		.metrics_top = METRICS_TOP_DEFAULT,
 	};
 	/* argp's own errors (unknown option, missing value) exit with
 	 * argp_err_exit_status; ours come back from parse_opt as exit codes. */
@@ -326,5 +394,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	if (cfg->format == FORMAT_TOP && !(isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)))
 		return usage_error("--format top needs a terminal on stdin and stdout: use "
 				   "--format log or --format json");
+	if (cfg->format == FORMAT_NONE && !cfg->listen.len && cfg->action == ACTION_COUNT)
+		return usage_error("--format none shows nothing without --listen: add --listen "
+				   "PORT, or choose another format");
 	return EXIT_OK;
 }

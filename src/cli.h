@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <linux/types.h>
 #include "key.h"
 #include "report.h"
@@ -18,10 +19,11 @@ enum xdptop_exit {
 	EXIT_INTERFACE = 4,	/* no such interface, busy, mode unsupported */
 	EXIT_BPF = 5,		/* BPF unavailable or the program rejected */
 	EXIT_ALL_GONE = 6,	/* every interface disappeared while running */
+	EXIT_LISTEN = 7,	/* --listen: cannot listen on that address */
 };
 
 enum attach_mode { MODE_AUTO, MODE_NATIVE, MODE_GENERIC };
-enum output_format { FORMAT_LOG, FORMAT_JSON, FORMAT_TOP };
+enum output_format { FORMAT_LOG, FORMAT_JSON, FORMAT_TOP, FORMAT_NONE };
 /* What a run does: count (the default), or tend pinned state. */
 enum action { ACTION_COUNT, ACTION_STATUS, ACTION_DETACH };
 
@@ -33,6 +35,15 @@ struct iface_arg {
 	char kernel_name[IF_NAMESIZE];	/* its name, not an altname */
 	int ifindex;
 };
+
+/* --listen [ADDR:]PORT: where the Prometheus exporter listens. */
+struct listen_spec {
+	struct sockaddr_storage addr;
+	socklen_t len;			/* 0: no exporter */
+	char text[64];			/* as "198.18.0.1:9100" or "[::]:9100" */
+};
+
+#define METRICS_TOP_DEFAULT 1000
 
 struct config {
 	struct iface_arg ifaces[MAX_INTERFACES];
@@ -46,6 +57,8 @@ struct config {
 	enum attach_mode mode;
 	enum output_format format;
 	enum action action;
+	struct listen_spec listen;
+	__u32 metrics_top;	/* keys exported per interface */
 	const char *pin_root;	/* --pin: where on bpffs; NULL without */
 	bool single_buffer;	/* the cheaper program, which caps the link's MTU */
 	bool force;

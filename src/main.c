@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "msg.h"
 #include "output.h"
+#include "http.h"
 #include "privs.h"
 #include "report.h"
 #include "status.h"
@@ -37,6 +38,7 @@ static const struct sink_ops *const format_sinks[] = {
 	[FORMAT_LOG] = &sink_log,
 	[FORMAT_JSON] = &sink_json,
 	[FORMAT_TOP] = &sink_top,
+	[FORMAT_NONE] = NULL,	/* --listen alone */
 };
 
 #define MAX_SINKS 2
@@ -354,20 +356,52 @@ static int run(struct monitor *mons, int n, const struct config *cfg, struct tic
 	return attached ? EXIT_OK : lost_all_exit(mons, n);
 }
 
-static int open_sinks(struct sinks *sinks, const struct config *cfg)
+static int open_sink(struct sinks *sinks, const struct sink_ops *ops,
+		     const struct sink_options *o)
 {
-	const struct sink_options o = { .out = stdout, .sort = cfg->sort, .top = cfg->top,
-					.n_ifaces = cfg->n_ifaces };
-	const struct sink_ops *ops = format_sinks[cfg->format];
-	int err = ops->open(&sinks->sink[0], &o);
+	int err = ops->open(&sinks->sink[sinks->n], o);
 
 	if (err == -ENOMEM)
 		fprintf(stderr, "xdptop: out of memory for the %s output: lower --max-sources\n",
 			ops->name);
+	else if (err == -EIO)
+		fprintf(stderr, "xdptop: cannot start the %s output's server: check the open "
+				"file and thread limits\n", ops->name);
 	if (err)
 		return EXIT_RUNTIME;	/* any other cause, the sink said */
-	sinks->n = 1;
+	sinks->n++;
 	return EXIT_OK;
+}
+
+/* The format's sink, and the exporter's with --listen (it takes *listen_fd). */
+static int open_sinks(struct sinks *sinks, const struct config *cfg, int *listen_fd)
+{
+	const struct sink_options o = { .out = stdout, .sort = cfg->sort, .top = cfg->top,
+					.n_ifaces = cfg->n_ifaces, .listen_fd = *listen_fd,
+					.metrics_top = cfg->metrics_top };
+	const struct sink_ops *ops = format_sinks[cfg->format];
+	int err = ops ? open_sink(sinks, ops, &o) : EXIT_OK;
+
+	if (!err && *listen_fd >= 0) {
+		*listen_fd = -1;	/* the sink's, even when it fails */
+		err = open_sink(sinks, &sink_prom, &o);
+	}
+	return err;
+}
+
+/* The exporter's socket, bound before anything is attached: a port in
+ * use fails first. */
+static int listen_open(const struct listen_spec *l, int *fd)
+{
+	*fd = l->len ? http_listen((const struct sockaddr *)&l->addr, l->len) : -1;
+	if (*fd >= 0 || !l->len)
+		return EXIT_OK;
+	fprintf(stderr, "xdptop: cannot listen on %s (%s): %s\n", l->text, strerror(-*fd),
+		*fd == -EADDRINUSE ? "stop what listens there, or choose another port" :
+		*fd == -EACCES ? "use a port above 1023, or grant CAP_NET_BIND_SERVICE" :
+		*fd == -EADDRNOTAVAIL ? "use an address of this host (ip addr), or 0.0.0.0" :
+		"choose another --listen address");
+	return EXIT_LISTEN;
 }
 
 static void close_sinks(struct sinks *sinks)
@@ -384,6 +418,7 @@ int main(int argc, char **argv)
 	struct sinks sinks = {};
 	struct config cfg;
 	int err, opened = 0; /* attempted, so also the one that failed half-way */
+	int listen_fd = -1;
 
 	err = cli_parse(argc, argv, &cfg);
 	if (err)
@@ -402,6 +437,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &tk.start);
 
 	err = privs_check(cfg.single_buffer);
+	err = err ?: listen_open(&cfg.listen, &listen_fd);
 	for (; !err && opened < cfg.n_ifaces; opened++)
 		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened], &tk.start);
 	err = err ?: grace_open();
@@ -410,11 +446,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, cfg.pin_root ? "Press Ctrl-C to exit; the program stays "
 				"attached, counting (xdptop --detach IFACE removes it)\n" :
 			"Press Ctrl-C to exit and remove the program\n");
-		err = open_sinks(&sinks, &cfg);
+		err = open_sinks(&sinks, &cfg, &listen_fd);
 	}
 	if (!err)
 		err = run(mons, cfg.n_ifaces, &cfg, &tk, &sinks);
 	close_sinks(&sinks);	/* gives the terminal back first: messages follow */
+	if (listen_fd >= 0)
+		close(listen_fd);
 	msg_release();
 	ticker_close(&tk);
 	for (int i = 0; i < opened; i++)

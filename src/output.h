@@ -16,6 +16,8 @@ struct sink_options {
 	enum sort_key sort;
 	__u32 top;		/* keys per report; 0 = all (the view: as many as fit) */
 	size_t n_ifaces;
+	int listen_fd;		/* the exporter's socket, bound (taken by it) */
+	__u32 metrics_top;	/* keys the exporter exports per interface */
 };
 
 struct sink {
@@ -60,5 +62,6 @@ void stream_sink_close(struct sink *s);
 extern const struct sink_ops sink_log;
 extern const struct sink_ops sink_json;
 extern const struct sink_ops sink_top;
+extern const struct sink_ops sink_prom;
 
 #endif /* OUTPUT_H */

@@ -1,0 +1,296 @@
+"""The Prometheus exporter (--listen): what /metrics says, checked by
+promtool and against the JSON output's exact counts on corpus captures; its
+routes and its refusals; a real Prometheus (Debian's) scraping it from a
+namespace of its own; a fleet of two hosts; churn under --metrics-top; and
+hostile clients that must not delay a report.
+
+Every server listens on loopback or on 198.18.0.0/15 inside the test's own
+namespaces."""
+import json
+import re
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import DATA, as_expected, check_identity, sh
+
+METRIC = re.compile(r'^(\w+)\{([^}]*)\} (\d+)$')
+
+
+def lo_up(ns):
+    ns.run("ip", "link", "set", "lo", "up")
+
+
+def http(ns, url, method="GET", data=None):
+    """(status, headers, body) of one request made inside ns."""
+    script = ("import sys, urllib.request, json\n"
+              "req = urllib.request.Request(sys.argv[1], method=sys.argv[2], data=None)\n"
+              "try:\n"
+              "    r = urllib.request.urlopen(req, timeout=10)\n"
+              "except urllib.error.HTTPError as e:\n"
+              "    r = e\n"
+              "print(json.dumps([r.status, dict(r.headers), r.read().decode()]))\n")
+    out = ns.run("/usr/bin/python3", "-c", script, url, method).stdout
+    return json.loads(out)
+
+
+def samples(text):
+    """{(name, frozenset(labels)): value} of an exposition."""
+    out = {}
+    for line in text.splitlines():
+        m = METRIC.match(line)
+        if m:
+            labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+            out[(m.group(1), labels)] = int(m.group(3))
+    return out
+
+
+def per_key(text, name="xdptop_source_packets_total"):
+    return {dict(labels)["address"]: v for (n, labels), v in samples(text).items() if n == name}
+
+
+def scrape_when(ns, url, ready, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _, body = http(ns, url)
+        if status == 200 and ready(body):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("name", ["dcb_ets", "802.1ad_QinQ", "OSPFv3_with_AH",
+                                  "dhcpv6-ia-na"])
+def test_metrics_equal_json_and_pass_promtool(lab, xdptop, name):
+    sender, receiver = lab.pair(mtu=9000)
+    lo_up(receiver)
+    agent = lab.start(receiver, xdptop, "-f", "json", "-i", "0.2", "--listen", "9464", "v1")
+    agent.wait_attached()
+    sent = sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(DATA / f"{name}.pcap"))
+    assert re.search(r"Failed packets:\s+0\n", sent.stdout), sent.stdout
+    expected = json.loads((DATA / f"{name}.expected.json").read_text())
+    body = scrape_when(receiver, "http://127.0.0.1:9464/metrics",
+                       lambda b: samples(b).get(("xdptop_packets_total",
+                                                  frozenset({("interface", "v1")})))
+                       == expected["total"]["packets"])
+    assert agent.stop() == 0, agent.stderr()
+    last = agent.reports()[-1]
+    check_identity(last)
+    assert as_expected(last) == expected
+    want = {a: c["packets"] for a, c in expected["sources"].items()}
+    assert per_key(body) == want
+    assert per_key(body, "xdptop_source_bytes_total") == \
+        {a: c["bytes"] for a, c in expected["sources"].items()}
+    s = samples(body)
+    v1 = frozenset({("interface", "v1")})
+    assert s[("xdptop_other_packets_total", v1)] == expected["other"]["packets"]
+    assert s[("xdptop_bytes_total", v1)] == expected["total"]["bytes"]
+    assert s[("xdptop_unlisted_packets_total", v1)] == 0
+    assert s[("xdptop_untracked_packets_total", v1)] == 0
+    assert s[("xdptop_tracked_keys", v1)] == len(want)
+    assert s[("xdptop_capacity_keys", v1)] == 65536
+    check = subprocess.run(["promtool", "check", "metrics"], input=body, text=True,
+                           capture_output=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout + check.stderr == ""
+
+
+def test_routes(lab, xdptop):
+    _, receiver = lab.pair(mtu=1500)
+    lo_up(receiver)
+    agent = lab.start(receiver, xdptop, "-f", "none", "-i", "0.1", "--listen",
+                      "127.0.0.1:9464", "v1")
+    agent.wait_attached()
+    base = "http://127.0.0.1:9464"
+    scrape_when(receiver, base + "/metrics", lambda b: "xdptop_build_info{" in b)
+    status, headers, body = http(receiver, base + "/metrics")
+    assert status == 200
+    assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert 'xdptop_build_info{version="0.1.0",key="src",prefix4="32",prefix6="128",' \
+           'vlan="false"} 1' in body
+    assert re.search(r'^xdptop_interface_info\{interface="v1",mode="native",'
+                     r'program="xdptop_frags"\} 1$', body, re.M), body
+    status, headers, body = http(receiver, base + "/")
+    assert (status, headers["Content-Type"]) == (200, "text/html")
+    assert '<a href="/metrics">/metrics</a>' in body
+    assert http(receiver, base + "/metrics", "HEAD")[2] == ""
+    status, _, body = http(receiver, base + "/nope")
+    assert (status, body) == (404, "not found: see /metrics\n")
+    for method in ("POST", "PUT", "DELETE"):
+        status, headers, _ = http(receiver, base + "/metrics", method)
+        assert (status, headers["Allow"]) == (405, "GET, HEAD"), method
+    # Stdout stays empty with --format none.
+    assert agent.stop() == 0, agent.stderr()
+    assert agent.stdout() == ""
+
+
+def test_port_in_use_fails_before_attaching(lab, xdptop):
+    _, receiver = lab.pair(mtu=1500)
+    lo_up(receiver)
+    holder = receiver.popen("/usr/bin/python3", "-c",
+                            "import socket, time\n"
+                            "s = socket.socket(); s.bind(('127.0.0.1', 9464)); s.listen()\n"
+                            "print('ok', flush=True); time.sleep(30)\n",
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "ok\n"
+        r = receiver.run(xdptop, "-f", "json", "--listen", "9464", "v1", check=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (r.returncode, r.stdout) == (7, "")
+    assert r.stderr == ("xdptop: cannot listen on 127.0.0.1:9464 (Address already in use): "
+                        "stop what listens there, or choose another port\n")
+    assert receiver.xdp_attached() == []
+    r = receiver.run(xdptop, "--listen", "198.18.77.1:9464", "v1", check=False)
+    assert (r.returncode, r.stderr) == (7, "xdptop: cannot listen on 198.18.77.1:9464 (Cannot "
+                                           "assign requested address): use an address of this "
+                                           "host (ip addr), or 0.0.0.0\n")
+    assert receiver.xdp_attached() == []
+
+
+@pytest.mark.parametrize("arg", ["", "0", "65536", "x", "localhost:9100", ":9100",
+                                 "198.18.0.1:", "[2001:db8::1:9100", "1.2.3:9100"])
+def test_bad_listen(xdptop, arg):
+    r = sh(xdptop, "--listen", arg, "lo", check=False)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == (f'xdptop: --listen "{arg}" is not [ADDR:]PORT: use a port (9100: '
+                        "loopback only), 0.0.0.0:9100 or [::]:9100 (every address), or one "
+                        "address\n")
+
+
+def test_format_none_needs_listen(xdptop):
+    r = sh(xdptop, "-f", "none", "lo", check=False)
+    assert (r.returncode, r.stderr) == (2, "xdptop: --format none shows nothing without "
+                                           "--listen: add --listen PORT, or choose another "
+                                           "format\n")
+
+
+# ---------------------------------------------------------------- a real Prometheus
+
+class Prometheus:
+    """Debian's prometheus, in namespace ns (listening on its loopback),
+    scraping targets every 0.5 s, with a config and data directory of its own."""
+
+    def __init__(self, ns, tmp_path, targets):
+        self.ns = ns
+        lo_up(ns)
+        cfg = tmp_path / "prometheus.yml"
+        cfg.write_text("global:\n  scrape_interval: 500ms\n  evaluation_interval: 500ms\n"
+                       "scrape_configs:\n  - job_name: xdptop\n    static_configs:\n"
+                       f"      - targets: {json.dumps(targets)}\n")
+        self.log = open(tmp_path / "prometheus.log", "w")
+        self.proc = ns.popen("prometheus", f"--config.file={cfg}",
+                             f"--storage.tsdb.path={tmp_path / 'data'}",
+                             "--web.listen-address=127.0.0.1:9090", "--log.level=warn",
+                             stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http(ns, "http://127.0.0.1:9090/-/ready")[0] == 200:
+                    break
+            except subprocess.CalledProcessError:
+                pass
+            assert self.proc.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / "prometheus.log").read_text()
+            time.sleep(0.3)
+
+    def query(self, promql):
+        url = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        status, _, body = http(self.ns, url)
+        reply = json.loads(body)
+        assert status == 200 and reply["status"] == "success", body
+        return reply["data"]["result"]
+
+    def wait_for(self, promql, want, timeout=30):
+        """Polls until promql's result, as {labels: value}, equals want."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = {tuple(sorted(r["metric"].items())): float(r["value"][1])
+                   for r in self.query(promql)}
+            if got == want:
+                return got
+            assert time.monotonic() < deadline, (promql, got, want)
+            time.sleep(0.5)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture
+def prometheus(lab, tmp_path):
+    made = []
+
+    def start(ns, targets):
+        p = Prometheus(ns, tmp_path, targets)
+        made.append(p)
+        return p
+    yield start
+    for p in made:
+        p.stop()
+
+
+def link_hosts(lab, monitor, host, n):
+    """A veth between the monitor namespace and a host namespace:
+    198.18.100.(4n+1) on the host, (4n+2) on the monitor."""
+    host_ip, mon_ip = f"198.18.100.{4 * n + 1}", f"198.18.100.{4 * n + 2}"
+    lab.veth(host, monitor, name_a=f"m{n}", name_b=f"h{n}")
+    host.run("ip", "addr", "add", f"{host_ip}/30", "dev", f"m{n}")
+    monitor.run("ip", "addr", "add", f"{mon_ip}/30", "dev", f"h{n}")
+    return host_ip
+
+
+def udp_capture(tmp_path, name, plan):
+    """A pcap of plan {src: (frames, length)}, interleaved; returns its path."""
+    from traffic import udp_frame, write_pcap
+    frames, left = [], dict(plan)
+    while left:
+        for src in list(left):
+            n, length = left[src]
+            frames.append(udp_frame(src, length))
+            left[src] = (n - 1, length)
+            if n == 1:
+                del left[src]
+    return write_pcap(tmp_path / f"{name}.pcap", frames)
+
+
+def test_fleet_of_two_hosts(lab, xdptop, prometheus, tmp_path):
+    """Two hosts, each its own agent and traffic, one Prometheus: the fleet's
+    per-address sums equal what was sent, and topk ranks them."""
+    monitor = lab.netns()
+    plans = [{"198.18.1.1": (300, 100), "198.18.1.2": (50, 200), "2001:db8:1::7": (120, 90)},
+             {"198.18.1.1": (100, 100), "198.18.1.3": (250, 64), "2001:db8:1::7": (10, 90)}]
+    targets, agents = [], []
+    for n, plan in enumerate(plans):
+        sender, host = lab.pair(mtu=1500)
+        ip = link_hosts(lab, monitor, host, n)
+        agent = lab.start(host, xdptop, "-f", "none", "-i", "0.2", "--listen", f"{ip}:9464",
+                          "v1")
+        agent.wait_attached()
+        agents.append(agent)
+        targets.append(f"{ip}:9464")
+        sent = sender.run("tcpreplay", "-q", "-t", "-i", "v0",
+                          str(udp_capture(tmp_path, f"host{n}", plan)))
+        assert re.search(r"Failed packets:\s+0\n", sent.stdout), sent.stdout
+    prom = prometheus(monitor, targets)
+    want = {}
+    for plan in plans:
+        for src, (frames, _) in plan.items():
+            want[src] = want.get(src, 0) + frames
+    prom.wait_for("sum by (address) (xdptop_source_packets_total)",
+                  {(("address", a),): float(v) for a, v in want.items()})
+    top = prom.query("topk(2, sum by (address) (xdptop_source_packets_total))")
+    assert sorted((r["metric"]["address"], float(r["value"][1])) for r in top) == \
+        [("198.18.1.1", 400.0), ("198.18.1.3", 250.0)]
+    bytes_ = prom.query('sum(xdptop_source_bytes_total{address="198.18.1.2"})')
+    assert float(bytes_[0]["value"][1]) == 50 * 200
+    info = prom.query("count(xdptop_build_info)")
+    assert float(info[0]["value"][1]) == 2
+    for agent in agents:
+        assert agent.stop() == 0, agent.stderr()
