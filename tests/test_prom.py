@@ -247,16 +247,11 @@ def link_hosts(lab, monitor, host, n):
 
 
 def udp_capture(tmp_path, name, plan):
-    """A pcap of plan {src: (frames, length)}, interleaved; returns its path."""
+    """A pcap of plan {src: (frames, length)}, each source's frames spread
+    evenly over the capture; returns its path."""
     from traffic import udp_frame, write_pcap
-    frames, left = [], dict(plan)
-    while left:
-        for src in list(left):
-            n, length = left[src]
-            frames.append(udp_frame(src, length))
-            left[src] = (n - 1, length)
-            if n == 1:
-                del left[src]
+    order = sorted(((k + 0.5) / n, src) for src, (n, _) in plan.items() for k in range(n))
+    frames = [udp_frame(src, plan[src][1]) for _, src in order]
     return write_pcap(tmp_path / f"{name}.pcap", frames)
 
 
@@ -294,3 +289,193 @@ def test_fleet_of_two_hosts(lab, xdptop, prometheus, tmp_path):
     assert float(info[0]["value"][1]) == 2
     for agent in agents:
         assert agent.stop() == 0, agent.stderr()
+
+
+# ---------------------------------------------------------------- hostile clients
+
+HOSTILE = r'''
+import socket, sys, time
+addr = ("127.0.0.1", 9464)
+def send(data):
+    """The status line of the answer to data, or what went wrong."""
+    try:
+        s = socket.create_connection(addr, timeout=5)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        return s.recv(100).split(b"\r\n")[0].decode(errors="replace")
+    except OSError as e:
+        return repr(e)
+    finally:
+        s.close()
+for bad in (b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"\x00\xff\xfe\r\n\r\n",
+            b"GET /metrics HTTP/9.9\r\n\r\n",
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n"):
+    print(send(bad), flush=True)
+idle = []
+for _ in range(200):                      # connections that send nothing
+    s = socket.socket(); s.setblocking(False)
+    try:
+        s.connect(addr)
+    except BlockingIOError:
+        pass
+    idle.append(s)
+slow = idle[0]                             # and one that sends a byte a second
+for byte in b"GET /metrics HTTP/1.1\r\n"[:8]:
+    time.sleep(1)
+    try:
+        slow.send(bytes([byte]))
+    except OSError:
+        break
+for s in idle:
+    s.close()
+print("done", flush=True)
+'''
+
+
+def threads_caps(pid):
+    """CapEff of every thread of pid."""
+    import glob
+    caps = {}
+    for status in glob.glob(f"/proc/{pid}/task/*/status"):
+        for line in open(status):
+            if line.startswith("CapEff:"):
+                caps[status.split("/")[4]] = line.split()[1]
+    return caps
+
+
+def test_hostile_clients_do_not_delay_reports(lab, xdptop):
+    """200 idle connections, malformed request lines, a huge header and a
+    client sending a byte a second: the exporter survives, the reports keep
+    their pace meanwhile, and no thread holds a capability."""
+    _, receiver = lab.pair(mtu=1500)
+    lo_up(receiver)
+    agent = lab.start(receiver, xdptop, "-f", "json", "-i", "0.2", "--listen", "9464", "v1")
+    agent.wait_attached()
+    scrape_when(receiver, "http://127.0.0.1:9464/metrics", lambda b: "xdptop_packets" in b)
+    pid = receiver.run("pgrep", "-f", "--newest", "xdptop -f json -i 0.2 --listen").stdout.split()[0]
+    caps = threads_caps(pid)
+    assert len(caps) >= 2, caps            # the server's own thread, too
+    assert set(caps.values()) == {"0000000000000000"}, caps
+    before = len(agent.reports())
+    attack = receiver.run("/usr/bin/python3", "-c", HOSTILE, timeout=60).stdout.splitlines()
+    # Garbage: closed unanswered; a bad version: 505; a 200 KB header: 431,
+    # or closed while it is still being sent.
+    assert attack[:4] == ["", "", "", "HTTP/1.1 505 HTTP Version Not Supported"], attack
+    assert attack[4] == "HTTP/1.1 431 Request Header Fields Too Large" or \
+        attack[4].startswith("OSError("), attack
+    assert attack[5:] == ["done"], attack
+    during = agent.reports()[before:]
+    assert len(during) >= 30, len(during)
+    for r in during:
+        assert 0.18 <= r["interval"] <= 0.22, r["interval"]
+    assert agent.proc.poll() is None, agent.stderr()
+    # Served again once the idle connections are gone.
+    body = scrape_when(receiver, "http://127.0.0.1:9464/metrics", lambda b: "xdptop_" in b)
+    assert "xdptop_build_info{" in body
+    assert agent.stop() == 0, agent.stderr()
+
+
+# ---------------------------------------------------------------- churn
+
+def churn_capture(tmp_path, phase):
+    """One phase, about a second at 1,000 frames/s: 5 heavy senders of its
+    own, 3 lighter ones of its own, 12 light ones shared by every phase."""
+    plan = {f"198.18.{10 + phase}.{i + 1}": (150, 80 + i) for i in range(5)}
+    plan.update({f"198.18.{10 + phase}.{i + 6}": (30 - 5 * i, 90) for i in range(3)})
+    plan.update({f"198.18.9.{i + 1}": (8, 64) for i in range(12)})
+    # The last phase's heavy senders go on, slower: they leave the top 5
+    # while still sending.
+    plan.update({f"198.18.{9 + phase}.{i + 1}": (12, 70) for i in range(5) if phase})
+    return udp_capture(tmp_path, f"churn{phase}", plan)
+
+
+def increase(before, after):
+    """Each series' increase from one scrape to the next, as Prometheus
+    reads counters: a new series from zero, a lower value a reset."""
+    return {k: v - before.get(k, 0) if v >= before.get(k, 0) else v for k, v in after.items()}
+
+
+def identity(before, after):
+    """Between two scrapes: all frames == exported keys + unlisted + other +
+    untracked, packets and bytes, exactly."""
+    inc = increase(samples(before), samples(after))
+    for unit in ("packets", "bytes"):
+        parts = sum(v for (n, _), v in inc.items()
+                    if n in (f"xdptop_source_{unit}_total", f"xdptop_unlisted_{unit}_total",
+                             f"xdptop_other_{unit}_total", f"xdptop_untracked_{unit}_total"))
+        assert parts == sum(v for (n, _), v in inc.items() if n == f"xdptop_{unit}_total"), unit
+
+
+def test_churn_under_metrics_top(lab, xdptop, prometheus, tmp_path):
+    """--metrics-top 5 while the heavy senders change, phase after phase:
+    at most 5 keys count (and 5 linger), no series ever decreases between
+    two scrapes that carry it, the increases between two scrapes add up
+    exactly, the busiest of each phase get exported, and in PromQL the
+    rates add up over the run."""
+    sender, host = lab.pair(mtu=1500)
+    monitor = lab.netns()
+    ip = link_hosts(lab, monitor, host, 0)
+    agent = lab.start(host, xdptop, "-f", "none", "-i", "0.1", "--metrics-top", "5",
+                      "--listen", f"{ip}:9464", "v1")
+    agent.wait_attached()
+    prom = prometheus(monitor, [f"{ip}:9464"])
+    url = f"http://{ip}:9464/metrics"
+    scrapes, stop = [], threading.Event()
+
+    def scraper():
+        while not stop.is_set():
+            scrapes.append(http(monitor, url)[2])
+
+    thread = threading.Thread(target=scraper)
+    thread.start()
+    try:
+        for phase in range(4):
+            # Four seconds of the phase: by then the last phase's senders,
+            # silent, have decayed in the 10 s average below 1/1.25 of
+            # this phase's (after 2.3 s).
+            sent = sender.run("tcpreplay", "-q", "--pps", "1000", "--loop", "4", "-i", "v0",
+                              str(churn_capture(tmp_path, phase)), timeout=60)
+            assert re.search(r"Failed packets:\s+0\n", sent.stdout), sent.stdout
+            # This phase's five busiest count now; at most five of those
+            # that counted before linger, frozen.
+            exported, top5 = set(per_key(scrapes[-1])), \
+                {f"198.18.{10 + phase}.{i + 1}" for i in range(5)}
+            assert top5 <= exported and len(exported) <= 10, (phase, exported)
+            assert all(int(a.split(".")[2]) in range(9, 11 + phase)
+                       for a in exported - top5), (phase, sorted(exported - top5))
+            assert samples(scrapes[-1])[("xdptop_exported_keys",
+                                         frozenset({("interface", "v1")}))] == 5
+    finally:
+        stop.set()
+        thread.join()
+    assert len(scrapes) >= 40, len(scrapes)
+    prev, prev_text = {}, ""
+    for text in scrapes:
+        identity(prev_text, text)
+        prev_text = text
+        now = {(n, labels): v for (n, labels), v in samples(text).items()
+               if n.startswith("xdptop_source_")}
+        assert len(now) <= 2 * 10     # packets and bytes, of 5 keys and 5 lingering
+        for series, v in now.items():
+            assert v >= prev.get(series, 0), series
+        prev = now
+    # PromQL, exactly: every series' last value (those that stopped
+    # included) + unlisted + other + untracked == all frames, once
+    # Prometheus has scraped the last round.
+    time.sleep(1.5)
+    last = {m: float(prom.query(f"sum(xdptop_{m}_packets_total)")[0]["value"][1])
+            for m in ("unlisted", "other", "untracked")}
+    keys = float(prom.query("sum(max_over_time(xdptop_source_packets_total[5m]))")[0]
+                 ["value"][1])
+    total = float(prom.query("sum(xdptop_packets_total)")[0]["value"][1])
+    assert keys + sum(last.values()) == total, (keys, last, total)
+    # And as rates over the run, within what rate()'s extrapolation of series
+    # that start inside the window costs (each one's first increase).
+    parts = prom.query("sum(increase(xdptop_source_packets_total[1m])) + "
+                       "sum(increase(xdptop_unlisted_packets_total[1m])) + "
+                       "sum(increase(xdptop_other_packets_total[1m])) + "
+                       "sum(increase(xdptop_untracked_packets_total[1m]))")
+    ratio = float(parts[0]["value"][1]) / float(
+        prom.query("sum(increase(xdptop_packets_total[1m]))")[0]["value"][1])
+    assert 0.9 <= ratio <= 1.1, ratio
+    assert agent.stop() == 0, agent.stderr()
