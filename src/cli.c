@@ -41,6 +41,8 @@ static const char doc[] =
 "    xdptop --prefix6 64 --vlan eth0   # IPv6 hosts by /64, VLANs apart\n"
 "    xdptop -f json -i 10 eth0 eth1    # JSON Lines every 10 s, per interface\n"
 "    xdptop -f log -c 1 -i 5 -t 20 eth0  # the 20 busiest now, after 5 s\n"
+"    xdptop --pin -f none --listen 0.0.0.0:9464 eth0   # a Prometheus exporter\n"
+"                                 # whose counts survive restarts\n"
 "\n"
 "EXIT STATUS:\n"
 "    0  success\n"

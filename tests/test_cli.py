@@ -260,8 +260,8 @@ BAD_VALUES = [
     (["--top", "0"], WHOLE.format("--top", "0")),
     (["-t", "-1"], WHOLE.format("--top", "-1")),
     (["--top", "4294967296"], TOO_LARGE.format("--top", "4294967296", 2**32 - 1)),
-    (["--format", "xml"], 'xdptop: unknown --format "xml": use top, log or json'),
-    (["-f", "JSON"], 'xdptop: unknown --format "JSON": use top, log or json'),
+    (["--format", "xml"], 'xdptop: unknown --format "xml": use top, log, json or none'),
+    (["-f", "JSON"], 'xdptop: unknown --format "JSON": use top, log, json or none'),
     (["--mode", "fast"], 'xdptop: unknown --mode "fast": use auto, native or generic'),
     (["-m", ""], 'xdptop: unknown --mode "": use auto, native or generic'),
 ]
@@ -360,12 +360,13 @@ def test_help(idle, xdptop):
                         ("-?", "--help"), ("-V", "--version")]:
         assert re.search(rf"^\s+{re.escape(short)}, {re.escape(long)}\s", out, re.M), long
     for long in ("--force", "--usage", "--prefix4=LEN", "--prefix6=LEN", "--vlan",
-                 "--single-buffer"):
+                 "--single-buffer", re.escape("--pin[=DIR]"), "--status", "--detach",
+                 re.escape("--listen=[ADDR:]PORT"), "--metrics-top=N"):
         assert re.search(rf"^\s+{long}\s", out, re.M), long
     # The EXIT STATUS section lists every code of enum xdptop_exit, in order.
     section = out.split("EXIT STATUS:\n", 1)[1]
     codes = [int(m.group(1)) for m in re.finditer(r"^\s+(\d)\s+\S", section, re.M)]
-    assert codes == sorted(EXIT.values()) == list(range(7)), section
+    assert codes == sorted(EXIT.values()) == list(range(8)), section
     assert "CAP_BPF" in section and "CAP_NET_ADMIN" in section
     assert run(idle, xdptop, "-?").stdout == out
     assert_clean(idle)
