@@ -23,11 +23,66 @@ struct prom_iface {
 	struct exported ex;		/* the keys, and unlisted */
 };
 
-/* A growing text buffer. */
+/* A growing text buffer; a failed allocation marks it, and the round is
+ * not published. */
 struct text {
 	char *buf;
 	size_t len, cap;
+	bool failed;
 };
+
+static bool reserve(struct text *t, size_t more)
+{
+	size_t cap = t->cap ? t->cap : 65536;
+	char *buf;
+
+	if (t->len + more < t->cap)
+		return true;
+	while (cap <= t->len + more)
+		cap *= 2;
+	buf = realloc(t->buf, cap);
+	if (!buf) {
+		t->failed = true;
+		return false;
+	}
+	t->buf = buf;
+	t->cap = cap;
+	return true;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !reserve(t, n + 1))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->buf + t->len, n + 1, fmt, ap);
+	va_end(ap);
+	t->len += n;
+}
+
+/* A label: name="value", with backslash, double quote and newline escaped
+ * (interface names may hold the first two). */
+static void put_label(struct text *t, const char *name, const char *value)
+{
+	size_t len = strlen(value);
+
+	put(t, "%s=\"", name);
+	if (!reserve(t, 2 * len + 2))
+		return;
+	for (const char *c = value; *c; c++) {
+		if (*c == '\\' || *c == '"' || *c == '\n')
+			t->buf[t->len++] = '\\';
+		t->buf[t->len++] = *c == '\n' ? 'n' : *c;
+	}
+	t->buf[t->len++] = '"';
+}
 
 struct prom_sink {
 	struct sink base;
@@ -39,49 +94,6 @@ struct prom_sink {
 	size_t n_ifaces;
 	struct text out;
 };
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = t->cap - t->len, cap;
-		char *buf;
-
-		va_start(ap, fmt);
-		n = vsnprintf(t->buf ? t->buf + t->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if ((size_t)n < room) {
-			t->len += n;
-			return;
-		}
-		cap = (t->cap ? t->cap * 2 : 65536) + n;
-		buf = realloc(t->buf, cap);
-		if (!buf)
-			return;	/* the round is published short; the next tries again */
-		t->buf = buf;
-		t->cap = cap;
-	}
-}
-
-/* A label value: backslash, double quote and newline escaped. */
-static void put_label(struct text *t, const char *name, const char *value)
-{
-	put(t, "%s=\"", name);
-	for (const char *c = value; *c; c++) {
-		if (*c == '\\' || *c == '"')
-			put(t, "\\%c", *c);
-		else if (*c == '\n')
-			put(t, "\\n");
-		else
-			put(t, "%c", *c);
-	}
-	put(t, "\"");
-}
 
 static struct prom_iface *iface_of(struct prom_sink *p, const struct iface_info *info)
 {
@@ -109,7 +121,9 @@ static int prom_report(struct sink *s, const struct report *r)
 
 	if (!f)
 		return 0;
-	if (!f->ex.keys && exported_init(&f->ex, p->top))
+	/* No more keys than the interface tracks. */
+	if (!f->ex.keys && exported_init(&f->ex, p->top < r->iface->capacity ?
+					 p->top : r->iface->capacity))
 		return -ENOMEM;
 	p->key = r->key;
 	f->reported = true;
@@ -250,6 +264,7 @@ static int prom_end(struct sink *s)
 	if (!p->key)	/* no interface reported */
 		return 0;
 	p->out.len = 0;
+	p->out.failed = false;
 	build_info(p);
 	gauges(p);
 	per_iface(p, "xdptop_packets_total", "counter", "Frames received.", AT(all), false);
@@ -269,7 +284,7 @@ static int prom_end(struct sink *s)
 	per_key(p, "xdptop_source_packets_total",
 		"Frames of a key (an address, or a prefix) since it was exported.", false);
 	per_key(p, "xdptop_source_bytes_total", "Bytes of those frames.", true);
-	return p->out.buf ? http_publish(p->http, p->out.buf, p->out.len) : -ENOMEM;
+	return p->out.failed ? -ENOMEM : http_publish(p->http, p->out.buf, p->out.len);
 }
 
 static int prom_open(struct sink **out, const struct sink_options *o)

@@ -479,3 +479,21 @@ def test_churn_under_metrics_top(lab, xdptop, prometheus, tmp_path):
         prom.query("sum(increase(xdptop_packets_total[1m]))")[0]["value"][1])
     assert 0.9 <= ratio <= 1.1, ratio
     assert agent.stop() == 0, agent.stderr()
+
+
+def test_label_values_escaped(lab, xdptop):
+    """An interface name may hold a double quote and a backslash: the label
+    escapes them, and promtool reads the page."""
+    sender, receiver = lab.netns(), lab.netns()
+    name = 'q"b\\1'
+    lab.veth(sender, receiver, name_a="v0", name_b=name)
+    lo_up(receiver)
+    agent = lab.start(receiver, xdptop, "-f", "none", "-i", "0.1", "--listen", "9464", name)
+    agent.wait_attached()
+    body = scrape_when(receiver, "http://127.0.0.1:9464/metrics",
+                       lambda b: "xdptop_packets_total{" in b)
+    assert 'xdptop_packets_total{interface="q\\"b\\\\1"} ' in body, body
+    check = subprocess.run(["promtool", "check", "metrics"], input=body, text=True,
+                           capture_output=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert agent.stop() == 0, agent.stderr()
