@@ -1,8 +1,15 @@
 # xdptop - count packets and bytes per source address with XDP.
-# make [V=1] [SANITIZE=1] [EXTRA_CFLAGS=...]; make check | fuzz | bench | demo | install | clean
+# make [V=1] [SANITIZE=1] [EXTRA_CFLAGS=...]; make check | fuzz | bench | demo | install |
+# uninstall | deb | clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# /etc/default/xdptop is read by the unit wherever the binary goes.
+SYSCONFDIR ?= /etc
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# For /usr, Debian 12's own place (systemd.pc's systemdsystemunitdir, debhelper).
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
 BUILD ?= build
 ARCH := $(shell uname -m)
 CLANG ?= clang
@@ -35,7 +42,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
 BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
 
 .DELETE_ON_ERROR:
-.PHONY: all check bench demo install clean
+.PHONY: all check bench demo install uninstall clean
 
 all: $(BUILD)/xdptop $(BUILD)/xdptop.bpf.o
 
@@ -64,9 +71,25 @@ include bench/bench.mk
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)/xdptop
 
+# The unit names the binary and the default file where they are installed.
+# An existing default file is kept: it is the administrator's.
 install: all
-	install -D -m 0755 $(BUILD)/xdptop $(DESTDIR)$(PREFIX)/sbin/xdptop
-	install -D -m 0644 xdptop.8 $(DESTDIR)$(PREFIX)/share/man/man8/xdptop.8
+	install -D -m 0755 $(BUILD)/xdptop $(DESTDIR)$(SBINDIR)/xdptop
+	install -D -m 0644 xdptop.8 $(DESTDIR)$(MANDIR)/man8/xdptop.8
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|/usr/sbin/xdptop|$(SBINDIR)/xdptop|g' \
+	    -e 's|/etc/default/xdptop|$(SYSCONFDIR)/default/xdptop|g' \
+	    contrib/systemd/xdptop.service > $(DESTDIR)$(SYSTEMDUNITDIR)/xdptop.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/xdptop.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/xdptop ] || \
+	    install -D -m 0644 contrib/systemd/xdptop.default $(DESTDIR)$(SYSCONFDIR)/default/xdptop
+
+# Leaves $(SYSCONFDIR)/default/xdptop, as dpkg does until a purge.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/xdptop $(DESTDIR)$(MANDIR)/man8/xdptop.8 \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/xdptop.service
+
+include contrib/debian/deb.mk
 
 clean:
 	rm -rf build
