@@ -253,6 +253,19 @@ static void expire(struct exported *e, double now)
 	reindex(e);
 }
 
+void exported_take_up(struct exported *e, const struct tally *t)
+{
+	for (__u32 i = 0; i < t->n_sources; i++) {
+		const struct source_count *s = &t->sources[i];
+		struct xdptop_counter last = tally_last_interval(t, s);
+		struct xdptop_counter was = { s->packets - last.packets, s->bytes - last.bytes };
+		struct exported_key *k = find(e, s->meta, s->addr);
+
+		if (k)
+			counter_merge(&k->count, &was);
+	}
+}
+
 __u32 exported_active(const struct exported *e)
 {
 	__u32 n = 0;

@@ -16,7 +16,10 @@
  * all frames over any window, with no spike and no loss from churn. One
  * that comes back while lingering goes on from its count; later, it starts
  * from zero again, a reset Prometheus reads as such. At most `top` keys
- * linger (the oldest go first): at most 2 x top series per metric. */
+ * linger (the oldest go first): at most 2 x top series per metric.
+ *
+ * An exporter that starts on a tally with counts (a pinned state's, --pin)
+ * may take them up (exported_take_up()), so that a restart is no reset. */
 #ifndef EXPORTED_H
 #define EXPORTED_H
 
@@ -50,6 +53,11 @@ struct exported {
 
 int exported_init(struct exported *e, __u32 top);
 void exported_free(struct exported *e);
+
+/* On the first update, with room for every key: each key goes on from its
+ * cumulative count, as in the agent before, which exported it from its
+ * first frame. Call after exported_update(). */
+void exported_take_up(struct exported *e, const struct tally *t);
 
 /* Keys counting now (not lingering). */
 __u32 exported_active(const struct exported *e);

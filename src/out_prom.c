@@ -106,6 +106,28 @@ static struct prom_iface *iface_of(struct prom_sink *p, const struct iface_info 
 	return &p->ifaces[p->n_ifaces++];
 }
 
+/* What was counted before this interval: 0, unless a pinned state kept the
+ * counts of the agents before this one (--pin). */
+static struct xdptop_counter before(const struct counter_report *c)
+{
+	return (struct xdptop_counter){ c->cum.packets - c->last.packets,
+					c->cum.bytes - c->last.bytes };
+}
+
+/* With room for every key, the counters go on from those counts: as in
+ * the agent before, every key was exported from its first frame and nothing
+ * was unlisted, and a restart is no reset to Prometheus. Else they start
+ * from zero, the reset it is. */
+static void take_up(struct prom_iface *f, const struct report *r)
+{
+	if (r->n_keys > f->ex.top)
+		return;
+	f->all = before(&r->total);
+	f->other = before(&r->other);
+	f->untracked = before(&r->untracked);
+	exported_take_up(&f->ex, r->tally);
+}
+
 static void add_interval(struct prom_iface *f, const struct report *r)
 {
 	counter_merge(&f->all, &r->total.last);
@@ -121,13 +143,17 @@ static int prom_report(struct sink *s, const struct report *r)
 
 	if (!f)
 		return 0;
+	bool first = !f->ex.keys;
+
 	/* No more keys than the interface tracks. */
-	if (!f->ex.keys && exported_init(&f->ex, p->top < r->iface->capacity ?
-					 p->top : r->iface->capacity))
+	if (first && exported_init(&f->ex, p->top < r->iface->capacity ?
+				   p->top : r->iface->capacity))
 		return -ENOMEM;
 	p->key = r->key;
 	f->reported = true;
 	exported_update(&f->ex, r, p->now);
+	if (first)
+		take_up(f, r);
 	add_interval(f, r);
 	return 0;
 }

@@ -101,12 +101,17 @@ static int need_bpffs(const char *root)
 
 static int make_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		fprintf(stderr, "xdptop: cannot create %s (%s): run as root, or have root create "
-				"it for this user\n", dir, strerror(errno));
-		return EXIT_PRIVILEGE;
+	if (!mkdir(dir, 0700) || errno == EEXIST)
+		return EXIT_OK;
+	if (errno == EROFS) {
+		fprintf(stderr, "xdptop: cannot create %s (%s): mount it read-write (a service's "
+				"sandbox: ReadWritePaths=/sys/fs/bpf), or choose another --pin=DIR\n",
+			dir, strerror(errno));
+		return EXIT_RUNTIME;
 	}
-	return EXIT_OK;
+	fprintf(stderr, "xdptop: cannot create %s (%s): run as root, or have root create it for "
+			"this user\n", dir, strerror(errno));
+	return EXIT_PRIVILEGE;
 }
 
 /* mkdir -p, from the existing part down. */

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import as_expected, check_identity, sh
+from test_privs import agent_pid
 from traffic import Expected, other_frames, udp_frame, write_pcap
 
 
@@ -240,7 +241,7 @@ def test_pin_with_least_privilege(lab, xdptop, bpffs, tmp_path, who):
         while len(agent.reports()) < 2:
             assert agent.proc.poll() is None and time.monotonic() < deadline, agent.stderr()
             time.sleep(0.05)
-        pid = receiver.run("pgrep", "-f", "--newest", "xdptop --pin").stdout.split()[0]
+        pid = agent_pid(receiver)
         status = dict(line.split(":\t") for line in
                       open(f"/proc/{pid}/status").read().splitlines() if ":\t" in line)
         assert status["CapEff"] == "0000000000000000", status

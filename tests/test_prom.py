@@ -17,6 +17,7 @@ import urllib.parse
 import pytest
 
 from conftest import DATA, as_expected, check_identity, sh
+from test_privs import agent_pid
 
 METRIC = re.compile(r'^(\w+)\{([^}]*)\} (\d+)$')
 
@@ -352,7 +353,7 @@ def test_hostile_clients_do_not_delay_reports(lab, xdptop):
     agent = lab.start(receiver, xdptop, "-f", "json", "-i", "0.2", "--listen", "9464", "v1")
     agent.wait_attached()
     scrape_when(receiver, "http://127.0.0.1:9464/metrics", lambda b: "xdptop_packets" in b)
-    pid = receiver.run("pgrep", "-f", "--newest", "xdptop -f json -i 0.2 --listen").stdout.split()[0]
+    pid = agent_pid(receiver)
     caps = threads_caps(pid)
     assert len(caps) >= 2, caps            # the server's own thread, too
     assert set(caps.values()) == {"0000000000000000"}, caps
@@ -497,3 +498,40 @@ def test_label_values_escaped(lab, xdptop):
                            capture_output=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert agent.stop() == 0, agent.stderr()
+
+
+def test_restart_with_pin_is_no_reset(lab, xdptop, tmp_path):
+    """With --pin the counters go on across a restart, frames sent while no
+    agent ran included: Prometheus sees no reset, and loses nothing."""
+    import tempfile
+    from pathlib import Path
+    sender, receiver = lab.pair(mtu=1500)
+    lo_up(receiver)
+    first = {"198.18.1.1": (40, 100), "2001:db8:1::9": (25, 120)}
+    later = {"198.18.1.1": (10, 100), "198.18.1.2": (30, 80)}
+    with tempfile.TemporaryDirectory() as d:
+        sh("mount", "-t", "bpf", "bpf", d)
+        try:
+            args = [xdptop, "--pin=" + str(Path(d) / "xdptop"), "-f", "none", "-i", "0.1",
+                    "--listen", "9464", "v1"]
+            agent = lab.start(receiver, *args)
+            agent.wait_attached()
+            sender.run("tcpreplay", "-q", "-t", "-i", "v0",
+                       str(udp_capture(tmp_path, "first", first)))
+            url = "http://127.0.0.1:9464/metrics"
+            before = scrape_when(receiver, url, lambda b: per_key(b).get("198.18.1.1") == 40)
+            assert agent.stop() == 0, agent.stderr()
+            sender.run("tcpreplay", "-q", "-t", "-i", "v0",
+                       str(udp_capture(tmp_path, "later", later)))
+            agent = lab.start(receiver, *args)
+            after = scrape_when(receiver, url, lambda b: "xdptop_packets_total{" in b)
+            assert "Adopted the XDP program pinned" in agent.stderr()
+            assert per_key(after) == {"198.18.1.1": 50, "2001:db8:1::9": 25, "198.18.1.2": 30}
+            for series, v in samples(before).items():
+                if series[0].endswith("_total"):
+                    assert samples(after)[series] >= v, series
+            identity("", after)
+            assert agent.stop() == 0, agent.stderr()
+            receiver.run(xdptop, "--pin=" + str(Path(d) / "xdptop"), "--detach", "v1")
+        finally:
+            sh("umount", "-l", d, check=False)
