@@ -175,13 +175,15 @@ def test_format_none_needs_listen(xdptop):
 
 class Prometheus:
     """Debian's prometheus, in namespace ns (listening on its loopback),
-    scraping targets every 0.5 s, with a config and data directory of its own."""
+    scraping targets every 0.5 s, with a config and data directory of its own;
+    evaluating rule_files (absolute paths) every 0.5 s too."""
 
-    def __init__(self, ns, tmp_path, targets):
+    def __init__(self, ns, tmp_path, targets, rule_files=()):
         self.ns = ns
         lo_up(ns)
         cfg = tmp_path / "prometheus.yml"
         cfg.write_text("global:\n  scrape_interval: 500ms\n  evaluation_interval: 500ms\n"
+                       f"rule_files: {json.dumps([str(f) for f in rule_files])}\n"
                        "scrape_configs:\n  - job_name: xdptop\n    static_configs:\n"
                        f"      - targets: {json.dumps(targets)}\n")
         self.log = open(tmp_path / "prometheus.log", "w")
@@ -228,8 +230,8 @@ class Prometheus:
 def prometheus(lab, tmp_path):
     made = []
 
-    def start(ns, targets):
-        p = Prometheus(ns, tmp_path, targets)
+    def start(ns, targets, **kw):
+        p = Prometheus(ns, tmp_path, targets, **kw)
         made.append(p)
         return p
     yield start
