@@ -90,6 +90,7 @@ struct prom_sink {
 	__u32 top;
 	const struct key_spec *key;	/* from the first report */
 	double now;			/* the round's, seconds since the start */
+	struct timespec when;		/* the round's, CLOCK_REALTIME */
 	struct prom_iface ifaces[MAX_INTERFACES];
 	size_t n_ifaces;
 	struct text out;
@@ -163,6 +164,7 @@ static int prom_begin(struct sink *s, const struct round *r)
 	struct prom_sink *p = (struct prom_sink *)s;
 
 	p->now = r->elapsed;
+	p->when = r->when;
 	for (size_t i = 0; i < p->n_ifaces; i++)
 		p->ifaces[i].reported = false;
 	return 0;
@@ -265,6 +267,16 @@ static void gauges(struct prom_sink *p)
 		}
 }
 
+/* The round's wall clock: a page that stops moving says the agent stopped
+ * reporting, although its server still answers. */
+static void last_report(struct prom_sink *p)
+{
+	family(&p->out, "xdptop_last_report_timestamp_seconds", "gauge",
+	       "When the agent last read its tables (this page's round), Unix time.");
+	put(&p->out, "xdptop_last_report_timestamp_seconds %ld.%03ld\n", (long)p->when.tv_sec,
+	    p->when.tv_nsec / 1000000);
+}
+
 static void build_info(struct prom_sink *p)
 {
 	char prefix[8];
@@ -278,7 +290,8 @@ static void build_info(struct prom_sink *p)
 	snprintf(prefix, sizeof(prefix), "%u", p->key->prefix6);
 	put(&p->out, ",");
 	put_label(&p->out, "prefix6", prefix);
-	put(&p->out, ",vlan=\"%s\"} 1\n", p->key->vlan ? "true" : "false");
+	/* Not "vlan": the keys' own label, which a join would clash with. */
+	put(&p->out, ",key_vlan=\"%s\"} 1\n", p->key->vlan ? "true" : "false");
 }
 
 #define AT(field) offsetof(struct prom_iface, field)
@@ -292,6 +305,7 @@ static int prom_end(struct sink *s)
 	p->out.len = 0;
 	p->out.failed = false;
 	build_info(p);
+	last_report(p);
 	gauges(p);
 	per_iface(p, "xdptop_packets_total", "counter", "Frames received.", AT(all), false);
 	per_iface(p, "xdptop_bytes_total", "counter", "Bytes of frames received.", AT(all), true);

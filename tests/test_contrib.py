@@ -22,7 +22,8 @@ from test_prom import http, link_hosts, prometheus, udp_capture  # noqa: F401 (a
 
 PROM_DIR = ROOT / "contrib" / "prometheus"
 DASHBOARD = ROOT / "contrib" / "grafana" / "xdptop.json"
-ALERTS = ("XdptopTopTalker", "XdptopTableFull", "XdptopDown", "XdptopNoTargets")
+ALERTS = ("XdptopTopTalker", "XdptopTableFull", "XdptopDown", "XdptopStalled",
+          "XdptopNoTargets")
 
 
 def promtool(*args, cwd=None):
@@ -76,6 +77,7 @@ BROKEN = [
     ("TableFull on any ratio", "          ) > 0\n", "          ) >= 0\n", "XdptopTableFull"),
     ("Down for every job", 'up{job="xdptop"} == 0', "up == 0", "XdptopDown"),
     ("Down at once", "for: 2m\n", "for: 0s\n", "XdptopDown"),
+    ("Stalled later", "seconds > 120", "seconds > 1200", "XdptopStalled"),
     ("NoTargets on a misspelt job", 'absent(up{job="xdptop"})', 'absent(up{job="xdptp"})',
      "XdptopNoTargets"),
 ]

@@ -112,7 +112,9 @@ def test_routes(lab, xdptop):
     assert status == 200
     assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert 'xdptop_build_info{version="0.1.0",key="src",prefix4="32",prefix6="128",' \
-           'vlan="false"} 1' in body
+           'key_vlan="false"} 1' in body
+    stamp = float(re.search(r"^xdptop_last_report_timestamp_seconds (\S+)$", body, re.M)[1])
+    assert abs(stamp - time.time()) < 5, stamp
     assert re.search(r'^xdptop_interface_info\{interface="v1",mode="native",'
                      r'program="xdptop_frags"\} 1$', body, re.M), body
     status, headers, body = http(receiver, base + "/")
