@@ -64,8 +64,7 @@ def scrape_when(ns, url, ready, timeout=20):
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("name", ["dcb_ets", "802.1ad_QinQ", "OSPFv3_with_AH",
-                                  "dhcpv6-ia-na"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in DATA.glob("*.pcap")))
 def test_metrics_equal_json_and_pass_promtool(lab, xdptop, name):
     sender, receiver = lab.pair(mtu=9000)
     lo_up(receiver)
