@@ -149,8 +149,13 @@ int http_start(struct http **out, int fd)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&h->lock, NULL);
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-				     MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, h,
+	/* poll(), not epoll: under edge-triggered epoll libmicrohttpd takes a
+	 * short read for a drained socket, so a client's FIN that came with its
+	 * last bytes went unseen and an incomplete request, half-closed, held
+	 * its slot for the whole idle timeout (found by tests/fuzz_http.c).
+	 * poll() is level-triggered, and for MAX_CONNECTIONS costs nothing. */
+	h->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+				     0, NULL, NULL, answer, h,
 				     MHD_OPTION_LISTEN_SOCKET, fd,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
 				     MHD_OPTION_CONNECTION_TIMEOUT,

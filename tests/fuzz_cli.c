@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
 #include "cli.h"
 
 /* Above MAX_INTERFACES: one interface too many is in reach (given 65 of them). */
@@ -48,6 +49,19 @@ error_t __wrap_argp_parse(const struct argp *argp, int argc, char **argv, unsign
 		}								\
 	} while (0)
 
+/* --listen: an address http_listen() can bind, and its text for messages. */
+static bool check_listen(const struct listen_spec *l)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&l->addr;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&l->addr;
+
+	if (!memchr(l->text, '\0', sizeof(l->text)) || !l->text[0])
+		return false;
+	if (l->addr.ss_family == AF_INET)
+		return l->len == sizeof(*in) && in->sin_port;
+	return l->addr.ss_family == AF_INET6 && l->len == sizeof(*in6) && in6->sin6_port;
+}
+
 /* What main.c and the modules after it take for granted of a parsed config. */
 static void check_config(const struct config *cfg, char **argv, int argc)
 {
@@ -64,8 +78,12 @@ static void check_config(const struct config *cfg, char **argv, int argc)
 	require(cfg->key.prefix4 >= 1 && cfg->key.prefix4 <= 32);
 	require(cfg->key.prefix6 >= 1 && cfg->key.prefix6 <= 128);
 	require(cfg->mode >= MODE_AUTO && cfg->mode <= MODE_GENERIC);
-	require(cfg->format >= FORMAT_LOG && cfg->format <= FORMAT_TOP);
+	require(cfg->format >= FORMAT_LOG && cfg->format <= FORMAT_NONE);
 	require(cfg->format != FORMAT_TOP || tty);
+	/* --format none: the exporter is the output, unless nothing is counted. */
+	require(cfg->format != FORMAT_NONE || cfg->listen.len || cfg->action != ACTION_COUNT);
+	require(cfg->metrics_top >= 1 && cfg->metrics_top <= MAX_SOURCES_LIMIT);
+	require(!cfg->listen.len || check_listen(&cfg->listen));
 	for (int i = 0; i < cfg->n_ifaces; i++) {
 		const struct iface_arg *a = &cfg->ifaces[i];
 		bool from_argv = false;

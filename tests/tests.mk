@@ -8,12 +8,14 @@ UNIT_LIBS = $(LDLIBS) -lcmocka
 
 .PHONY: check check-build fuzz
 
-# The option parser under libFuzzer (tests/fuzz_cli.c says how argp's exits are
-# kept from ending the run): always clang and the sanitizers, in either build;
-# only cli.c and what it links against.
+# libFuzzer targets, always clang and the sanitizers, in either build: the
+# option parser (tests/fuzz_cli.c says how argp's exits are kept from ending
+# the run), only cli.c and what it links against; the exporter's request path
+# (tests/fuzz_http.c), http.c and libmicrohttpd on a loopback socket.
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc $(EXTRA_CFLAGS) \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/report.c src/tally.c src/key.c
+FUZZ_HTTP_SRCS := tests/fuzz_http.c src/http.c
 FUZZ_TIME ?= 300
 
 $(BUILD)/bpf_unit: tests/bpf_unit.c $(LIB_OBJS) $(BUILD)/xdptop.skel.h
@@ -33,16 +35,28 @@ $(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lm -o $@
 
-check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so $(BUILD)/fuzz_cli
+$(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h | $(BUILD)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_HTTP_SRCS) -lmicrohttpd -lpthread -o $@
 
-# FUZZ_TIME seconds from the seeds in tests/fuzz/cli (which stay as they are; what
-# the run learns goes to $(BUILD)/fuzz/cli). A crash lands in tests/fuzz/crashes/:
-# fix it, rename the input for what it shows and keep it; make check replays each.
-fuzz: $(BUILD)/fuzz_cli
-	$(Q)mkdir -p $(BUILD)/fuzz/cli tests/fuzz/crashes
-	$(Q)$< -max_total_time=$(FUZZ_TIME) -timeout=10 -close_fd_mask=2 -print_final_stats=1 \
-		-dict=tests/fuzz/cli.dict -artifact_prefix=tests/fuzz/crashes/ \
-		$(BUILD)/fuzz/cli tests/fuzz/cli
+check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so $(BUILD)/fuzz_cli \
+	$(BUILD)/fuzz_http
+
+# $(call fuzz_run,TARGET,FLAGS): FUZZ_TIME seconds of fuzz_TARGET from the seeds in
+# tests/fuzz/TARGET (which stay as they are; what the run learns goes to
+# $(BUILD)/fuzz/TARGET). A crash lands in tests/fuzz/crashes/TARGET/: fix it,
+# rename the input for what it shows and keep it; make check replays each.
+define fuzz_run
+	$(Q)mkdir -p $(BUILD)/fuzz/$(1) tests/fuzz/crashes/$(1)
+	$(Q)$(BUILD)/fuzz_$(1) -max_total_time=$(FUZZ_TIME) -timeout=10 $(2) -print_final_stats=1 \
+		-dict=tests/fuzz/$(1).dict -artifact_prefix=tests/fuzz/crashes/$(1)/ \
+		$(BUILD)/fuzz/$(1) tests/fuzz/$(1)
+endef
+
+# fuzz_cli's stderr is closed: argp prints a usage error for most inputs.
+fuzz: $(BUILD)/fuzz_cli $(BUILD)/fuzz_http
+	$(call fuzz_run,cli,-close_fd_mask=2)
+	$(call fuzz_run,http,)
 
 check:
 	$(Q)$(MAKE) --no-print-directory check-build
