@@ -175,9 +175,8 @@ def test_unit_command_under_its_bounding_set(lab, bpffs):  # noqa: F811
     """What the service runs, as it runs it: root with the unit's bounding
     set and no_new_privs, its command line. It attaches, serves exact counts
     with no capability left, and exits 0 on SIGTERM (systemctl stop) leaving
-    the program counting; the next start adopts it, and the frames counted
-    meanwhile are in its first figures (its counters start there: a new
-    process's, as Prometheus expects of a restart)."""
+    the program counting; the next start adopts it, and its counters go on
+    from the last ones, the frames counted meanwhile included (no reset)."""
     assert unit_setting("NoNewPrivileges") == "yes"
     assert "User" not in re.findall(r"^(\w+)=", UNIT.read_text(), re.M)
     bounding, mask = bounding_set_option()
@@ -217,10 +216,11 @@ def test_unit_command_under_its_bounding_set(lab, bpffs):  # noqa: F811
     agent = lab.start(receiver, "setpriv", bounding, "--no-new-privs", *cmd)
     wait_counting(agent)
     assert "Adopted the XDP program pinned" in agent.stderr()
-    scrape(total)                                     # what was counted while stopped
+    # The counters go on: before the stop, and while stopped (no reset).
+    scrape(2 * total)
     replay()
-    body = scrape(2 * total)
-    assert per_key(body) == {a: 2 * c["packets"] for a, c in expected["sources"].items()}
+    body = scrape(3 * total)
+    assert per_key(body) == {a: 3 * c["packets"] for a, c in expected["sources"].items()}
     check_unprivileged()
     assert agent.stop(signal.SIGTERM) == 0, agent.stderr()
     receiver.run(str(BUILD / "xdptop"), f"--pin={bpffs / 'xdptop'}", "--detach", "v1")
