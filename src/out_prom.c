@@ -175,23 +175,6 @@ static void family(struct text *t, const char *name, const char *type, const cha
 	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* One per-interface family: name{interface="..."} value, for each. */
-static void per_iface(struct prom_sink *p, const char *name, const char *type, const char *help,
-		      size_t offset, bool bytes)
-{
-	family(&p->out, name, type, help);
-	for (size_t i = 0; i < p->n_ifaces; i++) {
-		const struct prom_iface *f = &p->ifaces[i];
-		const struct xdptop_counter *c = (const void *)((const char *)f + offset);
-
-		if (!f->reported)
-			continue;
-		put(&p->out, "%s{", name);
-		put_label(&p->out, "interface", f->info->name);
-		put(&p->out, "} %llu\n", (unsigned long long)(bytes ? c->bytes : c->packets));
-	}
-}
-
 static void key_labels(struct prom_sink *p, const struct prom_iface *f,
 		       const struct exported_key *m)
 {
@@ -223,7 +206,7 @@ static void per_key(struct prom_sink *p, const char *name, const char *help, boo
 	}
 }
 
-static void gauges(struct prom_sink *p)
+static void interface_info(struct prom_sink *p)
 {
 	struct text *t = &p->out;
 
@@ -242,29 +225,70 @@ static void gauges(struct prom_sink *p)
 		put_label(t, "program", f->info->program);
 		put(t, "} 1\n");
 	}
-	family(t, "xdptop_tracked_keys", "gauge", "Keys the agent tracks on the interface.");
-	for (size_t i = 0; i < p->n_ifaces; i++)
-		if (p->ifaces[i].reported) {
-			put(t, "xdptop_tracked_keys{");
-			put_label(t, "interface", p->ifaces[i].info->name);
-			put(t, "} %llu\n", (unsigned long long)p->ifaces[i].tracked);
-		}
-	family(t, "xdptop_capacity_keys", "gauge",
-	       "Keys the agent can track on the interface (--max-sources).");
-	for (size_t i = 0; i < p->n_ifaces; i++)
-		if (p->ifaces[i].reported) {
-			put(t, "xdptop_capacity_keys{");
-			put_label(t, "interface", p->ifaces[i].info->name);
-			put(t, "} %u\n", p->ifaces[i].info->capacity);
-		}
-	family(t, "xdptop_exported_keys", "gauge",
-	       "Keys exported as xdptop_source_* series on the interface (--metrics-top).");
-	for (size_t i = 0; i < p->n_ifaces; i++)
-		if (p->ifaces[i].reported) {
-			put(t, "xdptop_exported_keys{");
-			put_label(t, "interface", p->ifaces[i].info->name);
-			put(t, "} %u\n", exported_active(&p->ifaces[i].ex));
-		}
+}
+
+/* A metric with one value per interface. */
+enum iface_value { PACKETS, BYTES, TRACKED, CAPACITY, EXPORTED };
+
+struct iface_metric {
+	const char *name, *type, *help;
+	enum iface_value value;
+	size_t at;			/* PACKETS, BYTES: the counter's offset */
+};
+
+#define AT(field) offsetof(struct prom_iface, field)
+
+static const struct iface_metric iface_metrics[] = {
+	{ "xdptop_tracked_keys", "gauge", "Keys the agent tracks on the interface.", TRACKED, 0 },
+	{ "xdptop_capacity_keys", "gauge",
+	  "Keys the agent can track on the interface (--max-sources).", CAPACITY, 0 },
+	{ "xdptop_exported_keys", "gauge",
+	  "Keys exported as xdptop_source_* series on the interface (--metrics-top).", EXPORTED, 0 },
+	{ "xdptop_packets_total", "counter", "Frames received.", PACKETS, AT(all) },
+	{ "xdptop_bytes_total", "counter", "Bytes of frames received.", BYTES, AT(all) },
+	{ "xdptop_other_packets_total", "counter",
+	  "Frames with no IP address (ARP, LLDP, malformed).", PACKETS, AT(other) },
+	{ "xdptop_other_bytes_total", "counter", "Bytes of those frames.", BYTES, AT(other) },
+	{ "xdptop_untracked_packets_total", "counter", "Frames of keys the table had no room for.",
+	  PACKETS, AT(untracked) },
+	{ "xdptop_untracked_bytes_total", "counter", "Bytes of those frames.", BYTES,
+	  AT(untracked) },
+	{ "xdptop_unlisted_packets_total", "counter",
+	  "Frames of tracked keys not exported (beyond --metrics-top).", PACKETS, AT(ex.unlisted) },
+	{ "xdptop_unlisted_bytes_total", "counter", "Bytes of those frames.", BYTES,
+	  AT(ex.unlisted) },
+};
+
+static __u64 value_of(const struct prom_iface *f, const struct iface_metric *m)
+{
+	const struct xdptop_counter *c = (const void *)((const char *)f + m->at);
+
+	switch (m->value) {
+	case PACKETS:
+		return c->packets;
+	case BYTES:
+		return c->bytes;
+	case TRACKED:
+		return f->tracked;
+	case CAPACITY:
+		return f->info->capacity;
+	default:
+		return exported_active(&f->ex);
+	}
+}
+
+static void per_iface(struct prom_sink *p, const struct iface_metric *m)
+{
+	family(&p->out, m->name, m->type, m->help);
+	for (size_t i = 0; i < p->n_ifaces; i++) {
+		const struct prom_iface *f = &p->ifaces[i];
+
+		if (!f->reported)
+			continue;
+		put(&p->out, "%s{", m->name);
+		put_label(&p->out, "interface", f->info->name);
+		put(&p->out, "} %llu\n", (unsigned long long)value_of(f, m));
+	}
 }
 
 /* The round's wall clock: a page that stops moving says the agent stopped
@@ -294,8 +318,6 @@ static void build_info(struct prom_sink *p)
 	put(&p->out, ",key_vlan=\"%s\"} 1\n", p->key->vlan ? "true" : "false");
 }
 
-#define AT(field) offsetof(struct prom_iface, field)
-
 static int prom_end(struct sink *s)
 {
 	struct prom_sink *p = (struct prom_sink *)s;
@@ -306,21 +328,9 @@ static int prom_end(struct sink *s)
 	p->out.failed = false;
 	build_info(p);
 	last_report(p);
-	gauges(p);
-	per_iface(p, "xdptop_packets_total", "counter", "Frames received.", AT(all), false);
-	per_iface(p, "xdptop_bytes_total", "counter", "Bytes of frames received.", AT(all), true);
-	per_iface(p, "xdptop_other_packets_total", "counter",
-		  "Frames with no IP address (ARP, LLDP, malformed).", AT(other), false);
-	per_iface(p, "xdptop_other_bytes_total", "counter", "Bytes of those frames.", AT(other),
-		  true);
-	per_iface(p, "xdptop_untracked_packets_total", "counter",
-		  "Frames of keys the table had no room for.", AT(untracked), false);
-	per_iface(p, "xdptop_untracked_bytes_total", "counter", "Bytes of those frames.",
-		  AT(untracked), true);
-	per_iface(p, "xdptop_unlisted_packets_total", "counter",
-		  "Frames of tracked keys not exported (beyond --metrics-top).", AT(ex.unlisted), false);
-	per_iface(p, "xdptop_unlisted_bytes_total", "counter", "Bytes of those frames.",
-		  AT(ex.unlisted), true);
+	interface_info(p);
+	for (size_t i = 0; i < sizeof(iface_metrics) / sizeof(*iface_metrics); i++)
+		per_iface(p, &iface_metrics[i]);
 	per_key(p, "xdptop_source_packets_total",
 		"Frames of a key (an address, or a prefix) since it was exported.", false);
 	per_key(p, "xdptop_source_bytes_total", "Bytes of those frames.", true);
