@@ -576,7 +576,10 @@ static int adopt(struct attachment *a, const struct config *cfg)
 			close(a->link_fd);
 		a->link_fd = -1;
 		pin_unpin_all(&a->pin);
-		return attach_new(a, cfg) ?: pin_new(a, cfg);
+		err = attach_new(a, cfg) ?: pin_new(a, cfg);
+		if (err)
+			pin_remove(&a->pin);	/* what it held is gone already */
+		return err;
 	}
 	adopt_kind(a, prog_id, cfg->single_buffer);
 	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
@@ -584,11 +587,12 @@ static int adopt(struct attachment *a, const struct config *cfg)
 	err = err ?: load_on_pins(a);
 	if (err)
 		return err;
-	if (bpf_link_update(a->link_fd, bpf_program__fd(attached_program(a)), NULL) ||
-	    pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)))) {
+	err = bpf_link_update(a->link_fd, bpf_program__fd(attached_program(a)), NULL) ? -errno : 0;
+	err = err ?: pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
+	if (err) {
 		fprintf(stderr, "xdptop: cannot take over the program pinned for iface \"%s\" "
 				"(%s): rerun with -v, or remove it with 'xdptop --detach %s'\n",
-			a->ifname, strerror(errno), a->ifname);
+			a->ifname, strerror(-err), a->ifname);
 		return EXIT_BPF;
 	}
 	a->adopted = true;

@@ -115,13 +115,17 @@ static struct xdptop_counter before(const struct counter_report *c)
 					c->cum.bytes - c->last.bytes };
 }
 
-/* With room for every key, the counters go on from those counts: as in
- * the agent before, every key was exported from its first frame and nothing
+/* With room for every key and nothing untracked so far, the counters go
+ * on from those counts: as in the agent before (with the same
+ * --metrics-top), every key was exported from its first frame and nothing
  * was unlisted, and a restart is no reset to Prometheus. Else they start
- * from zero, the reset it is. */
+ * from zero, the reset it is: the tally's untracked also holds the counts
+ * of keys it forgot, which the exporter had counted under those keys. */
 static void take_up(struct prom_iface *f, const struct report *r)
 {
-	if (r->n_keys > f->ex.top)
+	struct xdptop_counter untracked = before(&r->untracked);
+
+	if (r->n_keys > f->ex.top || untracked.packets)
 		return;
 	f->all = before(&r->total);
 	f->other = before(&r->other);

@@ -61,11 +61,12 @@ static void warn_if_private_mounts(void)
 {
 	struct stat self, init;
 
-	if (!stat("/proc/self/ns/mnt", &self) && !stat("/proc/1/ns/mnt", &init) &&
+	/* Also when it cannot tell (no access to PID 1's). */
+	if (stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init) ||
 	    self.st_ino != init.st_ino)
-		fprintf(stderr, "xdptop: note: mounted a BPF filesystem on /sys/fs/bpf in a "
-				"private mount namespace (ip netns exec?): the pins last only as "
-				"long as it; to keep them, use --pin=DIR on a bpffs mounted "
+		fprintf(stderr, "xdptop: note: mounted a BPF filesystem on /sys/fs/bpf, maybe in a "
+				"private mount namespace (ip netns exec?): the pins would last only "
+				"as long as it; to keep them, use --pin=DIR on a bpffs mounted "
 				"outside\n");
 }
 
@@ -129,13 +130,25 @@ static int make_dirs(const char *dir)
 	return err ?: make_dir(path);
 }
 
+/* Tries to lock for about a second: --status holds the lock for a few
+ * milliseconds while it looks, and an agent starting then must not fail. */
+static int lock_briefly(int fd)
+{
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB); tries++) {
+		if (errno != EWOULDBLOCK || tries == 20)
+			return -1;
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
 int pin_lock(struct pin *p, const char *dir)
 {
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	p->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->dir_fd < 0)
 		return -errno;
-	if (flock(p->dir_fd, LOCK_EX | LOCK_NB)) {
+	if (lock_briefly(p->dir_fd)) {
 		int err = -errno;
 
 		pin_close(p);

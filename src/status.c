@@ -58,7 +58,7 @@ static bool show_attached(int ifindex, const char *name)
 }
 
 /* What the ledger of a pinned state says, and whether an agent owns it. */
-static void show_pinned(const char *dir, int ifindex)
+static void show_pinned(const char *dir, int ifindex, const char *pin_option)
 {
 	struct pin p = { .dir_fd = -1 };
 	struct ledger l = { .fd = -1 };
@@ -93,13 +93,16 @@ static void show_pinned(const char *dir, int ifindex)
 	else if (!pin_has(&p, PIN_LINK))
 		printf("    incomplete (no link): remove it with 'xdptop --detach %d'\n", ifindex);
 	else
-		printf("    no xdptop runs: it keeps counting; 'xdptop --pin %s' takes it up, "
-		       "'xdptop --detach %s' removes it\n", name, name);
+		printf("    no xdptop runs: it keeps counting; 'xdptop --pin%s %s' takes it up, "
+		       "'xdptop%s%s --detach %s' removes it\n", pin_option, name,
+		       *pin_option ? " --pin" : "", pin_option, name);
 	pin_close(&p);
 }
 
 int status_show(const char *root)
 {
+	char pin_option[PATH_MAX + 8] = "";	/* what the hints must repeat */
+
 	struct if_nameindex *ifs = if_nameindex();
 	char netns[PATH_MAX];
 	struct dirent *e;
@@ -118,6 +121,8 @@ int status_show(const char *root)
 				"mount /proc\n");
 		return EXIT_RUNTIME;
 	}
+	if (strcmp(root, PIN_ROOT_DEFAULT))
+		snprintf(pin_option, sizeof(pin_option), "=%s", root);
 	printf("Pinned by xdptop under %s:\n", netns);
 	shown = 0;
 	d = opendir(netns);
@@ -126,7 +131,7 @@ int status_show(const char *root)
 
 		if (e->d_name[0] != '.' &&
 		    (size_t)snprintf(dir, sizeof(dir), "%s/%s", netns, e->d_name) < sizeof(dir)) {
-			show_pinned(dir, atoi(e->d_name));
+			show_pinned(dir, atoi(e->d_name), pin_option);
 			shown++;
 		}
 	}
@@ -138,18 +143,38 @@ int status_show(const char *root)
 }
 
 /* An xdptop program attached through netlink (--force over another's), not
- * pinned: taken off. */
-static bool detach_unpinned(const struct iface_arg *iface)
+ * pinned here: taken off. One a bpf_link holds (EBUSY) is another agent's,
+ * or pinned under another root: said so. */
+static int detach_unpinned(const struct iface_arg *iface)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 mode = 0;
+	int err;
 
-	if (bpf_xdp_query(iface->ifindex, 0, &q))
-		return false;
-	if (q.drv_prog_id && is_xdptop(q.drv_prog_id))
-		return !bpf_xdp_detach(iface->ifindex, XDP_FLAGS_DRV_MODE, NULL);
-	if (q.skb_prog_id && is_xdptop(q.skb_prog_id))
-		return !bpf_xdp_detach(iface->ifindex, XDP_FLAGS_SKB_MODE, NULL);
-	return false;
+	if (!bpf_xdp_query(iface->ifindex, 0, &q)) {
+		if (q.drv_prog_id && is_xdptop(q.drv_prog_id))
+			mode = XDP_FLAGS_DRV_MODE;
+		else if (q.skb_prog_id && is_xdptop(q.skb_prog_id))
+			mode = XDP_FLAGS_SKB_MODE;
+	}
+	if (!mode) {
+		printf("Nothing of xdptop's on iface \"%s\"\n", iface->name);
+		return EXIT_OK;
+	}
+	err = bpf_xdp_detach(iface->ifindex, mode, NULL);
+	if (err == -EBUSY) {
+		fprintf(stderr, "xdptop: iface \"%s\" has xdptop's program through a bpf_link, not "
+				"pinned here: stop the xdptop that runs on it, or name where it pinned "
+				"it (xdptop --pin=DIR --detach)\n", iface->name);
+		return EXIT_INTERFACE;
+	}
+	if (err) {
+		fprintf(stderr, "xdptop: cannot detach xdptop from iface \"%s\" (%s): run as root\n",
+			iface->name, strerror(-err));
+		return EXIT_PRIVILEGE;
+	}
+	printf("Detached xdptop from iface \"%s\"\n", iface->name);
+	return EXIT_OK;
 }
 
 static int detach_one(const char *netns, const struct iface_arg *iface)
@@ -166,13 +191,8 @@ static int detach_one(const char *netns, const struct iface_arg *iface)
 				"first, then detach\n", iface->name);
 		return EXIT_INTERFACE;
 	}
-	if (err) {
-		if (detach_unpinned(iface))
-			printf("Detached xdptop from iface \"%s\"\n", iface->name);
-		else
-			printf("Nothing of xdptop's on iface \"%s\"\n", iface->name);
-		return EXIT_OK;
-	}
+	if (err)
+		return detach_unpinned(iface);
 	/* Off now, even if a process still holds the link. */
 	fd = pin_get(&p, PIN_LINK);
 	if (fd >= 0) {

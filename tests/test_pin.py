@@ -145,7 +145,8 @@ def test_two_namespaces_share_one_bpffs(lab, xdptop, bpffs):
     for ns in (r1, r2):
         status = ns.run(xdptop, root, "--status").stdout
         assert status.count("pinned in ") == 1, status
-        assert "no xdptop runs: it keeps counting" in status
+        assert (f"no xdptop runs: it keeps counting; 'xdptop {root} v1' takes it up, "
+                f"'xdptop {root} --detach v1' removes it") in status, status
         ns.run(xdptop, root, "--detach", "v1")
         assert ns.xdp_attached() == []
     assert pins(bpffs) == ["xdptop"]
@@ -171,6 +172,12 @@ def test_two_agents_started_at_once(lab, xdptop, bpffs):
     assert r.returncode == 4
     assert r.stderr == ('xdptop: iface "v1" is counted by a running xdptop: stop it first, '
                         'then detach\n')
+    # Without its --pin=DIR, the link is not found pinned: said so, not "nothing".
+    r = receiver.run(xdptop, "--detach", "v1", check=False)
+    assert (r.returncode, r.stdout) == (4, "")
+    assert r.stderr == ('xdptop: iface "v1" has xdptop\'s program through a bpf_link, not pinned '
+                        'here: stop the xdptop that runs on it, or name where it pinned it '
+                        '(xdptop --pin=DIR --detach)\n')
     assert winner.stop() == 0
     receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--detach", "v1")
     assert pins(bpffs) == ["xdptop"]
