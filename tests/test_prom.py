@@ -538,3 +538,43 @@ def test_restart_with_pin_is_no_reset(lab, xdptop, tmp_path):
             receiver.run(xdptop, "--pin=" + str(Path(d) / "xdptop"), "--detach", "v1")
         finally:
             sh("umount", "-l", d, check=False)
+
+
+def test_restart_after_keys_were_forgotten_is_a_reset(lab, xdptop, tmp_path):
+    """When the tally has forgotten keys (their counts moved to its
+    untracked, which the exporter had counted under the keys), a restart
+    starts the exporter from zero: a reset, never an increase that was not
+    traffic."""
+    import tempfile
+    from pathlib import Path
+    sender, receiver = lab.pair(mtu=1500)
+    lo_up(receiver)
+    with tempfile.TemporaryDirectory() as d:
+        sh("mount", "-t", "bpf", "bpf", d)
+        try:
+            args = [xdptop, "--pin=" + str(Path(d) / "xdptop"), "-f", "none", "-i", "0.1",
+                    "-n", "4", "--listen", "9464", "v1"]
+            agent = lab.start(receiver, *args)
+            agent.wait_attached()
+            for wave in range(3):    # 4 new sources a wave: the idle ones give way
+                sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(udp_capture(
+                    tmp_path, f"wave{wave}", {f"198.18.{wave + 1}.{i}": (5, 100)
+                                              for i in range(1, 5)})))
+                time.sleep(0.5)
+            url = "http://127.0.0.1:9464/metrics"
+            before = samples(scrape_when(receiver, url, lambda b: "xdptop_packets_total{" in b))
+            v1 = ("interface", "v1")
+            assert before[("xdptop_untracked_packets_total", frozenset({v1}))] > 0, before
+            assert agent.stop() == 0, agent.stderr()
+            agent = lab.start(receiver, *args)
+            text = scrape_when(receiver, url, lambda b: "xdptop_packets_total{" in b)
+            after = samples(text)
+            assert "Adopted the XDP program pinned" in agent.stderr()
+            for series, v in before.items():
+                if series[0].endswith("_total") and series in after:
+                    assert after[series] <= v, (series, v, after[series])
+            identity("", text)
+            assert agent.stop() == 0, agent.stderr()
+            receiver.run(xdptop, "--pin=" + str(Path(d) / "xdptop"), "--detach", "v1")
+        finally:
+            sh("umount", "-l", d, check=False)
