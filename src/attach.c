@@ -136,18 +136,32 @@ int attachment_load(struct attachment *a, __u32 max_sources, const struct key_sp
 }
 
 /* Names the program that holds the interface: "id 42 (\"xdp_dummy\")". */
-static void describe_prog(__u32 id, char *buf, size_t len)
+bool prog_name_of(__u32 id, char *name)
 {
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
 	int fd = bpf_prog_get_fd_by_id(id);
+	bool ok = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len);
 
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		snprintf(buf, len, "%u (\"%s\")", id, info.name);
-	else
-		snprintf(buf, len, "%u", id);
 	if (fd >= 0)
 		close(fd);
+	snprintf(name, BPF_OBJ_NAME_LEN, "%s", ok ? info.name : "");
+	return ok;
+}
+
+bool is_xdptop_program(const char *name)
+{
+	return !strcmp(name, "xdptop") || !strcmp(name, "xdptop_frags");
+}
+
+static void describe_prog(__u32 id, char *buf, size_t len)
+{
+	char name[BPF_OBJ_NAME_LEN];
+
+	if (prog_name_of(id, name))
+		snprintf(buf, len, "%u (\"%s\")", id, name);
+	else
+		snprintf(buf, len, "%u", id);
 }
 
 /* The XDP bpf_link of prog_id on ifindex, as an fd; -ENOENT when none,
@@ -196,6 +210,7 @@ struct holder {
 	__u32 prog_id;		/* 0: the interface is free */
 	__u32 mode_flags;	/* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
 	char who[64];		/* describe_prog() */
+	char name[BPF_OBJ_NAME_LEN];	/* "" when it cannot be opened */
 };
 
 /* An interface holds one XDP program: say which, and how to get past it
@@ -210,13 +225,14 @@ static int check_free(const struct attachment *a, bool force, struct holder *h)
 	h->prog_id = q.drv_prog_id ?: q.skb_prog_id ?: q.prog_id;
 	h->mode_flags = q.drv_prog_id ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
 	describe_prog(h->prog_id, h->who, sizeof(h->who));
+	prog_name_of(h->prog_id, h->name);
 	if (force)
 		return EXIT_OK;
 	switch (held_by_link(a->ifindex, h->prog_id)) {
 	case 1:
 		fprintf(stderr, "xdptop: iface \"%s\" already has XDP program %s attached through "
 				"a bpf_link: stop its owner%s, or replace it with --force\n",
-			a->ifname, h->who, strstr(h->who, "(\"xdptop") ?
+			a->ifname, h->who, is_xdptop_program(h->name) ?
 			" (an xdptop left pinned: take it up with --pin, or remove it with "
 			"'xdptop --detach IFACE')" : "");
 		break;

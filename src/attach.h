@@ -63,6 +63,13 @@ enum link_state attachment_state(const struct attachment *a);
  * pinned state: the interface is no longer counted. */
 void attachment_forget(struct attachment *a);
 
+/* The name of the program whose id this is, into name (BPF_OBJ_NAME_LEN);
+ * false when it cannot be opened (that needs CAP_SYS_ADMIN). */
+bool prog_name_of(__u32 id, char *name);
+
+/* Whether a program of this name is one of xdptop's. */
+bool is_xdptop_program(const char *name);
+
 /* The name of the XDP program attached: "xdptop" or "xdptop_frags". */
 const char *attachment_program_name(const struct attachment *a);
 

@@ -9,29 +9,27 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "attach.h"
 #include "ledger.h"
 #include "pin.h"
 #include "status.h"
 
+/* "xdptop_frags (id 42)", or "id 42" when it cannot be opened. */
 static void program_name(__u32 id, char *buf, size_t len)
 {
-	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
+	char name[BPF_OBJ_NAME_LEN];
 
-	snprintf(buf, len, "id %u", id);
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		snprintf(buf, len, "%s (id %u)", info.name, id);
-	if (fd >= 0)
-		close(fd);
+	if (prog_name_of(id, name))
+		snprintf(buf, len, "%s (id %u)", name, id);
+	else
+		snprintf(buf, len, "id %u", id);
 }
 
 static bool is_xdptop(__u32 id)
 {
-	char name[64];
+	char name[BPF_OBJ_NAME_LEN];
 
-	program_name(id, name, sizeof(name));
-	return !strncmp(name, "xdptop ", 7) || !strncmp(name, "xdptop_frags ", 13);
+	return prog_name_of(id, name) && is_xdptop_program(name);
 }
 
 /* "veth0 (index 5): native, xdptop_frags (id 42)" */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include "cli.h"
+#include "fuzz.h"
 
 /* Above MAX_INTERFACES: one interface too many is in reach (given 65 of them). */
 #define MAX_ARGS 128
@@ -40,14 +41,6 @@ error_t __wrap_argp_parse(const struct argp *argp, int argc, char **argv, unsign
 	return __real_argp_parse(argp, argc, argv, flags | ARGP_NO_EXIT | ARGP_NO_HELP,
 				 end_index, input);
 }
-
-#define require(cond)								\
-	do {									\
-		if (!(cond)) {							\
-			fprintf(stderr, "fuzz_cli: broken invariant: %s\n", #cond);	\
-			abort();						\
-		}								\
-	} while (0)
 
 /* --listen: an address http_listen() can bind, and its text for messages. */
 static bool check_listen(const struct listen_spec *l)

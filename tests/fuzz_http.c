@@ -25,20 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "http.h"
+#include "fuzz.h"
 
 #define ANSWER_MAX (1 << 20)
 #define WAIT_MS 2000	/* for the whole answer: a loopback server answers in far less */
 #define REPUBLISH_EVERY 1000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define require(cond)								\
-	do {									\
-		if (!(cond)) {							\
-			fprintf(stderr, "fuzz_http: broken invariant: %s\n", #cond);	\
-			abort();						\
-		}								\
-	} while (0)
 
 /* libFuzzer counts each distinct value of these bytes as new coverage. */
 __attribute__((section("__libfuzzer_extra_counters"))) static uint8_t counters[5][64];

@@ -31,11 +31,11 @@ $(BUILD)/old_kernel_bpf.so: tests/old_kernel_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC $< -ldl -o $@
 
-$(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h | $(BUILD)
+$(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lm -o $@
 
-$(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h | $(BUILD)
+$(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_HTTP_SRCS) -lmicrohttpd -lpthread -o $@
 
