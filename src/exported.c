@@ -91,28 +91,6 @@ static void stop(struct exported_key *k, double now)
 	k->left_at = now;
 }
 
-/* Active keys the tally no longer tracks stop; every tracked key that is
- * exported gets its rate. */
-static void refresh(struct exported *e, const struct report *r, double now)
-{
-	const struct tally *t = r->tally;
-
-	for (__u32 i = 0; i < e->n; i++)
-		e->keys[i].tracked = false;
-	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
-		struct exported_key *k = find(e, s->meta, s->addr);
-
-		if (k) {
-			k->tracked = true;
-			k->rate = rate_of(r, s);
-		}
-	}
-	for (__u32 i = 0; i < e->n; i++)
-		if (e->keys[i].active && !e->keys[i].tracked)
-			stop(&e->keys[i], now);
-}
-
 /* A key becomes active: a lingering one goes on from its count. */
 static void admit(struct exported *e, const struct source_count *s, double rate)
 {
@@ -182,22 +160,33 @@ static int slowest_first(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The busiest tracked keys that are not active, into the heap; returns
- * how many, busiest first. With room for every tracked key, all of them. */
-static __u32 outsiders(struct exported *e, const struct report *r)
+/* One pass over the tracked keys: each exported one gets its rate, the
+ * busiest of the others go into the heap (with room for every tracked
+ * key, all of them, unranked); active keys the tally no longer tracks
+ * stop. Returns how many outsiders, busiest first. */
+static __u32 survey(struct exported *e, const struct report *r, double now)
 {
 	const struct tally *t = r->tally;
 	bool room_for_all = t->n_sources <= e->top;
 	__u32 n = 0;
 
+	for (__u32 i = 0; i < e->n; i++)
+		e->keys[i].tracked = false;
 	for (__u32 i = 0; i < t->n_sources; i++) {
 		const struct source_count *s = &t->sources[i];
-		const struct exported_key *k = find(e, s->meta, s->addr);
+		struct exported_key *k = find(e, s->meta, s->addr);
+		double rate = room_for_all && !k ? 0 : rate_of(r, s);
 
+		if (k) {
+			k->tracked = true;
+			k->rate = rate;
+		}
 		if (!k || !k->active)
-			heap_push(e->heap, &n, e->top, (struct exported_candidate){
-				s, room_for_all ? 0 : rate_of(r, s) });
+			heap_push(e->heap, &n, e->top, (struct exported_candidate){ s, rate });
 	}
+	for (__u32 i = 0; i < e->n; i++)
+		if (e->keys[i].active && !e->keys[i].tracked)
+			stop(&e->keys[i], now);
 	qsort(e->heap, n, sizeof(*e->heap), busiest_first);
 	return n;
 }
@@ -206,7 +195,7 @@ static __u32 outsiders(struct exported *e, const struct report *r)
  * slowest active key while EXPORTED_HYSTERESIS times faster. */
 static void choose(struct exported *e, const struct report *r, double now)
 {
-	__u32 n = outsiders(e, r), best = 0, was_active = 0, active;
+	__u32 n = survey(e, r, now), best = 0, was_active = 0, active;
 
 	for (__u32 i = 0; i < e->n; i++)
 		if (e->keys[i].active)
@@ -279,7 +268,6 @@ void exported_update(struct exported *e, const struct report *r, double now)
 {
 	const struct tally *t = r->tally;
 
-	refresh(e, r, now);
 	choose(e, r, now);
 	expire(e, now);
 	for (__u32 i = 0; i < t->n_sources; i++) {
