@@ -34,7 +34,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__BPF__ -I/usr/include/$(ARCH)-linux-gnu -Isrc
+BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall -Werror -D__BPF__ -I/usr/include/$(ARCH)-linux-gnu -Isrc
 
 AGENT_SRCS := main.c cli.c iface.c msg.c privs.c attach.c pin.c ledger.c status.c key.c table.c \
 	      tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c exported.c http.c

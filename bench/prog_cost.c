@@ -97,12 +97,12 @@ static void xinst_reset(struct xinst *x)
 	x->calls = x->occupied = 0;
 }
 
-/* Occupied slots in the active epoch's regions (before a drain). */
+/* Occupied slots in the active epoch (before a drain). */
 static __u64 xinst_occupied(const struct xinst *x)
 {
 	__u32 epoch = table_active_epoch(&x->t);
-	const struct xdptop_slot *s = &x->t.slots[(size_t)epoch * x->t.nr_cpus * x->t.region_slots];
-	size_t n = (size_t)x->t.nr_cpus * x->t.region_slots;
+	size_t n = table_epoch_slots(&x->t.size);
+	const struct xdptop_slot *s = &x->t.slots[epoch * n];
 	__u64 used = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -331,7 +331,7 @@ static void run_matrix(void)
 		xinst_open(&x, mix_max_sources[m]);
 		for (int k = 0; k < N_KINDS; k++) {
 			bool jumbo = k == K_JUMBO4, frags_too = k == K_IPV4 || jumbo;
-			struct bench_progs *p = progs_open(x.a.region_slots);
+			struct bench_progs *p = progs_open(x.a.size.shared_slots);
 			struct prog_ref set[MAX_SET];
 			int idx[N_TARGETS], rot_empty = -1, rot_empty_frags = -1, np = 0;
 			struct result res[MAX_SET];
@@ -615,13 +615,13 @@ static void run_flood(void)
 	printf("xdptop's counts after %llu runs: %llu frames, untracked %.2f%%, identity "
 	       "sum(sources)+other+untracked == total: %s, total == frames sent: %s, no "
 	       "source over-counted: %s (totals exact: **%s**). Sources in the table at the "
-	       "end of an interval: %.0f of the %u slots of the region that counted (%.0f%%).\n\n",
+	       "end of an interval: %.0f, for %u shared slots (%.0f%%).\n\n",
 	       (unsigned long long)x.calls, (unsigned long long)chk.frames, chk.untracked_pct,
 	       chk.identity ? "yes" : "NO", chk.total ? "yes" : "NO",
 	       chk.per_source ? "yes" : "NO",
 	       chk.identity && chk.total && chk.per_source ? "met" : "not met",
-	       (double)x.occupied / rounds, x.a.region_slots,
-	       100.0 * x.occupied / rounds / x.a.region_slots);
+	       (double)x.occupied / rounds, x.a.size.shared_slots,
+	       100.0 * x.occupied / rounds / x.a.size.shared_slots);
 	bench_progs__destroy(p);
 	xinst_close(&x);
 }
@@ -809,7 +809,7 @@ static void run_hash_check(void)
 	       "tracked, simulated | tracked, simulated with the hash before 5eb73d8 |\n");
 	printf("|---|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		__u32 slots = table_region_slots(rows[i].max_sources);
+		__u32 slots = table_size(rows[i].max_sources, 1).shared_slots;
 		double ns = 0, pct = 0, floor = 0;
 		bool have = true;
 
@@ -882,13 +882,14 @@ static void run_variants(void)
 		die("bench_variants__open", errno);
 	xinst_open(&x, 65536);
 	v->rodata->v_nr_cpus = ncpu;
-	v->rodata->v_region_slots = x.a.region_slots;
-	err = bpf_map__set_max_entries(v->maps.v_slots, XDPTOP_EPOCHS * ncpu * x.a.region_slots);
+	v->rodata->v_region_slots = x.a.size.shared_slots;
+	err = bpf_map__set_max_entries(v->maps.v_slots,
+				       XDPTOP_EPOCHS * ncpu * x.a.size.shared_slots);
 	err = err ?: bpf_map__set_max_entries(v->maps.v_stats, XDPTOP_EPOCHS * ncpu);
 	err = err ?: bench_variants__load(v);
 	if (err)
 		die("bench_variants__load", err);
-	p = progs_open(x.a.region_slots);
+	p = progs_open(x.a.size.shared_slots);
 	for (int k = 0; k < 2; k++) {
 		for (int m = 0; m < 2; m++) {
 			bool rot = counts[m] > 1;
@@ -1163,7 +1164,7 @@ static void run_key_modes(void)
 
 	for (int i = 0; i < N_KEY_MODES; i++)
 		xinst_open_key(&x[i], 65536, &key_modes[i].key);
-	p = progs_open(x[0].a.region_slots);
+	p = progs_open(x[0].a.size.shared_slots);
 	for (int k = 0; k < N_KEY_KINDS; k++) {
 		for (int m = 0; m < N_KEY_COUNTS; m++) {
 			frame_build(&f, key_kinds[k]);

@@ -131,7 +131,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 		struct timing *tm = r ? &steady[r - 1] : &first;
 		__u32 retired;
 
-		fill(p, bpf_program__fd(a.skel->progs.xdptop), &f, n, a.nr_cpus);
+		fill(p, bpf_program__fd(a.skel->progs.xdptop), &f, n, a.size.nr_cpus);
 		t0 = now(CLOCK_MONOTONIC);
 		retired = table_flip(&t);
 		err = table_grace_period();
@@ -182,9 +182,10 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 #define MED(field) ({ for (int i = 0; i < ROUNDS; i++) v[i] = steady[i].field; median(v, ROUNDS); })
 	double target = n >= 1000000 ? 50e-3 : 1e-3, total = MED(total);
 
-	printf("| %u %s (%u tracked, %.2f%% of frames untracked) | %u x %u | %.3f | %.3f | %.3f | "
+	printf("| %u %s (%u tracked, %.2f%% of frames untracked) | %u x %u + %u | %.3f | %.3f | %.3f | "
 	       "**%.3f** (first: %.3f) | %.3f | %s | %s | %.1f | %.1f | %.1f | %.1f |\n",
-	       n, f.family == 4 ? "IPv4" : "IPv6", tracked, untracked, a.nr_cpus, a.region_slots,
+	       n, f.family == 4 ? "IPv4" : "IPv6", tracked, untracked, a.size.nr_cpus,
+	       a.size.region_slots, a.size.shared_slots,
 	       MED(drain) * 1e3, MED(rank) * 1e3, MED(format) * 1e3, total * 1e3,
 	       first.total * 1e3, MED(cpu) * 1e3, target > 1e-3 ? "<= 50 ms" : "<= 1 ms",
 	       total <= target ? "met" : "**not met**", sort_all * 1e3, format_all * 1e3,
@@ -199,69 +200,37 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 	(void)xdptop_bpf__destroy;
 }
 
-/* Bytes of every map of the loaded program, split into those that grow with
- * the CPUs (one region or stats line per CPU and epoch) and the rest. */
-static void map_bytes(__u32 max_sources, double *per_cpu, double *fixed, __u32 *region_slots,
-		      char *names, size_t names_len)
-{
-	struct attachment a = ATTACHMENT_UNOPENED("");
-	struct bpf_map *m;
-	size_t page = sysconf(_SC_PAGESIZE);
-
-	*per_cpu = *fixed = 0;
-	names[0] = 0;
-	if (attachment_load(&a, max_sources, &key, true))
-		exit(1);
-	*region_slots = a.region_slots;
-	bpf_object__for_each_map(m, a.skel->obj) {
-		double b = (double)bpf_map__max_entries(m) * bpf_map__value_size(m);
-		const char *name = bpf_map__name(m);
-
-		b = (size_t)((b + page - 1) / page) * page;
-		if (strchr(name, '.')) { /* .bss, .rodata: the program's globals */
-			*fixed += b;
-			continue;
-		}
-		*per_cpu += b / a.nr_cpus;
-		snprintf(names + strlen(names), names_len - strlen(names), "%s%s",
-			 names[0] ? ", " : "", name);
-	}
-	attachment_close(&a);
-}
-
 static void memory_table(void)
 {
 	static const __u32 cpus[] = { 2, 64, 256 }, maxes[] = { 65536, 1048576 };
-	char names[256];
 	struct tally t;
 
 	printf("### 3c. Memory of the counting table and the tally\n\n");
-	printf("The program's maps as loaded here by attachment_load() (max_entries x value "
-	       "size, page-rounded), per CPU, times the CPUs (every per-CPU map has one region "
-	       "or stats line per CPU and epoch); the tally (userspace, cumulative) = "
-	       "tally_bytes() after tally_init(max_sources): %zu B a source plus a 4-byte index "
-	       "entry per 2/3 source, plus the report's row pointers (8 B per ranked row). BPF arrays are allocated whole at load, whatever "
-	       "the traffic.\n\n", sizeof(struct source_count));
-	printf("| --max-sources | CPUs | region slots per CPU | BPF maps | tally | total |\n"
-	       "|---:|---:|---:|---:|---:|---:|\n");
+	printf("The program's maps as the agent sizes them (table_size(), table_map_bytes(): "
+	       "slots, claim logs and stats, page-rounded), for CPU counts this machine does not "
+	       "have too; the tally (userspace, cumulative) = tally_bytes() after "
+	       "tally_init(max_sources). BPF arrays are allocated whole at load, whatever the "
+	       "traffic.\n\n");
+	printf("| --max-sources | CPUs | region slots per CPU | shared slots | BPF maps | tally | "
+	       "total | per source |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t m = 0; m < 2; m++) {
-		double per_cpu, fixed, tally_b;
-		__u32 rs;
+		double tally_b;
 
-		map_bytes(maxes[m], &per_cpu, &fixed, &rs, names, sizeof(names));
 		if (tally_init(&t, maxes[m]))
 			die("tally_init", ENOMEM);
 		tally_b = (double)tally_bytes(&t);
 		tally_free(&t);
 		for (size_t c = 0; c < 3; c++) {
-			double maps_b = per_cpu * cpus[c] + fixed;
+			struct table_size z = table_size(maxes[m], cpus[c]);
+			double maps_b = (double)table_map_bytes(&z);
 
-			printf("| %u | %u | %u | %.0f MiB | %.1f MiB | **%.0f MiB** |\n", maxes[m],
-			       cpus[c], rs, maps_b / 1048576, tally_b / 1048576,
-			       (maps_b + tally_b) / 1048576);
+			printf("| %u | %u | %u | %u | %.1f MiB | %.1f MiB | **%.1f MiB** | %.0f B |\n",
+			       maxes[m], cpus[c], z.region_slots, z.shared_slots, maps_b / 1048576,
+			       tally_b / 1048576, (maps_b + tally_b) / 1048576,
+			       (maps_b + tally_b) / maxes[m]);
 		}
 	}
-	printf("\nPer-CPU maps: %s.\n\n", names);
+	printf("\n");
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -296,7 +265,7 @@ int main(void)
 	       "no CPU), and beside, not in the total, the Prometheus exporter's round (--listen, "
 	       "--metrics-top 1000: choose the keys by rate with hysteresis, count, render the "
 	       "page; its server is never scraped here).\n\n", ncpu, ncpu, ROUNDS);
-	printf("| sources | CPUs x region slots | drain+merge+averages ms | rank top 20 ms (alone) | "
+	printf("| sources | CPUs x region slots + shared slots | drain+merge+averages ms | rank top 20 ms (alone) | "
 	       "JSON sink ms (rank, format) | **total ms** | CPU ms | target | met? | full sort ms | "
 	       "JSON of all ms |"
 	       " grace period ms | exporter ms |\n");

@@ -96,31 +96,34 @@ static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
 static int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *key,
 		      bool single_buffer)
 {
+	const struct table_size *z = &a->size;
 	struct xdptop_bpf *skel;
+	__u32 nr_cpus;
 	int err;
 
-	err = possible_cpus(&a->nr_cpus);
-	err = err ?: check_size(max_sources, a->nr_cpus);
+	err = possible_cpus(&nr_cpus);
+	err = err ?: check_size(max_sources, nr_cpus);
 	if (err)
 		return err;
-	a->region_slots = table_region_slots(max_sources);
+	a->size = table_size(max_sources, nr_cpus);
 
 	skel = xdptop_bpf__open();
 	if (!skel)
 		return load_error(-errno);
 	a->skel = skel;
-	skel->rodata->nr_cpus = a->nr_cpus;
-	skel->rodata->region_slots = a->region_slots;
-	skel->rodata->claim_log_len = table_claim_log_len(a->region_slots);
+	skel->rodata->nr_cpus = z->nr_cpus;
+	skel->rodata->region_slots = z->region_slots;
+	skel->rodata->shared_slots = z->shared_slots;
+	skel->rodata->claim_log_len = z->claim_log_len;
 	set_key(skel, key);
 	/* Only the programs it may attach: the single-buffer one needs
 	 * CAP_PERFMON to load (see privs.c). */
 	bpf_program__set_autoload(skel->progs.xdptop, single_buffer);
-	err = bpf_map__set_max_entries(skel->maps.slots,
-				       XDPTOP_EPOCHS * a->nr_cpus * a->region_slots);
-	err = err ?: bpf_map__set_max_entries(skel->maps.claims, XDPTOP_EPOCHS * a->nr_cpus *
-					      table_claim_log_len(a->region_slots));
-	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats, XDPTOP_EPOCHS * a->nr_cpus);
+	/* table_max_sources() keeps these under 2^32. */
+	err = bpf_map__set_max_entries(skel->maps.slots, XDPTOP_EPOCHS * table_epoch_slots(z));
+	err = err ?: bpf_map__set_max_entries(skel->maps.claims,
+					      XDPTOP_EPOCHS * z->nr_cpus * z->claim_log_len);
+	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats, XDPTOP_EPOCHS * z->nr_cpus);
 	return err ? load_error(err) : EXIT_OK;
 }
 
@@ -443,7 +446,7 @@ static int attach_new(struct attachment *a, const struct config *cfg)
 static void identity_of(const struct attachment *a, const struct config *cfg,
 			struct ledger_identity *id)
 {
-	ledger_identity(id, a->nr_cpus, a->region_slots, cfg->max_sources, &cfg->key,
+	ledger_identity(id, &a->size, cfg->max_sources, &cfg->key,
 			cfg->single_buffer);
 }
 
@@ -744,7 +747,6 @@ void attachment_table_maps(const struct attachment *a, struct table_maps *maps)
 		.claims_fd = bpf_map__fd(a->skel->maps.claims),
 		.stats_fd = bpf_map__fd(a->skel->maps.cpu_stats),
 		.epoch = &a->skel->bss->epoch,
-		.nr_cpus = a->nr_cpus,
-		.region_slots = a->region_slots,
+		.size = a->size,
 	};
 }

@@ -19,8 +19,7 @@ struct attachment {
 	int link_fd;		/* the kernel detaches when it closes, also on SIGKILL */
 	bool frags;		/* the multi-buffer program is attached */
 	enum attach_mode mode;	/* native or generic, as attached */
-	__u32 nr_cpus;
-	__u32 region_slots;
+	struct table_size size;	/* of its table, on this machine's CPUs */
 	struct pin pin;		/* with --pin: its directory, locked */
 	struct ledger ledger;	/* with --pin: the counts kept there (fd -1: none) */
 	bool adopted;		/* the pinned state of an agent before */

@@ -43,11 +43,12 @@ static size_t ledger_size(__u32 max_sources)
 	return sizeof(struct ledger_header) + 2 * image_size(max_sources);
 }
 
-void ledger_identity(struct ledger_identity *id, __u32 nr_cpus, __u32 region_slots,
+void ledger_identity(struct ledger_identity *id, const struct table_size *size,
 		     __u32 max_sources, const struct key_spec *key, bool single_buffer)
 {
 	*id = (struct ledger_identity){
-		.layout = XDPTOP_LAYOUT_VERSION, .nr_cpus = nr_cpus, .region_slots = region_slots,
+		.layout = XDPTOP_LAYOUT_VERSION, .nr_cpus = size->nr_cpus,
+		.region_slots = size->region_slots, .shared_slots = size->shared_slots,
 		.max_sources = max_sources, .key_address = key->address,
 		.prefix4 = key->prefix4, .prefix6 = key->prefix6, .vlan = key->vlan,
 		.single_buffer = single_buffer,

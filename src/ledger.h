@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "key.h"
+#include "table.h"
 #include "tally.h"
 
 /* What a pinned table and its ledger were made with: a new agent adopts
@@ -28,12 +29,13 @@ struct ledger_identity {
 	__u32 layout;		/* XDPTOP_LAYOUT_VERSION */
 	__u32 nr_cpus;
 	__u32 region_slots;
+	__u32 shared_slots;
 	__u32 max_sources;
 	__u8 key_address;	/* enum key_address */
 	__u8 prefix4, prefix6;
 	__u8 vlan;
 	__u8 single_buffer;
-	__u8 pad[3];
+	__u8 pad[7];
 };
 
 struct ledger {
@@ -45,7 +47,7 @@ struct ledger {
 };
 
 /* The identity of a table made for these options on this machine. */
-void ledger_identity(struct ledger_identity *id, __u32 nr_cpus, __u32 region_slots,
+void ledger_identity(struct ledger_identity *id, const struct table_size *size,
 		     __u32 max_sources, const struct key_spec *key, bool single_buffer);
 
 /* The options that make id: "--key dst --prefix4 24 --prefix6 128 --vlan

@@ -1,32 +1,45 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* The counting table, BPF side: table_count() is its whole interface.
  *
- * Design. One BPF_F_MMAPABLE array holds XDPTOP_EPOCHS x nr_cpus regions of
- * region_slots slots each; a frame is counted in the region of (active
- * epoch, current CPU). Each region has exactly one writer, the CPU that owns
- * it, so counting needs no atomics and no locks, and two CPUs never share a
- * cache line. Inside a region the table is open addressing: a multiplicative
- * hash of the 16-byte address picks a slot, and the source takes the first
- * free or matching slot among XDPTOP_PROBE_WINDOW consecutive ones. When the
- * window is full the frame is counted as "untracked" in the per-CPU stats, so
- * totals stay exact whatever the load.
+ * Design. One BPF_F_MMAPABLE array holds, for each of XDPTOP_EPOCHS epochs,
+ * one small region per CPU and one shared part; a frame is counted in the
+ * active epoch. A source goes first to its CPU's own region: one writer, no
+ * atomics, no cache line shared with another CPU, so a source that several
+ * CPUs see at once (RSS, a flood on every queue) costs each no more than
+ * one. When the source's probe window there is full (the region holds at
+ * most XDPTOP_REGION_MAX_SLOTS, what one CPU sees in an interval in most
+ * cases), it goes to the shared part, sized for all of --max-sources:
+ * there a CPU claims a free slot with a compare-and-swap and counts with
+ * atomic adds. Memory is therefore 2 x (CPUs x region + shared) slots, not
+ * 2 x CPUs x --max-sources: the CPUs' regions are the only part that grows
+ * with them, 64 KiB per CPU and epoch.
  *
- * While a region is sparse, each slot it claims is also logged in the claims
- * map (once per new source per interval, never per frame), so that userspace
- * drains it by visiting only those slots instead of scanning the region.
+ * Inside either part the table is open addressing: a multiplicative hash of
+ * the key picks a slot, and the source takes the first free or matching slot
+ * among XDPTOP_PROBE_WINDOW consecutive ones. When both windows are full the
+ * frame is counted as "untracked" in the per-CPU stats, so totals stay exact
+ * whatever the load.
  *
- * Userspace owns the epochs: it flips them (adds one to epoch), waits for an RCU grace
- * period (every XDP program that could still see the old epoch has returned),
- * reads the retired regions through mmap, adds them to its cumulative tally
- * and clears them. The retired epoch is quiescent while it is read, so each
- * report is an exact cut, and the table only has to hold the sources seen in
- * one interval: idle sources age out by themselves, with no kernel-side
- * eviction and no lost count.
+ * Each CPU logs the slots it claims, in its region and in the shared part
+ * (once per new source per interval, never per frame), while they are few,
+ * so that userspace drains a sparse epoch by visiting only those slots.
  *
- * Limits. Memory is 2 x CPUs x slots x 32 bytes. A source seen by several CPUs
- * takes a slot on each. With a bounded probe a region stops accepting new
- * sources a little before it is full (userspace sizes regions at twice the
- * sources it tracks for that); those frames are untracked, never lost. */
+ * Userspace owns the epochs: it flips them (adds one to epoch), waits for an
+ * RCU grace period (every XDP program that could still see the old epoch has
+ * returned, claims included), reads the retired epoch through mmap, adds it
+ * to its cumulative tally and clears it. The retired epoch is quiescent
+ * while it is read, so each report is an exact cut, and the table only has
+ * to hold the sources seen in one interval: idle sources age out by
+ * themselves, with no kernel-side eviction and no lost count.
+ *
+ * Limits. A source seen by several CPUs takes a slot in each one's region
+ * (or several in the shared part, when two claim at once); the reader adds
+ * them up. A bounded probe stops accepting new sources a little before a
+ * part is full; the shared part has twice the slots of --max-sources for
+ * that. The claim publishes the address with an atomic exchange (a full
+ * barrier); a CPU reads a slot's tag, then its address, with plain loads,
+ * which x86 keeps in order; on a weakly ordered CPU a frame racing a claim
+ * of its own window could read the address before it is written. */
 #ifndef TABLE_BPF_H
 #define TABLE_BPF_H
 
@@ -36,31 +49,37 @@
 #include "parse.bpf.h"
 
 /* Set by the loader between open and load. */
-const volatile __u32 region_slots = XDPTOP_DEFAULT_REGION_SLOTS; /* power of 2 */
+const volatile __u32 region_slots = XDPTOP_DEFAULT_REGION_SLOTS; /* per CPU, power of 2 */
+const volatile __u32 shared_slots = XDPTOP_DEFAULT_SHARED_SLOTS; /* power of 2 */
 const volatile __u32 nr_cpus = XDPTOP_DEFAULT_CPUS;
-const volatile __u32 claim_log_len = XDPTOP_DEFAULT_REGION_SLOTS >> XDPTOP_CLAIM_LOG_SHIFT;
+const volatile __u32 claim_log_len =
+	(XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS / XDPTOP_DEFAULT_CPUS) >>
+	XDPTOP_CLAIM_LOG_SHIFT;
 
 /* Written by userspace through the mmapped .bss: how many times it
  * flipped; the active epoch is its low bit. A count, not the bit alone, so
  * that a ledger (--pin) can tell whether a flip came after its commit. */
 volatile __u32 epoch;
 
+/* Per epoch: nr_cpus regions of region_slots, then shared_slots. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_CPUS * XDPTOP_DEFAULT_REGION_SLOTS);
+	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_EPOCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct xdptop_slot);
 } slots SEC(".maps");
 
-/* Per region, claim_log_len entries: the first slots claimed in this epoch,
- * in order (cpu_stats.claimed counts all claims). u64: an array element
- * takes 8 bytes anyway. */
+/* Per epoch and CPU, claim_log_len entries: the first slots the CPU claimed
+ * in this epoch, in order, as offsets into the epoch (cpu_stats.claimed
+ * counts all claims). u64: an array element takes 8 bytes anyway. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_CPUS *
-			    (XDPTOP_DEFAULT_REGION_SLOTS >> XDPTOP_CLAIM_LOG_SHIFT));
+			    ((XDPTOP_DEFAULT_REGION_SLOTS +
+			      XDPTOP_DEFAULT_SHARED_SLOTS / XDPTOP_DEFAULT_CPUS) >>
+			     XDPTOP_CLAIM_LOG_SHIFT));
 	__type(key, __u32);
 	__type(value, __u64);
 } claims SEC(".maps");
@@ -81,35 +100,49 @@ static __always_inline void counter_add(struct xdptop_counter *c, __u64 len)
 	c->bytes += len;
 }
 
-/* Counts a claim of slot in region, and logs it while the log has room. */
-static __always_inline void log_claim(__u32 region, __u32 slot, struct xdptop_cpu_stats *stats)
+/* Where one frame is counted: its key, and the epoch and CPU it counts in. */
+struct table_frame {
+	const struct source_key *key;
+	__u64 tag;		/* the key's meta, in place in tag_packets */
+	__u64 len;
+	__u32 hash;
+	__u32 epoch_base;	/* the active epoch's first slot */
+	__u32 log_base;		/* this CPU's claim log in this epoch */
+	__u32 cpu;
+	struct xdptop_cpu_stats *stats; /* this CPU's, in this epoch */
+};
+
+/* Counts a claim of the slot at offset (into the epoch), and logs it while
+ * the CPU's log has room. */
+static __always_inline void log_claim(const struct table_frame *f, __u32 offset)
 {
-	__u64 n = stats->claimed++;
-	__u32 idx = region * claim_log_len + (__u32)n;
+	__u64 n = f->stats->claimed++;
+	__u32 idx = f->log_base + (__u32)n;
 	__u64 *entry;
 
 	if (n >= claim_log_len)
 		return;
 	entry = bpf_map_lookup_elem(&claims, &idx);
 	if (entry)
-		*entry = slot;
+		*entry = offset;
 }
 
-/* Counts one frame of source key in region (of the active epoch, this CPU).
- * Returns 0 when the probe window has neither this source nor a free slot. */
-static __always_inline int table_count(__u32 region, const struct source_key *key,
-				       __u64 meta, __u64 len,
-				       struct xdptop_cpu_stats *stats)
+static __always_inline int slot_has_key(const struct xdptop_slot *slot,
+					 const struct source_key *key)
 {
-	__u32 region_base = region * region_slots;
-	__u64 tag = meta << XDPTOP_META_SHIFT;
+	return slot->addr[0] == key->addr[0] && slot->addr[1] == key->addr[1];
+}
+
+/* The CPU's own region: it alone writes there. */
+static __always_inline int region_count(const struct table_frame *f)
+{
+	__u32 region = f->cpu * region_slots;
 	__u32 mask = region_slots - 1;
-	__u32 hash = xdptop_hash(key->addr[0], key->addr[1], meta);
 
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
-		__u32 slot_in_region = (hash + i) & mask;
-		__u32 idx = region_base + slot_in_region;
+		__u32 offset = region + ((f->hash + i) & mask);
+		__u32 idx = f->epoch_base + offset;
 		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &idx);
 		__u64 tag_packets;
 
@@ -117,25 +150,85 @@ static __always_inline int table_count(__u32 region, const struct source_key *ke
 			return 0;
 		tag_packets = slot->tag_packets;
 		if (!tag_packets) {
-			slot->addr[0] = key->addr[0];
-			slot->addr[1] = key->addr[1];
-			slot->bytes = len;
+			slot->addr[0] = f->key->addr[0];
+			slot->addr[1] = f->key->addr[1];
+			slot->bytes = f->len;
 			barrier(); /* the key before the tag that publishes it */
-			slot->tag_packets = tag | 1;
-			log_claim(region, slot_in_region, stats);
+			slot->tag_packets = f->tag | 1;
+			log_claim(f, offset);
 			return 1;
 		}
 		/* A full count (2^32 - 1) takes no more: the key goes on to
 		 * another slot of its window. */
-		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == tag &&
+		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
 		    (tag_packets & XDPTOP_PACKETS_MASK) != XDPTOP_PACKETS_MASK &&
-		    slot->addr[0] == key->addr[0] && slot->addr[1] == key->addr[1]) {
+		    slot_has_key(slot, f->key)) {
 			slot->tag_packets = tag_packets + 1;
-			slot->bytes += len;
+			slot->bytes += f->len;
 			return 1;
 		}
 	}
 	return 0;
+}
+
+/* The shared part: every CPU may write there, so a claim takes the slot
+ * with a compare-and-swap before it writes the key, and counts are atomic
+ * adds. A slot being claimed (XDPTOP_SLOT_BUSY) matches no key: a frame of
+ * the same key then takes another slot, which the reader adds up. */
+static __always_inline int shared_count(const struct table_frame *f)
+{
+	__u32 shared = nr_cpus * region_slots;
+	__u32 mask = shared_slots - 1;
+
+#pragma unroll
+	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
+		__u32 offset = shared + ((f->hash + i) & mask);
+		__u32 idx = f->epoch_base + offset;
+		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &idx);
+		__u64 tag_packets;
+
+		if (!slot)
+			return 0;
+		tag_packets = slot->tag_packets;
+		if (!tag_packets) {
+			if (__sync_val_compare_and_swap(&slot->tag_packets, 0, XDPTOP_SLOT_BUSY))
+				continue;	/* another CPU was first */
+			slot->addr[0] = f->key->addr[0];
+			slot->addr[1] = f->key->addr[1];
+			slot->bytes = f->len;
+			/* An atomic exchange: a full barrier, the key first. */
+			__sync_lock_test_and_set(&slot->tag_packets, f->tag | 1);
+			log_claim(f, offset);
+			return 1;
+		}
+		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
+		    (tag_packets & XDPTOP_PACKETS_MASK) < XDPTOP_SHARED_PACKETS_MAX &&
+		    slot_has_key(slot, f->key)) {
+			__sync_fetch_and_add(&slot->tag_packets, 1);
+			__sync_fetch_and_add(&slot->bytes, f->len);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Counts one frame of source key in the active epoch e, on this cpu.
+ * Returns 0 when neither probe window has this source or a free slot. */
+static __always_inline int table_count(__u32 e, __u32 cpu, const struct source_key *key,
+				       __u64 meta, __u64 len, struct xdptop_cpu_stats *stats)
+{
+	const struct table_frame f = {
+		.key = key,
+		.tag = meta << XDPTOP_META_SHIFT,
+		.len = len,
+		.hash = xdptop_hash(key->addr[0], key->addr[1], meta),
+		.epoch_base = e * (nr_cpus * region_slots + shared_slots),
+		.log_base = (e * nr_cpus + cpu) * claim_log_len,
+		.cpu = cpu,
+		.stats = stats,
+	};
+
+	return region_count(&f) || shared_count(&f);
 }
 
 #endif /* TABLE_BPF_H */

@@ -8,10 +8,10 @@
 #include <bpf/bpf.h>
 #include "table.h"
 
-/* At most half full when one CPU sees all max_sources in one interval: an
- * 8-slot probe window then turns away under 0.5% of new sources (about 4% at
- * 3/4 full, 12% when full). */
-__u32 table_region_slots(__u32 max_sources)
+/* The shared part at most half full when one CPU sees all max_sources in
+ * one interval: an 8-slot probe window then turns away under 0.5% of new
+ * sources (about 4% at 3/4 full, 12% when full). */
+static __u32 shared_slots(__u32 max_sources)
 {
 	__u32 slots = XDPTOP_PROBE_WINDOW;
 
@@ -20,28 +20,30 @@ __u32 table_region_slots(__u32 max_sources)
 	return slots;
 }
 
+struct table_size table_size(__u32 max_sources, __u32 nr_cpus)
+{
+	__u32 shared = shared_slots(max_sources);
+	__u32 region = shared < XDPTOP_REGION_MAX_SLOTS ? shared : XDPTOP_REGION_MAX_SLOTS;
+	/* Room for a CPU's region and its share of the shared part. */
+	__u32 log_len = (region + shared / nr_cpus) >> XDPTOP_CLAIM_LOG_SHIFT;
+
+	return (struct table_size){
+		.nr_cpus = nr_cpus,
+		.region_slots = region,
+		.shared_slots = shared,
+		.claim_log_len = log_len ? log_len : 1,
+	};
+}
+
 __u32 table_max_sources(__u32 nr_cpus)
 {
-	__u64 region_max = 0xffffffffULL / ((__u64)XDPTOP_EPOCHS * nr_cpus);
-	__u32 slots = 1U << 31;
+	for (__u32 max = 1U << 30; max; max >>= 1) {
+		struct table_size z = table_size(max, nr_cpus);
 
-	while (slots > region_max)
-		slots >>= 1;
-	return slots / 2;	/* table_region_slots(n) is twice n, rounded up */
-}
-
-__u32 table_claim_log_len(__u32 region_slots)
-{
-	__u32 len = region_slots >> XDPTOP_CLAIM_LOG_SHIFT;
-
-	return len ? len : 1;
-}
-
-static void *map_shared(int fd, size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
+		if (XDPTOP_EPOCHS * table_epoch_slots(&z) <= 0xffffffffULL)
+			return max;
+	}
+	return 0;
 }
 
 static size_t page_round(size_t len)
@@ -51,20 +53,43 @@ static size_t page_round(size_t len)
 	return (len + page - 1) / page * page;
 }
 
+static size_t slots_bytes(const struct table_size *z)
+{
+	return page_round(XDPTOP_EPOCHS * table_epoch_slots(z) * sizeof(struct xdptop_slot));
+}
+
+static size_t claims_bytes(const struct table_size *z)
+{
+	return page_round((size_t)XDPTOP_EPOCHS * z->nr_cpus * z->claim_log_len * sizeof(__u64));
+}
+
+static size_t stats_bytes(const struct table_size *z)
+{
+	return page_round((size_t)XDPTOP_EPOCHS * z->nr_cpus * sizeof(struct xdptop_cpu_stats));
+}
+
+__u64 table_map_bytes(const struct table_size *z)
+{
+	return slots_bytes(z) + claims_bytes(z) + stats_bytes(z);
+}
+
+static void *map_shared(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 int table_map(struct table *t, const struct table_maps *maps)
 {
-	size_t regions = (size_t)XDPTOP_EPOCHS * maps->nr_cpus;
-	size_t slots = regions * maps->region_slots;
-	__u32 claim_log_len = table_claim_log_len(maps->region_slots);
+	const struct table_size *z = &maps->size;
 
 	*t = (struct table){
-		.slots_len = page_round(slots * sizeof(struct xdptop_slot)),
-		.claims_len = page_round(regions * claim_log_len * sizeof(__u64)),
-		.stats_len = page_round(regions * sizeof(struct xdptop_cpu_stats)),
+		.slots_len = slots_bytes(z),
+		.claims_len = claims_bytes(z),
+		.stats_len = stats_bytes(z),
 		.epoch = maps->epoch,
-		.nr_cpus = maps->nr_cpus,
-		.region_slots = maps->region_slots,
-		.claim_log_len = claim_log_len,
+		.size = *z,
 	};
 	t->slots = map_shared(maps->slots_fd, t->slots_len);
 	t->claims = map_shared(maps->claims_fd, t->claims_len);
@@ -155,59 +180,102 @@ static void prefetch_tally_entry(const struct xdptop_slot *slot, const struct ta
 		tally_prefetch(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr);
 }
 
-/* A sparse region is read through its claim log, a fuller one in order (the
- * claim log only holds the first claims). Either way the misses, on slots
- * and on the tally, are overlapped by fetching ahead. */
-static void drain_region(struct table *t, size_t region, __u64 claimed, struct tally *tally)
-{
-	struct xdptop_slot *slots = &t->slots[region * t->region_slots];
-	const __u64 *log = &t->claims[region * t->claim_log_len];
+/* What one epoch's drain or clear looks at. */
+struct epoch_view {
+	struct xdptop_slot *slots;	/* the epoch's first slot */
+	struct xdptop_cpu_stats *stats;	/* its CPUs' stats */
+	const __u64 *claims;		/* its CPUs' claim logs */
+	__u64 shared;			/* offset of the shared part */
+	bool scan_shared;		/* a CPU claimed more than its log holds */
+};
 
-	if (claimed <= t->claim_log_len) {
-		for (__u64 i = 0; i < claimed; i++) {
-			if (i + 2 * AHEAD < claimed)
-				__builtin_prefetch(&slots[log[i + 2 * AHEAD]], 1);
-			if (i + AHEAD < claimed)
-				prefetch_tally_entry(&slots[log[i + AHEAD]], tally);
-			drain_slot(&slots[log[i]], tally, t->keep_retired);
-		}
-		return;
+static struct epoch_view epoch_view(const struct table *t, __u32 epoch)
+{
+	const struct table_size *z = &t->size;
+	struct epoch_view v = {
+		.slots = &t->slots[epoch * table_epoch_slots(z)],
+		.stats = &t->stats[(size_t)epoch * z->nr_cpus],
+		.claims = &t->claims[(size_t)epoch * z->nr_cpus * z->claim_log_len],
+		.shared = (__u64)z->nr_cpus * z->region_slots,
+	};
+
+	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
+		v.scan_shared |= v.stats[cpu].claimed > z->claim_log_len;
+	return v;
+}
+
+/* The slots a CPU logged, but those of the shared part when it is scanned
+ * whole: visited once either way. Misses, on slots and on the tally, are
+ * overlapped by fetching ahead. */
+static void drain_logged(const struct table *t, const struct epoch_view *v, __u32 cpu,
+			 struct tally *tally)
+{
+	const __u64 *log = &v->claims[(size_t)cpu * t->size.claim_log_len];
+	__u64 n = v->stats[cpu].claimed;
+
+	for (__u64 i = 0; i < n; i++) {
+		if (v->scan_shared && log[i] >= v->shared)
+			continue;
+		if (i + 2 * AHEAD < n)
+			__builtin_prefetch(&v->slots[log[i + 2 * AHEAD]], 1);
+		if (i + AHEAD < n)
+			prefetch_tally_entry(&v->slots[log[i + AHEAD]], tally);
+		drain_slot(&v->slots[log[i]], tally, t->keep_retired);
 	}
-	for (__u32 i = 0; i < t->region_slots; i++) {
-		if (i + AHEAD < t->region_slots)
-			prefetch_tally_entry(&slots[i + AHEAD], tally);
-		drain_slot(&slots[i], tally, t->keep_retired);
+}
+
+/* n slots in order, from first. */
+static void drain_scan(const struct table *t, struct xdptop_slot *first, __u64 n,
+		       struct tally *tally)
+{
+	for (__u64 i = 0; i < n; i++) {
+		if (i + AHEAD < n)
+			prefetch_tally_entry(&first[i + AHEAD], tally);
+		drain_slot(&first[i], tally, t->keep_retired);
 	}
 }
 
 void table_drain(struct table *t, __u32 epoch, struct tally *tally)
 {
-	for (__u32 cpu = 0; cpu < t->nr_cpus; cpu++) {
-		size_t region = (size_t)epoch * t->nr_cpus + cpu;
-		struct xdptop_cpu_stats *stats = &t->stats[region];
+	const struct table_size *z = &t->size;
+	struct epoch_view v = epoch_view(t, epoch);
+
+	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
+		struct xdptop_cpu_stats *stats = &v.stats[cpu];
 		struct tally_counters counts = { stats->total, stats->other, stats->untracked };
 
 		tally_add_counters(tally, &counts);
-		drain_region(t, region, stats->claimed, tally);
-		if (!t->keep_retired)
-			memset(stats, 0, sizeof(*stats));
+		if (stats->claimed <= z->claim_log_len)
+			drain_logged(t, &v, cpu, tally);
+		else
+			drain_scan(t, &v.slots[(size_t)cpu * z->region_slots], z->region_slots,
+				   tally);
 	}
+	if (v.scan_shared)
+		drain_scan(t, &v.slots[v.shared], z->shared_slots, tally);
+	if (!t->keep_retired)
+		memset(v.stats, 0, z->nr_cpus * sizeof(*v.stats));
 }
 
+/* The stats go last: until then, they say which slots to clear, so that a
+ * clear cut short (kill -9) is finished by the next one. */
 void table_clear(struct table *t, __u32 epoch)
 {
-	for (__u32 cpu = 0; cpu < t->nr_cpus; cpu++) {
-		size_t region = (size_t)epoch * t->nr_cpus + cpu;
-		struct xdptop_slot *slots = &t->slots[region * t->region_slots];
-		const __u64 *log = &t->claims[region * t->claim_log_len];
-		struct xdptop_cpu_stats *stats = &t->stats[region];
+	const struct table_size *z = &t->size;
+	struct epoch_view v = epoch_view(t, epoch);
 
-		if (stats->claimed <= t->claim_log_len)
-			for (__u64 i = 0; i < stats->claimed; i++)
-				memset(&slots[log[i]], 0, sizeof(*slots));
+	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
+		const __u64 *log = &v.claims[(size_t)cpu * z->claim_log_len];
+		__u64 n = v.stats[cpu].claimed;
+
+		if (n <= z->claim_log_len)
+			for (__u64 i = 0; i < n; i++)
+				memset(&v.slots[log[i]], 0, sizeof(*v.slots));
 		else
-			memset(slots, 0, t->region_slots * sizeof(*slots));
-		/* Last: until then, claimed says which slots to clear. */
-		memset(stats, 0, sizeof(*stats));
+			memset(&v.slots[(size_t)cpu * z->region_slots], 0,
+			       z->region_slots * sizeof(*v.slots));
 	}
+	if (v.scan_shared)
+		memset(&v.slots[v.shared], 0, z->shared_slots * sizeof(*v.slots));
+	memset(v.stats, 0, z->nr_cpus * sizeof(*v.stats));
 }

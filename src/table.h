@@ -9,35 +9,48 @@
 #include "xdptop.h"
 
 /* What a loaded program instance shares with its reader. */
+/* How a table is sized: what the program's rodata and map sizes say. */
+struct table_size {
+	__u32 nr_cpus;
+	__u32 region_slots;		/* per CPU and epoch */
+	__u32 shared_slots;		/* per epoch */
+	__u32 claim_log_len;		/* per CPU and epoch */
+};
+
+/* The size of a table that tracks max_sources on nr_cpus CPUs. */
+struct table_size table_size(__u32 max_sources, __u32 nr_cpus);
+
+/* Slots in one epoch: every CPU's region, then the shared part. */
+static inline __u64 table_epoch_slots(const struct table_size *z)
+{
+	return (__u64)z->nr_cpus * z->region_slots + z->shared_slots;
+}
+
+/* Bytes of BPF maps the table takes (slots, claim logs, stats), page-rounded. */
+__u64 table_map_bytes(const struct table_size *z);
+
+/* The largest --max-sources whose table a BPF array can hold on nr_cpus
+ * CPUs: its slots, both epochs, must number less than 2^32. */
+__u32 table_max_sources(__u32 nr_cpus);
+
+/* What a loaded program instance shares with its reader. */
 struct table_maps {
 	int slots_fd, claims_fd, stats_fd;
 	volatile __u32 *epoch;		/* in the program's mmapped .bss */
-	__u32 nr_cpus;
-	__u32 region_slots;
+	struct table_size size;
 };
 
 struct table {
-	struct xdptop_slot *slots;	/* mmapped: epochs x CPUs x region_slots */
+	struct xdptop_slot *slots;	/* mmapped: epochs x (CPUs x region + shared) */
 	__u64 *claims;			/* mmapped: epochs x CPUs x claim_log_len */
 	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x CPUs */
 	size_t slots_len, claims_len, stats_len;
 	volatile __u32 *epoch;		/* flips so far; the active epoch is its low bit */
-	__u32 nr_cpus;
-	__u32 region_slots;
-	__u32 claim_log_len;
+	struct table_size size;
 	/* A ledger (--pin) commits the drained counts before they are
 	 * cleared: table_drain() leaves them, table_clear() clears them. */
 	bool keep_retired;
 };
-
-/* Slots per CPU region for a table that tracks max_sources. */
-__u32 table_region_slots(__u32 max_sources);
-/* Entries of a region's claim log. */
-__u32 table_claim_log_len(__u32 region_slots);
-
-/* The largest --max-sources whose table a BPF array can hold on nr_cpus
- * CPUs: its slots, all epochs and CPUs, must number less than 2^32. */
-__u32 table_max_sources(__u32 nr_cpus);
 
 int table_map(struct table *t, const struct table_maps *maps);
 void table_unmap(struct table *t);

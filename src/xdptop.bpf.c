@@ -14,12 +14,13 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 cpu = bpf_get_smp_processor_id();
-	__u32 region = (epoch & 1) * nr_cpus + cpu;
+	__u32 e = epoch & 1;
+	__u32 stats_idx = e * nr_cpus + cpu;
 	struct xdptop_cpu_stats *stats;
 	struct source_key key;
 	__u64 meta;
 
-	stats = bpf_map_lookup_elem(&cpu_stats, &region);
+	stats = bpf_map_lookup_elem(&cpu_stats, &stats_idx);
 	if (!stats) /* cpu >= nr_cpus: only with the object's default sizes */
 		return XDP_PASS;
 	counter_add(&stats->total, len);
@@ -27,7 +28,7 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
 	meta = parse_key(data, data_end, &key);
 	if (meta == XDPTOP_FAMILY_NONE)
 		counter_add(&stats->other, len);
-	else if (!table_count(region, &key, meta, len, stats))
+	else if (!table_count(e, cpu, &key, meta, len, stats))
 		counter_add(&stats->untracked, len);
 	return XDP_PASS;
 }

@@ -28,15 +28,15 @@ enum xdptop_family {
 #define XDPTOP_META_VLAN1_SHIFT 20	/* inner VLAN id (QinQ), 12 bits */
 #define XDPTOP_VLAN_ID_MASK 0xfffU
 
-/* One key's counters in one CPU's region of one epoch.
+/* One key's counters in one slot of the table (see table.bpf.h).
  *
  * tag_packets packs two things so that a slot is 32 bytes (two per cache
  * line) and is published with one store: the key's meta in the high 32
  * bits and the packet count in the low 32. tag_packets == 0 means the slot
- * is free. A slot whose count reaches 2^32 - 1 within one interval takes no
- * more frames: the key claims another slot of its window, and the reader
- * adds both up. The CPU that owns the region writes the address first and
- * tag_packets last; a reader loads tag_packets first and the address after. */
+ * is free; XDPTOP_SLOT_BUSY, that a CPU is claiming it in the shared part.
+ * A slot whose count reaches its limit within one interval takes no more
+ * frames: the key claims another slot, and the reader adds both up. The
+ * address is written before tag_packets publishes it. */
 struct xdptop_slot {
 	__u64 addr[2];		/* address or prefix, IPv4 in the first 4 bytes */
 	__u64 tag_packets;
@@ -45,6 +45,16 @@ struct xdptop_slot {
 
 #define XDPTOP_META_SHIFT 32
 #define XDPTOP_PACKETS_MASK 0xffffffffULL
+
+/* A shared slot being claimed: a meta no key has (its family is none), so
+ * no frame matches it. It never outlives the claiming program's run, so a
+ * reader never sees it after a grace period. */
+#define XDPTOP_SLOT_BUSY (0xfULL << XDPTOP_META_SHIFT)
+
+/* Several CPUs add to a shared slot at once: each checks the count, then
+ * adds one, so a count that stops this far below the limit (more than any
+ * number of CPUs) never carries into the meta. */
+#define XDPTOP_SHARED_PACKETS_MAX (XDPTOP_PACKETS_MASK - 0x10000)
 
 /* Frames and bytes of one CPU in one epoch that are not in a slot.
  * total counts every frame the program saw, so that
@@ -58,34 +68,42 @@ struct xdptop_counter {
 struct xdptop_cpu_stats {
 	struct xdptop_counter total;
 	struct xdptop_counter other;	 /* not IPv4/IPv6, truncated, malformed */
-	struct xdptop_counter untracked; /* IP, but no free slot in the probe window */
-	__u64 claimed;			 /* slots claimed; the first ones are logged in claims */
-	__u64 pad;
+	struct xdptop_counter untracked; /* IP, but no free slot in either probe window */
+	__u64 claimed;			 /* slots claimed, own region and shared part; */
+	__u64 pad;			 /* the first ones are logged in claims */
 };
 
 /* Slots a frame's source may occupy, from its hash slot on. A bounded probe
  * keeps the per-packet cost flat when the table is full. */
 #define XDPTOP_PROBE_WINDOW 8
 
-/* A region logs the slots it claims while it is sparse, up to 1/8 of its
- * slots: beyond that, reading every slot in order is about as cheap as
- * visiting the logged ones. */
+/* A CPU logs the slots it claims while they are few, up to 1/8 of its
+ * region plus its share of the shared part: beyond that, reading every slot
+ * in order is about as cheap as visiting the logged ones. */
 #define XDPTOP_CLAIM_LOG_SHIFT 3
+
+/* The most slots a CPU's own region has: 64 KiB an epoch, so that 256 CPUs
+ * take 32 MiB for their regions, and a region stays in the CPU's cache. */
+#define XDPTOP_REGION_MAX_SLOTS 2048
 
 /* The version of everything above that a pinned table (--pin) shares with
  * the next agent, and of the ledger (ledger.c): a change to either bumps
  * it, and an agent refuses a pinned table of another version. */
-#define XDPTOP_LAYOUT_VERSION 1
+#define XDPTOP_LAYOUT_VERSION 2
 
 /* Two epochs: the XDP program counts into the active one while userspace
  * reads and clears the other (see table.bpf.h). */
 #define XDPTOP_EPOCHS 2
 
 /* Defaults baked into the object, so that `bpftool prog loadall` loads it as
- * it is: 64 CPUs x 1,024 slots x 2 epochs = 4 MiB. The agent sizes both maps
- * to the machine's CPUs and --max-sources before loading. */
+ * it is: 2 epochs x (64 CPUs x 1,024 slots + 65,536 shared) = 8 MiB. The
+ * agent sizes the maps to the machine's CPUs and --max-sources before
+ * loading. */
 #define XDPTOP_DEFAULT_CPUS 64
 #define XDPTOP_DEFAULT_REGION_SLOTS 1024
+#define XDPTOP_DEFAULT_SHARED_SLOTS 65536
+#define XDPTOP_DEFAULT_EPOCH_SLOTS \
+	(XDPTOP_DEFAULT_CPUS * XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS)
 
 /* Hash of a key (address words and meta), shared by the XDP program's table
  * and the agent's tally.

@@ -34,7 +34,7 @@
 
 #define FRAME_MAX 9216
 #define JUMBO 9000
-#define MAX_MODEL 64
+#define MAX_MODEL 8192
 
 /* The CPUs the process may use, saved before main pins itself to the first. */
 static cpu_set_t all_cpus;
@@ -329,7 +329,7 @@ static struct env *env_open_key(void **state, __u32 max_sources, __u32 tally_max
 	e->prog_frags = bpf_program__fd(e->a.skel->progs.xdptop_frags);
 	assert_true(e->prog >= 0 && e->prog_frags >= 0);
 	e->cpu = sched_getcpu();
-	assert_true(e->cpu < e->a.nr_cpus);
+	assert_true(e->cpu < e->a.size.nr_cpus);
 	return e;
 }
 
@@ -543,9 +543,20 @@ static void check_identity(const struct tally *t)
 	assert_counter(&sum, t->cum.total.packets, t->cum.total.bytes);
 }
 
+static struct xdptop_slot *epoch_slots(const struct env *e, __u32 epoch)
+{
+	return &e->t.slots[epoch * table_epoch_slots(&e->t.size)];
+}
+
 static struct xdptop_slot *region_of(const struct env *e, __u32 epoch, __u32 cpu)
 {
-	return &e->t.slots[((size_t)epoch * e->t.nr_cpus + cpu) * e->t.region_slots];
+	return &epoch_slots(e, epoch)[(size_t)cpu * e->t.size.region_slots];
+}
+
+/* The shared part of epoch: after every CPU's region. */
+static struct xdptop_slot *shared_of(const struct env *e, __u32 epoch)
+{
+	return region_of(e, epoch, e->t.size.nr_cpus);
 }
 
 /* Every slot and every CPU's stats of epoch are zero. */
@@ -553,26 +564,34 @@ static void assert_epoch_clear(const struct env *e, __u32 epoch)
 {
 	static const struct xdptop_slot zero_slot;
 	static const struct xdptop_cpu_stats zero_stats;
+	const struct xdptop_slot *all = epoch_slots(e, epoch);
 
-	for (__u32 cpu = 0; cpu < e->t.nr_cpus; cpu++) {
-		const struct xdptop_slot *r = region_of(e, epoch, cpu);
-
-		assert_memory_equal(&e->t.stats[epoch * e->t.nr_cpus + cpu], &zero_stats,
+	for (__u32 cpu = 0; cpu < e->t.size.nr_cpus; cpu++)
+		assert_memory_equal(&e->t.stats[epoch * e->t.size.nr_cpus + cpu], &zero_stats,
 				    sizeof(zero_stats));
-		for (__u32 i = 0; i < e->t.region_slots; i++)
-			assert_memory_equal(&r[i], &zero_slot, sizeof(zero_slot));
-	}
+	for (__u64 i = 0; i < table_epoch_slots(&e->t.size); i++)
+		assert_memory_equal(&all[i], &zero_slot, sizeof(zero_slot));
 }
 
-/* Slots in use in one region. */
+static __u32 slots_used(const struct xdptop_slot *first, __u32 n)
+{
+	__u32 used = 0;
+
+	for (__u32 i = 0; i < n; i++)
+		used += first[i].tag_packets != 0;
+	return used;
+}
+
+/* Slots in use in one CPU's region. */
 static __u32 region_used(const struct env *e, __u32 epoch, __u32 cpu)
 {
-	const struct xdptop_slot *r = region_of(e, epoch, cpu);
-	__u32 n = 0;
+	return slots_used(region_of(e, epoch, cpu), e->t.size.region_slots);
+}
 
-	for (__u32 i = 0; i < e->t.region_slots; i++)
-		n += r[i].tag_packets != 0;
-	return n;
+/* Slots in use in the shared part. */
+static __u32 shared_used(const struct env *e, __u32 epoch)
+{
+	return slots_used(shared_of(e, epoch), e->t.size.shared_slots);
 }
 
 /* One report cycle as the agent runs it (flip, grace period, drain, end of
@@ -585,8 +604,8 @@ static __u32 drain_once(struct env *e, __u64 *cpu_packets)
 	assert_true(retired < XDPTOP_EPOCHS);
 	assert_int_equal(table_active_epoch(&e->t), retired ^ 1);
 	assert_int_equal(table_grace_period(), 0);
-	for (__u32 cpu = 0; cpu_packets && cpu < e->t.nr_cpus; cpu++)
-		cpu_packets[cpu] += e->t.stats[retired * e->t.nr_cpus + cpu].total.packets;
+	for (__u32 cpu = 0; cpu_packets && cpu < e->t.size.nr_cpus; cpu++)
+		cpu_packets[cpu] += e->t.stats[retired * e->t.size.nr_cpus + cpu].total.packets;
 	table_drain(&e->t, retired, &e->tally);
 	check_identity(&e->tally);
 	tally_end_interval(&e->tally, ++e->intervals);
@@ -1066,7 +1085,7 @@ static void test_ipv4_ipv6_same_bytes(void **state)
 {
 	struct env *e = env_open(state, 8, 1024);	/* a 16-slot region */
 	struct src a = v4(IP4(10, 1, 2, 3)), b = v6(0x0a010203, 0), c = v6(0x0a010203, 1);
-	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.region_slots - 1;
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
 	struct src p[2];	/* IPv4, IPv6 */
 	__u32 h4, h6;
 	__u64 ka[2], kb[2];
@@ -1094,16 +1113,16 @@ static void test_ipv4_ipv6_same_bytes(void **state)
 			fail_msg("no IPv4/IPv6 pair of the same bytes within a probe window");
 		p[0] = v4(x);
 		p[1] = v6(x, 0);
-		h4 = home_slot(&p[0], e->a.region_slots);
-		h6 = home_slot(&p[1], e->a.region_slots);
+		h4 = home_slot(&p[0], e->a.size.region_slots);
+		h6 = home_slot(&p[1], e->a.size.region_slots);
 		if (((h6 - h4) & mask) < XDPTOP_PROBE_WINDOW)
 			break;
 	}
-	assert_int_equal(e->a.region_slots, 16);
+	assert_int_equal(e->a.size.region_slots, 16);
 	frame_plain(&f, &p[1], 90);
 	feed(e, &f, 3, &p[1]);
 	for (__u32 slot = h4; slot != h6; slot = (slot + 1) & mask) {
-		struct src filler = candidate_at(slot, e->a.region_slots, p, 2);
+		struct src filler = candidate_at(slot, e->a.size.region_slots, p, 2);
 
 		frame_plain(&f, &filler, 64);
 		feed(e, &f, 1, &filler);
@@ -1128,8 +1147,8 @@ static void test_collisions(void **state)
 	struct frame f;
 	__u32 home, epoch = table_active_epoch(&e->t);
 
-	assert_int_equal(e->a.region_slots, 1024);	/* twice max_sources */
-	home = find_colliding(s, 4, e->a.region_slots);
+	assert_int_equal(e->a.size.region_slots, 1024);	/* twice max_sources */
+	home = find_colliding(s, 4, e->a.size.region_slots);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 4; i++) {
 			frame_plain(&f, &s[i], 64 + 10 * i + round);
@@ -1139,7 +1158,7 @@ static void test_collisions(void **state)
 	/* In the region, in order of arrival, from home on. */
 	for (int i = 0; i < 4; i++) {
 		const struct xdptop_slot *slot =
-			&region_of(e, epoch, e->cpu)[(home + i) & (e->a.region_slots - 1)];
+			&region_of(e, epoch, e->cpu)[(home + i) & (e->a.size.region_slots - 1)];
 
 		assert_true(slot_holds(slot, &s[i]));
 		assert_int_equal(slot->tag_packets & XDPTOP_PACKETS_MASK, 3 * (i + 1));
@@ -1149,89 +1168,100 @@ static void test_collisions(void **state)
 	assert_int_equal(e->tally.n_sources, 4);
 }
 
-/* Nine sources with one home slot: the first eight fill the probe window, the
- * ninth's frames are untracked; a source elsewhere is not affected. */
+/* Seventeen sources with one home slot (the region and the shared part have
+ * the same size here, so one home in both): the first eight fill the probe
+ * window of the CPU's region, the next eight the shared part's, the
+ * seventeenth's frames are untracked; a source elsewhere is not affected. */
 static void test_probe_window_full(void **state)
 {
+	enum { W = XDPTOP_PROBE_WINDOW, N = 2 * W + 1 };
 	struct env *e = env_open(state, 1024, 1024);
-	struct src s[XDPTOP_PROBE_WINDOW + 1], far;
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->t.size.region_slots - 1;
+	struct src s[N], far;
 	struct frame f;
-	__u32 home, epoch = table_active_epoch(&e->t);
+	__u32 home;
 
-	home = find_colliding(s, XDPTOP_PROBE_WINDOW + 1, e->a.region_slots);
-	far = find_far(home, e->a.region_slots);
-	for (int i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
+	assert_int_equal(e->t.size.region_slots, e->t.size.shared_slots);
+	home = find_colliding(s, N, e->t.size.region_slots);
+	far = find_far(home, e->t.size.region_slots);
+	for (int i = 0; i < 2 * W; i++) {
 		frame_plain(&f, &s[i], 100 + i);
 		feed(e, &f, i + 1, &s[i]);
 	}
-	frame_plain(&f, &s[XDPTOP_PROBE_WINDOW], 500);
+	frame_plain(&f, &s[N - 1], 500);
 	feed_untracked(e, &f, 7);
 	frame_plain(&f, &far, 600);
 	feed(e, &f, 2, &far);
-	/* The tracked ones still count with the window full. */
+	/* The tracked ones still count with both windows full. */
 	frame_plain(&f, &s[0], 90);
 	feed(e, &f, 5, &s[0]);
-	frame_plain(&f, &s[XDPTOP_PROBE_WINDOW - 1], 91);
-	feed(e, &f, 1, &s[XDPTOP_PROBE_WINDOW - 1]);
-	frame_from(&f, &s[XDPTOP_PROBE_WINDOW], TAG_8021Q, 1, 510);
+	frame_plain(&f, &s[2 * W - 1], 91);
+	feed(e, &f, 1, &s[2 * W - 1]);
+	frame_from(&f, &s[N - 1], TAG_8021Q, 1, 510);
 	feed_untracked(e, &f, 3);
-	for (int i = 0; i < XDPTOP_PROBE_WINDOW; i++)
-		assert_true(slot_holds(&region_of(e, epoch, e->cpu)
-				       [(home + i) & (e->a.region_slots - 1)], &s[i]));
-	assert_int_equal(region_used(e, epoch, e->cpu), XDPTOP_PROBE_WINDOW + 1);
+	for (int i = 0; i < W; i++) {
+		assert_true(slot_holds(&region_of(e, epoch, e->cpu)[(home + i) & mask], &s[i]));
+		assert_true(slot_holds(&shared_of(e, epoch)[(home + i) & mask], &s[W + i]));
+	}
+	assert_int_equal(region_used(e, epoch, e->cpu), W + 1);
+	assert_int_equal(shared_used(e, epoch), W);
 	collect(e);
 	assert_counter(&e->tally.cum.untracked, 10, 7 * 500 + 3 * 510);
-	assert_null(tally_find(&e->tally, &s[XDPTOP_PROBE_WINDOW]));
+	assert_null(tally_find(&e->tally, &s[N - 1]));
 
-	/* Next interval: the window is empty again, the ninth gets a slot. */
-	frame_plain(&f, &s[XDPTOP_PROBE_WINDOW], 500);
-	feed(e, &f, 2, &s[XDPTOP_PROBE_WINDOW]);
+	/* Next interval: the windows are empty again, the last one gets a slot. */
+	frame_plain(&f, &s[N - 1], 500);
+	feed(e, &f, 2, &s[N - 1]);
 	collect(e);
 }
 
-/* max_sources 4: a region of 8 slots (twice max_sources), all in every
- * probe window. The first 8 sources of an interval take them, later ones are
- * untracked until a drain empties the region. */
+/* max_sources 4: a region of 8 slots and a shared part of 8, each all in
+ * every probe window. The first 8 sources of an interval take the region,
+ * the next 8 the shared part, later ones are untracked until a drain
+ * empties both. */
 static void test_region_full(void **state)
 {
+	enum { N = 20, FIT = 16 };
 	struct env *e = env_open(state, 4, 64);
-	struct src s[12];
+	const __u32 epoch = table_active_epoch(&e->t);
+	struct src s[N];
 	struct frame f;
-	__u32 epoch;
 
-	assert_int_equal(e->a.region_slots, 8);
-	for (int i = 0; i < 12; i++)
+	assert_int_equal(e->a.size.region_slots, 8);
+	assert_int_equal(e->a.size.shared_slots, 8);
+	for (int i = 0; i < N; i++)
 		s[i] = candidate(i);
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < N; i++) {
 		frame_plain(&f, &s[i], 64 + i);
-		if (i < 8)
+		if (i < FIT)
 			feed(e, &f, i + 1, &s[i]);
 		else
 			feed_untracked(e, &f, i + 1);
 	}
-	/* Known sources still count in a full region. */
+	/* Known sources still count, in either part. */
 	frame_plain(&f, &s[3], 70);
 	feed(e, &f, 2, &s[3]);
-	assert_int_equal(region_used(e, table_active_epoch(&e->t), e->cpu), 8);
+	frame_plain(&f, &s[12], 71);
+	feed(e, &f, 2, &s[12]);
+	assert_int_equal(region_used(e, epoch, e->cpu), 8);
+	assert_int_equal(shared_used(e, epoch), 8);
 	collect(e);
-	assert_int_equal(e->tally.n_sources, 8);
-	assert_counter(&e->tally.cum.untracked, 9 + 10 + 11 + 12,
-		       9 * 72 + 10 * 73 + 11 * 74 + 12 * 75);
+	assert_int_equal(e->tally.n_sources, FIT);
+	assert_counter(&e->tally.cum.untracked, 17 + 18 + 19 + 20,
+		       17 * 80 + 18 * 81 + 19 * 82 + 20 * 83);
 
-	/* After the drain the region is empty: 8..11 and then 0..3 fit, 4..7 not. */
-	static const int order[] = { 8, 9, 10, 11, 0, 1, 2, 3, 4, 5, 6, 7 };
-	for (int k = 0; k < 12; k++) {
-		int i = order[k];
+	/* After the drain both are empty: 16..19 and then 0..11 fit, 12..15 not. */
+	for (int k = 0; k < N; k++) {
+		int i = (k + FIT) % N;
 
 		frame_plain(&f, &s[i], 200 + i);
-		if (k < 8)
+		if (k < FIT)
 			feed(e, &f, 2, &s[i]);
 		else
 			feed_untracked(e, &f, 2);
 	}
-	epoch = collect(e);
-	assert_int_equal(epoch, 1);
-	assert_int_equal(e->tally.n_sources, 12);
+	assert_int_equal(collect(e), 1);
+	assert_int_equal(e->tally.n_sources, N);
 }
 
 /* Sources come and go over five intervals: each drain leaves the epoch it
@@ -1260,7 +1290,7 @@ static void test_epochs(void **state)
 		/* This interval's sources only, and only in the active epoch. */
 		assert_int_equal(region_used(e, active, e->cpu), 2);
 		assert_true(slot_holds(&region_of(e, active, e->cpu)
-				       [home_slot(&s[round], e->t.region_slots)], &s[round]));
+				       [home_slot(&s[round], e->t.size.region_slots)], &s[round]));
 		if (round)
 			assert_epoch_clear(e, active ^ 1);
 		assert_int_equal(collect(e), active);
@@ -1370,26 +1400,55 @@ static void test_tally_idle_give_way(void **state)
 	assert_source(&e->tally, &s[4], 2, 208);
 }
 
-/* A drain reads a region through its claim log while the region claimed at
- * most claim_log_len slots, and scans it in order past that: both ways read
- * every source exactly and leave the epoch empty (collect() checks). */
+/* The next candidate from *next on whose probe window shares no slot with
+ * the one at home. */
+static struct src candidate_away(__u32 *next, __u32 home, __u32 region_slots)
+{
+	for (__u32 tries = 0;; tries++) {
+		struct src s = candidate((*next)++);
+		__u32 d = (home_slot(&s, region_slots) - home) & (region_slots - 1);
+
+		if (tries == SEARCH_LIMIT)
+			fail_msg("no candidate away from slot %u", home);
+		if (d >= XDPTOP_PROBE_WINDOW && d <= region_slots - XDPTOP_PROBE_WINDOW)
+			return s;
+	}
+}
+
+/* A drain visits the slots a CPU claimed through its claim log while the
+ * CPU claimed at most claim_log_len (in its region and in the shared part),
+ * and past that scans its region and the whole shared part: either way it
+ * reads every source exactly once and leaves the epoch empty (collect()
+ * checks). Sixteen of the sources share a home, so that eight of them go
+ * to the shared part. */
 static void test_claim_log_and_scan(void **state)
 {
-	struct env *e = env_open(state, 64, 64);	/* 128 slots, a log of 16 */
-	__u32 log_len = e->t.claim_log_len;
+	enum { W = XDPTOP_PROBE_WINDOW };
+	struct env *e = env_open(state, 64, 64);	/* 128 slots in each part */
+	const struct table_size *z = &e->t.size;
+	const __u32 log_len = z->claim_log_len;
+	struct src s[2 * W];
+	__u32 home, next = 5000;
 	struct frame f;
 
-	assert_int_equal(log_len, e->a.region_slots >> XDPTOP_CLAIM_LOG_SHIFT);
+	assert_int_equal(log_len, (z->region_slots + z->shared_slots / z->nr_cpus) >>
+					  XDPTOP_CLAIM_LOG_SHIFT);
+	assert_true(log_len > 2 * W);
+	home = find_colliding(s, 2 * W, z->region_slots);
 	for (__u32 n = log_len; n <= log_len + 1; n++) {
-		for (__u32 i = 0; i < n; i++) {
-			struct src s = candidate(5000 + 100 * n + i);
+		const __u32 epoch = table_active_epoch(&e->t);
 
-			frame_plain(&f, &s, 64 + i % 50);
-			feed(e, &f, 1 + i % 3, &s);
+		for (__u32 i = 0; i < n; i++) {
+			struct src c = i < 2 * W ? s[i] : candidate_away(&next, home, z->region_slots);
+
+			frame_plain(&f, &c, 64 + i % 50);
+			feed(e, &f, 1 + i % 3, &c);
 		}
+		assert_int_equal(shared_used(e, epoch), W);
+		assert_int_equal(e->t.stats[epoch * z->nr_cpus + e->cpu].claimed, n);
 		collect(e);
 	}
-	assert_int_equal(e->tally.n_sources, 2 * log_len + 1);
+	assert_int_equal(e->tally.n_sources, 2 * log_len + 1 - 2 * W);
 }
 
 /* The longest idle give way first, and only as many as bring the tally to
@@ -1933,15 +1992,14 @@ static void test_vlan_off_one_key(void **state)
 	assert_int_equal(tally_find(&e->tally, &b)->meta, XDPTOP_FAMILY_IPV6);
 }
 
-/* Makes the slot of s (at its home in the active region) hold packets
- * frames of len bytes, as if they had run: the slot and the CPU's total,
- * and the model. The slot must already hold s (one frame run). */
-static void preload_slot(struct env *e, const struct src *s, __u32 slot_index, __u64 packets,
-			 __u32 len)
+/* Makes slot (in the active epoch, already holding s: one frame run) hold
+ * packets frames of len bytes, as if they had run: the slot and the CPU's
+ * total, and the model. */
+static void preload_slot(struct env *e, const struct src *s, struct xdptop_slot *slot,
+			 __u64 packets, __u32 len)
 {
 	__u32 epoch = table_active_epoch(&e->t);
-	struct xdptop_slot *slot = &region_of(e, epoch, e->cpu)[slot_index];
-	struct xdptop_cpu_stats *stats = &e->t.stats[epoch * e->t.nr_cpus + e->cpu];
+	struct xdptop_cpu_stats *stats = &e->t.stats[epoch * e->t.size.nr_cpus + e->cpu];
 	__u64 had = slot->tag_packets & XDPTOP_PACKETS_MASK;
 
 	assert_true(slot_holds(slot, s));
@@ -1963,16 +2021,16 @@ static void test_count_spill(void **state)
 	struct src s = in_vlans(SRC_PTR(v4(IP4(198, 18, 9, 9))), 2, 100, 200);
 	struct src t = v6(0x20010db8, 0x99);
 	static const __u16 tcis[] = { 100, 200 };
-	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.region_slots - 1;
-	const __u32 home = home_slot(&s, e->a.region_slots);
-	const struct xdptop_slot *r = region_of(e, epoch, e->cpu);
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
+	const __u32 home = home_slot(&s, e->a.size.region_slots);
+	struct xdptop_slot *r = region_of(e, epoch, e->cpu);
 	struct frame f, g;
 
 	frame_tci(&f, &s, TAGS_QINQ, tcis, 2, 1500);
 	feed(e, &f, 1, &s);
 	frame_plain(&g, &t, 100);
 	feed(e, &g, 1, &t);
-	preload_slot(e, &s, home, XDPTOP_PACKETS_MASK - 1, 1500);
+	preload_slot(e, &s, &r[home], XDPTOP_PACKETS_MASK - 1, 1500);
 	feed(e, &f, 1, &s);			/* the last one that fits */
 	assert_int_equal(r[home].tag_packets & XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK);
 	assert_int_equal(region_used(e, epoch, e->cpu), 2);
@@ -1980,13 +2038,13 @@ static void test_count_spill(void **state)
 	feed(e, &g, 2, &t);
 	assert_int_equal(r[home].tag_packets & XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK);
 	assert_int_equal(r[home].bytes, (__u64)XDPTOP_PACKETS_MASK * 1500);
-	if (home_slot(&t, e->a.region_slots) != ((home + 1) & mask)) {
+	if (home_slot(&t, e->a.size.region_slots) != ((home + 1) & mask)) {
 		assert_true(slot_holds(&r[(home + 1) & mask], &s));
 		assert_int_equal(r[(home + 1) & mask].tag_packets & XDPTOP_PACKETS_MASK, 3);
 		assert_int_equal(r[(home + 1) & mask].bytes, 3 * 1500);
 	}
 	assert_int_equal(region_used(e, epoch, e->cpu), 3);
-	assert_int_equal(e->t.stats[epoch * e->t.nr_cpus + e->cpu].claimed, 3);
+	assert_int_equal(e->t.stats[epoch * e->t.size.nr_cpus + e->cpu].claimed, 3);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 2);
 	assert_source(&e->tally, &s, (1ULL << 32) + 2, ((1ULL << 32) + 2) * 1500);
@@ -1999,34 +2057,50 @@ static void test_count_spill(void **state)
 	assert_source(&e->tally, &s, (1ULL << 32) + 4, ((1ULL << 32) + 4) * 1500);
 }
 
-/* A full slot whose window has no other free slot: the key's next frames
- * are untracked (never counted twice, never wrapped to 0); the other keys
- * of the window still count. */
+/* A full slot whose region window has no other free slot: the key's next
+ * frames go to the shared part (never counted twice, never wrapped to 0);
+ * the other keys of the window still count. A shared slot stops short of
+ * the limit (CPUs add at once there): with no other room in its shared
+ * window either, the key's frames are untracked. */
 static void test_count_full_no_room(void **state)
 {
+	enum { W = XDPTOP_PROBE_WINDOW };
 	struct env *e = env_open(state, 1024, 1024);
-	struct src s[XDPTOP_PROBE_WINDOW];
-	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.region_slots - 1;
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
+	struct xdptop_slot *region = region_of(e, epoch, e->cpu), *shared = shared_of(e, epoch);
+	struct src s[2 * W];
 	__u32 home;
 	struct frame f;
 
-	home = find_colliding(s, XDPTOP_PROBE_WINDOW, e->a.region_slots);
-	for (int i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
+	home = find_colliding(s, 2 * W, e->a.size.region_slots);
+	for (int i = 0; i < W; i++) {
 		frame_plain(&f, &s[i], 100 + i);
 		feed(e, &f, 1, &s[i]);
 	}
-	preload_slot(e, &s[0], home, XDPTOP_PACKETS_MASK, 100);
+	preload_slot(e, &s[0], &region[home], XDPTOP_PACKETS_MASK, 100);
 	frame_plain(&f, &s[0], 100);
-	feed_untracked(e, &f, 3);
+	feed(e, &f, 3, &s[0]);
+	assert_true(slot_holds(&shared[home], &s[0]));
+	assert_int_equal(shared[home].tag_packets & XDPTOP_PACKETS_MASK, 3);
 	frame_plain(&f, &s[5], 105);
 	feed(e, &f, 2, &s[5]);
-	assert_int_equal(region_of(e, epoch, e->cpu)[home].tag_packets & XDPTOP_PACKETS_MASK,
-			 XDPTOP_PACKETS_MASK);
-	assert_true(slot_holds(&region_of(e, epoch, e->cpu)[(home + 5) & mask], &s[5]));
-	assert_int_equal(region_used(e, epoch, e->cpu), XDPTOP_PROBE_WINDOW);
+	assert_int_equal(region[home].tag_packets & XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK);
+	assert_true(slot_holds(&region[(home + 5) & mask], &s[5]));
+	assert_int_equal(region_used(e, epoch, e->cpu), W);
+	/* The rest of the shared window, then the shared slot at its limit. */
+	for (int i = W + 1; i < 2 * W; i++) {
+		frame_plain(&f, &s[i], 100 + i);
+		feed(e, &f, 1, &s[i]);
+	}
+	preload_slot(e, &s[0], &shared[home], XDPTOP_SHARED_PACKETS_MAX, 100);
+	frame_plain(&f, &s[0], 100);
+	feed_untracked(e, &f, 4);
+	assert_int_equal(shared[home].tag_packets & XDPTOP_PACKETS_MASK, XDPTOP_SHARED_PACKETS_MAX);
+	assert_int_equal(shared_used(e, epoch), W);
 	collect(e);
-	assert_source(&e->tally, &s[0], XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK * 100);
-	assert_counter(&e->tally.cum.untracked, 3, 300);
+	assert_source(&e->tally, &s[0], XDPTOP_PACKETS_MASK + XDPTOP_SHARED_PACKETS_MAX,
+		      (XDPTOP_PACKETS_MASK + XDPTOP_SHARED_PACKETS_MAX) * 100);
+	assert_counter(&e->tally.cum.untracked, 4, 400);
 }
 
 /* ---- a reader running while frames are counted ----------------------------- */
@@ -2271,11 +2345,11 @@ static bool pinned_round(struct env *e, struct ledger *l, enum crash_point crash
 	if (crash == AFTER_COMMIT)
 		return true;
 	if (crash == MID_CLEAR) {	/* the first CPU's region only */
-		__u32 cpus = e->t.nr_cpus;
+		__u32 cpus = e->t.size.nr_cpus;
 
-		e->t.nr_cpus = 1;
+		e->t.size.nr_cpus = 1;
 		table_clear(&e->t, retired);
-		e->t.nr_cpus = cpus;
+		e->t.size.nr_cpus = cpus;
 		return true;
 	}
 	table_clear(&e->t, retired);
@@ -2302,7 +2376,7 @@ static void test_ledger_crash_points(void **state)
 
 		for (int i = 0; i < 4; i++)
 			s[i] = candidate(7000 + i);
-		ledger_identity(&id, e->a.nr_cpus, e->a.region_slots, 1024, &e->key, true);
+		ledger_identity(&id, &e->a.size, 1024, &e->key, true);
 		assert_int_equal(ledger_create(&l, &id), 0);
 		assert_int_equal(ledger_recover(&l, &e->t, &e->tally, 0), 0);
 		for (int round = 0; round < 3; round++) {
@@ -2377,7 +2451,7 @@ static void test_concurrent_reader(void **state)
 	assert_int_equal(w->done, total);
 	assert_true(drains >= WRITER_ROUNDS);
 	print_message("%u drains while %llu frames ran\n", drains, (unsigned long long)total);
-	for (__u32 cpu = 0; cpu < e->a.nr_cpus; cpu++)
+	for (__u32 cpu = 0; cpu < e->a.size.nr_cpus; cpu++)
 		cpus_used += cpu_packets[cpu] != 0;
 	assert_int_equal(cpus_used, CPU_COUNT(&all_cpus));
 
@@ -2392,6 +2466,249 @@ static void test_concurrent_reader(void **state)
 	check_model(e);
 	/* And one more cycle finds nothing new. */
 	collect(e);
+}
+
+/* ---- the shared part: two CPUs, full capacity, sizes ------------------------ */
+
+/* Sends sources base + first .. base + first + n - 1 (IPv4), rounds times
+ * over, on one CPU, starting with the others at a barrier. No cmocka
+ * assertion off the main thread: the first failure is kept in err. */
+struct claimer {
+	pthread_t thread;
+	pthread_barrier_t *start;
+	int prog, cpu, err;
+	__u32 first, n, rounds;
+};
+
+#define FLOOD_BASE IP4(198, 18, 0, 0)
+
+static __u32 flood_len(__u32 i)
+{
+	return 64 + i % 50;
+}
+
+static int send_flood(int prog, __u32 first, __u32 n)
+{
+	static __thread struct frame f, out;
+	__u32 retval;
+
+	for (__u32 i = first; i < first + n; i++) {
+		struct src s = v4(FLOOD_BASE + i);
+
+		frame_plain(&f, &s, flood_len(i));
+		if (test_run(prog, &f, 1, &out, &retval))
+			return errno;
+		if (retval != XDP_PASS)
+			return EPROTO;
+	}
+	return 0;
+}
+
+static int pin_to(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one) ? errno : 0;
+}
+
+static void *claimer_main(void *arg)
+{
+	struct claimer *c = arg;
+
+	c->err = pin_to(c->cpu);
+	pthread_barrier_wait(c->start);
+	for (__u32 r = 0; r < c->rounds && !c->err; r++)
+		c->err = send_flood(c->prog, c->first, c->n);
+	return NULL;
+}
+
+/* The first two CPUs this test may use. */
+static void two_cpus(int cpus[2])
+{
+	int found = 0;
+
+	for (int c = 0; c < CPU_SETSIZE && found < 2; c++)
+		if (CPU_ISSET(c, &all_cpus))
+			cpus[found++] = c;
+	if (found < 2)
+		fail_msg("this test needs two CPUs, it may use %d", found);
+}
+
+static __u32 slots_busy(const struct xdptop_slot *first, __u32 n)
+{
+	__u32 busy = 0;
+
+	for (__u32 i = 0; i < n; i++)
+		busy += first[i].tag_packets == XDPTOP_SLOT_BUSY;
+	return busy;
+}
+
+/* Two CPUs send the same 6,000 sources at once, twice each: more than
+ * their regions hold, so both claim the same keys in the shared part at the
+ * same time. Every count is exact (a key claimed twice is added up), and no
+ * claim is left half done. */
+static void test_shared_claims_two_cpus(void **state)
+{
+	enum { N = 6000, ROUNDS = 2, THREADS = 2 };
+	struct env *e = env_open(state, 65536, 65536);
+	const __u32 epoch = table_active_epoch(&e->t);
+	struct claimer c[THREADS];
+	pthread_barrier_t start;
+	int cpus[THREADS];
+	__u64 claims = 0, slots = 0;
+
+	two_cpus(cpus);
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+	for (int k = 0; k < THREADS; k++) {
+		c[k] = (struct claimer){ .start = &start, .prog = e->prog, .cpu = cpus[k],
+					 .first = 0, .n = N, .rounds = ROUNDS };
+		assert_int_equal(pthread_create(&c[k].thread, NULL, claimer_main, &c[k]), 0);
+	}
+	for (int k = 0; k < THREADS; k++)
+		assert_int_equal(pthread_join(c[k].thread, NULL), 0);
+	pthread_barrier_destroy(&start);
+	for (int k = 0; k < THREADS; k++)
+		assert_int_equal(c[k].err, 0);
+	for (__u32 i = 0; i < N; i++) {
+		struct src s = v4(FLOOD_BASE + i);
+		const __u64 n = THREADS * ROUNDS;
+
+		add(&e->m.total, n, n * flood_len(i));
+		expect(e, &s, n, n * flood_len(i));
+	}
+	/* Each CPU's region took what it could, the shared part every other
+	 * source of either CPU (a key two CPUs claimed at once, twice), and
+	 * every claim is one slot. */
+	for (int k = 0; k < THREADS; k++) {
+		__u32 in_region = region_used(e, epoch, cpus[k]);
+
+		assert_true(in_region <= e->t.size.region_slots);
+		assert_true(shared_used(e, epoch) >= N - in_region);
+		claims += e->t.stats[epoch * e->t.size.nr_cpus + cpus[k]].claimed;
+		slots += in_region;
+	}
+	assert_int_equal(claims, slots + shared_used(e, epoch));
+	assert_int_equal(slots_busy(shared_of(e, epoch), e->t.size.shared_slots), 0);
+	print_message("%u shared slots, %u and %u in the regions, for %u sources\n",
+		      shared_used(e, epoch), region_used(e, epoch, cpus[0]),
+		      region_used(e, epoch, cpus[1]), N);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, N);
+}
+
+/* Where the n sources of one interval went: each counted one more frame
+ * than it had (had[i], then updated) or none, at least 99% counted, and the
+ * others' frames exactly the interval's untracked ones. */
+static void check_full_interval(struct env *e, __u32 n, __u64 *had,
+				const struct xdptop_counter *untracked_before)
+{
+	struct xdptop_counter lost = *untracked_before;
+	bool *counted = calloc(n, sizeof(*counted));
+	__u32 tracked = 0;
+
+	assert_non_null(counted);
+	for (__u32 k = 0; k < e->tally.n_sources; k++) {
+		const struct source_count *c = &e->tally.sources[k];
+		__u32 i = ntohl((__u32)c->addr[0]) - FLOOD_BASE;
+
+		assert_true(i < n);
+		if (c->packets == had[i])
+			continue;
+		assert_int_equal(c->packets, had[i] + 1);
+		assert_int_equal(c->bytes, c->packets * flood_len(i));
+		had[i]++;
+		counted[i] = true;
+		tracked++;
+	}
+	for (__u32 i = 0; i < n; i++)
+		if (!counted[i])
+			add(&lost, 1, flood_len(i));
+	free(counted);
+	print_message("%u of %u sources tracked\n", tracked, n);
+	assert_true(tracked >= n / 100 * 99);
+	assert_counter(&e->tally.cum.untracked, lost.packets, lost.bytes);
+}
+
+/* --max-sources distinct sources in one interval, all on ONE CPU (a
+ * single-queue NIC, a veth): its region takes 2,048, the shared part the
+ * rest, and at least 99% are tracked; then the same sources spread over
+ * every CPU in turn. Every count is exact, the others' frames are untracked. */
+static void test_full_capacity(void **state)
+{
+	enum { MAX = 65536 };
+	struct env *e = env_open(state, MAX, MAX);
+	__u64 *had = calloc(MAX, sizeof(*had));
+
+	assert_non_null(had);
+	for (int spread = 0; spread < 2; spread++) {
+		struct xdptop_counter untracked = e->tally.cum.untracked;
+		const __u32 epoch = table_active_epoch(&e->t);
+		__u32 cpus_used = 0;
+		int cpu = -1;
+
+		for (__u32 i = 0; i < MAX; i += MAX / 64) {
+			if (spread || cpu < 0) {
+				do
+					cpu = (cpu + 1) % CPU_SETSIZE;
+				while (!CPU_ISSET(cpu, &all_cpus));
+				assert_int_equal(pin_to(cpu), 0);
+			}
+			assert_int_equal(send_flood(e->prog, i, MAX / 64), 0);
+		}
+		for (__u32 i = 0; i < MAX; i++)
+			add(&e->m.total, 1, flood_len(i));
+		for (__u32 c = 0; c < e->t.size.nr_cpus; c++)
+			cpus_used += e->t.stats[epoch * e->t.size.nr_cpus + c].total.packets > 0;
+		assert_int_equal(cpus_used, spread ? CPU_COUNT(&all_cpus) : 1);
+		drain_once(e, NULL);
+		check_full_interval(e, MAX, had, &untracked);
+	}
+	free(had);
+	pin_first_cpu();
+}
+
+/* The sizes of every table the agent may make: no 32-bit index overflows
+ * at any --max-sources it accepts on up to 8,192 CPUs (Linux's most), the
+ * CPUs only add their regions, and 256 CPUs at the default take under
+ * 64 MiB with the tally. */
+static void test_sizing(void **state)
+{
+	static const __u32 cpus[] = { 1, 2, 3, 64, 256, 8192 };
+	static const __u32 maxes[] = { 1, 4, 1000, 65536, 1000000, 1048576, MAX_SOURCES_LIMIT };
+	struct table_size two, many;
+	struct tally t;
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
+		assert_true(table_max_sources(cpus[c]) >= MAX_SOURCES_LIMIT);
+		for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+			struct table_size z = table_size(maxes[m], cpus[c]);
+
+			assert_int_equal(z.nr_cpus, cpus[c]);
+			assert_int_equal(z.shared_slots & (z.shared_slots - 1), 0);
+			assert_int_equal(z.region_slots & (z.region_slots - 1), 0);
+			assert_true(z.shared_slots >= 2ULL * maxes[m]);
+			assert_true(z.shared_slots < 4ULL * maxes[m] ||
+				    z.shared_slots == XDPTOP_PROBE_WINDOW);
+			assert_true(z.region_slots <= XDPTOP_REGION_MAX_SLOTS);
+			assert_true(z.region_slots <= z.shared_slots);
+			assert_true(z.claim_log_len >= 1);
+			assert_true(XDPTOP_EPOCHS * table_epoch_slots(&z) <= UINT32_MAX);
+			assert_true((__u64)XDPTOP_EPOCHS * z.nr_cpus * z.claim_log_len <= UINT32_MAX);
+		}
+	}
+	two = table_size(65536, 2);
+	many = table_size(65536, 256);
+	assert_int_equal(two.shared_slots, many.shared_slots);
+	assert_true(table_map_bytes(&many) - table_map_bytes(&two) <=
+		    254ULL * XDPTOP_EPOCHS * (XDPTOP_REGION_MAX_SLOTS * sizeof(struct xdptop_slot) +
+					      XDPTOP_REGION_MAX_SLOTS / 8 * sizeof(__u64) +
+					      sizeof(struct xdptop_cpu_stats)) + 2 * 4096);
+	assert_int_equal(tally_init(&t, 65536), 0);
+	assert_true(table_map_bytes(&many) + tally_bytes(&t) <= 64ULL << 20);
+	tally_free(&t);
 }
 
 int main(void)
@@ -2435,6 +2752,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_fuzz_frames, env_teardown),
 		cmocka_unit_test_teardown(test_concurrent_reader, env_teardown),
 		cmocka_unit_test_teardown(test_ledger_crash_points, env_teardown),
+		cmocka_unit_test_teardown(test_shared_claims_two_cpus, env_teardown),
+		cmocka_unit_test_teardown(test_full_capacity, env_teardown),
+		cmocka_unit_test(test_sizing),
 	};
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || pin_first_cpu()) {
 		perror("bpf_unit: sched_setaffinity");

@@ -849,17 +849,19 @@ def in_private_mounts(ns, setup, binary, *args):
 
 
 def test_table_too_large_for_the_cpus(lab, xdptop, tmp_path):
-    """256 CPUs (a sysfs file that says so): --max-sources 16777216 would need
-    2^34 slots, more than a BPF array holds. Refused with the most that fits,
-    not blamed on the kernel; nothing loaded."""
+    """Only the CPUs' own regions grow with the CPUs (2048 slots each), so
+    every --max-sources up to the limit fits any CPU count Linux has; a
+    sysfs file that says 1,040,000 CPUs makes --max-sources 16777216 need
+    more slots than a BPF array holds. Refused with the most that fits, not
+    blamed on the kernel; nothing loaded."""
     _, ns = lab.pair(mtu=1500)
     possible = tmp_path / "possible"
-    possible.write_text("0-255\n")
+    possible.write_text("0-1039999\n")
     setup = f"mount --bind {shlex.quote(str(possible))} /sys/devices/system/cpu/possible"
     res = in_private_mounts(ns, setup, xdptop, "--max-sources", "16777216", "-c", "1", "v1")
     assert (res.returncode, res.stdout, lines(res.stderr)) == (USAGE, "", [
-        "xdptop: --max-sources 16777216 is too large for 256 CPUs (a BPF array holds under "
-        "2^32 slots): the most is 2097152"]), res
+        "xdptop: --max-sources 16777216 is too large for 1040000 CPUs (a BPF array holds "
+        "under 2^32 slots): the most is 8388608"]), res
     assert_clean(ns)
 
 
