@@ -123,21 +123,91 @@ static __u32 idle_bucket(const struct tally *t, const struct source_count *s)
 	return age < AGE_BUCKETS ? age : AGE_BUCKETS - 1;
 }
 
-/* The smallest idleness (in intervals, >= 1) such that forgetting every
- * source at least that idle brings the tally down to target, or as close as
- * idle sources allow; AGE_BUCKETS when every source counted this interval. */
-static __u32 idle_threshold(const struct tally *t, __u32 target)
+/* What the end of an interval forgets: every source idler than bucket age;
+ * of bucket age itself, quota in all: those with fewer packets than
+ * `packets`, and the first `ties` in array order with exactly as many. */
+struct forget_plan {
+	__u32 age;
+	__u32 quota;
+	__u64 packets;
+	__u32 ties;
+};
+
+/* The bucket where forgetting the idlest first brings the tally down to
+ * target, and how many of it go (the idler buckets go whole): down to target
+ * exactly, not a whole bucket past it. Never bucket 0, the sources counted
+ * this interval: without enough idle ones every idle one goes and the tally
+ * stays above target. False when none is to go. */
+static bool pick_bucket(const struct tally *t, __u32 target, struct forget_plan *p)
 {
-	__u32 by_age[AGE_BUCKETS] = {}, kept = t->n_sources, age;
+	__u32 by_age[AGE_BUCKETS] = {};
+	__u32 excess = t->n_sources > target ? t->n_sources - target : 0;
 
 	for (__u32 i = 0; i < t->n_sources; i++)
 		by_age[idle_bucket(t, &t->sources[i])]++;
-	if (by_age[0] == kept)
-		return AGE_BUCKETS;
-	for (age = AGE_BUCKETS - 1; age > 1 && kept - by_age[age] > target; age--)
-		kept -= by_age[age];
-	/* kept still counts bucket age: it goes, the younger ones stay. */
-	return age;
+	if (!excess || by_age[0] == t->n_sources)
+		return false;
+	for (p->age = AGE_BUCKETS - 1; p->age > 1 && by_age[p->age] < excess; p->age--)
+		excess -= by_age[p->age];
+	p->quota = by_age[p->age] < excess ? by_age[p->age] : excess;
+	return true;
+}
+
+/* The most packets of a source of bucket age. */
+static __u64 most_packets(const struct tally *t, __u32 age)
+{
+	__u64 most = 0;
+
+	for (__u32 i = 0; i < t->n_sources; i++) {
+		const struct source_count *s = &t->sources[i];
+
+		if (idle_bucket(t, s) == age && s->packets > most)
+			most = s->packets;
+	}
+	return most;
+}
+
+/* The packets of the source of bucket age that ranks rank-th (from 0) by
+ * fewest packets, and in *ties how many with exactly as many rank up to it.
+ * A radix selection, a byte at a time from the largest count's top byte
+ * down: a pass over the sources for that count and one a byte of it (one
+ * under 256 packets, a flood's), with no copy of the counts and no sort. */
+static __u64 nth_fewest(const struct tally *t, __u32 age, __u32 rank, __u32 *ties)
+{
+	__u64 most = most_packets(t, age), prefix = 0;
+
+	for (int shift = most ? (63 - __builtin_clzll(most)) & ~7 : 0; shift >= 0; shift -= 8) {
+		__u64 above = ~0ULL << shift << 8;	/* the bytes chosen so far */
+		__u32 in_digit[256] = {}, d = 0;
+
+		for (__u32 i = 0; i < t->n_sources; i++) {
+			const struct source_count *s = &t->sources[i];
+
+			if (idle_bucket(t, s) == age && (s->packets & above) == prefix)
+				in_digit[s->packets >> shift & 0xff]++;
+		}
+		while (rank >= in_digit[d])
+			rank -= in_digit[d++];
+		prefix |= (__u64)d << shift;
+	}
+	*ties = rank + 1;
+	return prefix;
+}
+
+/* Whether the plan forgets s, taking one of its ties when s is one. */
+static bool forgets(const struct tally *t, const struct source_count *s,
+		    struct forget_plan *p)
+{
+	__u32 age = idle_bucket(t, s);
+
+	if (age != p->age)
+		return age > p->age;
+	if (s->packets != p->packets)
+		return s->packets < p->packets;
+	if (!p->ties)
+		return false;
+	p->ties--;
+	return true;
 }
 
 static void keep_at(struct tally *t, __u32 to, __u32 from)
@@ -158,10 +228,10 @@ static void reindex(struct tally *t, __u32 n)
 	}
 }
 
-/* Moves the counts of sources at least min_idle idle to untracked, keeps the
+/* Moves the counts of the sources the plan forgets to untracked, keeps the
  * others in place, in order, and indexes them anew: open addressing cannot
  * blank an index entry without cutting probe chains. */
-static void forget_idle(struct tally *t, __u32 min_idle)
+static void forget(struct tally *t, struct forget_plan *p)
 {
 	__u32 kept = 0;
 
@@ -169,12 +239,30 @@ static void forget_idle(struct tally *t, __u32 min_idle)
 		const struct source_count *s = &t->sources[i];
 		struct xdptop_counter counts = { s->packets, s->bytes };
 
-		if (idle_bucket(t, s) >= min_idle)
+		if (forgets(t, s, p))
 			counter_merge(&t->cum.untracked, &counts);
 		else
 			keep_at(t, kept++, i);
 	}
 	reindex(t, kept);
+}
+
+/* Forgets the idlest sources down to target. Of the sources equally idle
+ * (one bucket), those with the fewest packets so far go first: the ones kept
+ * are the busiest, so the report and the exporter lose the least of what they
+ * show per source, and untracked grows the least. Among equal counts, the
+ * first in array order (tracked the longest) go: deterministic, in one pass.
+ * The last bucket holds all sources idle 63 intervals or more: among those,
+ * packets alone decide. */
+static void forget_idlest(struct tally *t, __u32 target)
+{
+	struct forget_plan p = {};
+
+	if (!pick_bucket(t, target, &p))
+		return;
+	if (p.quota)	/* else bucket 1 is empty: the idle ones are all older */
+		p.packets = nth_fewest(t, p.age, p.quota - 1, &p.ties);
+	forget(t, &p);
 }
 
 /* The weight a rate held for `seconds` gets in an average of this window. */
@@ -219,12 +307,8 @@ void tally_end_interval(struct tally *t, double end)
 	t->open = (struct tally_counters){};
 	t->started = end;
 	t->last_length = length;
-	if (t->refused) {
-		__u32 min_idle = idle_threshold(t, t->max_sources / 4 * 3);
-
-		if (min_idle < AGE_BUCKETS)
-			forget_idle(t, min_idle);
-	}
+	if (t->refused)
+		forget_idlest(t, t->max_sources / 4 * 3);
 	t->refused = 0;
 	t->now++;
 }

@@ -72,7 +72,9 @@ void tally_add_counters(struct tally *t, const struct tally_counters *c);
 /* Ends the open interval at `end` (seconds on the same clock as every
  * other call, CLOCK_MONOTONIC since start): folds each source it counted
  * into its average; when sources were turned away, forgets the sources
- * idle the longest (at least one interval), down to 3/4 of max_sources. */
+ * idle the longest (at least one interval), down to 3/4 of max_sources
+ * exactly when enough are idle (of those equally idle, the ones with the
+ * fewest packets first). */
 void tally_end_interval(struct tally *t, double end);
 
 /* Frames of s in the last interval ended (zero when it counted none).

@@ -1354,15 +1354,16 @@ static void test_tally_overflow(void **state)
 }
 
 /* A tally of 4: when a newcomer is turned away, the sources idle the longest
- * give way at the end of that interval (their counts move to untracked), and
- * the newcomer is tracked from its next frames on. */
+ * give way at the end of that interval, down to 3 (of two equally idle, the
+ * one with fewer packets; its counts move to untracked), and the newcomer is
+ * tracked from its next frames on. */
 static void test_tally_idle_give_way(void **state)
 {
 	struct env *e = env_open(state, 1024, 4);
-	struct src s[6];
+	struct src s[5];
 	struct frame f;
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 5; i++)
 		s[i] = candidate(3000 + i);
 	/* Interval 1: 0..3 fill the tally. */
 	for (int i = 0; i < 4; i++) {
@@ -1377,27 +1378,142 @@ static void test_tally_idle_give_way(void **state)
 	feed(e, &f, 1, &s[1]);
 	frame_plain(&f, &s[4], 104);
 	feed_untracked(e, &f, 5);
-	/* ...and at its end 2 and 3 give way. */
+	/* ...and at its end 2 (3 packets) gives way; 3 (4 packets) stays. */
 	expect_forgotten(e, &s[2]);
-	expect_forgotten(e, &s[3]);
 	collect(e);
-	assert_int_equal(e->tally.n_sources, 2);
+	assert_int_equal(e->tally.n_sources, 3);
 	assert_null(tally_find(&e->tally, &s[2]));
-	/* Interval 3: 4, turned away before, and 5 take the places freed. */
+	/* Interval 3: 4, turned away before, takes the place freed. */
 	frame_plain(&f, &s[4], 104);
 	feed(e, &f, 2, &s[4]);
-	frame_plain(&f, &s[5], 105);
-	feed(e, &f, 1, &s[5]);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 4);
 	/* Interval 4: nobody is turned away, so nobody is forgotten, however idle. */
-	frame_plain(&f, &s[5], 105);
-	feed(e, &f, 1, &s[5]);
+	frame_plain(&f, &s[4], 104);
+	feed(e, &f, 1, &s[4]);
 	collect(e);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 4);
 	assert_source(&e->tally, &s[0], 2, 200);
-	assert_source(&e->tally, &s[4], 2, 208);
+	assert_source(&e->tally, &s[3], 4, 412);
+	assert_source(&e->tally, &s[4], 3, 312);
+}
+
+/* Frees the tally a test of the tally alone keeps in *state. */
+static int tally_teardown(void **state)
+{
+	if (*state)
+		tally_free(*state);
+	free(*state);
+	*state = NULL;
+	return 0;
+}
+
+/* Source i of test_tally_forget_down_to_three_quarters' flood sends
+ * 1 + i % 5 frames of 100 bytes. */
+static __u64 flood_packets(__u32 i)
+{
+	return 1 + i % 5;
+}
+
+static struct src flood_source(__u32 i)
+{
+	return candidate(6000 + i);
+}
+
+/* Source i's frames, as a drain hands them over: the source, and the total. */
+static void flood_add(struct tally *t, __u32 i)
+{
+	struct src s = flood_source(i);
+	struct tally_counters c = { .total = { flood_packets(i), 100 * flood_packets(i) } };
+	__u64 key[2];
+
+	src_key(&s, key);
+	tally_add_source(t, src_meta(&s), key, c.total.packets, c.total.bytes);
+	tally_add_counters(t, &c);
+}
+
+/* After the flood's first forgetting (the 1,000 sources of its first interval
+ * all idle one interval), the 200 of 1 packet went, and the first 50 of 2
+ * (i = 1, 6, .., 246); the others stay, their counts exact. */
+static void check_fewest_went_first(const struct tally *t)
+{
+	for (__u32 i = 0; i < t->max_sources; i++) {
+		struct src s = flood_source(i);
+
+		if (flood_packets(i) > 2 || (flood_packets(i) == 2 && i > 250))
+			assert_source(t, &s, flood_packets(i), 100 * flood_packets(i));
+		else
+			assert_null(tally_find(t, &s));
+	}
+}
+
+/* A tally of 1,000 under a flood of 2,000 new sources an interval, the tally
+ * alone (no BPF). The interval that fills it forgets nothing: every source
+ * was counted in it. Every later one forgets exactly down to 750: the room
+ * freed goes to the first 250 of its sources, which stay (counted in it);
+ * of the idle ones, those with the fewest packets go, of equal counts the
+ * first tracked. It once forgot every source of the idlest age at once, all
+ * 1,000, and the tracked sources went 1000 / 0 / 1000. The totals stay exact. */
+static void test_tally_forget_down_to_three_quarters(void **state)
+{
+	enum { MAX = 1000, TARGET = 750, PER_INTERVAL = 2000, INTERVALS = 6 };
+	struct tally *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	*state = t;
+	assert_int_equal(tally_init(t, MAX), 0);
+	for (__u32 ival = 0; ival < INTERVALS; ival++) {
+		/* This interval's sources that are tracked: the first 1,000 fill
+		 * the tally, none while it is full, then as many as were forgotten. */
+		__u32 first = ival * PER_INTERVAL, fit = !ival ? MAX : ival == 1 ? 0 : MAX - TARGET;
+		struct tally_counters before;
+
+		for (__u32 i = first; i < first + PER_INTERVAL; i++)
+			flood_add(t, i);
+		before = t->cum;
+		tally_end_interval(t, ival + 1);
+		assert_counter(&t->cum.total, before.total.packets, before.total.bytes);
+		assert_counter(&t->cum.other, 0, 0);
+		check_identity(t);
+		assert_int_equal(t->n_sources, ival ? TARGET : MAX);
+		for (__u32 i = first; i < first + fit; i++) {
+			struct src s = flood_source(i);
+
+			assert_source(t, &s, flood_packets(i), 100 * flood_packets(i));
+		}
+		if (ival == 1)
+			check_fewest_went_first(t);
+	}
+}
+
+/* A tally of 8, so down to 6: with one source idle (two intervals, none
+ * idle just one) and two to go, every idle one goes, and those counted in
+ * the interval stay, though the tally stays above 6. */
+static void test_tally_too_few_idle_all_go(void **state)
+{
+	struct tally *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	*state = t;
+	assert_int_equal(tally_init(t, 8), 0);
+	for (__u32 ival = 0; ival < 3; ival++) {
+		for (__u32 i = 0; i < (ival ? 7 : 8); i++)	/* 7 idle from the second */
+			flood_add(t, i);
+		if (ival == 2)
+			flood_add(t, 8);			/* turned away */
+		tally_end_interval(t, ival + 1);
+		check_identity(t);
+		assert_int_equal(t->n_sources, ival == 2 ? 7 : 8);
+	}
+	for (__u32 i = 0; i <= 8; i++) {
+		struct src s = flood_source(i);
+
+		if (i < 7)
+			assert_source(t, &s, 3 * flood_packets(i), 300 * flood_packets(i));
+		else
+			assert_null(tally_find(t, &s));
+	}
 }
 
 /* The next candidate from *next on whose probe window shares no slot with
@@ -2737,6 +2853,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_epochs, env_teardown),
 		cmocka_unit_test_teardown(test_tally_overflow, env_teardown),
 		cmocka_unit_test_teardown(test_tally_idle_give_way, env_teardown),
+		cmocka_unit_test_teardown(test_tally_forget_down_to_three_quarters, tally_teardown),
+		cmocka_unit_test_teardown(test_tally_too_few_idle_all_go, tally_teardown),
 		cmocka_unit_test_teardown(test_tally_oldest_give_way_first, env_teardown),
 		cmocka_unit_test_teardown(test_claim_log_and_scan, env_teardown),
 		cmocka_unit_test_teardown(test_key_config_masks, env_teardown),

@@ -152,12 +152,14 @@ def test_more_sources_than_max_sources(lab, xdptop, tmp_path):
 
 
 def test_idle_sources_give_way_when_full(lab, xdptop, tmp_path):
-    """--max-sources 20: 20 sources A fill the tally. 20 new sources B are
-    turned away (untracked) while it is full, and A, idle, gives way at the end
-    of that interval: B's next frames are tracked. A's counts move to
-    untracked, so the identity and the total stay exact."""
-    old, new = T.ipv4_block("198.18.5.1", 20), T.ipv4_block("198.18.6.1", 20)
-    frames_old, _ = frames_from({s: [100] for s in old})
+    """--max-sources 20: 20 sources A fill the tally, 5 of them with one
+    frame, 15 with two. 5 new sources B are turned away (untracked) while it
+    is full, and A, idle, gives way at the end of that interval down to 15
+    (3/4 of 20): the 5 A of one frame, the fewest. B's next frames are
+    tracked. The forgotten A's counts move to untracked, so the identity and
+    the total stay exact."""
+    old, new = T.ipv4_block("198.18.5.1", 20), T.ipv4_block("198.18.6.1", 5)
+    frames_old, _ = frames_from({s: [100] * (1 if i < 5 else 2) for i, s in enumerate(old)})
     frames_new, _ = frames_from({s: [200] for s in new})
     pcap_old = T.write_pcap(tmp_path / "old.pcap", frames_old)
     pcap_new = T.write_pcap(tmp_path / "new.pcap", frames_new)
@@ -167,10 +169,10 @@ def test_idle_sources_give_way_when_full(lab, xdptop, tmp_path):
     agent.wait_attached()
     T.replay(sender, "v0", pcap_old)
     time.sleep(1.0)                     # counted, then idle for several intervals
-    T.replay(sender, "v0", pcap_new)    # turned away; A gives way
+    T.replay(sender, "v0", pcap_new)    # turned away; 5 of A give way
     time.sleep(1.0)
     T.replay(sender, "v0", pcap_new)    # tracked
-    time.sleep(1.0)                     # B idle, but nobody waits: B stays
+    time.sleep(1.0)                     # all idle, but nobody waits: all stay
     assert agent.stop() == 0, agent.stderr()
     reports = agent.reports()
     for report in reports:
@@ -179,9 +181,9 @@ def test_idle_sources_give_way_when_full(lab, xdptop, tmp_path):
     last = reports[-1]
     assert last["tracked_sources"] == 20
     assert {s["address"]: (s["packets"], s["bytes"]) for s in last["sources"]} == \
-        {s: (1, 200) for s in new}
-    assert counts(last["untracked"]) == {"packets": 40, "bytes": 6000}
-    assert counts(last["total"]) == {"packets": 60, "bytes": 10000}
+        {**{s: (2, 200) for s in old[5:]}, **{s: (1, 200) for s in new}}
+    assert counts(last["untracked"]) == {"packets": 10, "bytes": 1500}
+    assert counts(last["total"]) == {"packets": 45, "bytes": 5500}
 
 
 # (c) Two interfaces, one agent.
