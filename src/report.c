@@ -107,13 +107,18 @@ int report_order(int by_measure, const struct source_count *a, const struct sour
 	return reverse ? -order : order;
 }
 
+/* < 0 when a, whose measure is ma, ranks before b, whose measure is mb. */
+static int measured_before(const struct ranking *k, const struct source_count *a, __u64 ma,
+			   const struct source_count *b, __u64 mb)
+{
+	return report_order(ma == mb ? 0 : ma > mb ? -1 : 1, a, b, k->reverse);
+}
+
 /* < 0 when a ranks before b. */
 static int ranks_before(const struct ranking *k, const struct source_count *a,
 			const struct source_count *b)
 {
-	__u64 ma = measure(k->tally, a, k->by), mb = measure(k->tally, b, k->by);
-
-	return report_order(ma == mb ? 0 : ma > mb ? -1 : 1, a, b, k->reverse);
+	return measured_before(k, a, measure(k->tally, a, k->by), b, measure(k->tally, b, k->by));
 }
 
 /* Keeps the top n in a heap whose root is the last-ranked kept row:
@@ -142,15 +147,20 @@ static void heap_sift_down(const struct ranking *k, const struct source_count **
 static void select_top(const struct ranking *k, const struct source_count **rows, size_t n)
 {
 	const struct tally *t = k->tally;
+	__u64 root;
 
 	for (size_t i = 0; i < n; i++)
 		rows[i] = &t->sources[i];
 	for (size_t j = n / 2; j-- > 0;)
 		heap_sift_down(k, rows, n, j);
+	root = measure(t, rows[0], k->by);	/* once per change, not once per key */
 	for (size_t i = n; i < t->n_sources; i++) {
-		if (ranks_before(k, &t->sources[i], rows[0]) < 0) {
-			rows[0] = &t->sources[i];
+		const struct source_count *s = &t->sources[i];
+
+		if (measured_before(k, s, measure(t, s, k->by), rows[0], root) < 0) {
+			rows[0] = s;
 			heap_sift_down(k, rows, n, 0);
+			root = measure(t, rows[0], k->by);
 		}
 	}
 }

@@ -2,6 +2,7 @@
 /* Reads the XDP program's counting table through mmap: no syscall per key
  * or per CPU. See table.bpf.h for the design. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -204,34 +205,25 @@ static struct epoch_view epoch_view(const struct table *t, __u32 epoch)
 	return v;
 }
 
-/* The slots a CPU logged, but those of the shared part when it is scanned
- * whole: visited once either way. Misses, on slots and on the tally, are
- * overlapped by fetching ahead. */
-static void drain_logged(const struct table *t, const struct epoch_view *v, __u32 cpu,
-			 struct tally *tally)
+/* Slot j of a drain: log[j] slots on from first, or without a log, j. */
+static struct xdptop_slot *slot_at(struct xdptop_slot *first, const __u64 *log, __u64 j)
 {
-	const __u64 *log = &v->claims[(size_t)cpu * t->size.claim_log_len];
-	__u64 n = v->stats[cpu].claimed;
-
-	for (__u64 i = 0; i < n; i++) {
-		if (v->scan_shared && log[i] >= v->shared)
-			continue;
-		if (i + 2 * AHEAD < n)
-			__builtin_prefetch(&v->slots[log[i + 2 * AHEAD]], 1);
-		if (i + AHEAD < n)
-			prefetch_tally_entry(&v->slots[log[i + AHEAD]], tally);
-		drain_slot(&v->slots[log[i]], tally, t->keep_retired);
-	}
+	return &first[log ? log[j] : j];
 }
 
-/* n slots in order, from first. */
-static void drain_scan(const struct table *t, struct xdptop_slot *first, __u64 n,
-		       struct tally *tally)
+/* Drains n slots (slot_at), but those at skip_from and past. Misses, on
+ * slots and on the tally, are overlapped by fetching ahead. */
+static void drain_slots(const struct table *t, struct xdptop_slot *first, const __u64 *log,
+			__u64 n, __u64 skip_from, struct tally *tally)
 {
 	for (__u64 i = 0; i < n; i++) {
+		if (log && log[i] >= skip_from)
+			continue;
+		if (log && i + 2 * AHEAD < n)	/* in order, the CPU fetches them */
+			__builtin_prefetch(slot_at(first, log, i + 2 * AHEAD), 1);
 		if (i + AHEAD < n)
-			prefetch_tally_entry(&first[i + AHEAD], tally);
-		drain_slot(&first[i], tally, t->keep_retired);
+			prefetch_tally_entry(slot_at(first, log, i + AHEAD), tally);
+		drain_slot(slot_at(first, log, i), tally, t->keep_retired);
 	}
 }
 
@@ -245,14 +237,17 @@ void table_drain(struct table *t, __u32 epoch, struct tally *tally)
 		struct tally_counters counts = { stats->total, stats->other, stats->untracked };
 
 		tally_add_counters(tally, &counts);
+		/* A CPU's log, but the shared part's slots when it is scanned
+		 * whole: each slot is drained once either way. */
 		if (stats->claimed <= z->claim_log_len)
-			drain_logged(t, &v, cpu, tally);
+			drain_slots(t, v.slots, &v.claims[(size_t)cpu * z->claim_log_len],
+				    stats->claimed, v.scan_shared ? v.shared : UINT64_MAX, tally);
 		else
-			drain_scan(t, &v.slots[(size_t)cpu * z->region_slots], z->region_slots,
-				   tally);
+			drain_slots(t, &v.slots[(size_t)cpu * z->region_slots], NULL,
+				    z->region_slots, UINT64_MAX, tally);
 	}
 	if (v.scan_shared)
-		drain_scan(t, &v.slots[v.shared], z->shared_slots, tally);
+		drain_slots(t, &v.slots[v.shared], NULL, z->shared_slots, UINT64_MAX, tally);
 	if (!t->keep_retired)
 		memset(v.stats, 0, z->nr_cpus * sizeof(*v.stats));
 }
