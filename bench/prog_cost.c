@@ -809,7 +809,7 @@ static void run_hash_check(void)
 	       "tracked, simulated | tracked, simulated with the hash before 5eb73d8 |\n");
 	printf("|---|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		__u32 slots = table_size(rows[i].max_sources, 1).shared_slots;
+		__u32 slots = table_size(rows[i].max_sources, 1, 1).shared_slots;
 		double ns = 0, pct = 0, floor = 0;
 		bool have = true;
 

@@ -221,7 +221,7 @@ static void memory_table(void)
 		tally_b = (double)tally_bytes(&t);
 		tally_free(&t);
 		for (size_t c = 0; c < 3; c++) {
-			struct table_size z = table_size(maxes[m], cpus[c]);
+			struct table_size z = table_size(maxes[m], cpus[c], 1);
 			double maps_b = (double)table_map_bytes(&z);
 
 			printf("| %u | %u | %u | %u | %.1f MiB | %.1f MiB | **%.1f MiB** | %.0f B |\n",

@@ -129,7 +129,7 @@ static __always_inline int v_table_count(__u32 region, const struct v_key *key, 
 		if (!tag_packets) {
 			slot->addr[0] = key->addr[0];
 			slot->addr[1] = key->addr[1];
-			slot->bytes = len;
+			slot->iface_bytes = len;
 			asm volatile("" ::: "memory");
 			slot->tag_packets = tag | 1;
 			return 1;
@@ -137,7 +137,7 @@ static __always_inline int v_table_count(__u32 region, const struct v_key *key, 
 		if ((tag_packets & ~V_PACKETS_MASK) == tag &&
 		    slot->addr[0] == key->addr[0] && slot->addr[1] == key->addr[1]) {
 			slot->tag_packets = tag_packets + 1;
-			slot->bytes += len;
+			slot->iface_bytes += len;
 			return 1;
 		}
 	}

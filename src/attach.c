@@ -91,10 +91,26 @@ static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
 	memcpy((void *)skel->rodata->key_mask6, k.mask6, sizeof(k.mask6));
 }
 
+/* The program's maps that hold its table (and its epoch, in .bss), as
+ * shared and pinned: PIN_SLOTS to PIN_BSS. */
+static struct bpf_map *pinned_map(const struct attachment *a, enum pin_object o)
+{
+	switch (o) {
+	case PIN_SLOTS:
+		return a->skel->maps.slots;
+	case PIN_CLAIMS:
+		return a->skel->maps.claims;
+	case PIN_STATS:
+		return a->skel->maps.cpu_stats;
+	default:
+		return a->skel->maps.bss;
+	}
+}
+
 /* Opens a program instance sized for max_sources on this machine's CPUs,
- * counting under key, ready to load. */
+ * counting under key into the table share says, ready to load. */
 static int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *key,
-		      bool single_buffer)
+		      bool single_buffer, const struct table_share *share)
 {
 	const struct table_size *z = &a->size;
 	struct xdptop_bpf *skel;
@@ -105,7 +121,7 @@ static int open_sized(struct attachment *a, __u32 max_sources, const struct key_
 	err = err ?: check_size(max_sources, nr_cpus);
 	if (err)
 		return err;
-	a->size = table_size(max_sources, nr_cpus);
+	a->size = table_size(max_sources, nr_cpus, share->nr_ifaces);
 
 	skel = xdptop_bpf__open();
 	if (!skel)
@@ -115,22 +131,27 @@ static int open_sized(struct attachment *a, __u32 max_sources, const struct key_
 	skel->rodata->region_slots = z->region_slots;
 	skel->rodata->shared_slots = z->shared_slots;
 	skel->rodata->claim_log_len = z->claim_log_len;
+	skel->rodata->nr_ifaces = z->nr_ifaces;
+	skel->rodata->iface_slot = share->slot;
 	set_key(skel, key);
 	/* Only the programs it may attach: the single-buffer one needs
 	 * CAP_PERFMON to load (see privs.c). */
 	bpf_program__set_autoload(skel->progs.xdptop, single_buffer);
 	/* table_max_sources() keeps these under 2^32. */
 	err = bpf_map__set_max_entries(skel->maps.slots, XDPTOP_EPOCHS * table_epoch_slots(z));
-	err = err ?: bpf_map__set_max_entries(skel->maps.claims,
-					      XDPTOP_EPOCHS * z->nr_cpus * z->claim_log_len);
-	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats, XDPTOP_EPOCHS * z->nr_cpus);
+	err = err ?: bpf_map__set_max_entries(skel->maps.claims, XDPTOP_EPOCHS * z->nr_cpus *
+					      (1 + z->claim_log_len));
+	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats,
+					      XDPTOP_EPOCHS * z->nr_ifaces * z->nr_cpus);
+	for (int o = PIN_SLOTS; !err && share->owner && o <= PIN_BSS; o++)
+		err = bpf_map__reuse_fd(pinned_map(a, o), bpf_map__fd(pinned_map(share->owner, o)));
 	return err ? load_error(err) : EXIT_OK;
 }
 
-int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key,
-		    bool single_buffer)
+int attachment_load_shared(struct attachment *a, __u32 max_sources, const struct key_spec *key,
+			   bool single_buffer, const struct table_share *share)
 {
-	int err = open_sized(a, max_sources, key, single_buffer);
+	int err = open_sized(a, max_sources, key, single_buffer, share);
 
 	if (err)
 		return err;
@@ -427,12 +448,14 @@ static int replace(struct attachment *a, const struct holder *h, const struct co
 	return EXIT_OK;
 }
 
-static int attach_new(struct attachment *a, const struct config *cfg)
+static int attach_new(struct attachment *a, const struct config *cfg,
+		      const struct table_share *share)
 {
 	struct holder h;
 	int err = check_free(a, cfg->force, &h);
 
-	err = err ?: attachment_load(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
+	err = err ?: attachment_load_shared(a, cfg->max_sources, &cfg->key, cfg->single_buffer,
+					    share);
 	if (!err)
 		err = h.prog_id ? replace(a, &h, cfg) : attach(a, cfg->mode, cfg->single_buffer);
 	if (err)
@@ -448,21 +471,6 @@ static void identity_of(const struct attachment *a, const struct config *cfg,
 {
 	ledger_identity(id, &a->size, cfg->max_sources, &cfg->key,
 			cfg->single_buffer);
-}
-
-/* The program's maps, as pinned: PIN_SLOTS to PIN_BSS. */
-static struct bpf_map *pinned_map(const struct attachment *a, enum pin_object o)
-{
-	switch (o) {
-	case PIN_SLOTS:
-		return a->skel->maps.slots;
-	case PIN_CLAIMS:
-		return a->skel->maps.claims;
-	case PIN_STATS:
-		return a->skel->maps.cpu_stats;
-	default:
-		return a->skel->maps.bss;
-	}
 }
 
 /* Pins the maps, the ledger, the program and, last, the link. */
@@ -595,13 +603,13 @@ static int adopt(struct attachment *a, const struct config *cfg)
 			close(a->link_fd);
 		a->link_fd = -1;
 		pin_unpin_all(&a->pin);
-		err = attach_new(a, cfg) ?: pin_new(a, cfg);
+		err = attach_new(a, cfg, &TABLE_OF_ITS_OWN) ?: pin_new(a, cfg);
 		if (err)
 			pin_remove(&a->pin);	/* what it held is gone already */
 		return err;
 	}
 	adopt_kind(a, prog_id, cfg->single_buffer);
-	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer);
+	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, &TABLE_OF_ITS_OWN);
 	err = err ?: open_ledger(a, cfg);
 	err = err ?: load_on_pins(a);
 	if (err)
@@ -622,7 +630,7 @@ static int adopt(struct attachment *a, const struct config *cfg)
 }
 
 int attachment_open(struct attachment *a, const struct config *cfg,
-		    const struct iface_arg *iface)
+		    const struct iface_arg *iface, const struct table_share *share)
 {
 	int err = EXIT_OK;
 
@@ -637,7 +645,7 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 	if (!err && adopting)
 		err = adopt(a, cfg);
 	else if (!err)
-		err = attach_new(a, cfg) ?: (cfg->pin_root ? pin_new(a, cfg) : EXIT_OK);
+		err = attach_new(a, cfg, share) ?: (cfg->pin_root ? pin_new(a, cfg) : EXIT_OK);
 	if (err && !adopting)
 		pin_remove(&a->pin);	/* nothing left behind; an adoptee stays as it was */
 	if (err)

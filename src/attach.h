@@ -33,21 +33,40 @@ struct attachment {
 #define ATTACHMENT_UNOPENED(name) \
 	((struct attachment){ .ifname = (name), .link_fd = -1, .pin.dir_fd = -1, .ledger.fd = -1 })
 
+/* The table an attachment's program counts into: a table of its own, or
+ * that of another attachment (the owner, loaded first), whose maps it
+ * shares: the agent's interfaces share one table and --max-sources. */
+struct table_share {
+	const struct attachment *owner;	/* NULL: a table of its own */
+	__u32 slot;			/* its interface's place in the table */
+	__u32 nr_ifaces;		/* the interfaces that count into it */
+};
+
+#define TABLE_OF_ITS_OWN ((struct table_share){ .nr_ifaces = 1 })
+
 /* Opens and loads a program instance sized for max_sources on this
- * machine's CPUs, counting under key, without attaching it (tests run it
- * with BPF_PROG_TEST_RUN): the multi-buffer program, and the single-buffer
- * one too when asked for.
+ * machine's CPUs, counting under key, into the table share says, without
+ * attaching it (tests run it with BPF_PROG_TEST_RUN): the multi-buffer
+ * program, and the single-buffer one too when asked for.
  * Returns EXIT_OK or an exit code after one line naming cause and fix; the
  * caller closes a on failure too. a starts as ATTACHMENT_UNOPENED(""). */
-int attachment_load(struct attachment *a, __u32 max_sources, const struct key_spec *key,
-		    bool single_buffer);
+int attachment_load_shared(struct attachment *a, __u32 max_sources, const struct key_spec *key,
+			   bool single_buffer, const struct table_share *share);
 
-/* Loads a program instance sized for cfg and attaches it to iface; with
- * --pin, adopts the state pinned for iface, or pins a new one. Returns
- * EXIT_OK, or an exit code after one line naming the cause and the fix, with
- * nothing left attached or loaded (a pinned state stays as it was). */
+/* The same, into a table of its own. */
+static inline int attachment_load(struct attachment *a, __u32 max_sources,
+				  const struct key_spec *key, bool single_buffer)
+{
+	return attachment_load_shared(a, max_sources, key, single_buffer, &TABLE_OF_ITS_OWN);
+}
+
+/* Loads a program instance sized for cfg, counting into the table share
+ * says, and attaches it to iface; with --pin (a table of its own), adopts
+ * the state pinned for iface, or pins a new one. Returns EXIT_OK, or an
+ * exit code after one line naming the cause and the fix, with nothing left
+ * attached or loaded (a pinned state stays as it was). */
 int attachment_open(struct attachment *a, const struct config *cfg,
-		    const struct iface_arg *iface);
+		    const struct iface_arg *iface, const struct table_share *share);
 
 enum link_state {
 	LINK_ATTACHED,

@@ -28,10 +28,20 @@
 
 struct monitor {
 	struct attachment att;
-	struct table table;
-	struct tally tally;
+	struct tally *tally;	/* its group's, at its slot */
 	struct iface_info info;
 	enum link_state state;	/* LINK_ATTACHED while it is counted */
+};
+
+/* Interfaces that count into one table: all of the agent's, which share
+ * one table and --max-sources; with --pin, each interface alone (its table
+ * is pinned with it and outlives the agent). */
+struct group {
+	struct table table;
+	struct tally_budget budget;
+	struct tally *tallies;	/* its members', by slot */
+	struct monitor *members;
+	int n;
 };
 
 static const struct sink_ops *const format_sinks[] = {
@@ -70,19 +80,27 @@ static __u64 ns_of(const struct timespec *ts)
 	return ts->tv_sec * 1000000000ULL + ts->tv_nsec;
 }
 
-static int monitor_open(struct monitor *m, const struct config *cfg, const struct iface_arg *iface,
-			const struct timespec *start)
+/* Opens the member at slot of group g; the first maps the group's table. */
+static int monitor_open(struct group *g, __u32 slot, const struct config *cfg,
+			const struct iface_arg *iface, const struct timespec *start)
 {
+	struct monitor *m = &g->members[slot];
+	const struct table_share share = { .owner = slot ? &g->members[0].att : NULL,
+					   .slot = slot, .nr_ifaces = g->n };
 	struct table_maps maps;
-	int err = attachment_open(&m->att, cfg, iface);
+	int err = attachment_open(&m->att, cfg, iface, &share);
 
 	if (err)
 		return err;
-	attachment_table_maps(&m->att, &maps);
-	err = table_map(&m->table, &maps);
-	err = err ?: tally_init(&m->tally, cfg->max_sources);
+	m->tally = &g->tallies[slot];
+	err = tally_init(m->tally, cfg->max_sources);
+	tally_share(m->tally, &g->budget);
+	if (!err && !slot) {
+		attachment_table_maps(&m->att, &maps);
+		err = table_map(&g->table, &maps);
+	}
 	if (!err && m->att.ledger.fd >= 0)
-		err = ledger_recover(&m->att.ledger, &m->table, &m->tally,
+		err = ledger_recover(&m->att.ledger, &g->table, m->tally,
 				     ((double)ns_of(start)) / 1e9);
 	if (err) {
 		fprintf(stderr, "xdptop: cannot map the counting table of iface \"%s\" (%s): "
@@ -118,8 +136,8 @@ static int grace_open(void)
 
 static void monitor_close(struct monitor *m)
 {
-	table_unmap(&m->table);
-	tally_free(&m->tally);
+	if (m->tally)
+		tally_free(m->tally);
 	attachment_close(&m->att);
 }
 
@@ -130,15 +148,16 @@ static double seconds_since(const struct timespec *start, const struct timespec 
 
 /* Retires every table's epoch and takes the cut's time (the counts move to
  * the new epoch there), waits once for the programs still using the old one,
- * then adds what each counted to its tally. */
-static int collect(struct monitor *mons, int n, const struct ticker *tk, struct round *round)
+ * then adds what each counted to its tally: a group's tallies end their
+ * interval together, after its whole table is read (they share a budget). */
+static int collect(struct group *groups, int n, const struct ticker *tk, struct round *round)
 {
 	__u32 retired[MAX_INTERFACES];
 	struct timespec cut;
 	int err;
 
 	for (int i = 0; i < n; i++)
-		retired[i] = table_flip(&mons[i].table);
+		retired[i] = table_flip(&groups[i].table);
 	clock_gettime(CLOCK_MONOTONIC, &cut);
 	clock_gettime(CLOCK_REALTIME, &round->when);
 	err = table_grace_period();
@@ -149,10 +168,13 @@ static int collect(struct monitor *mons, int n, const struct ticker *tk, struct 
 	}
 	round->elapsed = seconds_since(&tk->start, &cut);
 	for (int i = 0; i < n; i++) {
-		table_drain(&mons[i].table, retired[i], &mons[i].tally);
-		tally_end_interval(&mons[i].tally, round->elapsed);
-		if (mons[i].att.ledger.fd >= 0)
-			ledger_persist(&mons[i].att.ledger, &mons[i].table, &mons[i].tally,
+		struct group *g = &groups[i];
+
+		table_drain(&g->table, retired[i], g->tallies);
+		for (int k = 0; k < g->n; k++)
+			tally_end_interval(&g->tallies[k], round->elapsed);
+		if (g->members[0].att.ledger.fd >= 0)	/* --pin: a group of one */
+			ledger_persist(&g->members[0].att.ledger, &g->table, g->tallies,
 				       retired[i], ns_of(&cut));
 	}
 	return EXIT_OK;
@@ -201,7 +223,7 @@ static int report_all(struct monitor *mons, int n, const struct key_spec *key,
 	for (int i = 0; i < n; i++)
 		if (mons[i].state == LINK_ATTACHED)
 			report_build(&reports[round->n_reports++], &mons[i].info, key,
-				     &mons[i].tally);
+				     mons[i].tally);
 	err = write_round(sinks, round);
 	for (int i = 0; i < n; i++) {
 		struct monitor *m = &mons[i];
@@ -326,9 +348,10 @@ static int sink_failed(int err)
 	return EXIT_RUNTIME;
 }
 
-static int run(struct monitor *mons, int n, const struct config *cfg, struct ticker *tk,
-	       const struct sinks *sinks)
+static int run(struct monitor *mons, struct group *groups, int n_groups,
+	       const struct config *cfg, struct ticker *tk, const struct sinks *sinks)
 {
+	const int n = cfg->n_ifaces;
 	struct round round = {};
 	__u64 reports = 0;
 	int attached = n;
@@ -345,7 +368,7 @@ static int run(struct monitor *mons, int n, const struct config *cfg, struct tic
 		if (wake < 0)
 			return sink_failed(wake);
 		more = wake == WAKE_TICK;
-		if (collect(mons, n, tk, &round))
+		if (collect(groups, n_groups, tk, &round))
 			return EXIT_RUNTIME;
 		attached = report_all(mons, n, &cfg->key, sinks, &round);
 		if (attached < 0)
@@ -404,6 +427,32 @@ static int listen_open(const struct listen_spec *l, int *fd)
 	return EXIT_LISTEN;
 }
 
+/* One group of every interface, or with --pin one each. Returns how many. */
+static int plan_groups(struct group *groups, struct monitor *mons, struct tally *tallies,
+		       const struct config *cfg)
+{
+	int n = cfg->pin_root ? cfg->n_ifaces : 1;
+
+	for (int i = 0; i < n; i++)
+		groups[i] = (struct group){ .members = &mons[i], .tallies = &tallies[i],
+					    .n = cfg->pin_root ? 1 : cfg->n_ifaces,
+					    .budget.max_sources = cfg->max_sources };
+	return n;
+}
+
+/* Opens the groups' members in the order of the command line; counts in
+ * *opened those it tried, also one that failed half-way. */
+static int open_groups(struct group *groups, int n_groups, const struct config *cfg,
+		       const struct timespec *start, int *opened)
+{
+	int err = EXIT_OK;
+
+	for (int i = 0; !err && i < n_groups; i++)
+		for (int slot = 0; !err && slot < groups[i].n; slot++, (*opened)++)
+			err = monitor_open(&groups[i], slot, cfg, &cfg->ifaces[*opened], start);
+	return err;
+}
+
 static void close_sinks(struct sinks *sinks)
 {
 	for (int i = 0; i < sinks->n; i++)
@@ -414,10 +463,12 @@ static void close_sinks(struct sinks *sinks)
 int main(int argc, char **argv)
 {
 	static struct monitor mons[MAX_INTERFACES];
+	static struct tally tallies[MAX_INTERFACES];
+	static struct group groups[MAX_INTERFACES];
 	struct ticker tk = { .timer_fd = -1, .signal_fd = -1 };
 	struct sinks sinks = {};
 	struct config cfg;
-	int err, opened = 0; /* attempted, so also the one that failed half-way */
+	int err, opened = 0, n_groups;
 	int listen_fd = -1;
 
 	err = cli_parse(argc, argv, &cfg);
@@ -436,10 +487,10 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &tk.start);
 
+	n_groups = plan_groups(groups, mons, tallies, &cfg);
 	err = privs_check(cfg.single_buffer);
 	err = err ?: listen_open(&cfg.listen, &listen_fd);
-	for (; !err && opened < cfg.n_ifaces; opened++)
-		err = monitor_open(&mons[opened], &cfg, &cfg.ifaces[opened], &tk.start);
+	err = err ?: open_groups(groups, n_groups, &cfg, &tk.start, &opened);
 	err = err ?: grace_open();
 	err = err ?: privs_drop(table_grace_period, needs_net_admin(mons, opened));
 	if (!err) {
@@ -449,7 +500,7 @@ int main(int argc, char **argv)
 		err = open_sinks(&sinks, &cfg, &listen_fd);
 	}
 	if (!err)
-		err = run(mons, cfg.n_ifaces, &cfg, &tk, &sinks);
+		err = run(mons, groups, n_groups, &cfg, &tk, &sinks);
 	close_sinks(&sinks);	/* gives the terminal back first: messages follow */
 	if (listen_fd >= 0)
 		close(listen_fd);
@@ -457,5 +508,7 @@ int main(int argc, char **argv)
 	ticker_close(&tk);
 	for (int i = 0; i < opened; i++)
 		monitor_close(&mons[i]);
+	for (int i = 0; i < n_groups; i++)
+		table_unmap(&groups[i].table);
 	return err;
 }

@@ -14,6 +14,12 @@
  * 2 x CPUs x --max-sources: the CPUs' regions are the only part that grows
  * with them, 64 KiB per CPU and epoch.
  *
+ * The agent's interfaces share the table, each through a program instance
+ * of its own that knows its slot (iface_slot): a key is its address and
+ * meta on that interface, and each interface has its own per-CPU stats.
+ * Memory does not grow with the interfaces either, and --max-sources is
+ * the budget of them all.
+ *
  * Inside either part the table is open addressing: a multiplicative hash of
  * the key picks a slot, and the source takes the first free or matching slot
  * among XDPTOP_PROBE_WINDOW consecutive ones. When both windows are full the
@@ -52,9 +58,9 @@
 const volatile __u32 region_slots = XDPTOP_DEFAULT_REGION_SLOTS; /* per CPU, power of 2 */
 const volatile __u32 shared_slots = XDPTOP_DEFAULT_SHARED_SLOTS; /* power of 2 */
 const volatile __u32 nr_cpus = XDPTOP_DEFAULT_CPUS;
-const volatile __u32 claim_log_len =
-	(XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS / XDPTOP_DEFAULT_CPUS) >>
-	XDPTOP_CLAIM_LOG_SHIFT;
+const volatile __u32 claim_log_len = XDPTOP_DEFAULT_LOG_LEN;
+const volatile __u32 nr_ifaces = XDPTOP_DEFAULT_IFACES;
+const volatile __u32 iface_slot;	/* this program's interface: < nr_ifaces */
 
 /* Written by userspace through the mmapped .bss: how many times it
  * flipped; the active epoch is its low bit. A count, not the bit alone, so
@@ -70,24 +76,22 @@ struct {
 	__type(value, struct xdptop_slot);
 } slots SEC(".maps");
 
-/* Per epoch and CPU, claim_log_len entries: the first slots the CPU claimed
- * in this epoch, in order, as offsets into the epoch (cpu_stats.claimed
- * counts all claims). u64: an array element takes 8 bytes anyway. */
+/* Per epoch and CPU, 1 + claim_log_len entries: how many slots the CPU
+ * claimed in this epoch, then the first ones, in order, as offsets into the
+ * epoch. u64: an array element takes 8 bytes anyway. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_CPUS *
-			    ((XDPTOP_DEFAULT_REGION_SLOTS +
-			      XDPTOP_DEFAULT_SHARED_SLOTS / XDPTOP_DEFAULT_CPUS) >>
-			     XDPTOP_CLAIM_LOG_SHIFT));
+	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_CPUS * (1 + XDPTOP_DEFAULT_LOG_LEN));
 	__type(key, __u32);
 	__type(value, __u64);
 } claims SEC(".maps");
 
+/* Per epoch, interface and CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_CPUS);
+	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_IFACES * XDPTOP_DEFAULT_CPUS);
 	__type(key, __u32);
 	__type(value, struct xdptop_cpu_stats);
 } cpu_stats SEC(".maps");
@@ -104,33 +108,39 @@ static __always_inline void counter_add(struct xdptop_counter *c, __u64 len)
 struct table_frame {
 	const struct source_key *key;
 	__u64 tag;		/* the key's meta, in place in tag_packets */
+	__u64 iface;		/* iface_slot, in place in iface_bytes */
 	__u64 len;
 	__u32 hash;
 	__u32 epoch_base;	/* the active epoch's first slot */
 	__u32 log_base;		/* this CPU's claim log in this epoch */
 	__u32 cpu;
-	struct xdptop_cpu_stats *stats; /* this CPU's, in this epoch */
 };
 
 /* Counts a claim of the slot at offset (into the epoch), and logs it while
  * the CPU's log has room. */
 static __always_inline void log_claim(const struct table_frame *f, __u32 offset)
 {
-	__u64 n = f->stats->claimed++;
-	__u32 idx = f->log_base + (__u32)n;
-	__u64 *entry;
+	__u32 idx = f->log_base;
+	__u64 *count = bpf_map_lookup_elem(&claims, &idx), *entry, n;
 
+	if (!count)
+		return;
+	n = (*count)++;
 	if (n >= claim_log_len)
 		return;
+	idx += 1 + (__u32)n;
 	entry = bpf_map_lookup_elem(&claims, &idx);
 	if (entry)
 		*entry = offset;
 }
 
+/* The slot holds this key on this interface, and has room for more bytes
+ * (one compare: another interface's bits make the difference huge). */
 static __always_inline int slot_has_key(const struct xdptop_slot *slot,
-					 const struct source_key *key)
+					 const struct table_frame *f)
 {
-	return slot->addr[0] == key->addr[0] && slot->addr[1] == key->addr[1];
+	return slot->iface_bytes - f->iface < XDPTOP_BYTES_MAX &&
+	       slot->addr[0] == f->key->addr[0] && slot->addr[1] == f->key->addr[1];
 }
 
 /* The CPU's own region: it alone writes there. */
@@ -152,7 +162,7 @@ static __always_inline int region_count(const struct table_frame *f)
 		if (!tag_packets) {
 			slot->addr[0] = f->key->addr[0];
 			slot->addr[1] = f->key->addr[1];
-			slot->bytes = f->len;
+			slot->iface_bytes = f->iface | f->len;
 			barrier(); /* the key before the tag that publishes it */
 			slot->tag_packets = f->tag | 1;
 			log_claim(f, offset);
@@ -162,9 +172,9 @@ static __always_inline int region_count(const struct table_frame *f)
 		 * another slot of its window. */
 		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
 		    (tag_packets & XDPTOP_PACKETS_MASK) != XDPTOP_PACKETS_MASK &&
-		    slot_has_key(slot, f->key)) {
+		    slot_has_key(slot, f)) {
 			slot->tag_packets = tag_packets + 1;
-			slot->bytes += f->len;
+			slot->iface_bytes += f->len;
 			return 1;
 		}
 	}
@@ -195,7 +205,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 				continue;	/* another CPU was first */
 			slot->addr[0] = f->key->addr[0];
 			slot->addr[1] = f->key->addr[1];
-			slot->bytes = f->len;
+			slot->iface_bytes = f->iface | f->len;
 			/* An atomic exchange: a full barrier, the key first. */
 			__sync_lock_test_and_set(&slot->tag_packets, f->tag | 1);
 			log_claim(f, offset);
@@ -203,9 +213,9 @@ static __always_inline int shared_count(const struct table_frame *f)
 		}
 		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
 		    (tag_packets & XDPTOP_PACKETS_MASK) < XDPTOP_SHARED_PACKETS_MAX &&
-		    slot_has_key(slot, f->key)) {
+		    slot_has_key(slot, f)) {
 			__sync_fetch_and_add(&slot->tag_packets, 1);
-			__sync_fetch_and_add(&slot->bytes, f->len);
+			__sync_fetch_and_add(&slot->iface_bytes, f->len);
 			return 1;
 		}
 	}
@@ -215,17 +225,17 @@ static __always_inline int shared_count(const struct table_frame *f)
 /* Counts one frame of source key in the active epoch e, on this cpu.
  * Returns 0 when neither probe window has this source or a free slot. */
 static __always_inline int table_count(__u32 e, __u32 cpu, const struct source_key *key,
-				       __u64 meta, __u64 len, struct xdptop_cpu_stats *stats)
+				       __u64 meta, __u64 len)
 {
 	const struct table_frame f = {
 		.key = key,
 		.tag = meta << XDPTOP_META_SHIFT,
+		.iface = (__u64)iface_slot << XDPTOP_IFACE_SHIFT,
 		.len = len,
 		.hash = xdptop_hash(key->addr[0], key->addr[1], meta),
 		.epoch_base = e * (nr_cpus * region_slots + shared_slots),
-		.log_base = (e * nr_cpus + cpu) * claim_log_len,
+		.log_base = (e * nr_cpus + cpu) * (1 + claim_log_len),
 		.cpu = cpu,
-		.stats = stats,
 	};
 
 	return region_count(&f) || shared_count(&f);

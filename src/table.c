@@ -21,7 +21,7 @@ static __u32 shared_slots(__u32 max_sources)
 	return slots;
 }
 
-struct table_size table_size(__u32 max_sources, __u32 nr_cpus)
+struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces)
 {
 	__u32 shared = shared_slots(max_sources);
 	__u32 region = shared < XDPTOP_REGION_MAX_SLOTS ? shared : XDPTOP_REGION_MAX_SLOTS;
@@ -30,6 +30,7 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus)
 
 	return (struct table_size){
 		.nr_cpus = nr_cpus,
+		.nr_ifaces = nr_ifaces,
 		.region_slots = region,
 		.shared_slots = shared,
 		.claim_log_len = log_len ? log_len : 1,
@@ -39,7 +40,7 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus)
 __u32 table_max_sources(__u32 nr_cpus)
 {
 	for (__u32 max = 1U << 30; max; max >>= 1) {
-		struct table_size z = table_size(max, nr_cpus);
+		struct table_size z = table_size(max, nr_cpus, 1);
 
 		if (XDPTOP_EPOCHS * table_epoch_slots(&z) <= 0xffffffffULL)
 			return max;
@@ -61,12 +62,14 @@ static size_t slots_bytes(const struct table_size *z)
 
 static size_t claims_bytes(const struct table_size *z)
 {
-	return page_round((size_t)XDPTOP_EPOCHS * z->nr_cpus * z->claim_log_len * sizeof(__u64));
+	return page_round((size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->claim_log_len) *
+			  sizeof(__u64));
 }
 
 static size_t stats_bytes(const struct table_size *z)
 {
-	return page_round((size_t)XDPTOP_EPOCHS * z->nr_cpus * sizeof(struct xdptop_cpu_stats));
+	return page_round((size_t)XDPTOP_EPOCHS * z->nr_ifaces * z->nr_cpus *
+			  sizeof(struct xdptop_cpu_stats));
 }
 
 __u64 table_map_bytes(const struct table_size *z)
@@ -157,14 +160,16 @@ int table_grace_period(void)
 	return err ?: bpf_map_update_elem(grace_outer_fd, &zero, &grace_inner_fd, BPF_ANY);
 }
 
-static void drain_slot(struct xdptop_slot *slot, struct tally *tally, bool keep)
+/* A slot's counts go to the tally of the interface it was counted on. */
+static void drain_slot(struct xdptop_slot *slot, struct tally *tallies, bool keep)
 {
 	__u64 tag_packets = slot->tag_packets;
 
 	if (!tag_packets)
 		return;
-	tally_add_source(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr,
-			 tag_packets & XDPTOP_PACKETS_MASK, slot->bytes);
+	tally_add_source(&tallies[slot->iface_bytes >> XDPTOP_IFACE_SHIFT],
+			 tag_packets >> XDPTOP_META_SHIFT, slot->addr,
+			 tag_packets & XDPTOP_PACKETS_MASK, slot->iface_bytes & XDPTOP_BYTES_MASK);
 	if (!keep)
 		memset(slot, 0, sizeof(*slot));
 }
@@ -173,35 +178,41 @@ static void drain_slot(struct xdptop_slot *slot, struct tally *tally, bool keep)
  * entries of the slots at this distance (their keys are in cache by then). */
 #define AHEAD 8
 
-static void prefetch_tally_entry(const struct xdptop_slot *slot, const struct tally *tally)
+static void prefetch_tally_entry(const struct xdptop_slot *slot, const struct tally *tallies)
 {
 	__u64 tag_packets = slot->tag_packets;
 
 	if (tag_packets)
-		tally_prefetch(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr);
+		tally_prefetch(&tallies[slot->iface_bytes >> XDPTOP_IFACE_SHIFT],
+			       tag_packets >> XDPTOP_META_SHIFT, slot->addr);
 }
 
 /* What one epoch's drain or clear looks at. */
 struct epoch_view {
 	struct xdptop_slot *slots;	/* the epoch's first slot */
-	struct xdptop_cpu_stats *stats;	/* its CPUs' stats */
-	const __u64 *claims;		/* its CPUs' claim logs */
+	struct xdptop_cpu_stats *stats;	/* its interfaces' CPUs' stats */
+	__u64 *claims;			/* its CPUs' claim logs: count, offsets */
 	__u64 shared;			/* offset of the shared part */
 	bool scan_shared;		/* a CPU claimed more than its log holds */
 };
+
+static __u64 *claim_log(const struct table *t, const struct epoch_view *v, __u32 cpu)
+{
+	return &v->claims[(size_t)cpu * (1 + t->size.claim_log_len)];
+}
 
 static struct epoch_view epoch_view(const struct table *t, __u32 epoch)
 {
 	const struct table_size *z = &t->size;
 	struct epoch_view v = {
 		.slots = &t->slots[epoch * table_epoch_slots(z)],
-		.stats = &t->stats[(size_t)epoch * z->nr_cpus],
-		.claims = &t->claims[(size_t)epoch * z->nr_cpus * z->claim_log_len],
+		.stats = &t->stats[(size_t)epoch * z->nr_ifaces * z->nr_cpus],
+		.claims = &t->claims[(size_t)epoch * z->nr_cpus * (1 + z->claim_log_len)],
 		.shared = (__u64)z->nr_cpus * z->region_slots,
 	};
 
 	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
-		v.scan_shared |= v.stats[cpu].claimed > z->claim_log_len;
+		v.scan_shared |= claim_log(t, &v, cpu)[0] > z->claim_log_len;
 	return v;
 }
 
@@ -214,7 +225,7 @@ static struct xdptop_slot *slot_at(struct xdptop_slot *first, const __u64 *log, 
 /* Drains n slots (slot_at), but those at skip_from and past. Misses, on
  * slots and on the tally, are overlapped by fetching ahead. */
 static void drain_slots(const struct table *t, struct xdptop_slot *first, const __u64 *log,
-			__u64 n, __u64 skip_from, struct tally *tally)
+			__u64 n, __u64 skip_from, struct tally *tallies)
 {
 	for (__u64 i = 0; i < n; i++) {
 		if (log && log[i] >= skip_from)
@@ -222,55 +233,79 @@ static void drain_slots(const struct table *t, struct xdptop_slot *first, const 
 		if (log && i + 2 * AHEAD < n)	/* in order, the CPU fetches them */
 			__builtin_prefetch(slot_at(first, log, i + 2 * AHEAD), 1);
 		if (i + AHEAD < n)
-			prefetch_tally_entry(slot_at(first, log, i + AHEAD), tally);
-		drain_slot(slot_at(first, log, i), tally, t->keep_retired);
+			prefetch_tally_entry(slot_at(first, log, i + AHEAD), tallies);
+		drain_slot(slot_at(first, log, i), tallies, t->keep_retired);
 	}
 }
 
-void table_drain(struct table *t, __u32 epoch, struct tally *tally)
+/* The stats and claim counts of an epoch, once its slots are clear: until
+ * then, the claim counts say which slots to clear. */
+static void clear_counts(const struct table *t, const struct epoch_view *v)
+{
+	const struct table_size *z = &t->size;
+
+	memset(v->stats, 0, (size_t)z->nr_ifaces * z->nr_cpus * sizeof(*v->stats));
+	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
+		claim_log(t, v, cpu)[0] = 0;
+}
+
+/* Each interface's frames outside the slots, from each CPU. */
+static void drain_stats(const struct table *t, const struct epoch_view *v, struct tally *tallies)
+{
+	const struct table_size *z = &t->size;
+
+	for (__u32 i = 0; i < z->nr_ifaces; i++) {
+		for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
+			const struct xdptop_cpu_stats *s = &v->stats[(size_t)i * z->nr_cpus + cpu];
+			struct tally_counters counts = { s->total, s->other, s->untracked };
+
+			tally_add_counters(&tallies[i], &counts);
+		}
+	}
+}
+
+void table_drain(struct table *t, __u32 epoch, struct tally *tallies)
 {
 	const struct table_size *z = &t->size;
 	struct epoch_view v = epoch_view(t, epoch);
 
+	drain_stats(t, &v, tallies);
 	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
-		struct xdptop_cpu_stats *stats = &v.stats[cpu];
-		struct tally_counters counts = { stats->total, stats->other, stats->untracked };
+		const __u64 *log = claim_log(t, &v, cpu);
 
-		tally_add_counters(tally, &counts);
 		/* A CPU's log, but the shared part's slots when it is scanned
 		 * whole: each slot is drained once either way. */
-		if (stats->claimed <= z->claim_log_len)
-			drain_slots(t, v.slots, &v.claims[(size_t)cpu * z->claim_log_len],
-				    stats->claimed, v.scan_shared ? v.shared : UINT64_MAX, tally);
+		if (log[0] <= z->claim_log_len)
+			drain_slots(t, v.slots, log + 1, log[0],
+				    v.scan_shared ? v.shared : UINT64_MAX, tallies);
 		else
 			drain_slots(t, &v.slots[(size_t)cpu * z->region_slots], NULL,
-				    z->region_slots, UINT64_MAX, tally);
+				    z->region_slots, UINT64_MAX, tallies);
 	}
 	if (v.scan_shared)
-		drain_slots(t, &v.slots[v.shared], NULL, z->shared_slots, UINT64_MAX, tally);
+		drain_slots(t, &v.slots[v.shared], NULL, z->shared_slots, UINT64_MAX, tallies);
 	if (!t->keep_retired)
-		memset(v.stats, 0, z->nr_cpus * sizeof(*v.stats));
+		clear_counts(t, &v);
 }
 
-/* The stats go last: until then, they say which slots to clear, so that a
- * clear cut short (kill -9) is finished by the next one. */
+/* So that a clear cut short (kill -9) is finished by the next one, the
+ * counts go last. */
 void table_clear(struct table *t, __u32 epoch)
 {
 	const struct table_size *z = &t->size;
 	struct epoch_view v = epoch_view(t, epoch);
 
 	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
-		const __u64 *log = &v.claims[(size_t)cpu * z->claim_log_len];
-		__u64 n = v.stats[cpu].claimed;
+		const __u64 *log = claim_log(t, &v, cpu);
 
-		if (n <= z->claim_log_len)
-			for (__u64 i = 0; i < n; i++)
-				memset(&v.slots[log[i]], 0, sizeof(*v.slots));
+		if (log[0] <= z->claim_log_len)
+			for (__u64 i = 0; i < log[0]; i++)
+				memset(&v.slots[log[1 + i]], 0, sizeof(*v.slots));
 		else
 			memset(&v.slots[(size_t)cpu * z->region_slots], 0,
 			       z->region_slots * sizeof(*v.slots));
 	}
 	if (v.scan_shared)
 		memset(&v.slots[v.shared], 0, z->shared_slots * sizeof(*v.slots));
-	memset(v.stats, 0, z->nr_cpus * sizeof(*v.stats));
+	clear_counts(t, &v);
 }

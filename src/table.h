@@ -12,13 +12,15 @@
 /* How a table is sized: what the program's rodata and map sizes say. */
 struct table_size {
 	__u32 nr_cpus;
+	__u32 nr_ifaces;		/* the interfaces that share it */
 	__u32 region_slots;		/* per CPU and epoch */
 	__u32 shared_slots;		/* per epoch */
 	__u32 claim_log_len;		/* per CPU and epoch */
 };
 
-/* The size of a table that tracks max_sources on nr_cpus CPUs. */
-struct table_size table_size(__u32 max_sources, __u32 nr_cpus);
+/* The size of a table that tracks max_sources, in all, for nr_ifaces
+ * interfaces on nr_cpus CPUs. */
+struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces);
 
 /* Slots in one epoch: every CPU's region, then the shared part. */
 static inline __u64 table_epoch_slots(const struct table_size *z)
@@ -30,7 +32,8 @@ static inline __u64 table_epoch_slots(const struct table_size *z)
 __u64 table_map_bytes(const struct table_size *z);
 
 /* The largest --max-sources whose table a BPF array can hold on nr_cpus
- * CPUs: its slots, both epochs, must number less than 2^32. */
+ * CPUs: its slots, both epochs, must number less than 2^32 (the interfaces
+ * add no slots). */
 __u32 table_max_sources(__u32 nr_cpus);
 
 /* What a loaded program instance shares with its reader. */
@@ -42,8 +45,8 @@ struct table_maps {
 
 struct table {
 	struct xdptop_slot *slots;	/* mmapped: epochs x (CPUs x region + shared) */
-	__u64 *claims;			/* mmapped: epochs x CPUs x claim_log_len */
-	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x CPUs */
+	__u64 *claims;			/* mmapped: epochs x CPUs x (1 + claim_log_len) */
+	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x interfaces x CPUs */
 	size_t slots_len, claims_len, stats_len;
 	volatile __u32 *epoch;		/* flips so far; the active epoch is its low bit */
 	struct table_size size;
@@ -67,9 +70,9 @@ int table_grace_open(void);
  * running: one RCU grace period, for every table at once. */
 int table_grace_period(void);
 
-/* Adds the retired epoch's counts to tally and clears them (unless
- * keep_retired). */
-void table_drain(struct table *t, __u32 epoch, struct tally *tally);
+/* Adds the retired epoch's counts of each interface to its tally
+ * (tallies[slot], nr_ifaces of them) and clears them (unless keep_retired). */
+void table_drain(struct table *t, __u32 epoch, struct tally *tallies);
 
 /* Clears a retired epoch. Idempotent: after a crash half-way, clearing
  * again finishes the job. */

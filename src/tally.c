@@ -15,21 +15,57 @@ static __u32 next_pow2(__u32 v)
 	return p;
 }
 
-int tally_init(struct tally *t, __u32 max_sources)
-{
-	/* The index at most 2/3 full, so a probe stays short. */
-	__u32 slots = next_pow2(max_sources + max_sources / 2 + 1);
+/* A tally starts with room for this many sources and doubles it as it
+ * needs: an interface that sees few sources takes little of the budget's
+ * memory. */
+#define FIRST_CAPACITY 1024
 
-	*t = (struct tally){ .mask = slots - 1, .max_sources = max_sources };
-	t->sources = aligned_alloc(sizeof(*t->sources),
-				   (size_t)max_sources * sizeof(*t->sources));
-	t->index = calloc(slots, sizeof(*t->index));
-	t->averages = calloc(max_sources, sizeof(*t->averages));
-	if (!t->sources || !t->index || !t->averages) {
-		tally_free(t);
+/* The index at most 2/3 full, so a probe stays short. */
+static __u32 index_slots(__u32 capacity)
+{
+	return next_pow2(capacity + capacity / 2 + 1);
+}
+
+static void reindex(struct tally *t, __u32 n);
+
+/* Room for capacity sources: the arrays move, the index is made anew. */
+static int reserve(struct tally *t, __u32 capacity)
+{
+	struct source_count *sources = aligned_alloc(sizeof(*sources),
+						     (size_t)capacity * sizeof(*sources));
+	struct source_average *averages = malloc((size_t)capacity * sizeof(*averages));
+	__u32 *index = calloc(index_slots(capacity), sizeof(*index));
+
+	if (!sources || !averages || !index) {
+		free(sources);
+		free(averages);
+		free(index);
 		return -ENOMEM;
 	}
+	if (t->n_sources) {
+		memcpy(sources, t->sources, (size_t)t->n_sources * sizeof(*sources));
+		memcpy(averages, t->averages, (size_t)t->n_sources * sizeof(*averages));
+	}
+	tally_free(t);
+	t->sources = sources;
+	t->averages = averages;
+	t->index = index;
+	t->mask = index_slots(capacity) - 1;
+	t->capacity = capacity;
+	reindex(t, t->n_sources);
 	return 0;
+}
+
+int tally_init(struct tally *t, __u32 max_sources)
+{
+	*t = (struct tally){ .max_sources = max_sources, .own.max_sources = max_sources };
+	t->budget = &t->own;
+	return reserve(t, max_sources < FIRST_CAPACITY ? max_sources : FIRST_CAPACITY);
+}
+
+void tally_share(struct tally *t, struct tally_budget *budget)
+{
+	t->budget = budget;
 }
 
 void tally_free(struct tally *t)
@@ -45,7 +81,7 @@ void tally_free(struct tally *t)
 size_t tally_bytes(const struct tally *t)
 {
 	return (size_t)t->max_sources * (sizeof(*t->sources) + sizeof(*t->averages)) +
-	       ((size_t)t->mask + 1) * sizeof(*t->index);
+	       (size_t)index_slots(t->max_sources) * sizeof(*t->index);
 }
 
 void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *from)
@@ -79,29 +115,45 @@ void tally_add_counters(struct tally *t, const struct tally_counters *c)
 	counter_merge(&t->open.untracked, &c->untracked);
 }
 
+/* Room for one more source: false when the budget is spent (or the memory
+ * to grow is not there). */
+static bool make_room(struct tally *t)
+{
+	if (t->budget->used >= t->budget->max_sources)
+		return false;
+	if (t->n_sources < t->capacity)
+		return true;
+	return t->capacity < t->max_sources &&
+	       !reserve(t, t->capacity > t->max_sources / 2 ? t->max_sources : 2 * t->capacity);
+}
+
 void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 		      __u64 packets, __u64 bytes)
 {
 	__u32 *pos = index_entry(t, meta, addr);
 	struct source_count *e;
 
-	if (*pos) {
-		e = &t->sources[*pos - 1];
-	} else if (t->n_sources < t->max_sources) {
-		e = &t->sources[t->n_sources];
-		*e = (struct source_count){ .addr = { addr[0], addr[1] }, .meta = meta,
-					    .last_seen = t->now - 1 };
+	if (!*pos) {
+		__u32 capacity = t->capacity;
+
+		if (!make_room(t)) {
+			struct xdptop_counter turned_away = { packets, bytes };
+
+			counter_merge(&t->cum.untracked, &turned_away);
+			counter_merge(&t->open.untracked, &turned_away);
+			t->budget->refused_in = t->now + 1;
+			return;
+		}
+		if (t->capacity != capacity)	/* the index was made anew */
+			pos = index_entry(t, meta, addr);
+		t->sources[t->n_sources] = (struct source_count){
+			.addr = { addr[0], addr[1] }, .meta = meta, .last_seen = t->now - 1 };
 		t->averages[t->n_sources] = (struct source_average){ .time = t->started,
 								     .born = t->started };
 		*pos = ++t->n_sources;
-	} else {
-		struct xdptop_counter turned_away = { packets, bytes };
-
-		counter_merge(&t->cum.untracked, &turned_away);
-		counter_merge(&t->open.untracked, &turned_away);
-		t->refused++;
-		return;
+		t->budget->used++;
 	}
+	e = &t->sources[*pos - 1];
 	if (e->last_seen != t->now) {	/* its first count in the open interval */
 		e->last_seen = t->now;
 		e->ival_packets = 0;
@@ -244,6 +296,7 @@ static void forget(struct tally *t, struct forget_plan *p)
 		else
 			keep_at(t, kept++, i);
 	}
+	t->budget->used -= t->n_sources - kept;
 	reindex(t, kept);
 }
 
@@ -307,9 +360,8 @@ void tally_end_interval(struct tally *t, double end)
 	t->open = (struct tally_counters){};
 	t->started = end;
 	t->last_length = length;
-	if (t->refused)
-		forget_idlest(t, t->max_sources / 4 * 3);
-	t->refused = 0;
+	if (t->budget->refused_in == t->now + 1)
+		forget_idlest(t, t->n_sources / 4 * 3);
 	t->now++;
 }
 
@@ -330,12 +382,19 @@ void tally_average(const struct tally *t, const struct source_count *s, double *
 
 int tally_restore(struct tally *t, const struct tally_saved *saved, double started)
 {
-	if (saved->n_sources > t->max_sources)
+	int err = 0;
+
+	if (saved->n_sources > t->budget->max_sources - t->budget->used)
 		return -E2BIG;
+	if (saved->n_sources > t->capacity)
+		err = reserve(t, saved->n_sources);
+	if (err)
+		return err;
 	memcpy(t->sources, saved->sources, (size_t)saved->n_sources * sizeof(*t->sources));
 	for (__u32 i = 0; i < saved->n_sources; i++)
 		t->averages[i] = (struct source_average){ .time = started, .born = started };
 	reindex(t, saved->n_sources);
+	t->budget->used += saved->n_sources;
 	t->cum = saved->cum;
 	t->now = saved->now;
 	t->started = started;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* The agent's cumulative counts for one interface: every source it tracks,
- * plus other, untracked and total. Bounded: when max_sources are tracked, a
- * new source's counts go to untracked, and at the end of that interval the
- * sources idle the longest give way (their counts move to untracked too), so
- * that newcomers are tracked from their next frames on and the totals stay
- * exact. Without newcomers, nothing is forgotten. */
+ * plus other, untracked and total. Bounded: the tallies of the interfaces
+ * that share a table share a budget of max_sources; when it is spent, a new
+ * source's counts go to untracked, and at the end of that interval the
+ * sources idle the longest give way in every tally (their counts move to
+ * untracked too), so that newcomers are tracked from their next frames on
+ * and the totals stay exact. Without newcomers, nothing is forgotten. A
+ * tally grows with the sources it tracks, up to the whole budget. */
 #ifndef TALLY_H
 #define TALLY_H
 
@@ -43,9 +45,17 @@ struct tally_counters {
 	struct xdptop_counter total, other, untracked;
 };
 
+/* What the tallies of one table share: max_sources in all. The tallies of
+ * a budget end their intervals together (one round of the agent). */
+struct tally_budget {
+	__u32 max_sources;
+	__u32 used;			/* sources tracked, all tallies */
+	__u32 refused_in;		/* 1 + the interval a source was turned away in */
+};
+
 struct tally {
-	/* Dense, n_sources long, so that ranking reads only what there is;
-	 * averages[i] is sources[i]'s. */
+	/* Dense, n_sources long (room for capacity), so that ranking reads
+	 * only what there is; averages[i] is sources[i]'s. */
 	struct source_count *sources;
 	struct source_average *averages;
 	/* Open addressing, linear probing over index + 1 into sources; 0 is
@@ -53,9 +63,11 @@ struct tally {
 	__u32 *index;
 	__u32 mask;
 	__u32 n_sources;
+	__u32 capacity;			/* grows, up to max_sources */
 	__u32 max_sources;
 	__u32 now;			/* the open interval: intervals ended so far */
-	__u32 refused;			/* sources turned away this interval */
+	/* Its own, or the one it shares (tally_share()): never copy a tally. */
+	struct tally_budget *budget, own;
 	struct tally_counters cum;	/* since the start */
 	struct tally_counters open;	/* in the open interval */
 	struct tally_counters last;	/* in the last interval ended */
@@ -64,6 +76,9 @@ struct tally {
 };
 
 int tally_init(struct tally *t, __u32 max_sources);
+/* Makes t count against budget (of the same max_sources), before it tracks
+ * any source. */
+void tally_share(struct tally *t, struct tally_budget *budget);
 void tally_free(struct tally *t);
 void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 		      __u64 packets, __u64 bytes);
@@ -71,10 +86,11 @@ void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 void tally_add_counters(struct tally *t, const struct tally_counters *c);
 /* Ends the open interval at `end` (seconds on the same clock as every
  * other call, CLOCK_MONOTONIC since start): folds each source it counted
- * into its average; when sources were turned away, forgets the sources
- * idle the longest (at least one interval), down to 3/4 of max_sources
- * exactly when enough are idle (of those equally idle, the ones with the
- * fewest packets first). */
+ * into its average; when its budget turned sources away in the interval,
+ * forgets the sources idle the longest (at least one interval), down to 3/4
+ * of those it tracks, exactly when enough are idle (of those equally idle,
+ * the ones with the fewest packets first): each tally of a budget does, so
+ * that the budget is 3/4 spent after. */
 void tally_end_interval(struct tally *t, double end);
 
 /* Frames of s in the last interval ended (zero when it counted none).
@@ -108,7 +124,8 @@ static inline struct tally_saved tally_saved(const struct tally *t)
  * may be before 0). The averages start again. -E2BIG when it does not fit. */
 int tally_restore(struct tally *t, const struct tally_saved *saved, double started);
 
-/* Bytes the tally holds, for the benchmarks' memory table. */
+/* Bytes the tally takes when it tracks max_sources, for the benchmarks'
+ * memory table. */
 size_t tally_bytes(const struct tally *t);
 void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *from);
 

@@ -15,7 +15,7 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 e = epoch & 1;
-	__u32 stats_idx = e * nr_cpus + cpu;
+	__u32 stats_idx = (e * nr_ifaces + iface_slot) * nr_cpus + cpu;
 	struct xdptop_cpu_stats *stats;
 	struct source_key key;
 	__u64 meta;
@@ -28,7 +28,7 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
 	meta = parse_key(data, data_end, &key);
 	if (meta == XDPTOP_FAMILY_NONE)
 		counter_add(&stats->other, len);
-	else if (!table_count(e, cpu, &key, meta, len, stats))
+	else if (!table_count(e, cpu, &key, meta, len))
 		counter_add(&stats->untracked, len);
 	return XDP_PASS;
 }

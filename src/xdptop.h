@@ -36,11 +36,15 @@ enum xdptop_family {
  * is free; XDPTOP_SLOT_BUSY, that a CPU is claiming it in the shared part.
  * A slot whose count reaches its limit within one interval takes no more
  * frames: the key claims another slot, and the reader adds both up. The
- * address is written before tag_packets publishes it. */
+ * address is written before tag_packets publishes it.
+ *
+ * The agent's interfaces share one table: iface_bytes holds the slot of the
+ * interface the key was seen on (its place in the table, not its ifindex)
+ * in the high 16 bits, the bytes in the low 48. */
 struct xdptop_slot {
 	__u64 addr[2];		/* address or prefix, IPv4 in the first 4 bytes */
 	__u64 tag_packets;
-	__u64 bytes;
+	__u64 iface_bytes;
 };
 
 #define XDPTOP_META_SHIFT 32
@@ -56,10 +60,17 @@ struct xdptop_slot {
  * number of CPUs) never carries into the meta. */
 #define XDPTOP_SHARED_PACKETS_MAX (XDPTOP_PACKETS_MASK - 0x10000)
 
-/* Frames and bytes of one CPU in one epoch that are not in a slot.
- * total counts every frame the program saw, so that
- * sum(slots) + other + untracked == total holds exactly per epoch and CPU.
- * Padded to a cache line: CPUs never share one. */
+#define XDPTOP_IFACE_SHIFT 48
+#define XDPTOP_BYTES_MASK ((1ULL << XDPTOP_IFACE_SHIFT) - 1)
+/* A slot takes no more frames once it counted 2^47 bytes in an interval:
+ * half the field, so that what CPUs add at once never reaches the
+ * interface's bits. */
+#define XDPTOP_BYTES_MAX (1ULL << 47)
+
+/* Frames and bytes of one interface on one CPU in one epoch that are not in
+ * a slot. total counts every frame the program saw, so that
+ * sum(slots) + other + untracked == total holds exactly per epoch,
+ * interface and CPU. Padded to a cache line: CPUs never share one. */
 struct xdptop_counter {
 	__u64 packets;
 	__u64 bytes;
@@ -69,17 +80,17 @@ struct xdptop_cpu_stats {
 	struct xdptop_counter total;
 	struct xdptop_counter other;	 /* not IPv4/IPv6, truncated, malformed */
 	struct xdptop_counter untracked; /* IP, but no free slot in either probe window */
-	__u64 claimed;			 /* slots claimed, own region and shared part; */
-	__u64 pad;			 /* the first ones are logged in claims */
+	__u64 pad[2];
 };
 
 /* Slots a frame's source may occupy, from its hash slot on. A bounded probe
  * keeps the per-packet cost flat when the table is full. */
 #define XDPTOP_PROBE_WINDOW 8
 
-/* A CPU logs the slots it claims while they are few, up to 1/8 of its
- * region plus its share of the shared part: beyond that, reading every slot
- * in order is about as cheap as visiting the logged ones. */
+/* A CPU counts the slots it claims (whatever the interface) and logs them
+ * while they are few, up to 1/8 of its region plus its share of the shared
+ * part: beyond that, reading every slot in order is about as cheap as
+ * visiting the logged ones. Its log is the count, then the offsets. */
 #define XDPTOP_CLAIM_LOG_SHIFT 3
 
 /* The most slots a CPU's own region has: 64 KiB an epoch, so that 256 CPUs
@@ -102,6 +113,10 @@ struct xdptop_cpu_stats {
 #define XDPTOP_DEFAULT_CPUS 64
 #define XDPTOP_DEFAULT_REGION_SLOTS 1024
 #define XDPTOP_DEFAULT_SHARED_SLOTS 65536
+#define XDPTOP_DEFAULT_IFACES 1
+#define XDPTOP_DEFAULT_LOG_LEN \
+	((XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS / XDPTOP_DEFAULT_CPUS) >> \
+	 XDPTOP_CLAIM_LOG_SHIFT)
 #define XDPTOP_DEFAULT_EPOCH_SLOTS \
 	(XDPTOP_DEFAULT_CPUS * XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS)
 

@@ -573,6 +573,14 @@ static void assert_epoch_clear(const struct env *e, __u32 epoch)
 		assert_memory_equal(&all[i], &zero_slot, sizeof(zero_slot));
 }
 
+/* Slots the CPU claimed in epoch (its claim log's count). */
+static __u64 claimed_by(const struct env *e, __u32 epoch, __u32 cpu)
+{
+	const struct table_size *z = &e->t.size;
+
+	return e->t.claims[((size_t)epoch * z->nr_cpus + cpu) * (1 + z->claim_log_len)];
+}
+
 static __u32 slots_used(const struct xdptop_slot *first, __u32 n)
 {
 	__u32 used = 0;
@@ -1561,7 +1569,7 @@ static void test_claim_log_and_scan(void **state)
 			feed(e, &f, 1 + i % 3, &c);
 		}
 		assert_int_equal(shared_used(e, epoch), W);
-		assert_int_equal(e->t.stats[epoch * z->nr_cpus + e->cpu].claimed, n);
+		assert_int_equal(claimed_by(e, epoch, e->cpu), n);
 		collect(e);
 	}
 	assert_int_equal(e->tally.n_sources, 2 * log_len + 1 - 2 * W);
@@ -2121,7 +2129,7 @@ static void preload_slot(struct env *e, const struct src *s, struct xdptop_slot 
 	assert_true(slot_holds(slot, s));
 	assert_true(packets >= had && packets <= XDPTOP_PACKETS_MASK);
 	slot->tag_packets = (__u64)src_meta(s) << XDPTOP_META_SHIFT | packets;
-	slot->bytes += (packets - had) * len;
+	slot->iface_bytes += (packets - had) * len;
 	add(&stats->total, packets - had, (packets - had) * len);
 	add(&e->m.total, packets - had, (packets - had) * len);
 	expect(e, s, packets - had, (packets - had) * len);
@@ -2153,14 +2161,14 @@ static void test_count_spill(void **state)
 	feed(e, &f, 3, &s);			/* spill over */
 	feed(e, &g, 2, &t);
 	assert_int_equal(r[home].tag_packets & XDPTOP_PACKETS_MASK, XDPTOP_PACKETS_MASK);
-	assert_int_equal(r[home].bytes, (__u64)XDPTOP_PACKETS_MASK * 1500);
+	assert_int_equal(r[home].iface_bytes, (__u64)XDPTOP_PACKETS_MASK * 1500);
 	if (home_slot(&t, e->a.size.region_slots) != ((home + 1) & mask)) {
 		assert_true(slot_holds(&r[(home + 1) & mask], &s));
 		assert_int_equal(r[(home + 1) & mask].tag_packets & XDPTOP_PACKETS_MASK, 3);
-		assert_int_equal(r[(home + 1) & mask].bytes, 3 * 1500);
+		assert_int_equal(r[(home + 1) & mask].iface_bytes, 3 * 1500);
 	}
 	assert_int_equal(region_used(e, epoch, e->cpu), 3);
-	assert_int_equal(e->t.stats[epoch * e->t.size.nr_cpus + e->cpu].claimed, 3);
+	assert_int_equal(claimed_by(e, epoch, e->cpu), 3);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 2);
 	assert_source(&e->tally, &s, (1ULL << 32) + 2, ((1ULL << 32) + 2) * 1500);
@@ -2702,7 +2710,7 @@ static void test_shared_claims_two_cpus(void **state)
 
 		assert_true(in_region <= e->t.size.region_slots);
 		assert_true(shared_used(e, epoch) >= N - in_region);
-		claims += e->t.stats[epoch * e->t.size.nr_cpus + cpus[k]].claimed;
+		claims += claimed_by(e, epoch, cpus[k]);
 		slots += in_region;
 	}
 	assert_int_equal(claims, slots + shared_used(e, epoch));
@@ -2800,7 +2808,7 @@ static void test_sizing(void **state)
 	for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
 		assert_true(table_max_sources(cpus[c]) >= MAX_SOURCES_LIMIT);
 		for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
-			struct table_size z = table_size(maxes[m], cpus[c]);
+			struct table_size z = table_size(maxes[m], cpus[c], 1);
 
 			assert_int_equal(z.nr_cpus, cpus[c]);
 			assert_int_equal(z.shared_slots & (z.shared_slots - 1), 0);
@@ -2815,8 +2823,8 @@ static void test_sizing(void **state)
 			assert_true((__u64)XDPTOP_EPOCHS * z.nr_cpus * z.claim_log_len <= UINT32_MAX);
 		}
 	}
-	two = table_size(65536, 2);
-	many = table_size(65536, 256);
+	two = table_size(65536, 2, 1);
+	many = table_size(65536, 256, 1);
 	assert_int_equal(two.shared_slots, many.shared_slots);
 	assert_true(table_map_bytes(&many) - table_map_bytes(&two) <=
 		    254ULL * XDPTOP_EPOCHS * (XDPTOP_REGION_MAX_SLOTS * sizeof(struct xdptop_slot) +
@@ -2825,6 +2833,161 @@ static void test_sizing(void **state)
 	assert_int_equal(tally_init(&t, 65536), 0);
 	assert_true(table_map_bytes(&many) + tally_bytes(&t) <= 64ULL << 20);
 	tally_free(&t);
+}
+
+/* ---- interfaces sharing one table ---------------------------------------- */
+
+/* Two interfaces' programs on one table, their tallies sharing a budget. */
+struct shared_env {
+	struct attachment a[2];
+	struct table t;
+	struct tally tallies[2];
+	struct tally_budget budget;
+	int prog[2];
+	__u32 intervals;
+};
+
+static int shared_teardown(void **state)
+{
+	struct shared_env *s = *state;
+
+	if (s) {
+		table_unmap(&s->t);
+		for (int i = 0; i < 2; i++) {
+			tally_free(&s->tallies[i]);
+			attachment_close(&s->a[i]);
+		}
+		free(s);
+	}
+	*state = NULL;
+	return 0;
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+static struct shared_env *shared_open(void **state, __u32 max_sources)
+{
+	const struct key_spec key = KEY_SPEC_DEFAULT;
+	struct shared_env *s = calloc(1, sizeof(*s));
+	struct table_maps maps;
+
+	assert_non_null(s);
+	*state = s;
+	s->budget.max_sources = max_sources;
+	for (__u32 i = 0; i < 2; i++) {
+		const struct table_share share = { .owner = i ? &s->a[0] : NULL, .slot = i,
+						   .nr_ifaces = 2 };
+
+		s->a[i] = ATTACHMENT_UNOPENED("");
+		assert_int_equal(attachment_load_shared(&s->a[i], max_sources, &key, true, &share),
+				 EXIT_OK);
+		s->prog[i] = bpf_program__fd(s->a[i].skel->progs.xdptop);
+		assert_int_equal(tally_init(&s->tallies[i], max_sources), 0);
+		tally_share(&s->tallies[i], &s->budget);
+	}
+	assert_int_equal(map_id(bpf_map__fd(s->a[0].skel->maps.slots)),
+			 map_id(bpf_map__fd(s->a[1].skel->maps.slots)));
+	assert_int_equal(map_id(bpf_map__fd(s->a[0].skel->maps.bss)),
+			 map_id(bpf_map__fd(s->a[1].skel->maps.bss)));
+	attachment_table_maps(&s->a[0], &maps);
+	assert_int_equal(table_map(&s->t, &maps), 0);
+	assert_int_equal(s->t.size.nr_ifaces, 2);
+	return s;
+}
+
+static void shared_send(struct shared_env *s, int iface, const struct src *src, __u32 len,
+			__u32 times)
+{
+	struct frame f;
+
+	if (src)
+		frame_plain(&f, src, len);
+	else
+		frame_arp(&f, NULL, 0, len);
+	for (__u32 i = 0; i < times; i++)
+		assert_int_equal(try_run(s->prog[iface], &f, 1), 0);
+}
+
+/* One round: flip, grace period, one drain for both, both intervals end. */
+static void shared_collect(struct shared_env *s)
+{
+	__u32 retired = table_flip(&s->t);
+
+	assert_int_equal(table_grace_period(), 0);
+	table_drain(&s->t, retired, s->tallies);
+	s->intervals++;
+	for (int i = 0; i < 2; i++) {
+		tally_end_interval(&s->tallies[i], s->intervals);
+		check_identity(&s->tallies[i]);
+	}
+}
+
+/* Two interfaces count into one table: the same address on each is two
+ * keys, each interface's frames and other go to its own tally, and the
+ * budget of 8 keys is theirs together: when one interface's newcomers find
+ * it spent, the idle keys of both give way (down to 3/4 of what each
+ * tracks), and the newcomers are tracked from their next frames on. */
+static void test_two_interfaces_share(void **state)
+{
+	struct shared_env *s = shared_open(state, 8);
+	struct src a = v4(IP4(198, 18, 1, 1)), b = v6(0x20010db8, 0x77), n[6];
+	const __u32 epoch = table_active_epoch(&s->t);
+	const struct xdptop_slot *r;
+	__u32 on[2] = {};
+
+	shared_send(s, 0, &a, 100, 3);
+	shared_send(s, 1, &a, 200, 2);
+	shared_send(s, 1, &b, 300, 1);
+	shared_send(s, 0, NULL, 60, 1);
+	/* a twice in this CPU's region: once per interface. */
+	r = &s->t.slots[epoch * table_epoch_slots(&s->t.size) +
+			(size_t)sched_getcpu() * s->t.size.region_slots];
+	for (__u32 i = 0; i < s->t.size.region_slots; i++)
+		if (r[i].tag_packets)
+			on[r[i].iface_bytes >> XDPTOP_IFACE_SHIFT]++;
+	assert_int_equal(on[0], 1);
+	assert_int_equal(on[1], 2);
+	shared_collect(s);
+	assert_source(&s->tallies[0], &a, 3, 300);
+	assert_int_equal(s->tallies[0].n_sources, 1);
+	assert_counter(&s->tallies[0].cum.other, 1, 60);
+	assert_counter(&s->tallies[0].cum.total, 4, 360);
+	assert_source(&s->tallies[1], &a, 2, 400);
+	assert_source(&s->tallies[1], &b, 1, 300);
+	assert_int_equal(s->tallies[1].n_sources, 2);
+	assert_counter(&s->tallies[1].cum.total, 3, 700);
+	assert_int_equal(s->budget.used, 3);
+
+	/* Interface 1: six newcomers, five fit the budget, one is turned away;
+	 * a and b, idle, give way on both interfaces. */
+	for (int i = 0; i < 6; i++) {
+		n[i] = candidate(8000 + i);
+		shared_send(s, 1, &n[i], 64 + i, 1);
+	}
+	shared_collect(s);
+	assert_int_equal(s->tallies[0].n_sources + s->tallies[1].n_sources, s->budget.used);
+	assert_null(tally_find(&s->tallies[0], &a));
+	assert_counter(&s->tallies[0].cum.untracked, 3, 300);
+	assert_null(tally_find(&s->tallies[1], &a));
+	assert_null(tally_find(&s->tallies[1], &b));
+	assert_int_equal(s->tallies[1].n_sources, 5);
+	assert_int_equal(s->budget.used, 5);
+	assert_int_equal(s->tallies[1].cum.untracked.packets, 2 + 1 + 1);
+
+	/* The one turned away is tracked from its next frame on. */
+	for (int i = 0; i < 6; i++)
+		if (!tally_find(&s->tallies[1], &n[i]))
+			shared_send(s, 1, &n[i], 64 + i, 2);
+	shared_collect(s);
+	assert_int_equal(s->tallies[1].n_sources, 6);
+	assert_int_equal(s->budget.used, 6);
 }
 
 int main(void)
@@ -2873,6 +3036,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_shared_claims_two_cpus, env_teardown),
 		cmocka_unit_test_teardown(test_full_capacity, env_teardown),
 		cmocka_unit_test(test_sizing),
+		cmocka_unit_test_teardown(test_two_interfaces_share, shared_teardown),
 	};
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || pin_first_cpu()) {
 		perror("bpf_unit: sched_setaffinity");

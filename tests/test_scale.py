@@ -100,16 +100,26 @@ def test_flood_at_full_capacity(lab, xdptop, tmp_path, cpus):
     check_flood_report(reports[0], len(cpus))
 
 
-def xdp_maps(ns, ifname):
-    """{map name: max_entries} of the XDP program attached to ifname."""
+def xdp_map_info(ns, ifname):
+    """{map name: bpftool's info} of the XDP program attached to ifname."""
     link = json.loads(sh("ip", "-n", ns.name, "-d", "-j", "link", "show", ifname).stdout)[0]
     prog = json.loads(sh("bpftool", "-j", "prog", "show", "id",
                          str(link["xdp"]["prog"]["id"])).stdout)
     maps = {}
     for map_id in prog["map_ids"]:
         m = json.loads(sh("bpftool", "-j", "map", "show", "id", str(map_id)).stdout)
-        maps[m["name"]] = m["max_entries"]
+        maps[m["name"]] = m
     return maps
+
+
+def xdp_maps(ns, ifname):
+    """{map name: max_entries} of the XDP program attached to ifname."""
+    return {name: m["max_entries"] for name, m in xdp_map_info(ns, ifname).items()}
+
+
+def xdp_maps_ids(ns, ifname):
+    """{map name: id} of the XDP program attached to ifname."""
+    return {name: m["id"] for name, m in xdp_map_info(ns, ifname).items()}
 
 
 def test_sized_for_256_cpus(lab, xdptop, tmp_path):
@@ -131,7 +141,7 @@ def test_sized_for_256_cpus(lab, xdptop, tmp_path):
     regions, shared = 256 * 2048, 2 * 65536
     assert maps["slots"] == 2 * (regions + shared), maps
     assert maps["cpu_stats"] == 2 * 256, maps
-    assert maps["claims"] == 2 * 256 * ((2048 + shared // 256) // 8), maps
+    assert maps["claims"] == 2 * 256 * (1 + (2048 + shared // 256) // 8), maps
     assert T.replay(sender, "v0", pcap) == 1000
     time.sleep(0.3)
     assert agent.stop() == 0, agent.stderr()
@@ -139,3 +149,43 @@ def test_sized_for_256_cpus(lab, xdptop, tmp_path):
     check_identity(report)
     assert {s["address"]: (s["packets"], s["bytes"]) for s in report["sources"]} == \
         {s: (1, frame_len(i)) for i, s in enumerate(SOURCES[:1000])}
+
+
+def test_interfaces_share_the_budget(lab, xdptop, tmp_path):
+    """--max-sources 100 for two interfaces: 80 sources on one, 40 on the
+    other, 120 in all: 100 are tracked, by both interfaces together (each
+    source exactly), the others' frames are untracked on their interface,
+    and both programs count into one table (the same maps)."""
+    receiver = lab.netns()
+    senders = [lab.netns(), lab.netns()]
+    lab.veth(senders[0], receiver, "v0", "v1")
+    lab.veth(senders[1], receiver, "w0", "w1")
+    plan = {"v": SOURCES[:80], "w": SOURCES[1000:1040]}
+    lengths = {s: frame_len(i) for i, s in enumerate(SOURCES)}
+    pcaps = {side: T.write_pcap(tmp_path / f"{side}.pcap",
+                                [T.udp_frame(s, lengths[s]) for s in sources])
+             for side, sources in plan.items()}
+    agent = lab.start(receiver, xdptop, "--format", "json", "--interval", "60",
+                      "--max-sources", "100", "v1", "w1")
+    agent.wait_attached(2)
+    maps = [xdp_maps_ids(receiver, ifname) for ifname in ("v1", "w1")]
+    assert maps[0]["slots"] == maps[1]["slots"] and maps[0]["claims"] == maps[1]["claims"], maps
+    assert T.replay(senders[0], "v0", pcaps["v"]) == 80
+    assert T.replay(senders[1], "w0", pcaps["w"]) == 40
+    time.sleep(0.3)
+    assert agent.stop() == 0, agent.stderr()
+    reports = {r["interface"]: r for r in agent.reports()}
+    tracked = 0
+    for side, ifname in (("v", "v1"), ("w", "w1")):
+        report = reports[ifname]
+        check_identity(report)
+        listed = {s["address"]: (s["packets"], s["bytes"]) for s in report["sources"]}
+        assert set(listed) <= set(plan[side]), listed
+        assert all(listed[s] == (1, lengths[s]) for s in listed), listed
+        unlisted = [s for s in plan[side] if s not in listed]
+        assert counts(report["untracked"]) == {
+            "packets": len(unlisted), "bytes": sum(lengths[s] for s in unlisted)}
+        assert counts(report["total"]) == {
+            "packets": len(plan[side]), "bytes": sum(lengths[s] for s in plan[side])}
+        tracked += len(listed)
+    assert tracked == 100
