@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The programs xdptop is compared with in prog_cost, and the source rotator
  * that turns BPF_PROG_TEST_RUN's one repeated frame into a stream of distinct
- * sources. All count len = data_end - data and return XDP_PASS, like xdptop;
- * all parse with xdptop's own parse_key() (so VLAN and QinQ frames are
- * counted too) and differ only in how they count. Map sizes are set by
- * prog_cost before loading. */
+ * sources. All count len = data_end - data (the frags twin of the floor the
+ * whole length, as xdptop_frags does) and return XDP_PASS, like xdptop; all
+ * parse with xdptop's own parse_key() (so VLAN and QinQ frames are counted
+ * too) and differ only in how they count. Map sizes are set by prog_cost
+ * before loading. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -120,6 +121,55 @@ SEC("xdp")
 int lru_percpu_hash(struct xdp_md *ctx)
 {
 	return count_in(&lru_percpu_stats, ctx);
+}
+
+/* The floor of any table that counts a stream of distinct sources: xdptop's
+ * parsing and hash, then plain adds into the one 32-byte slot at that hash,
+ * in an array of as many slots as xdptop's table has in one epoch. No probe,
+ * no claim, no key compared (it adds unrelated sources up): one cache miss
+ * per frame once the array outgrows the caches, which no table avoids. */
+const volatile __u32 floor_n_slots = 1;	/* set by prog_cost: floor_slots' max_entries */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdptop_slot);
+} floor_slots SEC(".maps");
+
+static __always_inline int count_floor(struct xdp_md *ctx, __u64 len)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct source_key key;
+	struct xdptop_slot *slot;
+	__u64 meta = parse_key(data, data_end, &key);
+	__u32 idx;
+
+	if (meta == XDPTOP_FAMILY_NONE)
+		return XDP_PASS;
+	/* The hash scaled onto 0 .. floor_n_slots - 1 by a multiply and a
+	 * shift: an epoch's slot count is no power of two, and a division
+	 * would cost more than xdptop's mask. */
+	idx = ((__u64)xdptop_hash(key.addr[0], key.addr[1], meta) * floor_n_slots) >> 32;
+	slot = bpf_map_lookup_elem(&floor_slots, &idx);
+	if (slot) {
+		slot->tag_packets++;
+		slot->iface_bytes += len;
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int floor_table(struct xdp_md *ctx)
+{
+	return count_floor(ctx, ctx->data_end - ctx->data);
+}
+
+/* xdptop_frags' floor: the whole length from the helper, as it does. */
+SEC("xdp.frags")
+int floor_table_frags(struct xdp_md *ctx)
+{
+	return count_floor(ctx, bpf_xdp_get_buff_len(ctx));
 }
 
 /* The source rotator. BPF_PROG_TEST_RUN runs one frame `repeat` times on the
