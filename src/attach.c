@@ -130,7 +130,8 @@ static int open_sized(struct attachment *a, __u32 max_sources, const struct key_
 	skel->rodata->nr_cpus = z->nr_cpus;
 	skel->rodata->region_slots = z->region_slots;
 	skel->rodata->shared_slots = z->shared_slots;
-	skel->rodata->claim_log_len = z->claim_log_len;
+	skel->rodata->region_log_len = z->region_log_len;
+	skel->rodata->shared_log_len = z->shared_log_len;
 	skel->rodata->nr_ifaces = z->nr_ifaces;
 	skel->rodata->iface_slot = share->slot;
 	set_key(skel, key);
@@ -139,8 +140,8 @@ static int open_sized(struct attachment *a, __u32 max_sources, const struct key_
 	bpf_program__set_autoload(skel->progs.xdptop, single_buffer);
 	/* table_max_sources() keeps these under 2^32. */
 	err = bpf_map__set_max_entries(skel->maps.slots, XDPTOP_EPOCHS * table_epoch_slots(z));
-	err = err ?: bpf_map__set_max_entries(skel->maps.claims, XDPTOP_EPOCHS * z->nr_cpus *
-					      (1 + z->claim_log_len));
+	err = err ?: bpf_map__set_max_entries(skel->maps.claims,
+					      XDPTOP_EPOCHS * table_epoch_claims(z));
 	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats,
 					      XDPTOP_EPOCHS * z->nr_ifaces * z->nr_cpus);
 	for (int o = PIN_SLOTS; !err && share->owner && o <= PIN_BSS; o++)

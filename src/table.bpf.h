@@ -26,9 +26,15 @@
  * frame is counted as "untracked" in the per-CPU stats, so totals stay exact
  * whatever the load.
  *
- * Each CPU logs the slots it claims, in its region and in the shared part
- * (once per new source per interval, never per frame), while they are few,
- * so that userspace drains a sparse epoch by visiting only those slots.
+ * Each CPU logs the slots it claims in its region, and all CPUs those they
+ * claim in the shared part, in a log of its own whose index they take with
+ * an atomic add (once per new source per interval, never per frame), while
+ * they are few, so that userspace drains a sparse epoch by visiting only
+ * those slots. A region 3/4 claimed takes no more keys in that epoch: a
+ * frame then looks only at its key's first slot there, then in the shared
+ * part (a key already in the region takes a second slot there, which the
+ * reader adds up), so that a flood of new keys costs one cache line in the
+ * region, not a window of them.
  *
  * Userspace owns the epochs: it flips them (adds one to epoch), waits for an
  * RCU grace period (every XDP program that could still see the old epoch has
@@ -58,7 +64,8 @@
 const volatile __u32 region_slots = XDPTOP_DEFAULT_REGION_SLOTS; /* per CPU, power of 2 */
 const volatile __u32 shared_slots = XDPTOP_DEFAULT_SHARED_SLOTS; /* power of 2 */
 const volatile __u32 nr_cpus = XDPTOP_DEFAULT_CPUS;
-const volatile __u32 claim_log_len = XDPTOP_DEFAULT_LOG_LEN;
+const volatile __u32 region_log_len = XDPTOP_DEFAULT_REGION_LOG;
+const volatile __u32 shared_log_len = XDPTOP_DEFAULT_SHARED_LOG;
 const volatile __u32 nr_ifaces = XDPTOP_DEFAULT_IFACES;
 const volatile __u32 iface_slot;	/* this program's interface: < nr_ifaces */
 
@@ -76,13 +83,16 @@ struct {
 	__type(value, struct xdptop_slot);
 } slots SEC(".maps");
 
-/* Per epoch and CPU, 1 + claim_log_len entries: how many slots the CPU
- * claimed in this epoch, then the first ones, in order, as offsets into the
- * epoch. u64: an array element takes 8 bytes anyway. */
+/* The claim logs: for each epoch and CPU, 1 + region_log_len entries, how
+ * many slots the CPU claimed in its region in this epoch, then the first
+ * ones, in order, as offsets into the epoch; after all of them, for each
+ * epoch, 1 + shared_log_len entries, the same for the shared part. u64: an
+ * array element takes 8 bytes anyway. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_CPUS * (1 + XDPTOP_DEFAULT_LOG_LEN));
+	__uint(max_entries, XDPTOP_EPOCHS * (XDPTOP_DEFAULT_CPUS * (1 + XDPTOP_DEFAULT_REGION_LOG) +
+					     1 + XDPTOP_DEFAULT_SHARED_LOG));
 	__type(key, __u32);
 	__type(value, __u64);
 } claims SEC(".maps");
@@ -112,21 +122,17 @@ struct table_frame {
 	__u64 len;
 	__u32 hash;
 	__u32 epoch_base;	/* the active epoch's first slot */
-	__u32 log_base;		/* this CPU's claim log in this epoch */
+	__u32 region_log;	/* this CPU's region log in this epoch */
+	__u32 shared_log;	/* the shared part's log in this epoch */
 	__u32 cpu;
 };
 
-/* Counts a claim of the slot at offset (into the epoch), and logs it while
- * the CPU's log has room. */
-static __always_inline void log_claim(const struct table_frame *f, __u32 offset)
+/* Logs offset at entry n of the log at idx, while it has room for it. */
+static __always_inline void log_at(__u32 idx, __u64 n, __u32 len, __u32 offset)
 {
-	__u32 idx = f->log_base;
-	__u64 *count = bpf_map_lookup_elem(&claims, &idx), *entry, n;
+	__u64 *entry;
 
-	if (!count)
-		return;
-	n = (*count)++;
-	if (n >= claim_log_len)
+	if (n >= len)
 		return;
 	idx += 1 + (__u32)n;
 	entry = bpf_map_lookup_elem(&claims, &idx);
@@ -143,29 +149,41 @@ static __always_inline int slot_has_key(const struct xdptop_slot *slot,
 	       slot->addr[0] == f->key->addr[0] && slot->addr[1] == f->key->addr[1];
 }
 
-/* The CPU's own region: it alone writes there. */
+/* The CPU's own region: it alone writes there. Once 3/4 of it is claimed,
+ * only the key's first slot is looked at, and no slot claimed. */
 static __always_inline int region_count(const struct table_frame *f)
 {
 	__u32 region = f->cpu * region_slots;
 	__u32 mask = region_slots - 1;
+	__u32 log = f->region_log;
+	__u64 *claimed = bpf_map_lookup_elem(&claims, &log);
+	__u32 window;
 
+	if (!claimed)
+		return 0;
+	window = *claimed < XDPTOP_REGION_FULL(region_slots) ? XDPTOP_PROBE_WINDOW : 1;
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 offset = region + ((f->hash + i) & mask);
 		__u32 idx = f->epoch_base + offset;
-		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &idx);
+		struct xdptop_slot *slot;
 		__u64 tag_packets;
 
+		if (i >= window)
+			return 0;
+		slot = bpf_map_lookup_elem(&slots, &idx);
 		if (!slot)
 			return 0;
 		tag_packets = slot->tag_packets;
 		if (!tag_packets) {
+			if (window == 1)
+				return 0;
 			slot->addr[0] = f->key->addr[0];
 			slot->addr[1] = f->key->addr[1];
 			slot->iface_bytes = f->iface | f->len;
 			barrier(); /* the key before the tag that publishes it */
 			slot->tag_packets = f->tag | 1;
-			log_claim(f, offset);
+			log_at(log, (*claimed)++, region_log_len, offset);
 			return 1;
 		}
 		/* A full count (2^32 - 1) takes no more: the key goes on to
@@ -181,6 +199,16 @@ static __always_inline int region_count(const struct table_frame *f)
 	return 0;
 }
 
+/* The shared part's log: its index taken with an atomic add. */
+static __always_inline void log_shared(const struct table_frame *f, __u32 offset)
+{
+	__u32 log = f->shared_log;
+	__u64 *claimed = bpf_map_lookup_elem(&claims, &log);
+
+	if (claimed)
+		log_at(log, __sync_fetch_and_add(claimed, 1), shared_log_len, offset);
+}
+
 /* The shared part: every CPU may write there, so a claim takes the slot
  * with a compare-and-swap before it writes the key, and counts are atomic
  * adds. A slot being claimed (XDPTOP_SLOT_BUSY) matches no key: a frame of
@@ -189,10 +217,14 @@ static __always_inline int shared_count(const struct table_frame *f)
 {
 	__u32 shared = nr_cpus * region_slots;
 	__u32 mask = shared_slots - 1;
+	/* The hash's halves swapped: keys whose windows collide in the region
+	 * (the same low bits) are apart here, also when both parts have as
+	 * many slots. */
+	__u32 hash = f->hash >> 16 | f->hash << 16;
 
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
-		__u32 offset = shared + ((f->hash + i) & mask);
+		__u32 offset = shared + ((hash + i) & mask);
 		__u32 idx = f->epoch_base + offset;
 		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &idx);
 		__u64 tag_packets;
@@ -208,7 +240,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 			slot->iface_bytes = f->iface | f->len;
 			/* An atomic exchange: a full barrier, the key first. */
 			__sync_lock_test_and_set(&slot->tag_packets, f->tag | 1);
-			log_claim(f, offset);
+			log_shared(f, offset);
 			return 1;
 		}
 		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
@@ -234,7 +266,9 @@ static __always_inline int table_count(__u32 e, __u32 cpu, const struct source_k
 		.len = len,
 		.hash = xdptop_hash(key->addr[0], key->addr[1], meta),
 		.epoch_base = e * (nr_cpus * region_slots + shared_slots),
-		.log_base = (e * nr_cpus + cpu) * (1 + claim_log_len),
+		.region_log = (e * nr_cpus + cpu) * (1 + region_log_len),
+		.shared_log = XDPTOP_EPOCHS * nr_cpus * (1 + region_log_len) +
+			      e * (1 + shared_log_len),
 		.cpu = cpu,
 	};
 

@@ -25,15 +25,14 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces)
 {
 	__u32 shared = shared_slots(max_sources);
 	__u32 region = shared < XDPTOP_REGION_MAX_SLOTS ? shared : XDPTOP_REGION_MAX_SLOTS;
-	/* Room for a CPU's region and its share of the shared part. */
-	__u32 log_len = (region + shared / nr_cpus) >> XDPTOP_CLAIM_LOG_SHIFT;
 
 	return (struct table_size){
 		.nr_cpus = nr_cpus,
 		.nr_ifaces = nr_ifaces,
 		.region_slots = region,
 		.shared_slots = shared,
-		.claim_log_len = log_len ? log_len : 1,
+		.region_log_len = region >> XDPTOP_CLAIM_LOG_SHIFT ?: 1,
+		.shared_log_len = shared >> XDPTOP_CLAIM_LOG_SHIFT,
 	};
 }
 
@@ -62,8 +61,7 @@ static size_t slots_bytes(const struct table_size *z)
 
 static size_t claims_bytes(const struct table_size *z)
 {
-	return page_round((size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->claim_log_len) *
-			  sizeof(__u64));
+	return page_round(XDPTOP_EPOCHS * table_epoch_claims(z) * sizeof(__u64));
 }
 
 static size_t stats_bytes(const struct table_size *z)
@@ -191,29 +189,30 @@ static void prefetch_tally_entry(const struct xdptop_slot *slot, const struct ta
 struct epoch_view {
 	struct xdptop_slot *slots;	/* the epoch's first slot */
 	struct xdptop_cpu_stats *stats;	/* its interfaces' CPUs' stats */
-	__u64 *claims;			/* its CPUs' claim logs: count, offsets */
+	__u64 *region_logs;		/* its CPUs' claim logs: count, offsets */
+	__u64 *shared_log;		/* the shared part's */
 	__u64 shared;			/* offset of the shared part */
-	bool scan_shared;		/* a CPU claimed more than its log holds */
 };
 
-static __u64 *claim_log(const struct table *t, const struct epoch_view *v, __u32 cpu)
+static __u64 *region_log(const struct table *t, const struct epoch_view *v, __u32 cpu)
 {
-	return &v->claims[(size_t)cpu * (1 + t->size.claim_log_len)];
+	return &v->region_logs[(size_t)cpu * (1 + t->size.region_log_len)];
 }
 
+/* The claim logs of both epochs' regions come first, then the shared
+ * part's of each epoch. */
 static struct epoch_view epoch_view(const struct table *t, __u32 epoch)
 {
 	const struct table_size *z = &t->size;
-	struct epoch_view v = {
+
+	return (struct epoch_view){
 		.slots = &t->slots[epoch * table_epoch_slots(z)],
 		.stats = &t->stats[(size_t)epoch * z->nr_ifaces * z->nr_cpus],
-		.claims = &t->claims[(size_t)epoch * z->nr_cpus * (1 + z->claim_log_len)],
+		.region_logs = &t->claims[(size_t)epoch * z->nr_cpus * (1 + z->region_log_len)],
+		.shared_log = &t->claims[(size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->region_log_len) +
+					 (size_t)epoch * (1 + z->shared_log_len)],
 		.shared = (__u64)z->nr_cpus * z->region_slots,
 	};
-
-	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
-		v.scan_shared |= claim_log(t, &v, cpu)[0] > z->claim_log_len;
-	return v;
 }
 
 /* Slot j of a drain: log[j] slots on from first, or without a log, j. */
@@ -222,20 +221,40 @@ static struct xdptop_slot *slot_at(struct xdptop_slot *first, const __u64 *log, 
 	return &first[log ? log[j] : j];
 }
 
-/* Drains n slots (slot_at), but those at skip_from and past. Misses, on
- * slots and on the tally, are overlapped by fetching ahead. */
+/* Drains n slots (slot_at). Misses, on slots and on the tally, are
+ * overlapped by fetching ahead. */
 static void drain_slots(const struct table *t, struct xdptop_slot *first, const __u64 *log,
-			__u64 n, __u64 skip_from, struct tally *tallies)
+			__u64 n, struct tally *tallies)
 {
 	for (__u64 i = 0; i < n; i++) {
-		if (log && log[i] >= skip_from)
-			continue;
 		if (log && i + 2 * AHEAD < n)	/* in order, the CPU fetches them */
 			__builtin_prefetch(slot_at(first, log, i + 2 * AHEAD), 1);
 		if (i + AHEAD < n)
 			prefetch_tally_entry(slot_at(first, log, i + AHEAD), tallies);
 		drain_slot(slot_at(first, log, i), tallies, t->keep_retired);
 	}
+}
+
+/* A part of n slots from first whose claims log (count, offsets) holds at
+ * most len: through the log while it holds them all, else in order. */
+static void drain_part(const struct table *t, const struct epoch_view *v,
+		       struct xdptop_slot *first, __u64 n, const __u64 *log, __u32 len,
+		       struct tally *tallies)
+{
+	if (log[0] <= len)
+		drain_slots(t, v->slots, log + 1, log[0], tallies);
+	else
+		drain_slots(t, first, NULL, n, tallies);
+}
+
+static void clear_part(const struct epoch_view *v, struct xdptop_slot *first, __u64 n,
+		       const __u64 *log, __u32 len)
+{
+	if (log[0] <= len)
+		for (__u64 i = 0; i < log[0]; i++)
+			memset(&v->slots[log[1 + i]], 0, sizeof(*v->slots));
+	else
+		memset(first, 0, n * sizeof(*first));
 }
 
 /* The stats and claim counts of an epoch, once its slots are clear: until
@@ -246,7 +265,8 @@ static void clear_counts(const struct table *t, const struct epoch_view *v)
 
 	memset(v->stats, 0, (size_t)z->nr_ifaces * z->nr_cpus * sizeof(*v->stats));
 	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
-		claim_log(t, v, cpu)[0] = 0;
+		region_log(t, v, cpu)[0] = 0;
+	v->shared_log[0] = 0;
 }
 
 /* Each interface's frames outside the slots, from each CPU. */
@@ -270,20 +290,11 @@ void table_drain(struct table *t, __u32 epoch, struct tally *tallies)
 	struct epoch_view v = epoch_view(t, epoch);
 
 	drain_stats(t, &v, tallies);
-	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
-		const __u64 *log = claim_log(t, &v, cpu);
-
-		/* A CPU's log, but the shared part's slots when it is scanned
-		 * whole: each slot is drained once either way. */
-		if (log[0] <= z->claim_log_len)
-			drain_slots(t, v.slots, log + 1, log[0],
-				    v.scan_shared ? v.shared : UINT64_MAX, tallies);
-		else
-			drain_slots(t, &v.slots[(size_t)cpu * z->region_slots], NULL,
-				    z->region_slots, UINT64_MAX, tallies);
-	}
-	if (v.scan_shared)
-		drain_slots(t, &v.slots[v.shared], NULL, z->shared_slots, UINT64_MAX, tallies);
+	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
+		drain_part(t, &v, &v.slots[(size_t)cpu * z->region_slots], z->region_slots,
+			   region_log(t, &v, cpu), z->region_log_len, tallies);
+	drain_part(t, &v, &v.slots[v.shared], z->shared_slots, v.shared_log, z->shared_log_len,
+		   tallies);
 	if (!t->keep_retired)
 		clear_counts(t, &v);
 }
@@ -295,17 +306,9 @@ void table_clear(struct table *t, __u32 epoch)
 	const struct table_size *z = &t->size;
 	struct epoch_view v = epoch_view(t, epoch);
 
-	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
-		const __u64 *log = claim_log(t, &v, cpu);
-
-		if (log[0] <= z->claim_log_len)
-			for (__u64 i = 0; i < log[0]; i++)
-				memset(&v.slots[log[1 + i]], 0, sizeof(*v.slots));
-		else
-			memset(&v.slots[(size_t)cpu * z->region_slots], 0,
-			       z->region_slots * sizeof(*v.slots));
-	}
-	if (v.scan_shared)
-		memset(&v.slots[v.shared], 0, z->shared_slots * sizeof(*v.slots));
+	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
+		clear_part(&v, &v.slots[(size_t)cpu * z->region_slots], z->region_slots,
+			   region_log(t, &v, cpu), z->region_log_len);
+	clear_part(&v, &v.slots[v.shared], z->shared_slots, v.shared_log, z->shared_log_len);
 	clear_counts(t, &v);
 }

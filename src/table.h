@@ -15,7 +15,8 @@ struct table_size {
 	__u32 nr_ifaces;		/* the interfaces that share it */
 	__u32 region_slots;		/* per CPU and epoch */
 	__u32 shared_slots;		/* per epoch */
-	__u32 claim_log_len;		/* per CPU and epoch */
+	__u32 region_log_len;		/* per CPU and epoch */
+	__u32 shared_log_len;		/* per epoch */
 };
 
 /* The size of a table that tracks max_sources, in all, for nr_ifaces
@@ -26,6 +27,12 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces);
 static inline __u64 table_epoch_slots(const struct table_size *z)
 {
 	return (__u64)z->nr_cpus * z->region_slots + z->shared_slots;
+}
+
+/* Entries of one epoch's claim logs: each CPU's region's, the shared part's. */
+static inline __u64 table_epoch_claims(const struct table_size *z)
+{
+	return (__u64)z->nr_cpus * (1 + z->region_log_len) + 1 + z->shared_log_len;
 }
 
 /* Bytes of BPF maps the table takes (slots, claim logs, stats), page-rounded. */
@@ -45,7 +52,7 @@ struct table_maps {
 
 struct table {
 	struct xdptop_slot *slots;	/* mmapped: epochs x (CPUs x region + shared) */
-	__u64 *claims;			/* mmapped: epochs x CPUs x (1 + claim_log_len) */
+	__u64 *claims;			/* mmapped: the claim logs (table.bpf.h) */
 	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x interfaces x CPUs */
 	size_t slots_len, claims_len, stats_len;
 	volatile __u32 *epoch;		/* flips so far; the active epoch is its low bit */

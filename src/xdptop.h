@@ -87,15 +87,20 @@ struct xdptop_cpu_stats {
  * keeps the per-packet cost flat when the table is full. */
 #define XDPTOP_PROBE_WINDOW 8
 
-/* A CPU counts the slots it claims (whatever the interface) and logs them
- * while they are few, up to 1/8 of its region plus its share of the shared
- * part: beyond that, reading every slot in order is about as cheap as
- * visiting the logged ones. Its log is the count, then the offsets. */
+/* The slots claimed in each CPU's region (whatever the interface), and in
+ * the shared part, are counted and logged while they are few, up to 1/8 of
+ * the part: beyond that, reading every slot in order is about as cheap as
+ * visiting the logged ones. A log is the count, then the offsets. */
 #define XDPTOP_CLAIM_LOG_SHIFT 3
 
 /* The most slots a CPU's own region has: 64 KiB an epoch, so that 256 CPUs
  * take 32 MiB for their regions, and a region stays in the CPU's cache. */
 #define XDPTOP_REGION_MAX_SLOTS 2048
+
+/* A region 3/4 claimed takes no more keys in its epoch, and a frame looks
+ * only at its key's first slot there: a flood of new keys then costs one
+ * cache line in the region instead of a full window of them. */
+#define XDPTOP_REGION_FULL(slots) ((slots) / 4 * 3)
 
 /* The version of everything above that a pinned table (--pin) shares with
  * the next agent, and of the ledger (ledger.c): a change to either bumps
@@ -114,9 +119,8 @@ struct xdptop_cpu_stats {
 #define XDPTOP_DEFAULT_REGION_SLOTS 1024
 #define XDPTOP_DEFAULT_SHARED_SLOTS 65536
 #define XDPTOP_DEFAULT_IFACES 1
-#define XDPTOP_DEFAULT_LOG_LEN \
-	((XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS / XDPTOP_DEFAULT_CPUS) >> \
-	 XDPTOP_CLAIM_LOG_SHIFT)
+#define XDPTOP_DEFAULT_REGION_LOG (XDPTOP_DEFAULT_REGION_SLOTS >> XDPTOP_CLAIM_LOG_SHIFT)
+#define XDPTOP_DEFAULT_SHARED_LOG (XDPTOP_DEFAULT_SHARED_SLOTS >> XDPTOP_CLAIM_LOG_SHIFT)
 #define XDPTOP_DEFAULT_EPOCH_SLOTS \
 	(XDPTOP_DEFAULT_CPUS * XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS)
 

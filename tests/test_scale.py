@@ -141,7 +141,7 @@ def test_sized_for_256_cpus(lab, xdptop, tmp_path):
     regions, shared = 256 * 2048, 2 * 65536
     assert maps["slots"] == 2 * (regions + shared), maps
     assert maps["cpu_stats"] == 2 * 256, maps
-    assert maps["claims"] == 2 * 256 * (1 + (2048 + shared // 256) // 8), maps
+    assert maps["claims"] == 2 * (256 * (1 + 2048 // 8) + 1 + shared // 8), maps
     assert T.replay(sender, "v0", pcap) == 1000
     time.sleep(0.3)
     assert agent.stop() == 0, agent.stderr()
