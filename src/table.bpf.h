@@ -22,7 +22,8 @@
  *
  * Inside either part the table is open addressing: a multiplicative hash of
  * the key picks a slot, and the source takes the first free or matching slot
- * among XDPTOP_PROBE_WINDOW consecutive ones. When both windows are full the
+ * among XDPTOP_PROBE_WINDOW consecutive ones (a region starts from the
+ * hash's halves swapped, the shared part from the hash). When both windows are full the
  * frame is counted as "untracked" in the per-CPU stats, so totals stay exact
  * whatever the load.
  *
@@ -155,6 +156,12 @@ static __always_inline int region_count(const struct table_frame *f)
 {
 	__u32 region = f->cpu * region_slots;
 	__u32 mask = region_slots - 1;
+	/* The hash's halves swapped: keys whose windows collide here are apart
+	 * in the shared part, also when both parts have as many slots. The
+	 * shared part keeps the hash as it is: read in order, its keys then
+	 * come in the order of the tally's index (the same hash), whose
+	 * lookups stream instead of missing. */
+	__u32 hash = f->hash >> 16 | f->hash << 16;
 	__u32 log = f->region_log;
 	__u64 *claimed = bpf_map_lookup_elem(&claims, &log);
 	__u32 window;
@@ -164,7 +171,7 @@ static __always_inline int region_count(const struct table_frame *f)
 	window = *claimed < XDPTOP_REGION_FULL(region_slots) ? XDPTOP_PROBE_WINDOW : 1;
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
-		__u32 offset = region + ((f->hash + i) & mask);
+		__u32 offset = region + ((hash + i) & mask);
 		__u32 idx = f->epoch_base + offset;
 		struct xdptop_slot *slot;
 		__u64 tag_packets;
@@ -217,14 +224,10 @@ static __always_inline int shared_count(const struct table_frame *f)
 {
 	__u32 shared = nr_cpus * region_slots;
 	__u32 mask = shared_slots - 1;
-	/* The hash's halves swapped: keys whose windows collide in the region
-	 * (the same low bits) are apart here, also when both parts have as
-	 * many slots. */
-	__u32 hash = f->hash >> 16 | f->hash << 16;
 
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
-		__u32 offset = shared + ((hash + i) & mask);
+		__u32 offset = shared + ((f->hash + i) & mask);
 		__u32 idx = f->epoch_base + offset;
 		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &idx);
 		__u64 tag_packets;

@@ -653,13 +653,16 @@ static __u32 collect(struct env *e)
 	return retired;
 }
 
-/* The slot where s's probe starts, in a region of region_slots. */
+/* The slot where s's probe starts, in a region of region_slots
+ * (table.bpf.h: the hash's halves swapped). */
 static __u32 home_slot(const struct src *s, __u32 region_slots)
 {
 	__u64 key[2];
+	__u32 h;
 
 	src_key(s, key);
-	return xdptop_hash(key[0], key[1], src_meta(s)) & (region_slots - 1);
+	h = xdptop_hash(key[0], key[1], src_meta(s));
+	return (h >> 16 | h << 16) & (region_slots - 1);
 }
 
 /* How far the searches below look before they give up. */
@@ -1174,16 +1177,13 @@ static void preload_slot(struct env *e, const struct src *s, struct xdptop_slot 
 	expect(e, s, packets - had, (packets - had) * len);
 }
 
-/* Where s's probe starts in the shared part (table.bpf.h: the hash's
- * halves swapped). */
+/* Where s's probe starts in the shared part. */
 static __u32 shared_home(const struct src *s, __u32 shared_slots)
 {
 	__u64 key[2];
-	__u32 h;
 
 	src_key(s, key);
-	h = xdptop_hash(key[0], key[1], src_meta(s));
-	return (h >> 16 | h << 16) & (shared_slots - 1);
+	return xdptop_hash(key[0], key[1], src_meta(s)) & (shared_slots - 1);
 }
 
 /* Fills the free slots of s's probe window in the shared part with other
