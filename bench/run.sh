@@ -157,7 +157,7 @@ EOF
 	echo "## Results"
 	echo
 	# The parts' sections (### 1a. ... ### 4.), in the order of their numbers.
-	cat "$TMP"/prog_cost.md "$TMP"/read_cost.md "$TMP"/veth.md "$TMP"/peers.md |
+	cat "$TMP"/prog_cost.md "$TMP"/read_cost.md "$TMP"/memory.md "$TMP"/veth.md "$TMP"/peers.md |
 		grep -v '^<!-- target' | /usr/bin/python3 -c '
 import re, sys
 text = sys.stdin.read()
