@@ -23,19 +23,18 @@
  * Inside either part the table is open addressing: a multiplicative hash of
  * the key picks a slot, and the source takes the first free or matching slot
  * among XDPTOP_PROBE_WINDOW consecutive ones (a region starts from the
- * hash's halves swapped, the shared part from the hash). When both windows are full the
- * frame is counted as "untracked" in the per-CPU stats, so totals stay exact
- * whatever the load.
+ * hash's halves swapped, the shared part from the hash). When both windows
+ * are full the frame is counted as "untracked" in the per-CPU stats, so
+ * totals stay exact whatever the load. A region 3/4 claimed takes no more
+ * keys in that epoch: a frame then looks only at its key's first slot
+ * there, then in the shared part (a key elsewhere in the region takes a
+ * second slot there, which the reader adds up), so that a flood of new keys
+ * costs one cache line in the region, not a window of them.
  *
- * Each CPU logs the slots it claims in its region, and all CPUs those they
- * claim in the shared part, in a log of its own whose index they take with
- * an atomic add (once per new source per interval, never per frame), while
- * they are few, so that userspace drains a sparse epoch by visiting only
- * those slots. A region 3/4 claimed takes no more keys in that epoch: a
- * frame then looks only at its key's first slot there, then in the shared
- * part (a key already in the region takes a second slot there, which the
- * reader adds up), so that a flood of new keys costs one cache line in the
- * region, not a window of them.
+ * Claims are logged (once per new source per interval, never per frame)
+ * while they are few: each CPU's in its region in a log of its own, all
+ * CPUs' in the shared part in one log whose index they take with an atomic
+ * add. Userspace drains a sparse epoch by visiting only the logged slots.
  *
  * Userspace owns the epochs: it flips them (adds one to epoch), waits for an
  * RCU grace period (every XDP program that could still see the old epoch has
