@@ -2196,6 +2196,37 @@ static void test_vlan_off_one_key(void **state)
 	assert_int_equal(tally_find(&e->tally, &b)->meta, XDPTOP_FAMILY_IPV6);
 }
 
+/* A slot counts bytes up to 2^47 (its top 16 bits hold the interface):
+ * below that a frame still counts there, at or past it the key takes
+ * another slot of its window, and the interface's bits never change. */
+static void test_count_bytes_full(void **state)
+{
+	struct env *e = env_open(state, 1024, 1024);
+	struct src s = v4(IP4(198, 18, 7, 7));
+	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
+	const __u32 home = home_slot(&s, e->a.size.region_slots);
+	struct xdptop_slot *r = region_of(e, epoch, e->cpu);
+	struct xdptop_cpu_stats *stats = &e->t.stats[epoch * e->t.size.nr_cpus + e->cpu];
+	const __u64 more = XDPTOP_BYTES_MAX - 100 - 64;
+	struct frame f;
+
+	frame_plain(&f, &s, 64);
+	feed(e, &f, 1, &s);
+	/* As if it had counted 2^47 - 100 bytes so far. */
+	r[home].iface_bytes += more;
+	add(&stats->total, 0, more);
+	add(&e->m.total, 0, more);
+	expect(e, &s, 0, more);
+	feed(e, &f, 2, &s);		/* 2^47 - 36, then 2^47 + 28 */
+	assert_int_equal(r[home].iface_bytes, XDPTOP_BYTES_MAX + 28);
+	feed(e, &f, 1, &s);		/* takes the next slot */
+	assert_int_equal(r[home].iface_bytes, XDPTOP_BYTES_MAX + 28);
+	assert_true(slot_holds(&r[(home + 1) & mask], &s));
+	assert_int_equal(r[(home + 1) & mask].iface_bytes, 64);
+	collect(e);
+	assert_source(&e->tally, &s, 4, XDPTOP_BYTES_MAX + 28 + 64);
+}
+
 /* A slot counts 2^32 - 1 frames at most: at 2^32 - 2, the next frame fills
  * it and the ones after take another slot of the key's window (the next
  * one); the drain adds both up, exactly, under one key. Then a new
@@ -3089,6 +3120,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_vlan_off_one_key, env_teardown),
 		cmocka_unit_test_teardown(test_count_spill, env_teardown),
 		cmocka_unit_test_teardown(test_count_full_no_room, env_teardown),
+		cmocka_unit_test_teardown(test_count_bytes_full, env_teardown),
 		cmocka_unit_test_teardown(test_fuzz_frames, env_teardown),
 		cmocka_unit_test_teardown(test_concurrent_reader, env_teardown),
 		cmocka_unit_test_teardown(test_ledger_crash_points, env_teardown),
