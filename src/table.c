@@ -158,17 +158,29 @@ int table_grace_period(void)
 	return err ?: bpf_map_update_elem(grace_outer_fd, &zero, &grace_inner_fd, BPF_ANY);
 }
 
+/* The interface a slot was counted on, or nr_ifaces for none of them: no
+ * program of the table writes that, but a slot read from a map is checked
+ * before it indexes an array. */
+static __u32 slot_iface(const struct table *t, const struct xdptop_slot *slot)
+{
+	__u32 iface = slot->iface_bytes >> XDPTOP_IFACE_SHIFT;
+
+	return iface < t->size.nr_ifaces ? iface : t->size.nr_ifaces;
+}
+
 /* A slot's counts go to the tally of the interface it was counted on. */
-static void drain_slot(struct xdptop_slot *slot, struct tally *tallies, bool keep)
+static void drain_slot(const struct table *t, struct xdptop_slot *slot, struct tally *tallies)
 {
 	__u64 tag_packets = slot->tag_packets;
+	__u32 iface = slot_iface(t, slot);
 
 	if (!tag_packets)
 		return;
-	tally_add_source(&tallies[slot->iface_bytes >> XDPTOP_IFACE_SHIFT],
-			 tag_packets >> XDPTOP_META_SHIFT, slot->addr,
-			 tag_packets & XDPTOP_PACKETS_MASK, slot->iface_bytes & XDPTOP_BYTES_MASK);
-	if (!keep)
+	if (iface < t->size.nr_ifaces)
+		tally_add_source(&tallies[iface], tag_packets >> XDPTOP_META_SHIFT, slot->addr,
+				 tag_packets & XDPTOP_PACKETS_MASK,
+				 slot->iface_bytes & XDPTOP_BYTES_MASK);
+	if (!t->keep_retired)
 		memset(slot, 0, sizeof(*slot));
 }
 
@@ -176,13 +188,14 @@ static void drain_slot(struct xdptop_slot *slot, struct tally *tallies, bool kee
  * entries of the slots at this distance (their keys are in cache by then). */
 #define AHEAD 8
 
-static void prefetch_tally_entry(const struct xdptop_slot *slot, const struct tally *tallies)
+static void prefetch_tally_entry(const struct table *t, const struct xdptop_slot *slot,
+				 const struct tally *tallies)
 {
 	__u64 tag_packets = slot->tag_packets;
+	__u32 iface = slot_iface(t, slot);
 
-	if (tag_packets)
-		tally_prefetch(&tallies[slot->iface_bytes >> XDPTOP_IFACE_SHIFT],
-			       tag_packets >> XDPTOP_META_SHIFT, slot->addr);
+	if (tag_packets && iface < t->size.nr_ifaces)
+		tally_prefetch(&tallies[iface], tag_packets >> XDPTOP_META_SHIFT, slot->addr);
 }
 
 /* What one epoch's drain or clear looks at. */
@@ -230,8 +243,8 @@ static void drain_slots(const struct table *t, struct xdptop_slot *first, const 
 		if (log && i + 2 * AHEAD < n)	/* in order, the CPU fetches them */
 			__builtin_prefetch(slot_at(first, log, i + 2 * AHEAD), 1);
 		if (i + AHEAD < n)
-			prefetch_tally_entry(slot_at(first, log, i + AHEAD), tallies);
-		drain_slot(slot_at(first, log, i), tallies, t->keep_retired);
+			prefetch_tally_entry(t, slot_at(first, log, i + AHEAD), tallies);
+		drain_slot(t, slot_at(first, log, i), tallies);
 	}
 }
 

@@ -105,7 +105,7 @@ struct xdptop_cpu_stats {
 /* The version of everything above that a pinned table (--pin) shares with
  * the next agent, and of the ledger (ledger.c): a change to either bumps
  * it, and an agent refuses a pinned table of another version. */
-#define XDPTOP_LAYOUT_VERSION 2
+#define XDPTOP_LAYOUT_VERSION 3
 
 /* Two epochs: the XDP program counts into the active one while userspace
  * reads and clears the other (see table.bpf.h). */

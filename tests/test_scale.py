@@ -94,6 +94,7 @@ def test_flood_at_full_capacity(lab, xdptop, tmp_path, cpus):
     senders = [replay_on(sender, cpu, "v0", pcap) for cpu in cpus]
     assert [sent_by(p) for p in senders] == [MAX] * len(cpus)
     time.sleep(0.3)
+    assert cpus_counting(receiver, "v1") == set(cpus)
     assert agent.stop() == 0, agent.stderr()
     reports = agent.reports()
     assert len(reports) == 1, agent.stdout()
@@ -120,6 +121,22 @@ def xdp_maps(ns, ifname):
 def xdp_maps_ids(ns, ifname):
     """{map name: id} of the XDP program attached to ifname."""
     return {name: m["id"] for name, m in xdp_map_info(ns, ifname).items()}
+
+
+def cpus_counting(ns, ifname):
+    """The CPUs whose stats count frames in the first epoch (the agent's
+    first interval): cpu_stats is (epoch, interface, CPU), 64 bytes each,
+    its total packets first."""
+    stats = xdp_map_info(ns, ifname)["cpu_stats"]
+    dump = json.loads(sh("bpftool", "-j", "map", "dump", "id", str(stats["id"])).stdout)
+    n_cpus = int(open("/sys/devices/system/cpu/possible").read().strip().split("-")[-1]) + 1
+    counting = set()
+    for entry in dump:
+        index = int.from_bytes(bytes(int(b, 16) for b in entry["key"]), "little")
+        total = int.from_bytes(bytes(int(b, 16) for b in entry["value"][:8]), "little")
+        if index < n_cpus and total:
+            counting.add(index)
+    return counting
 
 
 def test_sized_for_256_cpus(lab, xdptop, tmp_path):
