@@ -158,26 +158,28 @@ int table_grace_period(void)
 	return err ?: bpf_map_update_elem(grace_outer_fd, &zero, &grace_inner_fd, BPF_ANY);
 }
 
-/* The interface a slot was counted on, or nr_ifaces for none of them: no
- * program of the table writes that, but a slot read from a map is checked
- * before it indexes an array. */
-static __u32 slot_iface(const struct table *t, const struct xdptop_slot *slot)
+/* The tally of the interface an occupied slot was counted on, or NULL for
+ * none of them: no program of the table writes that, but a slot read from
+ * a map is checked before it indexes an array. */
+static struct tally *slot_tally(const struct table *t, const struct xdptop_slot *slot,
+				struct tally *tallies)
 {
 	__u32 iface = slot->iface_bytes >> XDPTOP_IFACE_SHIFT;
 
-	return iface < t->size.nr_ifaces ? iface : t->size.nr_ifaces;
+	return iface < t->size.nr_ifaces ? &tallies[iface] : NULL;
 }
 
 /* A slot's counts go to the tally of the interface it was counted on. */
 static void drain_slot(const struct table *t, struct xdptop_slot *slot, struct tally *tallies)
 {
 	__u64 tag_packets = slot->tag_packets;
-	__u32 iface = slot_iface(t, slot);
+	struct tally *tally;
 
 	if (!tag_packets)
 		return;
-	if (iface < t->size.nr_ifaces)
-		tally_add_source(&tallies[iface], tag_packets >> XDPTOP_META_SHIFT, slot->addr,
+	tally = slot_tally(t, slot, tallies);
+	if (tally)
+		tally_add_source(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr,
 				 tag_packets & XDPTOP_PACKETS_MASK,
 				 slot->iface_bytes & XDPTOP_BYTES_MASK);
 	if (!t->keep_retired)
@@ -189,13 +191,13 @@ static void drain_slot(const struct table *t, struct xdptop_slot *slot, struct t
 #define AHEAD 8
 
 static void prefetch_tally_entry(const struct table *t, const struct xdptop_slot *slot,
-				 const struct tally *tallies)
+				 struct tally *tallies)
 {
 	__u64 tag_packets = slot->tag_packets;
-	__u32 iface = slot_iface(t, slot);
+	const struct tally *tally = tag_packets ? slot_tally(t, slot, tallies) : NULL;
 
-	if (tag_packets && iface < t->size.nr_ifaces)
-		tally_prefetch(&tallies[iface], tag_packets >> XDPTOP_META_SHIFT, slot->addr);
+	if (tally)
+		tally_prefetch(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr);
 }
 
 /* What one epoch's drain or clear looks at. */

@@ -8,7 +8,6 @@
 #include "tally.h"
 #include "xdptop.h"
 
-/* What a loaded program instance shares with its reader. */
 /* How a table is sized: what the program's rodata and map sizes say. */
 struct table_size {
 	__u32 nr_cpus;

@@ -573,21 +573,33 @@ static void assert_epoch_clear(const struct env *e, __u32 epoch)
 		assert_memory_equal(&all[i], &zero_slot, sizeof(zero_slot));
 }
 
-/* Slots claimed in epoch in the CPU's region (its claim log's count). */
-static __u64 claimed_by(const struct env *e, __u32 epoch, __u32 cpu)
+/* The claim log (count, then offsets) of the CPU's region in epoch, and
+ * that of the shared part: table.bpf.h's layout. */
+static __u64 *region_log_of(const struct env *e, __u32 epoch, __u32 cpu)
 {
 	const struct table_size *z = &e->t.size;
 
-	return e->t.claims[((size_t)epoch * z->nr_cpus + cpu) * (1 + z->region_log_len)];
+	return &e->t.claims[((size_t)epoch * z->nr_cpus + cpu) * (1 + z->region_log_len)];
+}
+
+static __u64 *shared_log_of(const struct env *e, __u32 epoch)
+{
+	const struct table_size *z = &e->t.size;
+
+	return &e->t.claims[(size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->region_log_len) +
+			    (size_t)epoch * (1 + z->shared_log_len)];
+}
+
+/* Slots claimed in epoch in the CPU's region (its claim log's count). */
+static __u64 claimed_by(const struct env *e, __u32 epoch, __u32 cpu)
+{
+	return region_log_of(e, epoch, cpu)[0];
 }
 
 /* Slots claimed in epoch in the shared part (its claim log's count). */
 static __u64 shared_claimed(const struct env *e, __u32 epoch)
 {
-	const struct table_size *z = &e->t.size;
-
-	return e->t.claims[(size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->region_log_len) +
-			   (size_t)epoch * (1 + z->shared_log_len)];
+	return shared_log_of(e, epoch)[0];
 }
 
 static __u32 slots_used(const struct xdptop_slot *first, __u32 n)
@@ -1193,8 +1205,7 @@ static void fill_shared_window(struct env *e, const struct src *s)
 	const struct table_size *z = &e->t.size;
 	const __u32 n = z->shared_slots, home = shared_home(s, n), epoch = table_active_epoch(&e->t);
 	struct xdptop_slot *shared = shared_of(e, epoch);
-	__u64 *log = &e->t.claims[(size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->region_log_len) +
-				  (size_t)epoch * (1 + z->shared_log_len)];
+	__u64 *log = shared_log_of(e, epoch);
 
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		struct xdptop_slot *slot = &shared[(home + i) & (n - 1)];
@@ -2539,8 +2550,7 @@ static void scribble_uncommitted(struct ledger *l)
 static void clear_cut_short(struct env *e, __u32 epoch)
 {
 	const struct table_size *z = &e->t.size;
-	const __u64 *log = &e->t.claims[((size_t)epoch * z->nr_cpus + e->cpu) *
-					(1 + z->region_log_len)];
+	const __u64 *log = region_log_of(e, epoch, e->cpu);
 	struct xdptop_slot *all = epoch_slots(e, epoch);
 
 	assert_true(log[0] >= 1 && log[0] <= z->region_log_len);
