@@ -271,7 +271,7 @@ static double ledger_of(__u32 max_sources, __u32 nr_cpus)
 	double bytes;
 	int err;
 
-	ledger_identity(&id, &z, max_sources, &key, false);
+	ledger_identity(&id, &z, max_sources, &key, false, (const int[]){ 1 });
 	err = ledger_create(&l, &id);
 	if (err)
 		die("ledger_create", err);

@@ -449,14 +449,22 @@ static int replace(struct attachment *a, const struct holder *h, const struct co
 	return EXIT_OK;
 }
 
+static int load_pinned(struct attachment *a, const struct config *cfg,
+		       const struct table_share *share);
+
+/* Loads xdptop's program, into the table share says (on the maps pinned
+ * for a, when on_pins), and puts it on the interface. */
 static int attach_new(struct attachment *a, const struct config *cfg,
-		      const struct table_share *share)
+		      const struct table_share *share, bool on_pins)
 {
 	struct holder h;
 	int err = check_free(a, cfg->force, &h);
 
-	err = err ?: attachment_load_shared(a, cfg->max_sources, &cfg->key, cfg->single_buffer,
-					    share);
+	if (!err && on_pins)
+		err = load_pinned(a, cfg, share);
+	else if (!err)
+		err = attachment_load_shared(a, cfg->max_sources, &cfg->key, cfg->single_buffer,
+					     share);
 	if (!err)
 		err = h.prog_id ? replace(a, &h, cfg) : attach(a, cfg->mode, cfg->single_buffer);
 	if (err)
@@ -467,42 +475,72 @@ static int attach_new(struct attachment *a, const struct config *cfg,
 	return EXIT_OK;
 }
 
+/* The identity of the table cfg makes: its interfaces, in the order of the
+ * command line, are the set. */
 static void identity_of(const struct attachment *a, const struct config *cfg,
 			struct ledger_identity *id)
 {
-	ledger_identity(id, &a->size, cfg->max_sources, &cfg->key,
-			cfg->single_buffer);
+	int ifindex[MAX_INTERFACES];
+
+	for (int i = 0; i < cfg->n_ifaces; i++)
+		ifindex[i] = cfg->ifaces[i].ifindex;
+	ledger_identity(id, &a->size, cfg->max_sources, &cfg->key, cfg->single_buffer, ifindex);
 }
 
-/* Pins the maps, the ledger, the program and, last, the link. */
-static int pin_new(struct attachment *a, const struct config *cfg)
+/* The ledger of a's table: its own, or its owner's. */
+static const struct ledger *ledger_of(const struct attachment *a,
+				      const struct table_share *share)
 {
-	struct ledger_identity id;
-	int err;
+	return share->owner ? &share->owner->ledger : &a->ledger;
+}
 
-	identity_of(a, cfg, &id);
-	err = ledger_create(&a->ledger, &id);
-	for (int o = PIN_SLOTS; !err && o <= PIN_BSS; o++)
-		err = pin_put(&a->pin, o, bpf_map__fd(pinned_map(a, o)));
-	err = err ?: pin_put(&a->pin, PIN_LEDGER, a->ledger.fd);
-	err = err ?: pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
-	err = err ?: pin_put(&a->pin, PIN_LINK, a->link_fd);
-	if (!err)
-		return EXIT_OK;
-	pin_unpin_all(&a->pin);
+static int pin_error(const struct attachment *a, int err)
+{
 	fprintf(stderr, "xdptop: cannot pin iface \"%s\"'s program and counts in %s (%s): "
 			"check that directory's owner and permissions\n", a->ifname, a->pin.dir,
 		strerror(-err));
 	return err == -ENOMEM ? EXIT_BPF : EXIT_PRIVILEGE;
 }
 
+/* Pins the program and, last, the link: from then on the directory holds
+ * a whole state. */
+static int pin_program(struct attachment *a)
+{
+	int err = pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
+
+	return err ?: pin_put(&a->pin, PIN_LINK, a->link_fd);
+}
+
+/* Pins the table's maps and ledger (the owner makes the ledger; every
+ * interface of the set pins the same), then the program and the link. */
+static int pin_new(struct attachment *a, const struct config *cfg,
+		   const struct table_share *share)
+{
+	struct ledger_identity id;
+	int err = 0;
+
+	if (!share->owner) {
+		identity_of(a, cfg, &id);
+		err = ledger_create(&a->ledger, &id);
+	}
+	for (int o = PIN_SLOTS; !err && o <= PIN_BSS; o++)
+		err = pin_put(&a->pin, o, bpf_map__fd(pinned_map(a, o)));
+	err = err ?: pin_put(&a->pin, PIN_LEDGER, ledger_of(a, share)->fd);
+	err = err ?: pin_program(a);
+	if (!err)
+		return EXIT_OK;
+	pin_unpin_all(&a->pin);
+	return pin_error(a, err);
+}
+
 /* A pinned state is adopted only as it was made: the program reads its
- * table with the layout and sizes it was loaded with. */
+ * table with the layout and sizes it was loaded with, and the ledger
+ * holds the tallies of the interfaces it was made for. */
 static int check_identity(const struct attachment *a, const struct config *cfg)
 {
 	const struct ledger_identity *have = ledger_id(&a->ledger);
 	struct ledger_identity want;
-	char was[160], asked[160];
+	char was[MAX_INTERFACES * IF_NAMESIZE], asked[sizeof(was)];
 
 	identity_of(a, cfg, &want);
 	if (!memcmp(have, &want, sizeof(want)))
@@ -514,6 +552,15 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 			a->ifname, a->pin.dir, have->layout, have->nr_cpus, want.layout,
 			want.nr_cpus, a->ifname);
 		return EXIT_INTERFACE;
+	}
+	if (ledger_same_options(have, &want)) {
+		ledger_set_names(have, was, sizeof(was));
+		ledger_set_names(&want, asked, sizeof(asked));
+		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" is the table of "
+				"ifaces %s, in this order, not %s: rerun with them, or remove it "
+				"with 'xdptop --detach %s' (the counts of all are lost)\n",
+			a->ifname, was, asked, a->ifname);
+		return EXIT_USAGE;
 	}
 	ledger_options(have, was, sizeof(was));
 	ledger_options(&want, asked, sizeof(asked));
@@ -539,8 +586,8 @@ static int open_ledger(struct attachment *a, const struct config *cfg)
 	return check_identity(a, cfg);
 }
 
-/* Loads this xdptop's program on the pinned maps. */
-static int load_on_pins(struct attachment *a)
+/* Takes the maps pinned for a in place of the skeleton's. */
+static int reuse_pins(struct attachment *a)
 {
 	int err = 0;
 
@@ -551,7 +598,51 @@ static int load_on_pins(struct attachment *a)
 		if (fd >= 0)
 			close(fd);	/* libbpf holds its own */
 	}
-	err = err ?: xdptop_bpf__load(a->skel);
+	return err ? load_error(err) : EXIT_OK;
+}
+
+static __u32 map_id_of(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* An interface after the first of a set pinned the first one's ledger (and
+ * its maps, pinned in the same step): a state pinned with another is not
+ * this table's. */
+static int check_same_table(const struct attachment *a, const struct attachment *owner)
+{
+	int fd = pin_get(&a->pin, PIN_LEDGER);
+	__u32 id = fd < 0 ? 0 : map_id_of(fd);
+
+	if (fd >= 0)
+		close(fd);
+	if (id && id == map_id_of(owner->ledger.fd))
+		return EXIT_OK;
+	fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s is not the table "
+			"pinned for iface \"%s\", which it would share: remove it with 'xdptop "
+			"--detach %s' (its counts are lost)\n", a->ifname, a->pin.dir,
+		owner->ifname, a->ifname);
+	return EXIT_INTERFACE;
+}
+
+/* Loads this xdptop's program on the table pinned for a: the first
+ * interface's maps and ledger, checked against cfg; another's, checked to
+ * be the first one's, whose maps it then takes (share). */
+static int load_pinned(struct attachment *a, const struct config *cfg,
+		       const struct table_share *share)
+{
+	int err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, share);
+
+	if (!err && share->owner)
+		err = check_same_table(a, share->owner);
+	else if (!err)
+		err = open_ledger(a, cfg) ?: reuse_pins(a);
+	if (err)
+		return err;
+	err = xdptop_bpf__load(a->skel);
 	return err ? load_error(err) : EXIT_OK;
 }
 
@@ -587,32 +678,44 @@ static void adopt_kind(struct attachment *a, __u32 prog_id, bool single_buffer)
 		  MODE_NATIVE : MODE_GENERIC;
 }
 
+/* The pinned link no longer holds the interface (another program's
+ * --force, or an 'ip link set xdp off'): the table and its counts are
+ * still pinned; the program goes back on, counting into them. */
+static int reattach(struct attachment *a, const struct config *cfg,
+		    const struct table_share *share)
+{
+	int err;
+
+	fprintf(stderr, "xdptop: the program pinned for iface \"%s\" was no longer attached "
+			"(what it received meanwhile was not counted): attaching it again\n",
+		a->ifname);
+	err = attach_new(a, cfg, share, true);
+	if (err)
+		return err;
+	err = pin_program(a);
+	if (err)
+		return pin_error(a, err);
+	a->adopted = true;
+	return EXIT_OK;
+}
+
 /* Takes over what an agent before pinned: its maps, its ledger, its link,
  * which keeps counting while no agent runs; this xdptop's program replaces
  * the link's in one step (bpf_link_update), on the same maps. */
-static int adopt(struct attachment *a, const struct config *cfg)
+static int adopt(struct attachment *a, const struct config *cfg, const struct table_share *share)
 {
-	__u32 prog_id;
+	int link_fd = pin_get(&a->pin, PIN_LINK);
+	__u32 prog_id = link_fd < 0 ? 0 : pinned_link_prog(link_fd, a->ifindex);
 	int err;
 
-	a->link_fd = pin_get(&a->pin, PIN_LINK);
-	prog_id = a->link_fd < 0 ? 0 : pinned_link_prog(a->link_fd, a->ifindex);
 	if (!prog_id) {
-		fprintf(stderr, "xdptop: the program pinned for iface \"%s\" was no longer "
-				"attached; starting its counts afresh\n", a->ifname);
-		if (a->link_fd >= 0)
-			close(a->link_fd);
-		a->link_fd = -1;
-		pin_unpin_all(&a->pin);
-		err = attach_new(a, cfg, &TABLE_OF_ITS_OWN) ?: pin_new(a, cfg);
-		if (err)
-			pin_remove(&a->pin);	/* what it held is gone already */
-		return err;
+		if (link_fd >= 0)
+			close(link_fd);
+		return reattach(a, cfg, share);
 	}
+	a->link_fd = link_fd;
 	adopt_kind(a, prog_id, cfg->single_buffer);
-	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, &TABLE_OF_ITS_OWN);
-	err = err ?: open_ledger(a, cfg);
-	err = err ?: load_on_pins(a);
+	err = load_pinned(a, cfg, share);
 	if (err)
 		return err;
 	err = bpf_link_update(a->link_fd, bpf_program__fd(attached_program(a)), NULL) ? -errno : 0;
@@ -644,9 +747,10 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 		err = pin_open(&a->pin, cfg->pin_root, a->ifindex, a->ifname);
 	adopting = pin_has(&a->pin, PIN_LINK);
 	if (!err && adopting)
-		err = adopt(a, cfg);
+		err = adopt(a, cfg, share);
 	else if (!err)
-		err = attach_new(a, cfg, share) ?: (cfg->pin_root ? pin_new(a, cfg) : EXIT_OK);
+		err = attach_new(a, cfg, share, false) ?:
+		      (cfg->pin_root ? pin_new(a, cfg, share) : EXIT_OK);
 	if (err && !adopting)
 		pin_remove(&a->pin);	/* nothing left behind; an adoptee stays as it was */
 	if (err)

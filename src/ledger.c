@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* See ledger.h for the protocol. The map is an mmapped BPF array of 64-byte
- * elements: the header, then two images, each its own header and then its
- * sources as the tally holds them. */
+ * elements: the header, then two images, each its own header, a line per
+ * interface of the set (its tally's counters), and then the sources of
+ * every tally, one after the other, as the tallies hold them: they share
+ * --max-sources, and so the room for them. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include "ledger.h"
 #include "table.h"
 #include "xdptop.h"
 
-#define LEDGER_MAGIC 0x31474c5054504458ULL	/* "XDPTPLG1" */
+#define LEDGER_MAGIC 0x32474c5054504458ULL	/* "XDPTPLG2" */
 #define LINE 64
 
 struct ledger_header {
@@ -23,36 +26,82 @@ struct ledger_header {
 } __attribute__((aligned(LINE)));
 
 struct ledger_image {
-	struct tally_counters cum;
 	__u64 cut_ns;		/* CLOCK_MONOTONIC of the cut it ends at */
 	__u32 flips;		/* the table's, after the flip that retired what it took in */
-	__u32 n_sources;
-	__u32 now;
-	struct source_count sources[];
 } __attribute__((aligned(LINE)));
 
-static_assert(sizeof(struct ledger_header) == LINE, "one element");
+/* One interface's tally in an image; its sources follow those of the
+ * interfaces before it. */
+struct ledger_member {
+	struct tally_counters cum;
+	__u32 n_sources;
+	__u32 now;
+} __attribute__((aligned(LINE)));
 
-static size_t image_size(__u32 max_sources)
+/* The first element alone says how large the rest is. */
+static_assert(offsetof(struct ledger_header, id.set.ifindex) <= LINE, "sized by element 0");
+
+static size_t image_size(__u32 max_sources, __u32 n_ifaces)
 {
-	return sizeof(struct ledger_image) + (size_t)max_sources * sizeof(struct source_count);
+	return sizeof(struct ledger_image) + n_ifaces * sizeof(struct ledger_member) +
+	       (size_t)max_sources * sizeof(struct source_count);
 }
 
-static size_t ledger_size(__u32 max_sources)
+static size_t ledger_size(__u32 max_sources, __u32 n_ifaces)
 {
-	return sizeof(struct ledger_header) + 2 * image_size(max_sources);
+	return sizeof(struct ledger_header) + 2 * image_size(max_sources, n_ifaces);
+}
+
+static struct ledger_member *image_members(const struct ledger_image *img)
+{
+	return (struct ledger_member *)(img + 1);
+}
+
+static struct source_count *image_sources(const struct ledger_image *img, __u32 n_ifaces)
+{
+	return (struct source_count *)(image_members(img) + n_ifaces);
 }
 
 void ledger_identity(struct ledger_identity *id, const struct table_size *size,
-		     __u32 max_sources, const struct key_spec *key, bool single_buffer)
+		     __u32 max_sources, const struct key_spec *key, bool single_buffer,
+		     const int *ifindex)
 {
 	*id = (struct ledger_identity){
 		.layout = XDPTOP_LAYOUT_VERSION, .nr_cpus = size->nr_cpus,
 		.region_slots = size->region_slots, .shared_slots = size->shared_slots,
 		.max_sources = max_sources, .key_address = key->address,
 		.prefix4 = key->prefix4, .prefix6 = key->prefix6, .vlan = key->vlan,
-		.single_buffer = single_buffer,
+		.single_buffer = single_buffer, .set.n = size->nr_ifaces,
 	};
+	for (__u32 i = 0; i < size->nr_ifaces; i++)
+		id->set.ifindex[i] = ifindex[i];
+}
+
+bool ledger_same_options(const struct ledger_identity *a, const struct ledger_identity *b)
+{
+	return !memcmp(a, b, offsetof(struct ledger_identity, set));
+}
+
+void ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (__u32 i = 0; i < id->set.n && used < len; i++) {
+		char name[IF_NAMESIZE];
+
+		if (!if_indextoname(id->set.ifindex[i], name))
+			snprintf(name, sizeof(name), "%d", id->set.ifindex[i]);
+		used += snprintf(buf + used, len - used, "%s%s", i ? " " : "", name);
+	}
+}
+
+int ledger_set_slot(const struct ledger_set *set, int ifindex)
+{
+	for (__u32 i = 0; i < set->n; i++)
+		if (set->ifindex[i] == ifindex)
+			return i;
+	return -1;
 }
 
 void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
@@ -64,7 +113,7 @@ void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
 }
 
 /* Maps the ledger of fd, len bytes; finds its images. */
-static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources)
+static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources, __u32 n_ifaces)
 {
 	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
@@ -76,21 +125,21 @@ static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources)
 	l->hdr = (struct ledger_header *)mem;
 	l->image[0] = (struct ledger_image *)(mem + sizeof(struct ledger_header));
 	l->image[1] = (struct ledger_image *)(mem + sizeof(struct ledger_header) +
-					      image_size(max_sources));
+					      image_size(max_sources, n_ifaces));
 	return 0;
 }
 
 int ledger_create(struct ledger *l, const struct ledger_identity *id)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	size_t len = ledger_size(id->max_sources);
+	size_t len = ledger_size(id->max_sources, id->set.n);
 	int fd, err;
 
 	*l = (struct ledger){ .fd = -1 };
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdptop_ledger", 4, LINE, len / LINE, &opts);
 	if (fd < 0)
 		return fd;
-	err = ledger_map(l, fd, len, id->max_sources);
+	err = ledger_map(l, fd, len, id->max_sources, id->set.n);
 	if (err) {
 		close(fd);
 		l->fd = -1;
@@ -112,12 +161,14 @@ int ledger_open(struct ledger *l, int fd)
 	*l = (struct ledger){ .fd = fd };
 	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
 		return -errno;
-	/* The header alone first: it says how large the rest is. */
+	/* The header's first line alone first: it says how large the rest is. */
 	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != LINE ||
 	    bpf_map_lookup_elem(fd, &zero, &hdr) || hdr.magic != LEDGER_MAGIC ||
-	    (size_t)info.max_entries * LINE != ledger_size(hdr.max_sources))
+	    !hdr.id.set.n || hdr.id.set.n > MAX_INTERFACES ||
+	    (size_t)info.max_entries * LINE != ledger_size(hdr.max_sources, hdr.id.set.n))
 		return -EPROTO;
-	return ledger_map(l, fd, ledger_size(hdr.max_sources), hdr.max_sources);
+	return ledger_map(l, fd, ledger_size(hdr.max_sources, hdr.id.set.n), hdr.max_sources,
+			  hdr.id.set.n);
 }
 
 const struct ledger_identity *ledger_id(const struct ledger *l)
@@ -130,26 +181,36 @@ static const struct ledger_image *committed_image(const struct ledger *l)
 	return l->image[__atomic_load_n(&l->hdr->committed, __ATOMIC_ACQUIRE) & 1];
 }
 
-void ledger_committed(const struct ledger *l, struct tally_saved *saved, __u32 *flips,
-		      __u64 *cut_ns)
+void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *saved,
+		      __u32 *flips, __u64 *cut_ns)
 {
 	const struct ledger_image *img = committed_image(l);
+	const struct ledger_member *m = image_members(img);
+	const struct source_count *sources = image_sources(img, l->hdr->id.set.n);
 
-	*saved = (struct tally_saved){ img->sources, img->n_sources, img->now, img->cum };
+	for (__u32 i = 0; i < slot; i++)
+		sources += m[i].n_sources;
+	*saved = (struct tally_saved){ sources, m[slot].n_sources, m[slot].now, m[slot].cum };
 	*flips = img->flips;
 	*cut_ns = img->cut_ns;
 }
 
-void ledger_commit(struct ledger *l, const struct tally *t, __u32 flips, __u64 cut_ns)
+void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns)
 {
-	__u32 next = (l->hdr->committed & 1) ^ 1;
+	__u32 next = (l->hdr->committed & 1) ^ 1, n_ifaces = l->hdr->id.set.n;
 	struct ledger_image *img = l->image[next];
-	const struct tally_saved saved = tally_saved(t);
+	struct ledger_member *m = image_members(img);
+	struct source_count *sources = image_sources(img, n_ifaces);
 
-	memcpy(img->sources, saved.sources, (size_t)saved.n_sources * sizeof(*saved.sources));
-	img->n_sources = saved.n_sources;
-	img->now = saved.now;
-	img->cum = saved.cum;
+	/* The tallies share max_sources: together they fit. */
+	for (__u32 i = 0; i < n_ifaces; i++) {
+		const struct tally_saved saved = tally_saved(&tallies[i]);
+
+		memcpy(sources, saved.sources, (size_t)saved.n_sources * sizeof(*saved.sources));
+		sources += saved.n_sources;
+		m[i] = (struct ledger_member){ .cum = saved.cum, .n_sources = saved.n_sources,
+					       .now = saved.now };
+	}
 	img->flips = flips;
 	img->cut_ns = cut_ns;
 	/* The one store that commits: the image is whole before it. A killed
@@ -162,16 +223,18 @@ void ledger_commit(struct ledger *l, const struct tally *t, __u32 flips, __u64 c
  * true. With no flip since that commit, the epoch it absorbed may be half
  * cleared: clear it again, after a grace period (an agent may have died
  * between flip and wait). After a flip, its clear had finished. */
-int ledger_recover(struct ledger *l, struct table *table, struct tally *t, double start)
+int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies, double start)
 {
 	struct tally_saved saved;
 	__u32 flips;
 	__u64 cut_ns;
-	int err;
+	int err = 0;
 
 	table->keep_retired = true;
-	ledger_committed(l, &saved, &flips, &cut_ns);
-	err = tally_restore(t, &saved, cut_ns / 1e9 - start);
+	for (__u32 i = 0; !err && i < l->hdr->id.set.n; i++) {
+		ledger_committed(l, i, &saved, &flips, &cut_ns);
+		err = tally_restore(&tallies[i], &saved, cut_ns / 1e9 - start);
+	}
 	if (err || !flips || flips != table_flips(table))
 		return err;
 	err = table_grace_period();
@@ -180,10 +243,10 @@ int ledger_recover(struct ledger *l, struct table *table, struct tally *t, doubl
 	return err;
 }
 
-void ledger_persist(struct ledger *l, struct table *table, const struct tally *t,
+void ledger_persist(struct ledger *l, struct table *table, const struct tally *tallies,
 		    __u32 retired, __u64 cut_ns)
 {
-	ledger_commit(l, t, table_flips(table), cut_ns);
+	ledger_commit(l, tallies, table_flips(table), cut_ns);
 	table_clear(table, retired);
 }
 

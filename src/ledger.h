@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The cumulative counts of a pinned interface (--pin), kept where the
- * agent's death cannot take them: a BPF array pinned beside the table,
- * mmapped. Crash-consistent: kill -9 at any instant neither loses nor
- * doubles a frame.
+/* The cumulative counts of the interfaces of a pinned table (--pin), kept
+ * where the agent's death cannot take them: a BPF array pinned beside the
+ * table, mmapped, that holds the tallies of every interface counting into
+ * the table (its set), committed together. Crash-consistent: kill -9 at
+ * any instant neither loses nor doubles a frame.
  *
  * Protocol, one interval: the agent drains the retired epoch into its tally
  * without clearing it, writes the tally into the image not committed,
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "cli.h"
 #include "key.h"
 #include "table.h"
 #include "tally.h"
@@ -35,7 +37,13 @@ struct ledger_identity {
 	__u8 prefix4, prefix6;
 	__u8 vlan;
 	__u8 single_buffer;
-	__u8 pad[7];
+	__u8 pad[3];
+	/* The interfaces that count into the table, by slot (its place in
+	 * every slot's bytes, and its tally's in the ledger). */
+	struct ledger_set {
+		__u32 n;
+		__s32 ifindex[MAX_INTERFACES];
+	} set;
 };
 
 struct ledger {
@@ -46,13 +54,25 @@ struct ledger {
 	struct ledger_image *image[2];
 };
 
-/* The identity of a table made for these options on this machine. */
+/* The identity of a table made for these options on this machine, counting
+ * the size->nr_ifaces interfaces of ifindex. */
 void ledger_identity(struct ledger_identity *id, const struct table_size *size,
-		     __u32 max_sources, const struct key_spec *key, bool single_buffer);
+		     __u32 max_sources, const struct key_spec *key, bool single_buffer,
+		     const int *ifindex);
+
+/* Whether a and b count the same way (all but the set). */
+bool ledger_same_options(const struct ledger_identity *a, const struct ledger_identity *b);
 
 /* The options that make id: "--key dst --prefix4 24 --prefix6 128 --vlan
  * --max-sources 1000". */
 void ledger_options(const struct ledger_identity *id, char *buf, size_t len);
+
+/* Its set as a command line names it: "v1 w1" (an interface gone by its
+ * index). */
+void ledger_set_names(const struct ledger_identity *id, char *buf, size_t len);
+
+/* The slot of ifindex in set, or -1. */
+int ledger_set_slot(const struct ledger_set *set, int ifindex);
 
 /* Creates an empty ledger for id. Returns 0 or a negative errno. */
 int ledger_create(struct ledger *l, const struct ledger_identity *id);
@@ -65,27 +85,28 @@ const struct ledger_identity *ledger_id(const struct ledger *l);
 
 struct table;
 
-/* Takes up what a pinned state kept, into a fresh tally for table (whose
- * clock reads `start` seconds on CLOCK_MONOTONIC at its 0): the tally as
- * last committed, and the epoch that commit absorbed, cleared if an agent
- * died before it had. From here table_drain() leaves what it reads, for
- * ledger_persist(). 0 or a negative errno. */
-int ledger_recover(struct ledger *l, struct table *table, struct tally *t, double start);
+/* Takes up what a pinned state kept, into fresh tallies for table, one per
+ * interface of the set, by slot (their clock reads `start` seconds on
+ * CLOCK_MONOTONIC at its 0): the tallies as last committed, and the epoch
+ * that commit absorbed, cleared if an agent died before it had. From here
+ * table_drain() leaves what it reads, for ledger_persist(). 0 or a
+ * negative errno. */
+int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies, double start);
 
-/* After table_drain() of epoch `retired` into t and the interval's end:
- * commits t, then clears the epoch. */
-void ledger_persist(struct ledger *l, struct table *table, const struct tally *t,
+/* After table_drain() of epoch `retired` into the tallies and the
+ * interval's end: commits them, then clears the epoch. */
+void ledger_persist(struct ledger *l, struct table *table, const struct tally *tallies,
 		    __u32 retired, __u64 cut_ns);
 
-/* The committed image, as a tally to restore, the flips after the one
- * that retired the epoch it absorbed (0 before the first commit) and when
- * (CLOCK_MONOTONIC ns). */
-void ledger_committed(const struct ledger *l, struct tally_saved *saved, __u32 *flips,
-		      __u64 *cut_ns);
+/* The committed image: the tally of the interface at slot, to restore,
+ * the flips after the one that retired the epoch it absorbed (0 before
+ * the first commit) and when (CLOCK_MONOTONIC ns). */
+void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *saved,
+		      __u32 *flips, __u64 *cut_ns);
 
-/* Commits t, which has absorbed the epoch that the flips-th flip retired,
- * cut at cut_ns. */
-void ledger_commit(struct ledger *l, const struct tally *t, __u32 flips, __u64 cut_ns);
+/* Commits the set's tallies (by slot), which have absorbed the epoch that
+ * the flips-th flip retired, cut at cut_ns. */
+void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns);
 
 void ledger_close(struct ledger *l);
 

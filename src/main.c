@@ -33,9 +33,9 @@ struct monitor {
 	enum link_state state;	/* LINK_ATTACHED while it is counted */
 };
 
-/* Interfaces that count into one table: all of the agent's, which share
- * one table and --max-sources; with --pin, each interface alone (its table
- * is pinned with it and outlives the agent). */
+/* The agent's interfaces: they count into one table and share
+ * --max-sources (with --pin, the table and the ledger of their tallies are
+ * pinned with each of them and outlive the agent). */
 struct group {
 	struct table table;
 	struct tally_budget budget;
@@ -82,7 +82,7 @@ static __u64 ns_of(const struct timespec *ts)
 
 /* Opens the member at slot of group g; the first maps the group's table. */
 static int monitor_open(struct group *g, __u32 slot, const struct config *cfg,
-			const struct iface_arg *iface, const struct timespec *start)
+			const struct iface_arg *iface)
 {
 	struct monitor *m = &g->members[slot];
 	const struct table_share share = { .owner = slot ? &g->members[0].att : NULL,
@@ -99,9 +99,6 @@ static int monitor_open(struct group *g, __u32 slot, const struct config *cfg,
 		attachment_table_maps(&m->att, &maps);
 		err = table_map(&g->table, &maps);
 	}
-	if (!err && m->att.ledger.fd >= 0)
-		err = ledger_recover(&m->att.ledger, &g->table, m->tally,
-				     ((double)ns_of(start)) / 1e9);
 	if (err) {
 		fprintf(stderr, "xdptop: cannot map the counting table of iface \"%s\" (%s): "
 				"lower --max-sources\n", iface->name, strerror(-err));
@@ -146,18 +143,17 @@ static double seconds_since(const struct timespec *start, const struct timespec 
 	return (now->tv_sec - start->tv_sec) + (now->tv_nsec - start->tv_nsec) / 1e9;
 }
 
-/* Retires every table's epoch and takes the cut's time (the counts move to
- * the new epoch there), waits once for the programs still using the old one,
- * then adds what each counted to its tally: a group's tallies end their
- * interval together, after its whole table is read (they share a budget). */
-static int collect(struct group *groups, int n, const struct ticker *tk, struct round *round)
+/* Retires the table's epoch and takes the cut's time (the counts move to
+ * the new epoch there), waits for the programs still using the old one,
+ * then adds what each interface counted to its tally: the tallies end their
+ * interval together, after the whole table is read (they share a budget). */
+static int collect(struct group *g, const struct ticker *tk, struct round *round)
 {
-	__u32 retired[MAX_INTERFACES];
+	struct ledger *ledger = &g->members[0].att.ledger;
+	__u32 retired = table_flip(&g->table);
 	struct timespec cut;
 	int err;
 
-	for (int i = 0; i < n; i++)
-		retired[i] = table_flip(&groups[i].table);
 	clock_gettime(CLOCK_MONOTONIC, &cut);
 	clock_gettime(CLOCK_REALTIME, &round->when);
 	err = table_grace_period();
@@ -167,16 +163,11 @@ static int collect(struct group *groups, int n, const struct ticker *tk, struct 
 		return EXIT_RUNTIME;
 	}
 	round->elapsed = seconds_since(&tk->start, &cut);
-	for (int i = 0; i < n; i++) {
-		struct group *g = &groups[i];
-
-		table_drain(&g->table, retired[i], g->tallies);
-		for (int k = 0; k < g->n; k++)
-			tally_end_interval(&g->tallies[k], round->elapsed);
-		if (g->members[0].att.ledger.fd >= 0)	/* --pin: a group of one */
-			ledger_persist(&g->members[0].att.ledger, &g->table, g->tallies,
-				       retired[i], ns_of(&cut));
-	}
+	table_drain(&g->table, retired, g->tallies);
+	for (int k = 0; k < g->n; k++)
+		tally_end_interval(&g->tallies[k], round->elapsed);
+	if (ledger->fd >= 0)	/* --pin */
+		ledger_persist(ledger, &g->table, g->tallies, retired, ns_of(&cut));
 	return EXIT_OK;
 }
 
@@ -348,8 +339,7 @@ static int sink_failed(int err)
 	return EXIT_RUNTIME;
 }
 
-static int run(struct monitor *mons, struct group *groups, int n_groups,
-	       const struct config *cfg, struct ticker *tk, const struct sinks *sinks)
+static int run(struct monitor *mons, struct group *group, const struct config *cfg, struct ticker *tk, const struct sinks *sinks)
 {
 	const int n = cfg->n_ifaces;
 	struct round round = {};
@@ -368,7 +358,7 @@ static int run(struct monitor *mons, struct group *groups, int n_groups,
 		if (wake < 0)
 			return sink_failed(wake);
 		more = wake == WAKE_TICK;
-		if (collect(groups, n_groups, tk, &round))
+		if (collect(group, tk, &round))
 			return EXIT_RUNTIME;
 		attached = report_all(mons, n, &cfg->key, sinks, &round);
 		if (attached < 0)
@@ -427,30 +417,38 @@ static int listen_open(const struct listen_spec *l, int *fd)
 	return EXIT_LISTEN;
 }
 
-/* One group of every interface, or with --pin one each. Returns how many. */
-static int plan_groups(struct group *groups, struct monitor *mons, struct tally *tallies,
-		       const struct config *cfg)
+/* With --pin, once every tally of g is there: takes up the counts pinned. */
+static int recover_group(struct group *g, const struct timespec *start)
 {
-	int n = cfg->pin_root ? cfg->n_ifaces : 1;
+	struct ledger *l = &g->members[0].att.ledger;
+	int err = l->fd < 0 ? 0 : ledger_recover(l, &g->table, g->tallies,
+						 ((double)ns_of(start)) / 1e9);
 
-	for (int i = 0; i < n; i++)
-		groups[i] = (struct group){ .members = &mons[i], .tallies = &tallies[i],
-					    .n = cfg->pin_root ? 1 : cfg->n_ifaces,
-					    .budget.max_sources = cfg->max_sources };
-	return n;
+	if (err)
+		fprintf(stderr, "xdptop: cannot take up the counts pinned for iface \"%s\" (%s): "
+				"lower --max-sources\n", g->members[0].att.ifname, strerror(-err));
+	return err ? EXIT_RUNTIME : EXIT_OK;
 }
 
-/* Opens the groups' members in the order of the command line; counts in
+/* Opens the group's members in the order of the command line; counts in
  * *opened those it tried, also one that failed half-way. */
-static int open_groups(struct group *groups, int n_groups, const struct config *cfg,
-		       const struct timespec *start, int *opened)
+static int open_group(struct group *g, const struct config *cfg, const struct timespec *start,
+		      int *opened)
 {
 	int err = EXIT_OK;
 
-	for (int i = 0; !err && i < n_groups; i++)
-		for (int slot = 0; !err && slot < groups[i].n; slot++, (*opened)++)
-			err = monitor_open(&groups[i], slot, cfg, &cfg->ifaces[*opened], start);
-	return err;
+	for (int slot = 0; !err && slot < g->n; slot++, (*opened)++)
+		err = monitor_open(g, slot, cfg, &cfg->ifaces[slot]);
+	return err ?: recover_group(g, start);
+}
+
+/* A start that failed leaves nothing behind: what it attached and pinned
+ * goes; a pinned state it took up stays as it was, counting. */
+static void forget_new(struct monitor *mons, int opened)
+{
+	for (int i = 0; i < opened; i++)
+		if (!mons[i].att.adopted)
+			attachment_forget(&mons[i].att);
 }
 
 static void close_sinks(struct sinks *sinks)
@@ -464,11 +462,11 @@ int main(int argc, char **argv)
 {
 	static struct monitor mons[MAX_INTERFACES];
 	static struct tally tallies[MAX_INTERFACES];
-	static struct group groups[MAX_INTERFACES];
+	static struct group group;
 	struct ticker tk = { .timer_fd = -1, .signal_fd = -1 };
 	struct sinks sinks = {};
 	struct config cfg;
-	int err, opened = 0, n_groups;
+	int err, opened = 0;
 	int listen_fd = -1;
 
 	err = cli_parse(argc, argv, &cfg);
@@ -487,10 +485,11 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &tk.start);
 
-	n_groups = plan_groups(groups, mons, tallies, &cfg);
+	group = (struct group){ .members = mons, .tallies = tallies, .n = cfg.n_ifaces,
+				.budget.max_sources = cfg.max_sources };
 	err = privs_check(cfg.single_buffer);
 	err = err ?: listen_open(&cfg.listen, &listen_fd);
-	err = err ?: open_groups(groups, n_groups, &cfg, &tk.start, &opened);
+	err = err ?: open_group(&group, &cfg, &tk.start, &opened);
 	err = err ?: grace_open();
 	err = err ?: privs_drop(table_grace_period, needs_net_admin(mons, opened));
 	if (!err) {
@@ -500,7 +499,9 @@ int main(int argc, char **argv)
 		err = open_sinks(&sinks, &cfg, &listen_fd);
 	}
 	if (!err)
-		err = run(mons, groups, n_groups, &cfg, &tk, &sinks);
+		err = run(mons, &group, &cfg, &tk, &sinks);
+	else
+		forget_new(mons, opened);
 	close_sinks(&sinks);	/* gives the terminal back first: messages follow */
 	if (listen_fd >= 0)
 		close(listen_fd);
@@ -508,7 +509,6 @@ int main(int argc, char **argv)
 	ticker_close(&tk);
 	for (int i = 0; i < opened; i++)
 		monitor_close(&mons[i]);
-	for (int i = 0; i < n_groups; i++)
-		table_unmap(&groups[i].table);
+	table_unmap(&group.table);
 	return err;
 }

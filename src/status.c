@@ -55,45 +55,64 @@ static bool show_attached(int ifindex, const char *name)
 	return true;
 }
 
+/* What the ledger of a pinned state says of ifindex's counts; the
+ * interfaces whose table it is, into set (ifindex's name, unless it
+ * names more). Returns how many. */
+static int show_ledger(const struct pin *p, int ifindex, char *set, size_t len)
+{
+	struct ledger l = { .fd = -1 };
+	const struct ledger_identity *id;
+	struct tally_saved saved;
+	char options[160];
+	int err = pin_get(p, PIN_LEDGER), slot, n;
+	__u32 flips;
+	__u64 cut_ns;
+
+	err = err < 0 ? err : ledger_open(&l, err);
+	slot = err ? -1 : ledger_set_slot(&ledger_id(&l)->set, ifindex);
+	if (slot < 0) {
+		printf("    no ledger this xdptop can read (%s)\n",
+		       strerror(err ? -err : ENOENT));
+		ledger_close(&l);
+		return 1;
+	}
+	id = ledger_id(&l);
+	ledger_options(id, options, sizeof(options));
+	ledger_committed(&l, slot, &saved, &flips, &cut_ns);
+	printf("    %s: %llu frames, %llu bytes, %u keys tracked\n", options,
+	       (unsigned long long)saved.cum.total.packets,
+	       (unsigned long long)saved.cum.total.bytes, saved.n_sources);
+	ledger_set_names(id, set, len);
+	if (id->set.n > 1)
+		printf("    one table and --max-sources with ifaces %s\n", set);
+	n = id->set.n;
+	ledger_close(&l);
+	return n;
+}
+
 /* What the ledger of a pinned state says, and whether an agent owns it. */
 static void show_pinned(const char *dir, int ifindex, const char *pin_option)
 {
 	struct pin p = { .dir_fd = -1 };
-	struct ledger l = { .fd = -1 };
-	struct tally_saved saved;
-	char name[IF_NAMESIZE];
-	__u32 flips;
+	char name[IF_NAMESIZE], set[MAX_INTERFACES * IF_NAMESIZE];
 	bool locked_by_agent;
-	__u64 cut_ns;
-	int err;
+	int n;
 
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "gone");
 	printf("  pinned in %s (iface %s)\n", dir, name);
-	err = pin_lock(&p, dir);
-	locked_by_agent = err == -EWOULDBLOCK;
-	err = pin_get(&p, PIN_LEDGER);
-	err = err < 0 ? err : ledger_open(&l, err);
-	if (!err) {
-		char options[160];
-
-		ledger_options(ledger_id(&l), options, sizeof(options));
-		ledger_committed(&l, &saved, &flips, &cut_ns);
-		printf("    %s: %llu frames, %llu bytes, %u keys tracked\n", options,
-		       (unsigned long long)saved.cum.total.packets,
-		       (unsigned long long)saved.cum.total.bytes, saved.n_sources);
-	} else {
-		printf("    no ledger this xdptop can read (%s)\n", strerror(-err));
-	}
-	ledger_close(&l);
+	locked_by_agent = pin_lock(&p, dir) == -EWOULDBLOCK;
+	snprintf(set, sizeof(set), "%s", name);
+	n = show_ledger(&p, ifindex, set, sizeof(set));
 	if (locked_by_agent)
 		printf("    an xdptop is counting it now\n");
 	else if (!pin_has(&p, PIN_LINK))
 		printf("    incomplete (no link): remove it with 'xdptop --detach %d'\n", ifindex);
 	else
 		printf("    no xdptop runs: it keeps counting; 'xdptop --pin%s %s' takes it up, "
-		       "'xdptop%s%s --detach %s' removes it\n", pin_option, name,
-		       *pin_option ? " --pin" : "", pin_option, name);
+		       "'xdptop%s%s --detach %s' removes it%s\n", pin_option, set,
+		       *pin_option ? " --pin" : "", pin_option, name,
+		       n > 1 ? " and the others" : "");
 	pin_close(&p);
 }
 
@@ -175,36 +194,94 @@ static int detach_unpinned(const struct iface_arg *iface)
 	return EXIT_OK;
 }
 
-static int detach_one(const char *netns, const struct iface_arg *iface)
+/* The directory of ifindex's pinned state, locked without waiting: 0, or
+ * a negative errno (-EWOULDBLOCK: an agent holds it). */
+static int lock_pinned(struct pin *p, const char *netns, int ifindex)
 {
-	struct pin p = { .dir_fd = -1 };
-	char dir[sizeof(p.dir)];
-	int err, fd;
+	char dir[sizeof(p->dir)];
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%d", netns, iface->ifindex) >= sizeof(dir))
-		return EXIT_USAGE;
-	err = pin_lock(&p, dir);
-	if (err == -EWOULDBLOCK) {
-		fprintf(stderr, "xdptop: iface \"%s\" is counted by a running xdptop: stop it "
-				"first, then detach\n", iface->name);
-		return EXIT_INTERFACE;
-	}
-	if (err)
-		return detach_unpinned(iface);
-	/* Off now, even if a process still holds the link. */
-	fd = pin_get(&p, PIN_LINK);
+	*p = (struct pin){ .dir_fd = -1 };
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%d", netns, ifindex) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	return pin_lock(p, dir);
+}
+
+/* The interfaces whose table the state in p is, by slot, into set: the
+ * ledger says; ifindex alone when it cannot be read. */
+static void set_of(const struct pin *p, int ifindex, struct ledger_set *set)
+{
+	struct ledger l = { .fd = -1 };
+	int fd = pin_get(p, PIN_LEDGER);
+
+	*set = (struct ledger_set){ .n = 1, .ifindex = { ifindex } };
+	if (fd >= 0 && !ledger_open(&l, fd) && ledger_set_slot(&ledger_id(&l)->set, ifindex) >= 0)
+		*set = ledger_id(&l)->set;
+	ledger_close(&l);
+}
+
+/* Off now, even if a process still holds the link; then the state goes. */
+static void remove_pinned(struct pin *p, int ifindex)
+{
+	char name[IF_NAMESIZE];
+	int fd = pin_get(p, PIN_LINK);
+
 	if (fd >= 0) {
 		bpf_link_detach(fd);
 		close(fd);
 	}
-	pin_remove(&p);
-	pin_close(&p);
-	printf("Detached xdptop from iface \"%s\" and removed its pinned state\n", iface->name);
+	pin_remove(p);
+	pin_close(p);
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, sizeof(name), "%d", ifindex);
+	printf("Detached xdptop from iface \"%s\" and removed its pinned state\n", name);
+}
+
+static int counted_now(const char *name)
+{
+	fprintf(stderr, "xdptop: iface \"%s\" is counted by a running xdptop: stop it first, "
+			"then detach\n", name);
+	return EXIT_INTERFACE;
+}
+
+/* Detaches iface and every interface that shares its pinned table (their
+ * counts are one ledger): all of them, or none while an agent counts any.
+ * Adds the interfaces detached to *done. */
+static int detach_set(const char *netns, const struct iface_arg *iface, struct ledger_set *done)
+{
+	struct pin pins[MAX_INTERFACES];
+	int held[MAX_INTERFACES] = { iface->ifindex };	/* pins[k]'s interface */
+	struct ledger_set set;
+	__u32 locked = 1;
+	int err = lock_pinned(&pins[0], netns, iface->ifindex);
+
+	if (err == -EWOULDBLOCK)
+		return counted_now(iface->name);
+	if (err)
+		return detach_unpinned(iface);
+	set_of(&pins[0], iface->ifindex, &set);
+	/* The others' directories may be gone (an interface deleted). */
+	for (__u32 i = 0; i < set.n && err != -EWOULDBLOCK; i++) {
+		int ifindex = set.ifindex[i];
+
+		err = ifindex == iface->ifindex ? 0 : lock_pinned(&pins[locked], netns, ifindex);
+		if (ifindex != iface->ifindex && !err)
+			held[locked++] = ifindex;
+	}
+	for (__u32 k = 0; k < locked && err == -EWOULDBLOCK; k++)
+		pin_close(&pins[k]);
+	if (err == -EWOULDBLOCK)
+		return counted_now(iface->name);
+	for (__u32 k = 0; k < locked; k++) {
+		remove_pinned(&pins[k], held[k]);
+		if (done->n < MAX_INTERFACES)
+			done->ifindex[done->n++] = held[k];
+	}
 	return EXIT_OK;
 }
 
 int status_detach(const char *root, const struct iface_arg *ifaces, int n)
 {
+	struct ledger_set done = {};
 	char netns[PATH_MAX];
 	int err = EXIT_OK;
 
@@ -214,7 +291,8 @@ int status_detach(const char *root, const struct iface_arg *ifaces, int n)
 		return EXIT_RUNTIME;
 	}
 	for (int i = 0; i < n; i++) {
-		int e = detach_one(netns, &ifaces[i]);
+		int e = ledger_set_slot(&done, ifaces[i].ifindex) >= 0 ? EXIT_OK :
+			detach_set(netns, &ifaces[i], &done);
 
 		err = err ?: e;
 	}

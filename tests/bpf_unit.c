@@ -2536,7 +2536,7 @@ static void scribble_uncommitted(struct ledger *l)
 	__u64 cut_ns;
 	int other;
 
-	ledger_committed(l, &saved, &flips, &cut_ns);
+	ledger_committed(l, 0, &saved, &flips, &cut_ns);
 	other = (const void *)saved.sources > (const void *)l->image[1] ? 0 : 1;
 	memset(l->image[other], 0xa5, 4096);
 }
@@ -2612,7 +2612,7 @@ static void test_ledger_crash_points(void **state)
 
 		for (int i = 0; i < 4; i++)
 			s[i] = candidate(7000 + i);
-		ledger_identity(&id, &e->a.size, 1024, &e->key, true);
+		ledger_identity(&id, &e->a.size, 1024, &e->key, true, (const int[]){ 1 });
 		assert_int_equal(ledger_create(&l, &id), 0);
 		assert_int_equal(ledger_recover(&l, &e->t, &e->tally, 0), 0);
 		for (int round = 0; round < 3; round++) {
