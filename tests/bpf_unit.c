@@ -3102,6 +3102,77 @@ static void test_two_interfaces_share(void **state)
 	assert_int_equal(s->budget.used, 6);
 }
 
+/* One round of an agent with a ledger of both interfaces (collect()). */
+static void shared_persist(struct shared_env *s, struct ledger *l)
+{
+	__u32 retired = table_flip(&s->t);
+
+	assert_int_equal(table_grace_period(), 0);
+	table_drain(&s->t, retired, s->tallies);
+	s->intervals++;
+	for (int i = 0; i < 2; i++)
+		tally_end_interval(&s->tallies[i], s->intervals);
+	ledger_persist(l, &s->t, s->tallies, retired, s->intervals * 1000000000ULL);
+}
+
+/* --pin with two interfaces: one ledger holds both tallies, committed
+ * together. An agent dies after a commit; frames keep coming on both
+ * interfaces meanwhile; the next agent (fresh tallies, a fresh budget)
+ * takes both up, each interface's counts where they were, the budget spent
+ * as much as before, and the frames counted meanwhile on top. */
+static void test_ledger_two_interfaces(void **state)
+{
+	struct shared_env *s = shared_open(state, 8);
+	const struct key_spec key = KEY_SPEC_DEFAULT;
+	struct src a = v4(IP4(198, 18, 1, 1)), b = v6(0x20010db8, 0x77);
+	struct ledger_identity id;
+	struct tally_saved saved;
+	struct ledger l;
+	__u32 flips;
+	__u64 cut_ns;
+
+	ledger_identity(&id, &s->a[0].size, 8, &key, true, (const int[]){ 11, 12 });
+	assert_int_equal(id.set.n, 2);
+	assert_int_equal(ledger_set_slot(&id.set, 12), 1);
+	assert_int_equal(ledger_set_slot(&id.set, 13), -1);
+	assert_int_equal(ledger_create(&l, &id), 0);
+	assert_int_equal(ledger_recover(&l, &s->t, s->tallies, 0), 0);
+	shared_send(s, 0, &a, 100, 3);
+	shared_send(s, 1, &a, 200, 2);
+	shared_send(s, 1, &b, 300, 1);
+	shared_send(s, 0, NULL, 60, 1);
+	shared_persist(s, &l);
+	ledger_committed(&l, 1, &saved, &flips, &cut_ns);
+	assert_int_equal(saved.n_sources, 2);
+	assert_int_equal(saved.cum.total.packets, 3);
+	assert_int_equal(saved.cum.total.bytes, 700);
+
+	/* The agent dies; the programs count on. */
+	shared_send(s, 0, &b, 400, 1);
+	shared_send(s, 1, &a, 200, 1);
+	for (int i = 0; i < 2; i++) {
+		tally_free(&s->tallies[i]);
+		assert_int_equal(tally_init(&s->tallies[i], 8), 0);
+	}
+	s->budget = (struct tally_budget){ .max_sources = 8 };
+	for (int i = 0; i < 2; i++)
+		tally_share(&s->tallies[i], &s->budget);
+	assert_int_equal(ledger_recover(&l, &s->t, s->tallies, 0), 0);
+	assert_int_equal(s->budget.used, 3);
+	shared_persist(s, &l);
+	assert_source(&s->tallies[0], &a, 3, 300);
+	assert_source(&s->tallies[0], &b, 1, 400);
+	assert_counter(&s->tallies[0].cum.other, 1, 60);
+	assert_counter(&s->tallies[0].cum.total, 5, 760);
+	assert_source(&s->tallies[1], &a, 3, 600);
+	assert_source(&s->tallies[1], &b, 1, 300);
+	assert_counter(&s->tallies[1].cum.total, 4, 900);
+	assert_int_equal(s->budget.used, 4);
+	for (int i = 0; i < 2; i++)
+		check_identity(&s->tallies[i]);
+	ledger_close(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3150,6 +3221,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_full_capacity, env_teardown),
 		cmocka_unit_test(test_sizing),
 		cmocka_unit_test_teardown(test_two_interfaces_share, shared_teardown),
+		cmocka_unit_test_teardown(test_ledger_two_interfaces, shared_teardown),
 	};
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || pin_first_cpu()) {
 		perror("bpf_unit: sched_setaffinity");

@@ -44,13 +44,14 @@ def pins(root):
     return sorted(str(p.relative_to(root)) for p in [top, *top.rglob("*")] if p.exists())
 
 
-def paced_capture(tmp_path, n_sources=40, rounds=60):
+def paced_capture(tmp_path, n_sources=40, rounds=60, first=0, name="paced"):
     """rounds x (one frame from each source, sizes varying, and one 'other'
-    frame): the exact counts, and the pcap."""
+    frame): the exact counts, and the pcap. Sources first .. first +
+    n_sources - 1 of one numbering."""
     exp, frames = Expected(), []
     others = other_frames()
     for r in range(rounds):
-        for i in range(n_sources):
+        for i in range(first, first + n_sources):
             src = f"198.18.{1 + i // 200}.{1 + i % 200}" if i % 4 else f"2001:db8:7::{i + 1:x}"
             length = 64 + (r * 7 + i * 13) % 900
             frames.append(udp_frame(src, length))
@@ -58,7 +59,7 @@ def paced_capture(tmp_path, n_sources=40, rounds=60):
         frame, length = others[r % len(others)]
         frames.append(frame)
         exp.add_other(length)
-    return exp, write_pcap(tmp_path / "paced.pcap", frames)
+    return exp, write_pcap(tmp_path / f"{name}.pcap", frames)
 
 
 def final_report(agent):
@@ -106,6 +107,139 @@ def test_kill9_at_random_instants_loses_and_doubles_nothing(lab, xdptop, bpffs, 
     out = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--detach", "v1").stdout
     assert out == 'Detached xdptop from iface "v1" and removed its pinned state\n'
     assert receiver.xdp_attached() == []
+    assert pins(bpffs) == ["xdptop"]
+
+
+def restart_until_adopted(lab, ns, xdptop, args, ifaces):
+    agent = lab.start(ns, xdptop, *args)
+    deadline = time.monotonic() + 20
+    while not all(f'Adopted the XDP program pinned on iface "{i}"' in agent.stderr()
+                  for i in ifaces):
+        assert agent.proc.poll() is None, agent.stderr()
+        assert time.monotonic() < deadline, agent.stderr()
+        time.sleep(0.02)
+    return agent
+
+
+def pinned_map_id(path):
+    import json
+    return json.loads(sh("bpftool", "-j", "map", "show", "pinned", str(path)).stdout)["id"]
+
+
+def test_a_set_of_interfaces_shares_one_pinned_table(lab, xdptop, bpffs, tmp_path):
+    """--pin v1 w1: one table and one ledger for both, pinned with each.
+    kill -9 at random instants under paced traffic on both is followed by
+    an agent that adopts both, and each interface's last report is exact.
+    The set is taken up only as it was made (another set, or another order,
+    is refused with the fix and changes nothing); --status names it;
+    --detach of one interface removes them all."""
+    receiver = lab.netns()
+    senders = [lab.netns(), lab.netns()]
+    lab.veth(senders[0], receiver, "v0", "v1")
+    lab.veth(senders[1], receiver, "w0", "w1")
+    plans = {"v1": paced_capture(tmp_path, 30, 40, first=0, name="v"),
+             "w1": paced_capture(tmp_path, 20, 40, first=100, name="w")}
+    root = "--pin=" + str(bpffs / "xdptop")
+    args = [root, "-f", "json", "-i", "0.05", "v1", "w1"]
+    agent = lab.start(receiver, xdptop, *args)
+    agent.wait_attached(2)
+    # 1,240 and 840 frames at 400 frames/s: about 3 s of traffic for 6 deaths.
+    replays = [sender.popen("tcpreplay", "-q", "--pps", "400", "-i", dev, str(plans[i][1]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for sender, dev, i in ((senders[0], "v0", "v1"), (senders[1], "w0", "w1"))]
+    rng = random.Random(11)
+    for _ in range(6):
+        time.sleep(rng.uniform(0.05, 0.35))
+        agent.proc.send_signal(signal.SIGKILL)
+        agent.wait()
+        time.sleep(rng.uniform(0, 0.1))
+        agent = restart_until_adopted(lab, receiver, xdptop, args, ["v1", "w1"])
+    for replay, ifname in zip(replays, ("v1", "w1")):
+        out, err = replay.communicate(timeout=60)
+        sent = plans[ifname][0].total["packets"]
+        assert re.search(r"Successful packets:\s+%d\n" % sent, out), out + err
+    time.sleep(0.3)
+    assert agent.stop() == 0, agent.stderr()
+    last = {r["interface"]: r for r in agent.reports()}
+    for ifname, (exp, _) in plans.items():
+        check_identity(last[ifname])
+        assert as_expected(last[ifname]) == exp.as_expected(), ifname
+    netns = bpffs / "xdptop" / f"net{netns_inode(receiver)}"
+    dirs = sorted(netns.iterdir())
+    assert len(dirs) == 2
+    for name in ("slots", "claims", "cpu_stats", "bss", "ledger"):
+        assert pinned_map_id(dirs[0] / name) == pinned_map_id(dirs[1] / name), name
+
+    status = receiver.run(xdptop, root, "--status").stdout
+    assert status.count("    one table and --max-sources with ifaces v1 w1\n") == 2, status
+    assert status.count(f"no xdptop runs: it keeps counting; 'xdptop {root} v1 w1' takes it "
+                        f"up, 'xdptop {root} --detach ") == 2, status
+    for ifname, (exp, _) in plans.items():
+        assert re.search(r"%s\n    --key src --prefix4 32 --prefix6 128 --max-sources 65536: "
+                         r"%d frames, %d bytes, %d keys tracked\n" % (
+                             re.escape(f"(iface {ifname})"), exp.total["packets"],
+                             exp.total["bytes"], len(exp.sources)), status), status
+
+    before = pins(bpffs)
+    for ifaces, first in ((["v1"], "v1"), (["w1", "v1"], "w1")):
+        r = receiver.run(xdptop, root, "-f", "json", "-c", "1", *ifaces, check=False)
+        assert (r.returncode, r.stdout) == (2, ""), r
+        assert r.stderr.splitlines()[-1] == (
+            f'xdptop: the state pinned for iface "{first}" is the table of ifaces v1 w1, in '
+            f"this order, not {' '.join(ifaces)}: rerun with them, or remove it with 'xdptop "
+            f"--detach {first}' (the counts of all are lost)")
+        assert pins(bpffs) == before
+        assert receiver.xdp_attached() == ["v1", "w1"]
+
+    r = receiver.run(xdptop, root, "--detach", "w1", "v1")
+    assert r.stdout == ('Detached xdptop from iface "w1" and removed its pinned state\n'
+                        'Detached xdptop from iface "v1" and removed its pinned state\n')
+    assert receiver.xdp_attached() == []
+    assert pins(bpffs) == ["xdptop"]
+
+
+def test_a_lost_link_goes_back_on_the_pinned_table(lab, xdptop, bpffs, tmp_path):
+    """With no agent running, v1's pinned link is detached (bpftool link
+    detach): the next agent puts the program back on the pinned table, and
+    the counts from before are still there."""
+    exp, pcap = paced_capture(tmp_path, 10, 3)
+    sender, receiver = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    agent = lab.start(receiver, xdptop, root, "-f", "json", "-i", "0.05", "v1")
+    agent.wait_attached()
+    sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(pcap))
+    time.sleep(0.3)
+    assert agent.stop() == 0, agent.stderr()
+    link = next(Path(d) / "link" for d in (bpffs / "xdptop").glob("net*/*"))
+    import json
+    link_id = json.loads(sh("bpftool", "-j", "link", "show", "pinned", str(link)).stdout)["id"]
+    sh("bpftool", "link", "detach", "id", str(link_id))
+    assert receiver.xdp_attached() == []
+    r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1")
+    assert ('xdptop: the program pinned for iface "v1" was no longer attached (what it '
+            'received meanwhile was not counted): attaching it again\n') in r.stderr
+    report = json.loads(r.stdout.splitlines()[-1])
+    assert as_expected(report) == exp.as_expected()
+    assert receiver.xdp_attached() == ["v1"]
+    receiver.run(xdptop, root, "--detach", "v1")
+    assert pins(bpffs) == ["xdptop"]
+
+
+def test_a_set_that_cannot_start_leaves_nothing_behind(lab, xdptop, bpffs):
+    """--pin v1 w1 with a program of another's on w1: v1 was attached and
+    pinned first; the refusal on w1 takes all of it away again."""
+    receiver = lab.netns()
+    lab.veth(lab.netns(), receiver, "v0", "v1")
+    lab.veth(lab.netns(), receiver, "w0", "w1")
+    obj = str(Path(xdptop).parent / "xdptop.bpf.o")
+    sh("ip", "-n", receiver.name, "link", "set", "dev", "w1", "xdpdrv", "obj", obj, "sec", "xdp")
+    r = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "-c", "1", "v1", "w1",
+                     check=False)
+    assert (r.returncode, r.stdout) == (4, ""), r
+    assert r.stderr.startswith('Attached XDP program to iface "v1"'), r.stderr
+    assert r.stderr.splitlines()[-1].startswith(
+        'xdptop: iface "w1" already has XDP program '), r.stderr
+    assert receiver.xdp_attached() == ["w1"]
     assert pins(bpffs) == ["xdptop"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import sanitizer_env
 
 # cmocka_unit_test entries in tests/bpf_unit.c's main().
-EXPECTED_TESTS = 45
+EXPECTED_TESTS = 46
 
 
 def test_bpf_unit(xdptop):
