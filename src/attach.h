@@ -61,8 +61,9 @@ static inline int attachment_load(struct attachment *a, __u32 max_sources,
 }
 
 /* Loads a program instance sized for cfg, counting into the table share
- * says, and attaches it to iface; with --pin (a table of its own), adopts
- * the state pinned for iface, or pins a new one. Returns EXIT_OK, or an
+ * says, and attaches it to iface; with --pin, adopts the state pinned for
+ * iface (the first interface's table and ledger, or another's pinned on the
+ * first one's), or pins a new one. Returns EXIT_OK, or an
  * exit code after one line naming the cause and the fix, with nothing left
  * attached or loaded (a pinned state stays as it was). */
 int attachment_open(struct attachment *a, const struct config *cfg,

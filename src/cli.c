@@ -79,7 +79,7 @@ static const struct argp_option options[] = {
 	{ "prefix4", OPT_PREFIX4, "LEN", 0, "Count IPv4 addresses by their /LEN prefix (1-32)", 2 },
 	{ "prefix6", OPT_PREFIX6, "LEN", 0, "Count IPv6 addresses by their /LEN prefix (1-128)", 2 },
 	{ "vlan", OPT_VLAN, NULL, 0, "Tell keys apart by their VLAN ids too", 2 },
-	{ "max-sources", 'n', "N", 0, "Keys tracked, by all interfaces together (default 65536; with --pin, by each)", 2 },
+	{ "max-sources", 'n', "N", 0, "Keys tracked, by all interfaces together (default 65536)", 2 },
 	{ NULL, 0, NULL, 0, "Attaching:", 3 },
 	{ "mode", 'm', "MODE", 0, "auto (default: native, else generic), native or generic", 3 },
 	{ "force", OPT_FORCE, NULL, 0, "Replace an XDP program already on an interface", 3 },
