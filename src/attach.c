@@ -554,12 +554,14 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 		return EXIT_INTERFACE;
 	}
 	if (ledger_same_options(have, &want)) {
-		ledger_set_names(have, was, sizeof(was));
+		bool gone = ledger_set_names(have, was, sizeof(was));
+
 		ledger_set_names(&want, asked, sizeof(asked));
 		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" is the table of "
-				"ifaces %s, in this order, not %s: rerun with them, or remove it "
-				"with 'xdptop --detach %s' (the counts of all are lost)\n",
-			a->ifname, was, asked, a->ifname);
+				"ifaces %s, in this order, not %s: %s 'xdptop --detach %s' (the "
+				"counts of all are lost)\n", a->ifname, was, asked,
+			gone ? "one of them is gone (named by its index): remove it with" :
+			"rerun with them, or remove it with", a->ifname);
 		return EXIT_USAGE;
 	}
 	ledger_options(have, was, sizeof(was));
@@ -679,8 +681,9 @@ static void adopt_kind(struct attachment *a, __u32 prog_id, bool single_buffer)
 }
 
 /* The pinned link no longer holds the interface (another program's
- * --force, or an 'ip link set xdp off'): the table and its counts are
- * still pinned; the program goes back on, counting into them. */
+ * --force, a 'bpftool link detach'), or an agent died before it pinned one:
+ * the table and its counts are still pinned; the program goes back on,
+ * counting into them. */
 static int reattach(struct attachment *a, const struct config *cfg,
 		    const struct table_share *share)
 {
@@ -701,7 +704,8 @@ static int reattach(struct attachment *a, const struct config *cfg,
 
 /* Takes over what an agent before pinned: its maps, its ledger, its link,
  * which keeps counting while no agent runs; this xdptop's program replaces
- * the link's in one step (bpf_link_update), on the same maps. */
+ * the link's in one step (bpf_link_update), on the same maps. Without a
+ * link that holds the interface, reattaches. */
 static int adopt(struct attachment *a, const struct config *cfg, const struct table_share *share)
 {
 	int link_fd = pin_get(&a->pin, PIN_LINK);
@@ -745,7 +749,7 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 
 	if (cfg->pin_root)
 		err = pin_open(&a->pin, cfg->pin_root, a->ifindex, a->ifname);
-	adopting = pin_has(&a->pin, PIN_LINK);
+	adopting = pin_has(&a->pin, PIN_LEDGER);	/* a whole table, and counts */
 	if (!err && adopting)
 		err = adopt(a, cfg, share);
 	else if (!err)
@@ -826,13 +830,18 @@ static void detach_ours(struct attachment *a)
 	}
 }
 
-void attachment_forget(struct attachment *a)
+void attachment_forget(struct attachment *a, bool keep_counts)
 {
 	detach_ours(a);
 	if (a->link_fd >= 0)
 		close(a->link_fd);
 	a->link_fd = -1;
-	pin_remove(&a->pin);
+	if (!keep_counts) {
+		pin_remove(&a->pin);
+		return;
+	}
+	pin_unpin(&a->pin, PIN_LINK);
+	pin_unpin(&a->pin, PIN_PROG);
 }
 
 const char *attachment_program_name(const struct attachment *a)

@@ -79,8 +79,10 @@ enum link_state {
 enum link_state attachment_state(const struct attachment *a);
 
 /* Takes the program off the interface, wherever it is now, and removes its
- * pinned state: the interface is no longer counted. */
-void attachment_forget(struct attachment *a);
+ * pinned state: the interface is no longer counted. keep_counts keeps its
+ * table and ledger pinned (the interface is still here: the next
+ * xdptop --pin puts the program back on them). */
+void attachment_forget(struct attachment *a, bool keep_counts);
 
 /* The name of the program whose id this is, into name (BPF_OBJ_NAME_LEN);
  * false when it cannot be opened (that needs CAP_SYS_ADMIN). */

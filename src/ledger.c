@@ -82,18 +82,23 @@ bool ledger_same_options(const struct ledger_identity *a, const struct ledger_id
 	return !memcmp(a, b, offsetof(struct ledger_identity, set));
 }
 
-void ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
+int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
 {
 	size_t used = 0;
+	int gone = 0;
 
 	buf[0] = '\0';
-	for (__u32 i = 0; i < id->set.n && used < len; i++) {
+	for (__u32 i = 0; i < id->set.n; i++) {
 		char name[IF_NAMESIZE];
 
-		if (!if_indextoname(id->set.ifindex[i], name))
+		if (!if_indextoname(id->set.ifindex[i], name)) {
 			snprintf(name, sizeof(name), "%d", id->set.ifindex[i]);
-		used += snprintf(buf + used, len - used, "%s%s", i ? " " : "", name);
+			gone++;
+		}
+		if (used < len)
+			used += snprintf(buf + used, len - used, "%s%s", i ? " " : "", name);
 	}
+	return gone;
 }
 
 int ledger_set_slot(const struct ledger_set *set, int ifindex)

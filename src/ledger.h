@@ -68,8 +68,8 @@ bool ledger_same_options(const struct ledger_identity *a, const struct ledger_id
 void ledger_options(const struct ledger_identity *id, char *buf, size_t len);
 
 /* Its set as a command line names it: "v1 w1" (an interface gone by its
- * index). */
-void ledger_set_names(const struct ledger_identity *id, char *buf, size_t len);
+ * index). Returns how many of them are gone. */
+int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len);
 
 /* The slot of ifindex in set, or -1. */
 int ledger_set_slot(const struct ledger_set *set, int ifindex);

@@ -192,7 +192,9 @@ static void say_lost(const struct monitor *m)
 {
 	if (m->state == LINK_DETACHED)
 		msg("xdptop's XDP program was detached from iface \"%s\" (replaced by another "
-		    "program?): no longer counting it", m->att.ifname);
+		    "program?): no longer counting it%s", m->att.ifname,
+		    m->att.pin.dir_fd >= 0 ? " (its counts stay pinned for the next xdptop --pin)" :
+		    "");
 	else if (m->state == LINK_IFACE_MOVED)
 		msg("iface \"%s\" moved to another network namespace: no longer counting it "
 		    "(xdptop's program taken off it)", m->att.ifname);
@@ -225,7 +227,8 @@ static int report_all(struct monitor *mons, int n, const struct key_spec *key,
 		if (m->state == LINK_ATTACHED) {
 			attached++;
 		} else {
-			attachment_forget(&m->att);	/* also moved: not ours to count there */
+			/* also moved: not ours to count there */
+			attachment_forget(&m->att, m->state == LINK_DETACHED);
 			say_lost(m);
 		}
 	}
@@ -448,7 +451,7 @@ static void forget_new(struct monitor *mons, int opened)
 {
 	for (int i = 0; i < opened; i++)
 		if (!mons[i].att.adopted)
-			attachment_forget(&mons[i].att);
+			attachment_forget(&mons[i].att, false);
 }
 
 static void close_sinks(struct sinks *sinks)

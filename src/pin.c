@@ -215,25 +215,50 @@ int pin_get(const struct pin *p, enum pin_object o)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Where an object is pinned before it takes its name (rename). */
+static void new_path(const struct pin *p, enum pin_object o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s_new", p->dir, object_names[o]);	/* bpffs refuses dots */
+}
+
 int pin_put(const struct pin *p, enum pin_object o, int fd)
+{
+	char path[PATH_MAX], staged[PATH_MAX];
+
+	object_path(p, o, path, sizeof(path));
+	new_path(p, o, staged, sizeof(staged));
+	/* Never a moment without the object: a death here leaves the old one
+	 * or the new one under its name (a staged one left over goes first). */
+	if (unlink(staged) && errno != ENOENT)
+		return -errno;
+	if (bpf_obj_pin(fd, staged))
+		return -errno;
+	if (rename(staged, path)) {
+		int err = -errno;
+
+		unlink(staged);
+		return err;
+	}
+	return 0;
+}
+
+void pin_unpin(const struct pin *p, enum pin_object o)
 {
 	char path[PATH_MAX];
 
+	if (p->dir_fd < 0)
+		return;
 	object_path(p, o, path, sizeof(path));
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	return bpf_obj_pin(fd, path) ? -errno : 0;
+	unlink(path);
+	new_path(p, o, path, sizeof(path));
+	unlink(path);
 }
 
 void pin_unpin_all(const struct pin *p)
 {
-	char path[PATH_MAX];
-
 	/* The link first: from then on the rest is not a pinned state. */
-	for (int o = PIN_OBJECTS - 1; o >= 0; o--) {
-		object_path(p, o, path, sizeof(path));
-		unlink(path);
-	}
+	for (int o = PIN_OBJECTS - 1; o >= 0; o--)
+		pin_unpin(p, o);
 }
 
 void pin_remove(struct pin *p)

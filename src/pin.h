@@ -12,8 +12,9 @@
 
 #define PIN_ROOT_DEFAULT "/sys/fs/bpf/xdptop"
 
-/* What a pinned interface keeps; the link last, so that its pin says the
- * rest is complete. */
+/* What a pinned interface keeps, in the order pinned: the ledger after the
+ * maps, so that its pin says the table is whole; the link last, so that
+ * its pin says the program counts into it. */
 enum pin_object {
 	PIN_SLOTS, PIN_CLAIMS, PIN_STATS, PIN_BSS, PIN_LEDGER, PIN_PROG, PIN_LINK,
 	PIN_OBJECTS
@@ -39,8 +40,11 @@ int pin_lock(struct pin *p, const char *dir);
 bool pin_has(const struct pin *p, enum pin_object o);
 /* A pinned object's fd, or a negative errno. */
 int pin_get(const struct pin *p, enum pin_object o);
-/* Pins fd as o, in place of what was there. 0 or a negative errno. */
+/* Pins fd as o, in place of what was there, in one step. 0 or a negative
+ * errno. */
 int pin_put(const struct pin *p, enum pin_object o, int fd);
+/* Unpins o. */
+void pin_unpin(const struct pin *p, enum pin_object o);
 /* Unpins everything; the directory stays, locked. */
 void pin_unpin_all(const struct pin *p);
 /* Unpins everything and removes the directories left empty. */

@@ -55,26 +55,35 @@ static bool show_attached(int ifindex, const char *name)
 	return true;
 }
 
-/* What the ledger of a pinned state says of ifindex's counts; the
- * interfaces whose table it is, into set (ifindex's name, unless it
- * names more). Returns how many. */
-static int show_ledger(const struct pin *p, int ifindex, char *set, size_t len)
+/* The set a pinned ledger counts for, as its hints name it. */
+struct set_view {
+	int n;		/* interfaces; 0: no ledger this xdptop reads */
+	int gone;	/* of them, no longer here */
+	char names[MAX_INTERFACES * (IF_NAMESIZE + 1)];
+};
+
+/* What the ledger of a pinned state says of ifindex's counts, and of the
+ * interfaces whose table it is. */
+static void show_ledger(const struct pin *p, int ifindex, struct set_view *v)
 {
 	struct ledger l = { .fd = -1 };
 	const struct ledger_identity *id;
 	struct tally_saved saved;
 	char options[160];
-	int err = pin_get(p, PIN_LEDGER), slot, n;
+	int err = pin_get(p, PIN_LEDGER), slot;
 	__u32 flips;
 	__u64 cut_ns;
 
 	err = err < 0 ? err : ledger_open(&l, err);
 	slot = err ? -1 : ledger_set_slot(&ledger_id(&l)->set, ifindex);
 	if (slot < 0) {
-		printf("    no ledger this xdptop can read (%s)\n",
-		       strerror(err ? -err : ENOENT));
+		if (err)
+			printf("    no ledger this xdptop can read (%s)\n", strerror(-err));
+		else
+			printf("    a ledger that does not count this interface (index %d)\n",
+			       ifindex);
 		ledger_close(&l);
-		return 1;
+		return;
 	}
 	id = ledger_id(&l);
 	ledger_options(id, options, sizeof(options));
@@ -82,37 +91,46 @@ static int show_ledger(const struct pin *p, int ifindex, char *set, size_t len)
 	printf("    %s: %llu frames, %llu bytes, %u keys tracked\n", options,
 	       (unsigned long long)saved.cum.total.packets,
 	       (unsigned long long)saved.cum.total.bytes, saved.n_sources);
-	ledger_set_names(id, set, len);
-	if (id->set.n > 1)
-		printf("    one table and --max-sources with ifaces %s\n", set);
-	n = id->set.n;
+	v->gone = ledger_set_names(id, v->names, sizeof(v->names));
+	v->n = id->set.n;
+	if (v->n > 1)
+		printf("    one table and --max-sources with ifaces %s\n", v->names);
 	ledger_close(&l);
-	return n;
 }
 
-/* What the ledger of a pinned state says, and whether an agent owns it. */
+/* What the ledger of a pinned state says, whether an agent owns it, and
+ * what takes it up or removes it. */
 static void show_pinned(const char *dir, int ifindex, const char *pin_option)
 {
+	const char *pin_flag = *pin_option ? " --pin" : "";
 	struct pin p = { .dir_fd = -1 };
-	char name[IF_NAMESIZE], set[MAX_INTERFACES * IF_NAMESIZE];
-	bool locked_by_agent;
-	int n;
+	struct set_view v = {};
+	bool locked_by_agent, here;
+	char name[IF_NAMESIZE];
 
-	if (!if_indextoname(ifindex, name))
-		snprintf(name, sizeof(name), "gone");
-	printf("  pinned in %s (iface %s)\n", dir, name);
+	here = if_indextoname(ifindex, name);
+	if (!here)
+		snprintf(name, sizeof(name), "%d", ifindex);
+	printf("  pinned in %s (iface %s)\n", dir, here ? name : "gone");
 	locked_by_agent = pin_lock(&p, dir) == -EWOULDBLOCK;
-	snprintf(set, sizeof(set), "%s", name);
-	n = show_ledger(&p, ifindex, set, sizeof(set));
+	show_ledger(&p, ifindex, &v);
 	if (locked_by_agent)
 		printf("    an xdptop is counting it now\n");
-	else if (!pin_has(&p, PIN_LINK))
-		printf("    incomplete (no link): remove it with 'xdptop --detach %d'\n", ifindex);
+	else if (!v.n)
+		printf("    incomplete: remove it with 'xdptop%s%s --detach %s'\n", pin_flag,
+		       pin_option, name);
+	else if (v.gone)
+		printf("    %s; an interface of its set is gone (named by its index): "
+		       "'xdptop%s%s --detach %s' removes it%s\n",
+		       pin_has(&p, PIN_LINK) ? "no xdptop runs: it keeps counting" :
+		       "not counting (no program attached)", pin_flag, pin_option, name,
+		       v.n > 1 ? " and the others" : "");
 	else
-		printf("    no xdptop runs: it keeps counting; 'xdptop --pin%s %s' takes it up, "
-		       "'xdptop%s%s --detach %s' removes it%s\n", pin_option, set,
-		       *pin_option ? " --pin" : "", pin_option, name,
-		       n > 1 ? " and the others" : "");
+		printf("    %s; 'xdptop --pin%s %s' takes it up, 'xdptop%s%s --detach %s' "
+		       "removes it%s\n", pin_has(&p, PIN_LINK) ?
+		       "no xdptop runs: it keeps counting" : "not counting (no program attached)",
+		       pin_option, v.names, pin_flag, pin_option, name,
+		       v.n > 1 ? " and the others" : "");
 	pin_close(&p);
 }
 
@@ -194,16 +212,26 @@ static int detach_unpinned(const struct iface_arg *iface)
 	return EXIT_OK;
 }
 
-/* The directory of ifindex's pinned state, locked without waiting: 0, or
- * a negative errno (-EWOULDBLOCK: an agent holds it). */
-static int lock_pinned(struct pin *p, const char *netns, int ifindex)
+/* The directory of ifindex's pinned state, into dir (the size of a pin's):
+ * false when there is none. */
+static bool find_pinned(const char *netns, int ifindex, char *dir)
 {
-	char dir[sizeof(p->dir)];
+	const size_t len = sizeof(((struct pin *)0)->dir);
 
-	*p = (struct pin){ .dir_fd = -1 };
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%d", netns, ifindex) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	return pin_lock(p, dir);
+	return (size_t)snprintf(dir, len, "%s/%d", netns, ifindex) < len && !access(dir, F_OK);
+}
+
+/* The id of the ledger pinned in p; 0 when none. */
+static __u32 ledger_map_id(const struct pin *p)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = pin_get(p, PIN_LEDGER);
+	bool known = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len);
+
+	if (fd >= 0)
+		close(fd);
+	return known ? info.id : 0;
 }
 
 /* The interfaces whose table the state in p is, by slot, into set: the
@@ -219,6 +247,12 @@ static void set_of(const struct pin *p, int ifindex, struct ledger_set *set)
 	ledger_close(&l);
 }
 
+static void name_of(int ifindex, char *name)
+{
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, IF_NAMESIZE, "%d", ifindex);
+}
+
 /* Off now, even if a process still holds the link; then the state goes. */
 static void remove_pinned(struct pin *p, int ifindex)
 {
@@ -231,16 +265,45 @@ static void remove_pinned(struct pin *p, int ifindex)
 	}
 	pin_remove(p);
 	pin_close(p);
-	if (!if_indextoname(ifindex, name))
-		snprintf(name, sizeof(name), "%d", ifindex);
+	name_of(ifindex, name);
 	printf("Detached xdptop from iface \"%s\" and removed its pinned state\n", name);
 }
 
-static int counted_now(const char *name)
+static int counted_now(int ifindex)
 {
+	char name[IF_NAMESIZE];
+
+	name_of(ifindex, name);
 	fprintf(stderr, "xdptop: iface \"%s\" is counted by a running xdptop: stop it first, "
 			"then detach\n", name);
 	return EXIT_INTERFACE;
+}
+
+/* Locks, in the set's order (an agent's), own's directory and those of the
+ * set that pin the ledger `ledger` (the others' may be gone, or hold
+ * another state since): 0, or a negative errno with none left locked
+ * (-EWOULDBLOCK: an agent holds *busy's). held[k]: pins[k]'s interface. */
+static int lock_set(const char *netns, const struct ledger_set *set, int own, __u32 ledger,
+		    struct pin *pins, int *held, __u32 *n, int *busy)
+{
+	*n = 0;
+	for (__u32 i = 0; i < set->n; i++) {
+		struct pin *p = &pins[*n];
+		char dir[sizeof(p->dir)];
+		int err = find_pinned(netns, set->ifindex[i], dir) ? pin_lock(p, dir) : -ENOENT;
+
+		if (err == -EWOULDBLOCK || (err && set->ifindex[i] == own)) {
+			while (*n)
+				pin_close(&pins[--*n]);
+			*busy = set->ifindex[i];
+			return err;
+		}
+		if (!err && set->ifindex[i] != own && ledger_map_id(p) != ledger)
+			pin_close(p);
+		else if (!err)
+			held[(*n)++] = set->ifindex[i];
+	}
+	return 0;
 }
 
 /* Detaches iface and every interface that shares its pinned table (their
@@ -248,29 +311,21 @@ static int counted_now(const char *name)
  * Adds the interfaces detached to *done. */
 static int detach_set(const char *netns, const struct iface_arg *iface, struct ledger_set *done)
 {
-	struct pin pins[MAX_INTERFACES];
-	int held[MAX_INTERFACES] = { iface->ifindex };	/* pins[k]'s interface */
+	struct pin pins[MAX_INTERFACES], own = { .dir_fd = -1 };
+	int held[MAX_INTERFACES], busy;
 	struct ledger_set set;
-	__u32 locked = 1;
-	int err = lock_pinned(&pins[0], netns, iface->ifindex);
+	__u32 locked;
+	int err;
 
+	if (!find_pinned(netns, iface->ifindex, own.dir))
+		return detach_unpinned(iface);
+	set_of(&own, iface->ifindex, &set);
+	err = lock_set(netns, &set, iface->ifindex, ledger_map_id(&own), pins, held, &locked,
+		       &busy);
 	if (err == -EWOULDBLOCK)
-		return counted_now(iface->name);
+		return counted_now(busy);
 	if (err)
 		return detach_unpinned(iface);
-	set_of(&pins[0], iface->ifindex, &set);
-	/* The others' directories may be gone (an interface deleted). */
-	for (__u32 i = 0; i < set.n && err != -EWOULDBLOCK; i++) {
-		int ifindex = set.ifindex[i];
-
-		err = ifindex == iface->ifindex ? 0 : lock_pinned(&pins[locked], netns, ifindex);
-		if (ifindex != iface->ifindex && !err)
-			held[locked++] = ifindex;
-	}
-	for (__u32 k = 0; k < locked && err == -EWOULDBLOCK; k++)
-		pin_close(&pins[k]);
-	if (err == -EWOULDBLOCK)
-		return counted_now(iface->name);
 	for (__u32 k = 0; k < locked; k++) {
 		remove_pinned(&pins[k], held[k]);
 		if (done->n < MAX_INTERFACES)

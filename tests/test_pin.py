@@ -133,10 +133,7 @@ def test_a_set_of_interfaces_shares_one_pinned_table(lab, xdptop, bpffs, tmp_pat
     The set is taken up only as it was made (another set, or another order,
     is refused with the fix and changes nothing); --status names it;
     --detach of one interface removes them all."""
-    receiver = lab.netns()
-    senders = [lab.netns(), lab.netns()]
-    lab.veth(senders[0], receiver, "v0", "v1")
-    lab.veth(senders[1], receiver, "w0", "w1")
+    receiver, senders = two_interfaces(lab)
     plans = {"v1": paced_capture(tmp_path, 30, 40, first=0, name="v"),
              "w1": paced_capture(tmp_path, 20, 40, first=100, name="w")}
     root = "--pin=" + str(bpffs / "xdptop")
@@ -191,17 +188,34 @@ def test_a_set_of_interfaces_shares_one_pinned_table(lab, xdptop, bpffs, tmp_pat
         assert pins(bpffs) == before
         assert receiver.xdp_attached() == ["v1", "w1"]
 
-    r = receiver.run(xdptop, root, "--detach", "w1", "v1")
-    assert r.stdout == ('Detached xdptop from iface "w1" and removed its pinned state\n'
-                        'Detached xdptop from iface "v1" and removed its pinned state\n')
+    r = receiver.run(xdptop, root, "--detach", "w1", "v1")     # the set's order, once
+    assert r.stdout == ('Detached xdptop from iface "v1" and removed its pinned state\n'
+                        'Detached xdptop from iface "w1" and removed its pinned state\n')
     assert receiver.xdp_attached() == []
     assert pins(bpffs) == ["xdptop"]
 
 
-def test_a_lost_link_goes_back_on_the_pinned_table(lab, xdptop, bpffs, tmp_path):
+def two_interfaces(lab):
+    """A receiver namespace with v1 and w1, each fed by a sender namespace
+    of its own (v0, w0)."""
+    receiver, senders = lab.netns(), [lab.netns(), lab.netns()]
+    lab.veth(senders[0], receiver, "v0", "v1")
+    lab.veth(senders[1], receiver, "w0", "w1")
+    return receiver, senders
+
+
+def link_id(path):
+    import json
+    return json.loads(sh("bpftool", "-j", "link", "show", "pinned", str(path)).stdout)["id"]
+
+
+@pytest.mark.parametrize("how", ["bpftool link detach", "link pin removed"])
+def test_a_lost_link_goes_back_on_the_pinned_table(lab, xdptop, bpffs, tmp_path, how):
     """With no agent running, v1's pinned link is detached (bpftool link
-    detach): the next agent puts the program back on the pinned table, and
-    the counts from before are still there."""
+    detach), or its pin is gone (what a death between pinning the ledger and
+    the link leaves): the next agent puts the program back on the pinned
+    table, and the counts from before are still there."""
+    import json
     exp, pcap = paced_capture(tmp_path, 10, 3)
     sender, receiver = lab.pair(mtu=1500)
     root = "--pin=" + str(bpffs / "xdptop")
@@ -211,9 +225,10 @@ def test_a_lost_link_goes_back_on_the_pinned_table(lab, xdptop, bpffs, tmp_path)
     time.sleep(0.3)
     assert agent.stop() == 0, agent.stderr()
     link = next(Path(d) / "link" for d in (bpffs / "xdptop").glob("net*/*"))
-    import json
-    link_id = json.loads(sh("bpftool", "-j", "link", "show", "pinned", str(link)).stdout)["id"]
-    sh("bpftool", "link", "detach", "id", str(link_id))
+    if how == "bpftool link detach":
+        sh("bpftool", "link", "detach", "id", str(link_id(link)))
+    else:
+        link.unlink()       # the last reference: the kernel detaches it
     assert receiver.xdp_attached() == []
     r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1")
     assert ('xdptop: the program pinned for iface "v1" was no longer attached (what it '
@@ -225,12 +240,79 @@ def test_a_lost_link_goes_back_on_the_pinned_table(lab, xdptop, bpffs, tmp_path)
     assert pins(bpffs) == ["xdptop"]
 
 
+def test_a_member_detached_while_counting_keeps_its_counts(lab, xdptop, bpffs, tmp_path):
+    """The set's first interface loses its program while the agent runs
+    (bpftool link detach): the agent says so and counts the other on; the
+    next agent of the same set puts v1's program back on the pinned table,
+    v1's counts as they were when it was detached, w1's all."""
+    import json
+    receiver, senders = two_interfaces(lab)
+    v, v_pcap = paced_capture(tmp_path, 10, 3, first=0, name="v")
+    w, w_pcap = paced_capture(tmp_path, 10, 3, first=100, name="w")
+    root = "--pin=" + str(bpffs / "xdptop")
+    agent = lab.start(receiver, xdptop, root, "-f", "json", "-i", "0.05", "v1", "w1")
+    agent.wait_attached(2)
+    senders[0].run("tcpreplay", "-q", "-t", "-i", "v0", str(v_pcap))
+    senders[1].run("tcpreplay", "-q", "-t", "-i", "w0", str(w_pcap))
+    time.sleep(0.3)
+    ifindex = receiver.run("cat", "/sys/class/net/v1/ifindex").stdout.strip()
+    link = next((bpffs / "xdptop").glob(f"net*/{ifindex}")) / "link"
+    sh("bpftool", "link", "detach", "id", str(link_id(link)))
+    lost = ('xdptop: xdptop\'s XDP program was detached from iface "v1" (replaced by another '
+            'program?): no longer counting it (its counts stay pinned for the next xdptop '
+            '--pin)\n')
+    deadline = time.monotonic() + 20
+    while lost not in agent.stderr():
+        assert time.monotonic() < deadline and agent.proc.poll() is None, agent.stderr()
+        time.sleep(0.05)
+    senders[0].run("tcpreplay", "-q", "-t", "-i", "v0", str(v_pcap))     # not counted
+    senders[1].run("tcpreplay", "-q", "-t", "-i", "w0", str(w_pcap))
+    time.sleep(0.3)
+    assert agent.stop() == 0, agent.stderr()
+    r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1", "w1")
+    assert 'attaching it again' in r.stderr and 'Adopted the XDP program pinned on iface "w1"' \
+        in r.stderr, r.stderr
+    last = {rep["interface"]: rep for rep in map(json.loads, r.stdout.splitlines())}
+    assert as_expected(last["v1"]) == v.as_expected()
+    twice = {"sources": {a: {k: 2 * n for k, n in c.items()}
+                         for a, c in w.as_expected()["sources"].items()},
+             **{part: {k: 2 * n for k, n in w.as_expected()[part].items()}
+                for part in ("other", "total")}}
+    assert as_expected(last["w1"]) == twice
+    receiver.run(xdptop, root, "--detach", "v1")
+    assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
+
+
+def test_a_set_with_an_interface_gone(lab, xdptop, bpffs):
+    """w1 of a pinned set is deleted while no agent runs: a start with v1
+    alone is refused (the set cannot be taken up again), --status says so,
+    and --detach v1 removes the whole set, w1's directory too."""
+    receiver, _ = two_interfaces(lab)
+    root = "--pin=" + str(bpffs / "xdptop")
+    r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1", "w1")
+    assert r.returncode == 0, r.stderr
+    w1 = receiver.run("cat", "/sys/class/net/w1/ifindex").stdout.strip()
+    sh("ip", "-n", receiver.name, "link", "del", "w1")
+    r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "v1", check=False)
+    assert (r.returncode, r.stdout) == (2, ""), r
+    assert r.stderr.splitlines()[-1] == (
+        f'xdptop: the state pinned for iface "v1" is the table of ifaces v1 {w1}, in this '
+        "order, not v1: one of them is gone (named by its index): remove it with 'xdptop "
+        "--detach v1' (the counts of all are lost)")
+    status = receiver.run(xdptop, root, "--status").stdout
+    assert (f"; an interface of its set is gone (named by its index): 'xdptop {root} --detach "
+            "v1' removes it and the others\n") in status, status
+    assert "(iface gone)" in status, status
+    r = receiver.run(xdptop, root, "--detach", "v1")
+    assert r.stdout == ('Detached xdptop from iface "v1" and removed its pinned state\n'
+                        f'Detached xdptop from iface "{w1}" and removed its pinned state\n')
+    assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
+
+
 def test_a_set_that_cannot_start_leaves_nothing_behind(lab, xdptop, bpffs):
     """--pin v1 w1 with a program of another's on w1: v1 was attached and
     pinned first; the refusal on w1 takes all of it away again."""
-    receiver = lab.netns()
-    lab.veth(lab.netns(), receiver, "v0", "v1")
-    lab.veth(lab.netns(), receiver, "w0", "w1")
+    receiver, _ = two_interfaces(lab)
     obj = str(Path(xdptop).parent / "xdptop.bpf.o")
     sh("ip", "-n", receiver.name, "link", "set", "dev", "w1", "xdpdrv", "obj", obj, "sec", "xdp")
     r = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "-c", "1", "v1", "w1",
