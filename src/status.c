@@ -114,23 +114,21 @@ static void show_pinned(const char *dir, int ifindex, const char *pin_option)
 	printf("  pinned in %s (iface %s)\n", dir, here ? name : "gone");
 	locked_by_agent = pin_lock(&p, dir) == -EWOULDBLOCK;
 	show_ledger(&p, ifindex, &v);
-	if (locked_by_agent)
+	if (locked_by_agent) {
 		printf("    an xdptop is counting it now\n");
-	else if (!v.n)
+	} else if (!v.n) {
 		printf("    incomplete: remove it with 'xdptop%s%s --detach %s'\n", pin_flag,
 		       pin_option, name);
-	else if (v.gone)
-		printf("    %s; an interface of its set is gone (named by its index): "
-		       "'xdptop%s%s --detach %s' removes it%s\n",
-		       pin_has(&p, PIN_LINK) ? "no xdptop runs: it keeps counting" :
-		       "not counting (no program attached)", pin_flag, pin_option, name,
+	} else {
+		printf("    %s; ", pin_has(&p, PIN_LINK) ? "no xdptop runs: it keeps counting" :
+		       "not counting (no program attached)");
+		if (v.gone)
+			printf("an interface of its set is gone (named by its index): ");
+		else
+			printf("'xdptop --pin%s %s' takes it up, ", pin_option, v.names);
+		printf("'xdptop%s%s --detach %s' removes it%s\n", pin_flag, pin_option, name,
 		       v.n > 1 ? " and the others" : "");
-	else
-		printf("    %s; 'xdptop --pin%s %s' takes it up, 'xdptop%s%s --detach %s' "
-		       "removes it%s\n", pin_has(&p, PIN_LINK) ?
-		       "no xdptop runs: it keeps counting" : "not counting (no program attached)",
-		       pin_option, v.names, pin_flag, pin_option, name,
-		       v.n > 1 ? " and the others" : "");
+	}
 	pin_close(&p);
 }
 
