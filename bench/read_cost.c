@@ -267,15 +267,17 @@ static double tally_of(__u32 max_sources)
 static double ledger_of(__u32 max_sources, __u32 nr_cpus, __u32 n_ifaces)
 {
 	struct table_size z = table_size(max_sources, nr_cpus, n_ifaces);
-	int ifindex[MAX_INTERFACES];
+	struct iface_arg ifaces[MAX_INTERFACES];
 	struct ledger_identity id;
 	struct ledger l;
 	double bytes;
 	int err;
 
-	for (__u32 i = 0; i < n_ifaces; i++)
-		ifindex[i] = i + 1;
-	ledger_identity(&id, &z, max_sources, &key, false, ifindex);
+	for (__u32 i = 0; i < n_ifaces; i++) {
+		ifaces[i] = (struct iface_arg){ .ifindex = i + 1 };
+		snprintf(ifaces[i].kernel_name, IF_NAMESIZE, "eth%u", i);
+	}
+	ledger_identity(&id, &z, max_sources, &key, false, ifaces);
 	err = ledger_create(&l, &id);
 	if (err)
 		die("ledger_create", err);

@@ -480,11 +480,8 @@ static int attach_new(struct attachment *a, const struct config *cfg,
 static void identity_of(const struct attachment *a, const struct config *cfg,
 			struct ledger_identity *id)
 {
-	int ifindex[MAX_INTERFACES];
-
-	for (int i = 0; i < cfg->n_ifaces; i++)
-		ifindex[i] = cfg->ifaces[i].ifindex;
-	ledger_identity(id, &a->size, cfg->max_sources, &cfg->key, cfg->single_buffer, ifindex);
+	ledger_identity(id, &a->size, cfg->max_sources, &cfg->key, cfg->single_buffer,
+			cfg->ifaces);
 }
 
 /* The ledger of a's table: its own, or its owner's. */
@@ -533,6 +530,14 @@ static int pin_new(struct attachment *a, const struct config *cfg,
 	return pin_error(a, err);
 }
 
+/* The command that removes a's pinned state, into cmd. */
+static const char *detach_command(const struct attachment *a, const struct config *cfg,
+				  char cmd[PIN_DETACH_COMMAND_LEN])
+{
+	pin_detach_command(cfg->pin_root, a->ifname, cmd, PIN_DETACH_COMMAND_LEN);
+	return cmd;
+}
+
 /* A pinned state is adopted only as it was made: the program reads its
  * table with the layout and sizes it was loaded with, and the ledger
  * holds the tallies of the interfaces it was made for. */
@@ -540,7 +545,8 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 {
 	const struct ledger_identity *have = ledger_id(&a->ledger);
 	struct ledger_identity want;
-	char was[MAX_INTERFACES * IF_NAMESIZE], asked[sizeof(was)];
+	char was[MAX_INTERFACES * (IF_NAMESIZE + 8)], asked[sizeof(was)];
+	char cmd[PIN_DETACH_COMMAND_LEN];
 
 	identity_of(a, cfg, &want);
 	if (!memcmp(have, &want, sizeof(want)))
@@ -548,9 +554,9 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 	if (have->layout != want.layout || have->nr_cpus != want.nr_cpus) {
 		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s has another "
 				"table layout (version %u for %u CPUs; this xdptop makes version %u "
-				"for %u): remove it with 'xdptop --detach %s' (its counts are lost)\n",
+				"for %u): remove it with '%s' (its counts are lost)\n",
 			a->ifname, a->pin.dir, have->layout, have->nr_cpus, want.layout,
-			want.nr_cpus, a->ifname);
+			want.nr_cpus, detach_command(a, cfg, cmd));
 		return EXIT_INTERFACE;
 	}
 	if (ledger_same_options(have, &want)) {
@@ -558,17 +564,17 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 
 		ledger_set_names(&want, asked, sizeof(asked));
 		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" is the table of "
-				"ifaces %s, in this order, not %s: %s 'xdptop --detach %s' (the "
-				"counts of all are lost)\n", a->ifname, was, asked,
-			gone ? "one of them is gone (named by its index): remove it with" :
-			"rerun with them, or remove it with", a->ifname);
+				"ifaces %s, in this order, not %s: %s '%s' (the counts of all are "
+				"lost)\n", a->ifname, was, asked,
+			gone ? "it cannot be taken up again: remove it with" :
+			"rerun with them, or remove it with", detach_command(a, cfg, cmd));
 		return EXIT_USAGE;
 	}
 	ledger_options(have, was, sizeof(was));
 	ledger_options(&want, asked, sizeof(asked));
 	fprintf(stderr, "xdptop: the state pinned for iface \"%s\" counts with %s, not %s: "
-			"rerun with its options, or remove it with 'xdptop --detach %s' (its "
-			"counts are lost)\n", a->ifname, was, asked, a->ifname);
+			"rerun with its options, or remove it with '%s' (its counts are lost)\n",
+		a->ifname, was, asked, detach_command(a, cfg, cmd));
 	return EXIT_USAGE;
 }
 
@@ -577,12 +583,13 @@ static int open_ledger(struct attachment *a, const struct config *cfg)
 {
 	int fd = pin_get(&a->pin, PIN_LEDGER);
 	int err = fd < 0 ? fd : ledger_open(&a->ledger, fd);
+	char cmd[PIN_DETACH_COMMAND_LEN];
 
 	if (err) {
 		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s is not one this "
-				"xdptop can read (%s): remove it with 'xdptop --detach %s'\n",
+				"xdptop can read (%s): remove it with '%s'\n",
 			a->ifname, a->pin.dir, err == -EPROTO ? "no ledger of this version" :
-			strerror(-err), a->ifname);
+			strerror(-err), detach_command(a, cfg, cmd));
 		return EXIT_INTERFACE;
 	}
 	return check_identity(a, cfg);
@@ -614,20 +621,22 @@ static __u32 map_id_of(int fd)
 /* An interface after the first of a set pinned the first one's ledger (and
  * its maps, pinned in the same step): a state pinned with another is not
  * this table's. */
-static int check_same_table(const struct attachment *a, const struct attachment *owner)
+static int check_same_table(const struct attachment *a, const struct attachment *owner,
+			    const struct config *cfg)
 {
 	int fd = pin_get(&a->pin, PIN_LEDGER);
 	__u32 id = fd < 0 ? 0 : map_id_of(fd);
+	char cmd[PIN_DETACH_COMMAND_LEN];
 
 	if (fd >= 0)
 		close(fd);
 	if (id && id == map_id_of(owner->ledger.fd))
 		return EXIT_OK;
 	fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s is not the table "
-			"pinned for iface \"%s\", which it would share: remove it with 'xdptop "
-			"--detach %s' (its counts are lost)\n", a->ifname, a->pin.dir,
-		owner->ifname, a->ifname);
-	return EXIT_INTERFACE;
+			"pinned for iface \"%s\", which it would share: remove it with '%s' "
+			"(its counts are lost)\n", a->ifname, a->pin.dir, owner->ifname,
+		detach_command(a, cfg, cmd));
+	return EXIT_USAGE;
 }
 
 /* Loads this xdptop's program on the table pinned for a: the first
@@ -639,7 +648,7 @@ static int load_pinned(struct attachment *a, const struct config *cfg,
 	int err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, share);
 
 	if (!err && share->owner)
-		err = check_same_table(a, share->owner);
+		err = check_same_table(a, share->owner, cfg);
 	else if (!err)
 		err = open_ledger(a, cfg) ?: reuse_pins(a);
 	if (err)
@@ -725,9 +734,11 @@ static int adopt(struct attachment *a, const struct config *cfg, const struct ta
 	err = bpf_link_update(a->link_fd, bpf_program__fd(attached_program(a)), NULL) ? -errno : 0;
 	err = err ?: pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
 	if (err) {
+		char cmd[PIN_DETACH_COMMAND_LEN];
+
 		fprintf(stderr, "xdptop: cannot take over the program pinned for iface \"%s\" "
-				"(%s): rerun with -v, or remove it with 'xdptop --detach %s'\n",
-			a->ifname, strerror(-err), a->ifname);
+				"(%s): rerun with -v, or remove it with '%s'\n", a->ifname,
+			strerror(-err), detach_command(a, cfg, cmd));
 		return EXIT_BPF;
 	}
 	a->adopted = true;

@@ -64,7 +64,7 @@ static struct source_count *image_sources(const struct ledger_image *img, __u32 
 
 void ledger_identity(struct ledger_identity *id, const struct table_size *size,
 		     __u32 max_sources, const struct key_spec *key, bool single_buffer,
-		     const int *ifindex)
+		     const struct iface_arg *ifaces)
 {
 	*id = (struct ledger_identity){
 		.layout = XDPTOP_LAYOUT_VERSION, .nr_cpus = size->nr_cpus,
@@ -73,13 +73,24 @@ void ledger_identity(struct ledger_identity *id, const struct table_size *size,
 		.prefix4 = key->prefix4, .prefix6 = key->prefix6, .vlan = key->vlan,
 		.single_buffer = single_buffer, .set.n = size->nr_ifaces,
 	};
-	for (__u32 i = 0; i < size->nr_ifaces; i++)
-		id->set.ifindex[i] = ifindex[i];
+	for (__u32 i = 0; i < size->nr_ifaces; i++) {
+		id->set.ifindex[i] = ifaces[i].ifindex;
+		memcpy(id->set.name[i], ifaces[i].kernel_name, IF_NAMESIZE);
+		id->set.name[i][IF_NAMESIZE - 1] = '\0';
+	}
 }
 
 bool ledger_same_options(const struct ledger_identity *a, const struct ledger_identity *b)
 {
 	return !memcmp(a, b, offsetof(struct ledger_identity, set));
+}
+
+bool ledger_set_here(const struct ledger_set *set, __u32 slot)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(set->ifindex[slot], name) &&
+	       !strncmp(name, set->name[slot], IF_NAMESIZE);
 }
 
 int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
@@ -89,14 +100,12 @@ int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (__u32 i = 0; i < id->set.n; i++) {
-		char name[IF_NAMESIZE];
+		bool here = ledger_set_here(&id->set, i);
 
-		if (!if_indextoname(id->set.ifindex[i], name)) {
-			snprintf(name, sizeof(name), "%d", id->set.ifindex[i]);
-			gone++;
-		}
+		gone += !here;
 		if (used < len)
-			used += snprintf(buf + used, len - used, "%s%s", i ? " " : "", name);
+			used += snprintf(buf + used, len - used, "%s%.*s%s", i ? " " : "",
+					 IF_NAMESIZE, id->set.name[i], here ? "" : " (gone)");
 	}
 	return gone;
 }

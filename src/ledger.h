@@ -39,10 +39,12 @@ struct ledger_identity {
 	__u8 single_buffer;
 	__u8 pad[3];
 	/* The interfaces that count into the table, by slot (its place in
-	 * every slot's bytes, and its tally's in the ledger). */
+	 * every slot's bytes, and its tally's in the ledger), by index and
+	 * name: an index may be given again to another interface. */
 	struct ledger_set {
 		__u32 n;
 		__s32 ifindex[MAX_INTERFACES];
+		char name[MAX_INTERFACES][IF_NAMESIZE];	/* the kernel's */
 	} set;
 };
 
@@ -55,10 +57,10 @@ struct ledger {
 };
 
 /* The identity of a table made for these options on this machine, counting
- * the size->nr_ifaces interfaces of ifindex. */
+ * the size->nr_ifaces interfaces of ifaces. */
 void ledger_identity(struct ledger_identity *id, const struct table_size *size,
 		     __u32 max_sources, const struct key_spec *key, bool single_buffer,
-		     const int *ifindex);
+		     const struct iface_arg *ifaces);
 
 /* Whether a and b count the same way (all but the set). */
 bool ledger_same_options(const struct ledger_identity *a, const struct ledger_identity *b);
@@ -67,12 +69,15 @@ bool ledger_same_options(const struct ledger_identity *a, const struct ledger_id
  * --max-sources 1000". */
 void ledger_options(const struct ledger_identity *id, char *buf, size_t len);
 
-/* Its set as a command line names it: "v1 w1" (an interface gone by its
- * index). Returns how many of them are gone. */
+/* Its set as a command line names it: "v1 w1" ("w1 (gone)" for one no
+ * longer here, or whose index another has now). Returns how many are gone. */
 int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len);
 
 /* The slot of ifindex in set, or -1. */
 int ledger_set_slot(const struct ledger_set *set, int ifindex);
+
+/* Whether the interface at slot is still here, under its name. */
+bool ledger_set_here(const struct ledger_set *set, __u32 slot);
 
 /* Creates an empty ledger for id. Returns 0 or a negative errno. */
 int ledger_create(struct ledger *l, const struct ledger_identity *id);

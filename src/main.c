@@ -461,6 +461,19 @@ static void close_sinks(struct sinks *sinks)
 	sinks->n = 0;
 }
 
+static void say_how_to_stop(const struct config *cfg)
+{
+	char cmd[PIN_DETACH_COMMAND_LEN];
+
+	if (!cfg->pin_root) {
+		fprintf(stderr, "Press Ctrl-C to exit and remove the program\n");
+		return;
+	}
+	pin_detach_command(cfg->pin_root, "IFACE", cmd, sizeof(cmd));
+	fprintf(stderr, "Press Ctrl-C to exit; the program stays attached, counting (%s "
+			"removes it)\n", cmd);
+}
+
 int main(int argc, char **argv)
 {
 	static struct monitor mons[MAX_INTERFACES];
@@ -496,9 +509,7 @@ int main(int argc, char **argv)
 	err = err ?: grace_open();
 	err = err ?: privs_drop(table_grace_period, needs_net_admin(mons, opened));
 	if (!err) {
-		fprintf(stderr, cfg.pin_root ? "Press Ctrl-C to exit; the program stays "
-				"attached, counting (xdptop --detach IFACE removes it)\n" :
-			"Press Ctrl-C to exit and remove the program\n");
+		say_how_to_stop(&cfg);
 		err = open_sinks(&sinks, &cfg, &listen_fd);
 	}
 	if (!err)

@@ -18,6 +18,14 @@ static const char *const object_names[PIN_OBJECTS] = {
 	[PIN_BSS] = "bss", [PIN_LEDGER] = "ledger", [PIN_PROG] = "prog", [PIN_LINK] = "link",
 };
 
+void pin_detach_command(const char *root, const char *iface, char *buf, size_t len)
+{
+	if (!strcmp(root, PIN_ROOT_DEFAULT))
+		snprintf(buf, len, "xdptop --detach %s", iface);
+	else
+		snprintf(buf, len, "xdptop --pin=%s --detach %s", root, iface);
+}
+
 int pin_netns_dir(const char *root, char *buf, size_t len)
 {
 	struct stat st;

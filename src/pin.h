@@ -25,6 +25,11 @@ struct pin {
 	char dir[PATH_MAX - 32];	/* room for an object's name after it */
 };
 
+/* The command that removes what is pinned for iface under root: "xdptop
+ * --detach eth0", with --pin=ROOT unless root is the default. */
+#define PIN_DETACH_COMMAND_LEN (PATH_MAX + 64)
+void pin_detach_command(const char *root, const char *iface, char *buf, size_t len);
+
 /* This network namespace's directory under root. 0 or a negative errno. */
 int pin_netns_dir(const char *root, char *buf, size_t len);
 

@@ -55,87 +55,116 @@ static bool show_attached(int ifindex, const char *name)
 	return true;
 }
 
-/* The set a pinned ledger counts for, as its hints name it. */
-struct set_view {
-	int n;		/* interfaces; 0: no ledger this xdptop reads */
+/* What the ledger of a pinned state says. */
+struct pinned_view {
+	int n;		/* interfaces of its set; 0: no ledger this xdptop reads */
 	int gone;	/* of them, no longer here */
-	char names[MAX_INTERFACES * (IF_NAMESIZE + 1)];
+	bool here;	/* its own interface, under the name it had */
+	char name[IF_NAMESIZE];		/* that name */
+	char options[160];
+	struct tally_saved counts;	/* its own interface's */
+	char names[MAX_INTERFACES * (IF_NAMESIZE + 8)];	/* of the set */
 };
 
-/* What the ledger of a pinned state says of ifindex's counts, and of the
- * interfaces whose table it is. */
-static void show_ledger(const struct pin *p, int ifindex, struct set_view *v)
+/* Reads the ledger pinned in p for ifindex, or says why it cannot. */
+static void read_pinned(const struct pin *p, int ifindex, struct pinned_view *v)
 {
 	struct ledger l = { .fd = -1 };
 	const struct ledger_identity *id;
-	struct tally_saved saved;
-	char options[160];
 	int err = pin_get(p, PIN_LEDGER), slot;
 	__u32 flips;
 	__u64 cut_ns;
 
+	v->here = if_indextoname(ifindex, v->name) != NULL;
+	if (!v->here)
+		v->name[0] = '\0';
 	err = err < 0 ? err : ledger_open(&l, err);
 	slot = err ? -1 : ledger_set_slot(&ledger_id(&l)->set, ifindex);
 	if (slot < 0) {
 		if (err)
-			printf("    no ledger this xdptop can read (%s)\n", strerror(-err));
+			snprintf(v->options, sizeof(v->options), "no ledger this xdptop can read "
+				 "(%s)", strerror(-err));
 		else
-			printf("    a ledger that does not count this interface (index %d)\n",
-			       ifindex);
-		ledger_close(&l);
-		return;
+			snprintf(v->options, sizeof(v->options), "a ledger that does not count "
+				 "this interface (index %d)", ifindex);
+	} else {
+		id = ledger_id(&l);
+		ledger_options(id, v->options, sizeof(v->options));
+		ledger_committed(&l, slot, &v->counts, &flips, &cut_ns);
+		v->gone = ledger_set_names(id, v->names, sizeof(v->names));
+		v->n = id->set.n;
+		v->here = ledger_set_here(&id->set, slot);
+		memcpy(v->name, id->set.name[slot], IF_NAMESIZE);
+		v->name[IF_NAMESIZE - 1] = '\0';
 	}
-	id = ledger_id(&l);
-	ledger_options(id, options, sizeof(options));
-	ledger_committed(&l, slot, &saved, &flips, &cut_ns);
-	printf("    %s: %llu frames, %llu bytes, %u keys tracked\n", options,
-	       (unsigned long long)saved.cum.total.packets,
-	       (unsigned long long)saved.cum.total.bytes, saved.n_sources);
-	v->gone = ledger_set_names(id, v->names, sizeof(v->names));
-	v->n = id->set.n;
-	if (v->n > 1)
-		printf("    one table and --max-sources with ifaces %s\n", v->names);
 	ledger_close(&l);
 }
 
-/* What the ledger of a pinned state says, whether an agent owns it, and
- * what takes it up or removes it. */
-static void show_pinned(const char *dir, int ifindex, const char *pin_option)
+/* Whether the link pinned in p holds its interface: the program counts. */
+static bool link_counts(const struct pin *p)
 {
-	const char *pin_flag = *pin_option ? " --pin" : "";
-	struct pin p = { .dir_fd = -1 };
-	struct set_view v = {};
-	bool locked_by_agent, here;
-	char name[IF_NAMESIZE];
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = pin_get(p, PIN_LINK);
+	bool counts = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex;
 
-	here = if_indextoname(ifindex, name);
-	if (!here)
-		snprintf(name, sizeof(name), "%d", ifindex);
-	printf("  pinned in %s (iface %s)\n", dir, here ? name : "gone");
-	locked_by_agent = pin_lock(&p, dir) == -EWOULDBLOCK;
-	show_ledger(&p, ifindex, &v);
-	if (locked_by_agent) {
-		printf("    an xdptop is counting it now\n");
-	} else if (!v.n) {
-		printf("    incomplete: remove it with 'xdptop%s%s --detach %s'\n", pin_flag,
-		       pin_option, name);
-	} else {
-		printf("    %s; ", pin_has(&p, PIN_LINK) ? "no xdptop runs: it keeps counting" :
-		       "not counting (no program attached)");
-		if (v.gone)
-			printf("an interface of its set is gone (named by its index): ");
-		else
-			printf("'xdptop --pin%s %s' takes it up, ", pin_option, v.names);
-		printf("'xdptop%s%s --detach %s' removes it%s\n", pin_flag, pin_option, name,
-		       v.n > 1 ? " and the others" : "");
-	}
+	if (fd >= 0)
+		close(fd);
+	return counts;
+}
+
+/* The hint: what takes the state up, what removes it. */
+static void show_hint(const char *root, const struct pinned_view *v, const char *detach,
+		      bool counts)
+{
+	printf("    %s; ", counts ? "no xdptop runs: it keeps counting" :
+	       "no xdptop runs, and its program was taken off: not counting");
+	if (v->gone)
+		printf("an interface of its set is gone: ");
+	else if (strcmp(root, PIN_ROOT_DEFAULT))
+		printf("'xdptop --pin=%s %s' takes it up, ", root, v->names);
+	else
+		printf("'xdptop --pin %s' takes it up, ", v->names);
+	printf("'%s' removes it%s\n", detach, v->n > 1 ? " and the others" : "");
+}
+
+/* What the ledger of a pinned state says, whether its program counts and
+ * an agent owns it, and what takes it up or removes it. */
+static void show_pinned(const char *root, const char *dir, int ifindex)
+{
+	struct pin p = { .dir_fd = -1 };
+	struct pinned_view v = {};
+	char detach[PIN_DETACH_COMMAND_LEN], by_index[16];
+	bool locked_by_agent = pin_lock(&p, dir) == -EWOULDBLOCK;
+	bool counts = link_counts(&p);
+
+	read_pinned(&p, ifindex, &v);
+	if (v.here)
+		printf("  pinned in %s (iface %s)\n", dir, v.name);
+	else
+		printf("  pinned in %s (iface gone%s%s)\n", dir, *v.name ? ": " : "", v.name);
+	printf("    %s", v.options);
+	if (v.n)
+		printf(": %llu frames, %llu bytes, %u keys tracked",
+		       (unsigned long long)v.counts.cum.total.packets,
+		       (unsigned long long)v.counts.cum.total.bytes, v.counts.n_sources);
+	printf("\n");
+	if (v.n > 1)
+		printf("    one table and --max-sources with ifaces %s\n", v.names);
+	snprintf(by_index, sizeof(by_index), "%d", ifindex);
+	pin_detach_command(root, v.here ? v.name : by_index, detach, sizeof(detach));
+	if (locked_by_agent)
+		printf("    an xdptop %s\n", counts ? "is counting it now" :
+		       "runs, but this program was taken off: the next start puts it back");
+	else if (!v.n)
+		printf("    incomplete: remove it with '%s'\n", detach);
+	else
+		show_hint(root, &v, detach, counts);
 	pin_close(&p);
 }
 
 int status_show(const char *root)
 {
-	char pin_option[PATH_MAX + 8] = "";	/* what the hints must repeat */
-
 	struct if_nameindex *ifs = if_nameindex();
 	char netns[PATH_MAX];
 	struct dirent *e;
@@ -154,8 +183,6 @@ int status_show(const char *root)
 				"mount /proc\n");
 		return EXIT_RUNTIME;
 	}
-	if (strcmp(root, PIN_ROOT_DEFAULT))
-		snprintf(pin_option, sizeof(pin_option), "=%s", root);
 	printf("Pinned by xdptop under %s:\n", netns);
 	shown = 0;
 	d = opendir(netns);
@@ -164,7 +191,7 @@ int status_show(const char *root)
 
 		if (e->d_name[0] != '.' &&
 		    (size_t)snprintf(dir, sizeof(dir), "%s/%s", netns, e->d_name) < sizeof(dir)) {
-			show_pinned(dir, atoi(e->d_name), pin_option);
+			show_pinned(root, dir, atoi(e->d_name));
 			shown++;
 		}
 	}
@@ -233,28 +260,23 @@ static __u32 ledger_map_id(const struct pin *p)
 }
 
 /* The interfaces whose table the state in p is, by slot, into set: the
- * ledger says; ifindex alone when it cannot be read. */
-static void set_of(const struct pin *p, int ifindex, struct ledger_set *set)
+ * ledger says; iface alone when it cannot be read. */
+static void set_of(const struct pin *p, const struct iface_arg *iface, struct ledger_set *set)
 {
 	struct ledger l = { .fd = -1 };
 	int fd = pin_get(p, PIN_LEDGER);
 
-	*set = (struct ledger_set){ .n = 1, .ifindex = { ifindex } };
-	if (fd >= 0 && !ledger_open(&l, fd) && ledger_set_slot(&ledger_id(&l)->set, ifindex) >= 0)
+	*set = (struct ledger_set){ .n = 1, .ifindex = { iface->ifindex } };
+	snprintf(set->name[0], IF_NAMESIZE, "%s", iface->name);
+	if (fd >= 0 && !ledger_open(&l, fd) &&
+	    ledger_set_slot(&ledger_id(&l)->set, iface->ifindex) >= 0)
 		*set = ledger_id(&l)->set;
 	ledger_close(&l);
 }
 
-static void name_of(int ifindex, char *name)
-{
-	if (!if_indextoname(ifindex, name))
-		snprintf(name, IF_NAMESIZE, "%d", ifindex);
-}
-
 /* Off now, even if a process still holds the link; then the state goes. */
-static void remove_pinned(struct pin *p, int ifindex)
+static void remove_pinned(struct pin *p, const char *name)
 {
-	char name[IF_NAMESIZE];
 	int fd = pin_get(p, PIN_LINK);
 
 	if (fd >= 0) {
@@ -263,26 +285,23 @@ static void remove_pinned(struct pin *p, int ifindex)
 	}
 	pin_remove(p);
 	pin_close(p);
-	name_of(ifindex, name);
-	printf("Detached xdptop from iface \"%s\" and removed its pinned state\n", name);
+	printf("Detached xdptop from iface \"%.*s\" and removed its pinned state\n",
+	       IF_NAMESIZE, name);
 }
 
-static int counted_now(int ifindex)
+static int counted_now(const char *name)
 {
-	char name[IF_NAMESIZE];
-
-	name_of(ifindex, name);
-	fprintf(stderr, "xdptop: iface \"%s\" is counted by a running xdptop: stop it first, "
-			"then detach\n", name);
+	fprintf(stderr, "xdptop: iface \"%.*s\" is counted by a running xdptop: stop it first, "
+			"then detach\n", IF_NAMESIZE, name);
 	return EXIT_INTERFACE;
 }
 
 /* Locks, in the set's order (an agent's), own's directory and those of the
  * set that pin the ledger `ledger` (the others' may be gone, or hold
  * another state since): 0, or a negative errno with none left locked
- * (-EWOULDBLOCK: an agent holds *busy's). held[k]: pins[k]'s interface. */
+ * (-EWOULDBLOCK: an agent holds slot *busy's). held[k]: pins[k]'s slot. */
 static int lock_set(const char *netns, const struct ledger_set *set, int own, __u32 ledger,
-		    struct pin *pins, int *held, __u32 *n, int *busy)
+		    struct pin *pins, __u32 *held, __u32 *n, __u32 *busy)
 {
 	*n = 0;
 	for (__u32 i = 0; i < set->n; i++) {
@@ -293,13 +312,13 @@ static int lock_set(const char *netns, const struct ledger_set *set, int own, __
 		if (err == -EWOULDBLOCK || (err && set->ifindex[i] == own)) {
 			while (*n)
 				pin_close(&pins[--*n]);
-			*busy = set->ifindex[i];
+			*busy = i;
 			return err;
 		}
 		if (!err && set->ifindex[i] != own && ledger_map_id(p) != ledger)
 			pin_close(p);
 		else if (!err)
-			held[(*n)++] = set->ifindex[i];
+			held[(*n)++] = i;
 	}
 	return 0;
 }
@@ -310,24 +329,23 @@ static int lock_set(const char *netns, const struct ledger_set *set, int own, __
 static int detach_set(const char *netns, const struct iface_arg *iface, struct ledger_set *done)
 {
 	struct pin pins[MAX_INTERFACES], own = { .dir_fd = -1 };
-	int held[MAX_INTERFACES], busy;
+	__u32 held[MAX_INTERFACES], locked, busy;
 	struct ledger_set set;
-	__u32 locked;
 	int err;
 
 	if (!find_pinned(netns, iface->ifindex, own.dir))
 		return detach_unpinned(iface);
-	set_of(&own, iface->ifindex, &set);
+	set_of(&own, iface, &set);
 	err = lock_set(netns, &set, iface->ifindex, ledger_map_id(&own), pins, held, &locked,
 		       &busy);
 	if (err == -EWOULDBLOCK)
-		return counted_now(busy);
+		return counted_now(set.name[busy]);
 	if (err)
 		return detach_unpinned(iface);
 	for (__u32 k = 0; k < locked; k++) {
-		remove_pinned(&pins[k], held[k]);
+		remove_pinned(&pins[k], set.name[held[k]]);
 		if (done->n < MAX_INTERFACES)
-			done->ifindex[done->n++] = held[k];
+			done->ifindex[done->n++] = set.ifindex[held[k]];
 	}
 	return EXIT_OK;
 }

@@ -2612,7 +2612,8 @@ static void test_ledger_crash_points(void **state)
 
 		for (int i = 0; i < 4; i++)
 			s[i] = candidate(7000 + i);
-		ledger_identity(&id, &e->a.size, 1024, &e->key, true, (const int[]){ 1 });
+		ledger_identity(&id, &e->a.size, 1024, &e->key, true,
+				(const struct iface_arg[]){ { .kernel_name = "v1", .ifindex = 1 } });
 		assert_int_equal(ledger_create(&l, &id), 0);
 		assert_int_equal(ledger_recover(&l, &e->t, &e->tally, 0), 0);
 		for (int round = 0; round < 3; round++) {
@@ -3131,7 +3132,9 @@ static void test_ledger_two_interfaces(void **state)
 	__u32 flips;
 	__u64 cut_ns;
 
-	ledger_identity(&id, &s->a[0].size, 8, &key, true, (const int[]){ 11, 12 });
+	ledger_identity(&id, &s->a[0].size, 8, &key, true,
+			(const struct iface_arg[]){ { .kernel_name = "v1", .ifindex = 11 },
+						    { .kernel_name = "w1", .ifindex = 12 } });
 	assert_int_equal(id.set.n, 2);
 	assert_int_equal(ledger_set_slot(&id.set, 12), 1);
 	assert_int_equal(ledger_set_slot(&id.set, 13), -1);

@@ -101,7 +101,7 @@ def test_kill9_at_random_instants_loses_and_doubles_nothing(lab, xdptop, bpffs, 
     assert as_expected(last) == exp.as_expected()
     assert last["untracked"]["packets"] == 0
     assert adopted == 12
-    assert "xdptop --detach" in agent.stderr()
+    assert f"xdptop --pin={bpffs / 'xdptop'} --detach IFACE removes it" in agent.stderr()
     # Still attached and pinned after the last exit; --detach takes all.
     assert receiver.xdp_attached() == ["v1"]
     out = receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--detach", "v1").stdout
@@ -184,7 +184,7 @@ def test_a_set_of_interfaces_shares_one_pinned_table(lab, xdptop, bpffs, tmp_pat
         assert r.stderr.splitlines()[-1] == (
             f'xdptop: the state pinned for iface "{first}" is the table of ifaces v1 w1, in '
             f"this order, not {' '.join(ifaces)}: rerun with them, or remove it with 'xdptop "
-            f"--detach {first}' (the counts of all are lost)")
+            f"{root} --detach {first}' (the counts of all are lost)")
         assert pins(bpffs) == before
         assert receiver.xdp_attached() == ["v1", "w1"]
 
@@ -284,28 +284,37 @@ def test_a_member_detached_while_counting_keeps_its_counts(lab, xdptop, bpffs, t
 
 
 def test_a_set_with_an_interface_gone(lab, xdptop, bpffs):
-    """w1 of a pinned set is deleted while no agent runs: a start with v1
-    alone is refused (the set cannot be taken up again), --status says so,
-    and --detach v1 removes the whole set, w1's directory too."""
+    """w1 of a pinned set is deleted while no agent runs, and another
+    interface is made with its index: a start with v1 alone, or with the
+    newcomer in w1's place, is refused (the set cannot be taken up again,
+    and the newcomer is not w1), --status says so, and --detach v1 removes
+    the whole set, w1's directory too, naming w1."""
     receiver, _ = two_interfaces(lab)
     root = "--pin=" + str(bpffs / "xdptop")
     r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1", "w1")
     assert r.returncode == 0, r.stderr
     w1 = receiver.run("cat", "/sys/class/net/w1/ifindex").stdout.strip()
     sh("ip", "-n", receiver.name, "link", "del", "w1")
-    r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "v1", check=False)
-    assert (r.returncode, r.stdout) == (2, ""), r
-    assert r.stderr.splitlines()[-1] == (
-        f'xdptop: the state pinned for iface "v1" is the table of ifaces v1 {w1}, in this '
-        "order, not v1: one of them is gone (named by its index): remove it with 'xdptop "
-        "--detach v1' (the counts of all are lost)")
+    sh("ip", "-n", receiver.name, "link", "add", "zz", "index", w1, "type", "veth", "peer",
+       "name", "zzp")
+    for ifaces in (["v1"], ["v1", "zz"]):
+        r = receiver.run(xdptop, root, "-f", "json", "-c", "1", *ifaces, check=False)
+        assert (r.returncode, r.stdout) == (2, ""), r
+        assert r.stderr.splitlines()[-1] == (
+            'xdptop: the state pinned for iface "v1" is the table of ifaces v1 w1 (gone), in '
+            f"this order, not {' '.join(ifaces)}: it cannot be taken up again: remove it with "
+            f"'xdptop {root} --detach v1' (the counts of all are lost)")
     status = receiver.run(xdptop, root, "--status").stdout
-    assert (f"; an interface of its set is gone (named by its index): 'xdptop {root} --detach "
-            "v1' removes it and the others\n") in status, status
-    assert "(iface gone)" in status, status
+    assert status.count("    one table and --max-sources with ifaces v1 w1 (gone)\n") == 2, status
+    assert status.count(f"no xdptop runs: it keeps counting; an interface of its set is gone: "
+                        f"'xdptop {root} --detach v1' removes it and the others\n") == 1, status
+    assert (f"no xdptop runs, and its program was taken off: not counting; an interface of "
+            f"its set is gone: 'xdptop {root} --detach {w1}' removes it and the others\n"
+            in status), status
+    assert f"/{w1} (iface gone: w1)\n" in status, status
     r = receiver.run(xdptop, root, "--detach", "v1")
     assert r.stdout == ('Detached xdptop from iface "v1" and removed its pinned state\n'
-                        f'Detached xdptop from iface "{w1}" and removed its pinned state\n')
+                        'Detached xdptop from iface "w1" and removed its pinned state\n')
     assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
 
 
@@ -339,7 +348,7 @@ def test_pin_made_with_other_options_is_refused_with_the_fix(lab, xdptop, bpffs)
         'xdptop: the state pinned for iface "v1" counts with --key src --prefix4 24 '
         '--prefix6 128 --max-sources 65536, not --key src --prefix4 32 --prefix6 128 '
         '--max-sources 65536: rerun with its options, or remove it with '
-        "'xdptop --detach v1' (its counts are lost)")
+        f"'xdptop {root} --detach v1' (its counts are lost)")
     assert pins(bpffs) == before            # never reused, never removed
     assert receiver.xdp_attached() == ["v1"]
     # Without --pin, the pinned program is named as such.
