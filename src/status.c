@@ -260,17 +260,24 @@ static __u32 ledger_map_id(const struct pin *p)
 }
 
 /* The interfaces whose table the state in p is, by slot, into set: the
- * ledger says; iface alone when it cannot be read. */
+ * ledger says; iface alone when it cannot be read, or when the state is
+ * that of an interface gone whose index iface has now (its set is not
+ * iface's to remove). */
 static void set_of(const struct pin *p, const struct iface_arg *iface, struct ledger_set *set)
 {
 	struct ledger l = { .fd = -1 };
 	int fd = pin_get(p, PIN_LEDGER);
+	const struct ledger_set *pinned = fd >= 0 && !ledger_open(&l, fd) ? &ledger_id(&l)->set :
+					  NULL;
+	int slot = pinned ? ledger_set_slot(pinned, iface->ifindex) : -1;
+	char name[IF_NAMESIZE];
 
 	*set = (struct ledger_set){ .n = 1, .ifindex = { iface->ifindex } };
 	snprintf(set->name[0], IF_NAMESIZE, "%s", iface->name);
-	if (fd >= 0 && !ledger_open(&l, fd) &&
-	    ledger_set_slot(&ledger_id(&l)->set, iface->ifindex) >= 0)
-		*set = ledger_id(&l)->set;
+	if (slot >= 0 && (ledger_set_here(pinned, slot) || !if_indextoname(iface->ifindex, name)))
+		*set = *pinned;
+	else if (slot >= 0)
+		memcpy(set->name[0], pinned->name[slot], IF_NAMESIZE);
 	ledger_close(&l);
 }
 

@@ -287,8 +287,8 @@ def test_a_set_with_an_interface_gone(lab, xdptop, bpffs):
     """w1 of a pinned set is deleted while no agent runs, and another
     interface is made with its index: a start with v1 alone, or with the
     newcomer in w1's place, is refused (the set cannot be taken up again,
-    and the newcomer is not w1), --status says so, and --detach v1 removes
-    the whole set, w1's directory too, naming w1."""
+    and the newcomer is not w1), and --status says so. --detach of the
+    newcomer removes only what w1 left, naming w1; --detach v1 the rest."""
     receiver, _ = two_interfaces(lab)
     root = "--pin=" + str(bpffs / "xdptop")
     r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "v1", "w1")
@@ -312,9 +312,13 @@ def test_a_set_with_an_interface_gone(lab, xdptop, bpffs):
             f"its set is gone: 'xdptop {root} --detach {w1}' removes it and the others\n"
             in status), status
     assert f"/{w1} (iface gone: w1)\n" in status, status
+    # zz has w1's index, not its set: detaching zz removes what w1 left, and v1 stays.
+    r = receiver.run(xdptop, root, "--detach", "zz")
+    assert r.stdout == 'Detached xdptop from iface "w1" and removed its pinned state\n'
+    assert receiver.xdp_attached() == ["v1"]
+    assert len([p for p in pins(bpffs) if p.count("/") == 2]) == 1, pins(bpffs)
     r = receiver.run(xdptop, root, "--detach", "v1")
-    assert r.stdout == ('Detached xdptop from iface "v1" and removed its pinned state\n'
-                        'Detached xdptop from iface "w1" and removed its pinned state\n')
+    assert r.stdout == 'Detached xdptop from iface "v1" and removed its pinned state\n'
     assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
 
 
