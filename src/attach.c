@@ -610,27 +610,17 @@ static int reuse_pins(struct attachment *a)
 	return err ? load_error(err) : EXIT_OK;
 }
 
-static __u32 map_id_of(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 /* An interface after the first of a set pinned the first one's ledger (and
  * its maps, pinned in the same step): a state pinned with another is not
  * this table's. */
 static int check_same_table(const struct attachment *a, const struct attachment *owner,
 			    const struct config *cfg)
 {
-	int fd = pin_get(&a->pin, PIN_LEDGER);
-	__u32 id = fd < 0 ? 0 : map_id_of(fd);
+	__u32 id = pin_map_id(&a->pin, PIN_LEDGER);
 	char cmd[PIN_DETACH_COMMAND_LEN];
 
-	if (fd >= 0)
-		close(fd);
-	if (id && id == map_id_of(owner->ledger.fd))
+	/* The first interface pinned its ledger before this one opened. */
+	if (id && id == pin_map_id(&owner->pin, PIN_LEDGER))
 		return EXIT_OK;
 	fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s is not the table "
 			"pinned for iface \"%s\", which it would share: remove it with '%s' "

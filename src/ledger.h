@@ -88,8 +88,6 @@ int ledger_open(struct ledger *l, int fd);
 
 const struct ledger_identity *ledger_id(const struct ledger *l);
 
-struct table;
-
 /* Takes up what a pinned state kept, into fresh tallies for table, one per
  * interface of the set, by slot (their clock reads `start` seconds on
  * CLOCK_MONOTONIC at its 0): the tallies as last committed, and the epoch

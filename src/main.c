@@ -342,9 +342,11 @@ static int sink_failed(int err)
 	return EXIT_RUNTIME;
 }
 
-static int run(struct monitor *mons, struct group *group, const struct config *cfg, struct ticker *tk, const struct sinks *sinks)
+static int run(struct group *group, const struct config *cfg, struct ticker *tk,
+	       const struct sinks *sinks)
 {
-	const int n = cfg->n_ifaces;
+	struct monitor *mons = group->members;
+	const int n = group->n;
 	struct round round = {};
 	__u64 reports = 0;
 	int attached = n;
@@ -513,7 +515,7 @@ int main(int argc, char **argv)
 		err = open_sinks(&sinks, &cfg, &listen_fd);
 	}
 	if (!err)
-		err = run(mons, &group, &cfg, &tk, &sinks);
+		err = run(&group, &cfg, &tk, &sinks);
 	else
 		forget_new(mons, opened);
 	close_sinks(&sinks);	/* gives the terminal back first: messages follow */

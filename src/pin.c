@@ -229,6 +229,18 @@ static void new_path(const struct pin *p, enum pin_object o, char *buf, size_t l
 	snprintf(buf, len, "%s/%s_new", p->dir, object_names[o]);	/* bpffs refuses dots */
 }
 
+__u32 pin_map_id(const struct pin *p, enum pin_object o)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = pin_get(p, o);
+	bool known = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len);
+
+	if (fd >= 0)
+		close(fd);
+	return known ? info.id : 0;
+}
+
 int pin_put(const struct pin *p, enum pin_object o, int fd)
 {
 	char path[PATH_MAX], staged[PATH_MAX];

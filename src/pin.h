@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <linux/types.h>
 
 #define PIN_ROOT_DEFAULT "/sys/fs/bpf/xdptop"
 
@@ -43,6 +44,8 @@ int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname);
 int pin_lock(struct pin *p, const char *dir);
 
 bool pin_has(const struct pin *p, enum pin_object o);
+/* The id of the map pinned as o; 0 when there is none. */
+__u32 pin_map_id(const struct pin *p, enum pin_object o);
 /* A pinned object's fd, or a negative errno. */
 int pin_get(const struct pin *p, enum pin_object o);
 /* Pins fd as o, in place of what was there, in one step. 0 or a negative

@@ -246,19 +246,6 @@ static bool find_pinned(const char *netns, int ifindex, char *dir)
 	return (size_t)snprintf(dir, len, "%s/%d", netns, ifindex) < len && !access(dir, F_OK);
 }
 
-/* The id of the ledger pinned in p; 0 when none. */
-static __u32 ledger_map_id(const struct pin *p)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int fd = pin_get(p, PIN_LEDGER);
-	bool known = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len);
-
-	if (fd >= 0)
-		close(fd);
-	return known ? info.id : 0;
-}
-
 /* The interfaces whose table the state in p is, by slot, into set: the
  * ledger says; iface alone when it cannot be read, or when the state is
  * that of an interface gone whose index iface has now (its set is not
@@ -305,27 +292,25 @@ static int counted_now(const char *name)
 
 /* Locks, in the set's order (an agent's), own's directory and those of the
  * set that pin the ledger `ledger` (the others' may be gone, or hold
- * another state since): 0, or a negative errno with none left locked
- * (-EWOULDBLOCK: an agent holds slot *busy's). held[k]: pins[k]'s slot. */
+ * another state since), pins[slot] each; the others stay unlocked. 0, or a
+ * negative errno with none left locked (-EWOULDBLOCK: an agent holds slot
+ * *busy's). */
 static int lock_set(const char *netns, const struct ledger_set *set, int own, __u32 ledger,
-		    struct pin *pins, __u32 *held, __u32 *n, __u32 *busy)
+		    struct pin *pins, __u32 *busy)
 {
-	*n = 0;
 	for (__u32 i = 0; i < set->n; i++) {
-		struct pin *p = &pins[*n];
-		char dir[sizeof(p->dir)];
-		int err = find_pinned(netns, set->ifindex[i], dir) ? pin_lock(p, dir) : -ENOENT;
+		char dir[sizeof(pins[i].dir)];
+		int err = find_pinned(netns, set->ifindex[i], dir) ? pin_lock(&pins[i], dir) :
+			  -ENOENT;
 
 		if (err == -EWOULDBLOCK || (err && set->ifindex[i] == own)) {
-			while (*n)
-				pin_close(&pins[--*n]);
 			*busy = i;
+			while (i)
+				pin_close(&pins[--i]);
 			return err;
 		}
-		if (!err && set->ifindex[i] != own && ledger_map_id(p) != ledger)
-			pin_close(p);
-		else if (!err)
-			held[(*n)++] = i;
+		if (!err && set->ifindex[i] != own && pin_map_id(&pins[i], PIN_LEDGER) != ledger)
+			pin_close(&pins[i]);
 	}
 	return 0;
 }
@@ -336,23 +321,26 @@ static int lock_set(const char *netns, const struct ledger_set *set, int own, __
 static int detach_set(const char *netns, const struct iface_arg *iface, struct ledger_set *done)
 {
 	struct pin pins[MAX_INTERFACES], own = { .dir_fd = -1 };
-	__u32 held[MAX_INTERFACES], locked, busy;
 	struct ledger_set set;
+	__u32 busy;
 	int err;
 
 	if (!find_pinned(netns, iface->ifindex, own.dir))
 		return detach_unpinned(iface);
 	set_of(&own, iface, &set);
-	err = lock_set(netns, &set, iface->ifindex, ledger_map_id(&own), pins, held, &locked,
-		       &busy);
+	for (__u32 i = 0; i < set.n; i++)
+		pins[i] = (struct pin){ .dir_fd = -1 };
+	err = lock_set(netns, &set, iface->ifindex, pin_map_id(&own, PIN_LEDGER), pins, &busy);
 	if (err == -EWOULDBLOCK)
 		return counted_now(set.name[busy]);
 	if (err)
 		return detach_unpinned(iface);
-	for (__u32 k = 0; k < locked; k++) {
-		remove_pinned(&pins[k], set.name[held[k]]);
+	for (__u32 i = 0; i < set.n; i++) {
+		if (pins[i].dir_fd < 0)
+			continue;
+		remove_pinned(&pins[i], set.name[i]);
 		if (done->n < MAX_INTERFACES)
-			done->ifindex[done->n++] = set.ifindex[held[k]];
+			done->ifindex[done->n++] = set.ifindex[i];
 	}
 	return EXIT_OK;
 }

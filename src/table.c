@@ -31,7 +31,7 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces)
 		.nr_ifaces = nr_ifaces,
 		.region_slots = region,
 		.shared_slots = shared,
-		.region_log_len = region >> XDPTOP_CLAIM_LOG_SHIFT ?: 1,
+		.region_log_len = region >> XDPTOP_CLAIM_LOG_SHIFT,	/* >= 1: region >= 8 */
 		.shared_log_len = shared >> XDPTOP_CLAIM_LOG_SHIFT,
 	};
 }
@@ -250,26 +250,38 @@ static void drain_slots(const struct table *t, struct xdptop_slot *first, const 
 	}
 }
 
-/* A part of n slots from first whose claims log (count, offsets) holds at
- * most len: through the log while it holds them all, else in order. */
-static void drain_part(const struct table *t, const struct epoch_view *v,
-		       struct xdptop_slot *first, __u64 n, const __u64 *log, __u32 len,
-		       struct tally *tallies)
+/* The slots of an epoch's part (a CPU's region, or the shared part) that a
+ * drain or a clear visits: slot_at(first, log, j) for j < n. */
+struct part {
+	struct xdptop_slot *first;
+	const __u64 *log;	/* NULL: every slot of the part, in order */
+	__u64 n;
+};
+
+/* Part number `which` of an epoch (CPUs' regions, then the shared part):
+ * through its claim log (count, offsets) while the log holds every claim,
+ * else all of its slots. */
+static struct part part_of(const struct table *t, const struct epoch_view *v, __u32 which)
 {
-	if (log[0] <= len)
-		drain_slots(t, v->slots, log + 1, log[0], tallies);
-	else
-		drain_slots(t, first, NULL, n, tallies);
+	const struct table_size *z = &t->size;
+	bool shared = which == z->nr_cpus;
+	const __u64 *log = shared ? v->shared_log : region_log(t, v, which);
+
+	if (log[0] <= (shared ? z->shared_log_len : z->region_log_len))
+		return (struct part){ v->slots, log + 1, log[0] };
+	if (shared)
+		return (struct part){ &v->slots[v->shared], NULL, z->shared_slots };
+	return (struct part){ &v->slots[(size_t)which * z->region_slots], NULL, z->region_slots };
 }
 
-static void clear_part(const struct epoch_view *v, struct xdptop_slot *first, __u64 n,
-		       const __u64 *log, __u32 len)
+static void clear_part(const struct part *p)
 {
-	if (log[0] <= len)
-		for (__u64 i = 0; i < log[0]; i++)
-			memset(&v->slots[log[1 + i]], 0, sizeof(*v->slots));
-	else
-		memset(first, 0, n * sizeof(*first));
+	if (!p->log) {
+		memset(p->first, 0, p->n * sizeof(*p->first));
+		return;
+	}
+	for (__u64 i = 0; i < p->n; i++)
+		memset(slot_at(p->first, p->log, i), 0, sizeof(*p->first));
 }
 
 /* The stats and claim counts of an epoch, once its slots are clear: until
@@ -305,11 +317,11 @@ void table_drain(struct table *t, __u32 epoch, struct tally *tallies)
 	struct epoch_view v = epoch_view(t, epoch);
 
 	drain_stats(t, &v, tallies);
-	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
-		drain_part(t, &v, &v.slots[(size_t)cpu * z->region_slots], z->region_slots,
-			   region_log(t, &v, cpu), z->region_log_len, tallies);
-	drain_part(t, &v, &v.slots[v.shared], z->shared_slots, v.shared_log, z->shared_log_len,
-		   tallies);
+	for (__u32 which = 0; which <= z->nr_cpus; which++) {
+		struct part p = part_of(t, &v, which);
+
+		drain_slots(t, p.first, p.log, p.n, tallies);
+	}
 	if (!t->keep_retired)
 		clear_counts(t, &v);
 }
@@ -321,9 +333,10 @@ void table_clear(struct table *t, __u32 epoch)
 	const struct table_size *z = &t->size;
 	struct epoch_view v = epoch_view(t, epoch);
 
-	for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++)
-		clear_part(&v, &v.slots[(size_t)cpu * z->region_slots], z->region_slots,
-			   region_log(t, &v, cpu), z->region_log_len);
-	clear_part(&v, &v.slots[v.shared], z->shared_slots, v.shared_log, z->shared_log_len);
+	for (__u32 which = 0; which <= z->nr_cpus; which++) {
+		struct part p = part_of(t, &v, which);
+
+		clear_part(&p);
+	}
 	clear_counts(t, &v);
 }

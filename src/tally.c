@@ -58,7 +58,7 @@ static int reserve(struct tally *t, __u32 capacity)
 
 int tally_init(struct tally *t, __u32 max_sources)
 {
-	*t = (struct tally){ .max_sources = max_sources, .own.max_sources = max_sources };
+	*t = (struct tally){ .own.max_sources = max_sources };
 	t->budget = &t->own;
 	return reserve(t, max_sources < FIRST_CAPACITY ? max_sources : FIRST_CAPACITY);
 }
@@ -80,8 +80,10 @@ void tally_free(struct tally *t)
 
 size_t tally_bytes(const struct tally *t)
 {
-	return (size_t)t->max_sources * (sizeof(*t->sources) + sizeof(*t->averages)) +
-	       (size_t)index_slots(t->max_sources) * sizeof(*t->index);
+	__u32 max = t->budget->max_sources;
+
+	return (size_t)max * (sizeof(*t->sources) + sizeof(*t->averages)) +
+	       (size_t)index_slots(max) * sizeof(*t->index);
 }
 
 void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *from)
@@ -123,8 +125,9 @@ static bool make_room(struct tally *t)
 		return false;
 	if (t->n_sources < t->capacity)
 		return true;
-	return t->capacity < t->max_sources &&
-	       !reserve(t, t->capacity > t->max_sources / 2 ? t->max_sources : 2 * t->capacity);
+	__u32 max = t->budget->max_sources;
+
+	return t->capacity < max && !reserve(t, t->capacity > max / 2 ? max : 2 * t->capacity);
 }
 
 void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
@@ -181,6 +184,7 @@ static __u32 idle_bucket(const struct tally *t, const struct source_count *s)
 struct forget_plan {
 	__u32 age;
 	__u32 quota;
+	__u64 most;		/* the most packets of a source of bucket age */
 	__u64 packets;
 	__u32 ties;
 };
@@ -193,40 +197,34 @@ struct forget_plan {
 static bool pick_bucket(const struct tally *t, __u32 target, struct forget_plan *p)
 {
 	__u32 by_age[AGE_BUCKETS] = {};
+	__u64 most[AGE_BUCKETS] = {};
 	__u32 excess = t->n_sources > target ? t->n_sources - target : 0;
 
-	for (__u32 i = 0; i < t->n_sources; i++)
-		by_age[idle_bucket(t, &t->sources[i])]++;
+	for (__u32 i = 0; i < t->n_sources; i++) {
+		const struct source_count *s = &t->sources[i];
+		__u32 age = idle_bucket(t, s);
+
+		by_age[age]++;
+		if (s->packets > most[age])
+			most[age] = s->packets;
+	}
 	if (!excess || by_age[0] == t->n_sources)
 		return false;
 	for (p->age = AGE_BUCKETS - 1; p->age > 1 && by_age[p->age] < excess; p->age--)
 		excess -= by_age[p->age];
 	p->quota = by_age[p->age] < excess ? by_age[p->age] : excess;
+	p->most = most[p->age];
 	return true;
-}
-
-/* The most packets of a source of bucket age. */
-static __u64 most_packets(const struct tally *t, __u32 age)
-{
-	__u64 most = 0;
-
-	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
-
-		if (idle_bucket(t, s) == age && s->packets > most)
-			most = s->packets;
-	}
-	return most;
 }
 
 /* The packets of the source of bucket age that ranks rank-th (from 0) by
  * fewest packets, and in *ties how many with exactly as many rank up to it.
- * A radix selection, a byte at a time from the largest count's top byte
- * down: a pass over the sources for that count and one a byte of it (one
- * under 256 packets, a flood's), with no copy of the counts and no sort. */
-static __u64 nth_fewest(const struct tally *t, __u32 age, __u32 rank, __u32 *ties)
+ * A radix selection, a byte at a time from the largest count's (most) top
+ * byte down: a pass over the sources a byte of it (one under 256 packets, a
+ * flood's), with no copy of the counts and no sort. */
+static __u64 nth_fewest(const struct tally *t, __u32 age, __u64 most, __u32 rank, __u32 *ties)
 {
-	__u64 most = most_packets(t, age), prefix = 0;
+	__u64 prefix = 0;
 
 	for (int shift = most ? (63 - __builtin_clzll(most)) & ~7 : 0; shift >= 0; shift -= 8) {
 		__u64 above = ~0ULL << shift << 8;	/* the bytes chosen so far */
@@ -314,7 +312,7 @@ static void forget_idlest(struct tally *t, __u32 target)
 	if (!pick_bucket(t, target, &p))
 		return;
 	if (p.quota)	/* else bucket 1 is empty: the idle ones are all older */
-		p.packets = nth_fewest(t, p.age, p.quota - 1, &p.ties);
+		p.packets = nth_fewest(t, p.age, p.most, p.quota - 1, &p.ties);
 	forget(t, &p);
 }
 

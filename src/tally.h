@@ -63,8 +63,7 @@ struct tally {
 	__u32 *index;
 	__u32 mask;
 	__u32 n_sources;
-	__u32 capacity;			/* grows, up to max_sources */
-	__u32 max_sources;
+	__u32 capacity;			/* grows, up to its budget's max_sources */
 	__u32 now;			/* the open interval: intervals ended so far */
 	/* Its own, or the one it shares (tally_share()): never copy a tally. */
 	struct tally_budget *budget, own;

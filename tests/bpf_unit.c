@@ -539,7 +539,7 @@ static void check_identity(const struct tally *t)
 		}
 	}
 	assert_int_equal(n, t->n_sources);
-	assert_true(t->n_sources <= t->max_sources);
+	assert_true(t->n_sources <= t->budget->max_sources);
 	assert_counter(&sum, t->cum.total.packets, t->cum.total.bytes);
 }
 
@@ -1347,10 +1347,10 @@ static void test_region_full(void **state)
 	frame_plain(&f, &s[12], 71);
 	feed(e, &f, 2, &s[12]);
 	assert_int_equal(region_used(e, epoch, e->cpu) + shared_used(e, epoch), FIT);
-	if (moved >= 0) {	/* in the region, not in its first slot: untracked now */
-		frame_plain(&f, &s[moved], 72);
-		feed_untracked(e, &f, 1);
-	}
+	/* One in the region, not in its first slot: untracked now. */
+	assert_true(moved >= 0);
+	frame_plain(&f, &s[moved], 72);
+	feed_untracked(e, &f, 1);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, FIT);
 
@@ -1542,7 +1542,7 @@ static void flood_add(struct tally *t, __u32 i)
  * (i = 1, 6, .., 246); the others stay, their counts exact. */
 static void check_fewest_went_first(const struct tally *t)
 {
-	for (__u32 i = 0; i < t->max_sources; i++) {
+	for (__u32 i = 0; i < t->budget->max_sources; i++) {
 		struct src s = flood_source(i);
 
 		if (flood_packets(i) > 2 || (flood_packets(i) == 2 && i > 250))
@@ -1657,6 +1657,8 @@ static void test_claim_log_and_scan(void **state)
 		assert_int_equal(in_shared, shared_used(e, epoch));
 		assert_int_equal(in_region + in_shared, n);
 		assert_true(in_region <= full);
+		if (n >= full + XDPTOP_PROBE_WINDOW)
+			assert_int_equal(in_region, full);
 		region_log |= in_region <= z->region_log_len;
 		region_scan |= in_region > z->region_log_len;
 		shared_log |= in_shared && in_shared <= z->shared_log_len;
@@ -2869,8 +2871,8 @@ static void check_full_interval(struct env *e, __u32 n, __u64 *had,
 }
 
 /* --max-sources distinct sources in one interval, all on ONE CPU (a
- * single-queue NIC, a veth): its region takes 2,048, the shared part the
- * rest, and at least 99% are tracked; then the same sources spread over
+ * single-queue NIC, a veth): its region takes 1,536 (3/4 of its 2,048
+ * slots: then it is full), the shared part the rest, and at least 99% are tracked; then the same sources spread over
  * every CPU in turn. Every count is exact, the others' frames are untracked. */
 static void test_full_capacity(void **state)
 {
@@ -2899,6 +2901,10 @@ static void test_full_capacity(void **state)
 		for (__u32 c = 0; c < e->t.size.nr_cpus; c++)
 			cpus_used += e->t.stats[epoch * e->t.size.nr_cpus + c].total.packets > 0;
 		assert_int_equal(cpus_used, spread ? CPU_COUNT(&all_cpus) : 1);
+		for (__u32 c = 0; c < e->t.size.nr_cpus; c++)
+			if (e->t.stats[epoch * e->t.size.nr_cpus + c].total.packets)
+				assert_int_equal(claimed_by(e, epoch, c),
+						 XDPTOP_REGION_FULL(e->t.size.region_slots));
 		drain_once(e, NULL);
 		check_full_interval(e, MAX, had, &untracked);
 	}

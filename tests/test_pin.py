@@ -132,21 +132,24 @@ def test_a_set_of_interfaces_shares_one_pinned_table(lab, xdptop, bpffs, tmp_pat
     an agent that adopts both, and each interface's last report is exact.
     The set is taken up only as it was made (another set, or another order,
     is refused with the fix and changes nothing); --status names it;
-    --detach of one interface removes them all."""
+    --detach of one interface removes none while an agent counts them, and
+    all once none does."""
     receiver, senders = two_interfaces(lab)
     plans = {"v1": paced_capture(tmp_path, 30, 40, first=0, name="v"),
-             "w1": paced_capture(tmp_path, 20, 40, first=100, name="w")}
+             "w1": paced_capture(tmp_path, 30, 40, first=100, name="w")}
     root = "--pin=" + str(bpffs / "xdptop")
     args = [root, "-f", "json", "-i", "0.05", "v1", "w1"]
     agent = lab.start(receiver, xdptop, *args)
     agent.wait_attached(2)
-    # 1,240 and 840 frames at 400 frames/s: about 3 s of traffic for 6 deaths.
+    # 1,240 frames each at 400 frames/s: about 3 s of traffic for 6 deaths.
     replays = [sender.popen("tcpreplay", "-q", "--pps", "400", "-i", dev, str(plans[i][1]),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for sender, dev, i in ((senders[0], "v0", "v1"), (senders[1], "w0", "w1"))]
     rng = random.Random(11)
-    for _ in range(6):
+    for death in range(6):
         time.sleep(rng.uniform(0.05, 0.35))
+        if death < 2:       # the first deaths at least, under traffic on both
+            assert all(replay.poll() is None for replay in replays)
         agent.proc.send_signal(signal.SIGKILL)
         agent.wait()
         time.sleep(rng.uniform(0, 0.1))
@@ -156,6 +159,12 @@ def test_a_set_of_interfaces_shares_one_pinned_table(lab, xdptop, bpffs, tmp_pat
         sent = plans[ifname][0].total["packets"]
         assert re.search(r"Successful packets:\s+%d\n" % sent, out), out + err
     time.sleep(0.3)
+    before = pins(bpffs)
+    r = receiver.run(xdptop, root, "--detach", "w1", check=False)
+    assert (r.returncode, r.stdout) == (4, ""), r
+    assert r.stderr == ('xdptop: iface "v1" is counted by a running xdptop: stop it first, '
+                        'then detach\n')
+    assert pins(bpffs) == before and receiver.xdp_attached() == ["v1", "w1"]
     assert agent.stop() == 0, agent.stderr()
     last = {r["interface"]: r for r in agent.reports()}
     for ifname, (exp, _) in plans.items():
@@ -188,7 +197,7 @@ def test_a_set_of_interfaces_shares_one_pinned_table(lab, xdptop, bpffs, tmp_pat
         assert pins(bpffs) == before
         assert receiver.xdp_attached() == ["v1", "w1"]
 
-    r = receiver.run(xdptop, root, "--detach", "w1", "v1")     # the set's order, once
+    r = receiver.run(xdptop, root, "--detach", "w1")      # all of it, in the set's order
     assert r.stdout == ('Detached xdptop from iface "v1" and removed its pinned state\n'
                         'Detached xdptop from iface "w1" and removed its pinned state\n')
     assert receiver.xdp_attached() == []
@@ -313,10 +322,15 @@ def test_a_set_with_an_interface_gone(lab, xdptop, bpffs):
             in status), status
     assert f"/{w1} (iface gone: w1)\n" in status, status
     # zz has w1's index, not its set: detaching zz removes what w1 left, and v1 stays.
+    v1 = receiver.run("cat", "/sys/class/net/v1/ifindex").stdout.strip()
+    v1_dir = next((bpffs / "xdptop").glob(f"net*/{v1}"))
+    table = {name: pinned_map_id(v1_dir / name) for name in ("slots", "ledger")}
     r = receiver.run(xdptop, root, "--detach", "zz")
     assert r.stdout == 'Detached xdptop from iface "w1" and removed its pinned state\n'
     assert receiver.xdp_attached() == ["v1"]
-    assert len([p for p in pins(bpffs) if p.count("/") == 2]) == 1, pins(bpffs)
+    assert [p for p in pins(bpffs) if p.count("/") == 2] == [
+        str(v1_dir.relative_to(bpffs))], pins(bpffs)
+    assert {name: pinned_map_id(v1_dir / name) for name in table} == table
     r = receiver.run(xdptop, root, "--detach", "v1")
     assert r.stdout == 'Detached xdptop from iface "v1" and removed its pinned state\n'
     assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
