@@ -4,6 +4,7 @@
  * on a signal (or a sink's quit), one last round, close, detach.
  * One round travels one way: tick -> table -> tally -> report -> sinks. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -476,6 +477,32 @@ static void say_how_to_stop(const struct config *cfg)
 			"removes it)\n", cmd);
 }
 
+/* A standard descriptor left closed would be taken by the next file xdptop
+ * opens (a map, say: a report written there fails with EINVAL, naming no
+ * cause): /dev/null holds it. stdout must really be open where something
+ * is written there. */
+static int hold_std_fds(const struct config *cfg)
+{
+	bool writes_stdout = cfg->action == ACTION_STATUS ||
+			     (cfg->action == ACTION_COUNT && cfg->format != FORMAT_NONE);
+
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == STDOUT_FILENO && writes_stdout) {
+			fprintf(stderr, "xdptop: stdout is closed, so nothing can be written: "
+					"redirect it (> FILE), or use --format none with --listen\n");
+			return EXIT_USAGE;
+		}
+		if (open("/dev/null", O_RDWR) != fd) {
+			fprintf(stderr, "xdptop: cannot open /dev/null (%s) in place of closed "
+					"descriptor %d: check /dev\n", strerror(errno), fd);
+			return EXIT_RUNTIME;
+		}
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static struct monitor mons[MAX_INTERFACES];
@@ -487,7 +514,7 @@ int main(int argc, char **argv)
 	int err, opened = 0;
 	int listen_fd = -1;
 
-	err = cli_parse(argc, argv, &cfg);
+	err = cli_parse(argc, argv, &cfg) ?: hold_std_fds(&cfg);
 	if (err)
 		return err;
 	verbose = cfg.verbose;

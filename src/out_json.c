@@ -182,7 +182,7 @@ static int json_report(struct sink *base, const struct report *r)
 	fprintf(s->stream.o.out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	s->current = NULL;
-	return 0;
+	return stream_sink_written(&s->stream);
 }
 
 const struct sink_ops sink_json = {

@@ -67,7 +67,7 @@ static int log_report(struct sink *base, const struct report *r)
 		(unsigned long long)r->total.cum.packets, (unsigned long long)r->total.cum.bytes,
 		r->total.pps, (unsigned long long)r->other.cum.packets,
 		(unsigned long long)r->untracked.cum.packets, r->n_keys);
-	return 0;
+	return stream_sink_written(&s->stream);
 }
 
 const struct sink_ops sink_log = {

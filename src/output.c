@@ -17,11 +17,16 @@ int stream_sink_open(struct sink **out, const struct sink_ops *ops,
 	return 0;
 }
 
+int stream_sink_written(const struct stream_sink *s)
+{
+	return ferror(s->o.out) ? -(errno ?: EIO) : 0;
+}
+
 int stream_sink_end(struct sink *base)
 {
 	struct stream_sink *s = (struct stream_sink *)base;
 
-	return fflush(s->o.out) ? -errno : 0;
+	return fflush(s->o.out) ? -(errno ?: EIO) : stream_sink_written(s);
 }
 
 void stream_sink_close(struct sink *base)

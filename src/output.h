@@ -47,7 +47,9 @@ struct sink_ops {
 /* What the sinks that write a stream (log, JSON) share: the stream, and a
  * rows buffer for the report being written. open allocates `size` bytes
  * (the sink's own struct, which starts with this one); end flushes; close
- * frees. */
+ * frees. A write that fails anywhere (a full disk, a closed pipe) sets the
+ * stream's error flag: a report checks it once written, and end after the
+ * flush, so that no failure goes unseen. */
 struct stream_sink {
 	struct sink base;
 	struct sink_options o;
@@ -56,6 +58,8 @@ struct stream_sink {
 
 int stream_sink_open(struct sink **out, const struct sink_ops *ops,
 		     const struct sink_options *o, size_t size);
+/* 0, or the negative errno of a write that failed (the error flag is set). */
+int stream_sink_written(const struct stream_sink *s);
 int stream_sink_end(struct sink *s);
 void stream_sink_close(struct sink *s);
 

@@ -1,0 +1,130 @@
+"""What a hostile tester and a new operator found (issue 18), each case a
+test that failed before its fix: lost writes, a program lost after --force,
+wrong first intervals, names and hints a shell cannot take, pins that lie.
+
+Everything runs inside the test's own namespaces, on veth pairs whose both
+ends live there; a pin root is a bpffs of the test's own (tests/test_pin.py's
+fixture) unless the case is about the default one.
+"""
+import json
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import traffic
+from conftest import ROOT, sanitizer_env, sh
+from test_cli import (BPF, INTERFACE, OK, RUNTIME, USAGE, assert_clean, attached_line,
+                      attached_prog, lines, run)
+
+
+def shell(ns, script, timeout=60):
+    """A bash script inside ns (for redirections), to completion."""
+    return ns.run("bash", "-c", script, check=False, env=sanitizer_env(), timeout=timeout,
+                  stdin=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------- 1. writes that fail
+
+CANNOT_WRITE = "xdptop: cannot write the report (No space left on device): check stdout"
+
+
+def many_sources(tmp_path, n=200):
+    """A capture of one UDP frame from each of n sources: a report of them
+    is larger than a stream's buffer, so that fprintf itself writes (and
+    fails), not only the flush at the end of the report."""
+    frames = [traffic.udp_frame(f"198.18.{i // 250}.{i % 250 + 1}", 100) for i in range(n)]
+    return traffic.write_pcap(tmp_path / "sources.pcap", frames)
+
+
+def agent_writing_to(ns, xdptop, path, *args):
+    """xdptop in ns with stdout on path; returns (process, stderr file)."""
+    err = tempfile.TemporaryFile(mode="w+")
+    with open(path, "w") as out:
+        proc = ns.popen(xdptop, *args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                        env=sanitizer_env())
+    return proc, err
+
+
+def wait_attached(proc, err):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:
+        err.seek(0)
+        if "Attached XDP program" in err.read():
+            return
+        time.sleep(0.05)
+    raise AssertionError("xdptop did not attach")
+
+
+def stderr_of(err):
+    err.seek(0)
+    return err.read()
+
+
+@pytest.mark.parametrize("fmt", ["json", "log"])
+@pytest.mark.parametrize("count", [["-c", "1000"], []], ids=["count", "endless"])
+def test_reports_to_a_full_device(lab, xdptop, tmp_path, fmt, count):
+    """> /dev/full, with reports larger than the stream's buffer: JSON went
+    on with exit 0 (fprintf's failed write was never checked, and the flush
+    had nothing left to fail). Now every output ends at the first write
+    that fails: exit 1, said once."""
+    sender, ns = lab.pair(mtu=1500)
+    proc, err = agent_writing_to(ns, xdptop, "/dev/full", "-f", fmt, "-i", "0.05", *count,
+                                 "v1")
+    wait_attached(proc, err)
+    traffic.replay(sender, "v0", many_sources(tmp_path))
+    assert proc.wait(timeout=30) == RUNTIME, stderr_of(err)
+    assert lines(stderr_of(err))[-1] == CANNOT_WRITE
+    assert stderr_of(err).count("cannot write") == 1
+    assert_clean(ns, wait=5)
+
+
+def test_json_to_a_file_system_that_fills(lab, xdptop, tmp_path):
+    """A 64 KiB tmpfs fills after a few reports: xdptop notices the write
+    that failed in the middle of a report and ends as the log output does;
+    every whole line before it is a report."""
+    sender, ns = lab.pair(mtu=1500)
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    sh("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt))
+    try:
+        proc, err = agent_writing_to(ns, xdptop, mnt / "out.json", "-f", "json", "-i", "0.05",
+                                     "-c", "1000", "v1")
+        wait_attached(proc, err)
+        traffic.replay(sender, "v0", many_sources(tmp_path))
+        rc = proc.wait(timeout=30)
+        text = (mnt / "out.json").read_text()
+    finally:
+        sh("umount", str(mnt))
+    assert (rc, lines(stderr_of(err))[-1]) == (RUNTIME, CANNOT_WRITE), stderr_of(err)
+    whole = text.split("\n")[:-1]
+    assert whole and all(json.loads(line)["interface"] == "v1" for line in whole)
+    assert len(text) > 60 * 1024
+    assert_clean(ns, wait=5)
+
+
+@pytest.mark.parametrize("args", [["-f", "json"], ["-f", "log"], [], ["--status"]])
+def test_closed_stdout_is_refused_before_attaching(lab, xdptop, args):
+    """stdout closed (>&-): the next descriptor xdptop opened took its number
+    and a report failed with "Invalid argument". Now said as it is, before
+    anything is attached."""
+    _, ns = lab.pair(mtu=1500)
+    res = shell(ns, f"exec {shlex.quote(xdptop)} {' '.join(args)} -c 1 v1 >&-")
+    assert (res.returncode, lines(res.stderr)) == (USAGE, [
+        "xdptop: stdout is closed, so nothing can be written: redirect it (> FILE), or use "
+        "--format none with --listen"]), res
+    assert_clean(ns)
+
+
+def test_closed_stdin_and_stderr_are_held(lab, xdptop):
+    """With stdin and stderr closed, a report still goes to stdout whole."""
+    _, ns = lab.pair(mtu=1500)
+    res = shell(ns, f"exec {shlex.quote(xdptop)} -f json -i 0.1 -c 2 v1 <&- 2>&-")
+    assert res.returncode == OK, res
+    assert [json.loads(line)["interface"] for line in lines(res.stdout)] == ["v1", "v1"]
+    assert_clean(ns, wait=5)
