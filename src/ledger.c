@@ -234,20 +234,23 @@ void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, _
 }
 
 /* The open interval starts at the last commit, so the first rates are
- * true. With no flip since that commit, the epoch it absorbed may be half
- * cleared: clear it again, after a grace period (an agent may have died
- * between flip and wait). After a flip, its clear had finished. */
+ * true; a ledger never committed (made by this agent, or by one that died
+ * before its first interval ended) has no such cut: its interval starts
+ * when counting starts, as without --pin. With no flip since that commit,
+ * the epoch it absorbed may be half cleared: clear it again, after a grace
+ * period (an agent may have died between flip and wait). After a flip,
+ * its clear had finished. */
 int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies, double start)
 {
 	struct tally_saved saved;
-	__u32 flips;
-	__u64 cut_ns;
+	__u32 flips = 0;
+	__u64 cut_ns = 0;
 	int err = 0;
 
 	table->keep_retired = true;
 	for (__u32 i = 0; !err && i < l->hdr->id.set.n; i++) {
 		ledger_committed(l, i, &saved, &flips, &cut_ns);
-		err = tally_restore(&tallies[i], &saved, cut_ns / 1e9 - start);
+		err = tally_restore(&tallies[i], &saved, cut_ns ? cut_ns / 1e9 - start : 0);
 	}
 	if (err || !flips || flips != table_flips(table))
 		return err;

@@ -19,6 +19,7 @@ import pytest
 
 import traffic
 from conftest import ROOT, sanitizer_env, sh
+from test_pin import bpffs  # noqa: F401 (a fixture)
 from test_cli import (BPF, INTERFACE, OK, RUNTIME, USAGE, assert_clean, attached_line,
                       attached_prog, lines, run)
 
@@ -128,3 +129,21 @@ def test_closed_stdin_and_stderr_are_held(lab, xdptop):
     assert res.returncode == OK, res
     assert [json.loads(line)["interface"] for line in lines(res.stdout)] == ["v1", "v1"]
     assert_clean(ns, wait=5)
+
+
+# ---------------------------------------------------------------- 4. a new pin's first interval
+
+def test_first_interval_of_a_new_pin(lab, xdptop, bpffs):
+    """A new pinned state has no commit yet: its first interval was measured
+    from the ledger's cut 0, that is from boot ("interval":1204.4, rates
+    near 0). It starts when counting starts, as without --pin: never longer
+    than the agent lived."""
+    _, ns = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    started = time.monotonic()
+    res = run(ns, xdptop, root, "-f", "json", "-i", "0.5", "-c", "2", "v1")
+    lived = time.monotonic() - started
+    assert res.returncode == OK, res.stderr
+    intervals = [json.loads(line)["interval"] for line in lines(res.stdout)]
+    assert len(intervals) == 2 and 0.4 < intervals[0] <= lived, (intervals, lived)
+    assert run(ns, xdptop, root, "--detach", "v1").returncode == OK
