@@ -5,7 +5,8 @@
  *     2024/05/01 12:00:00 Totals: 50 packets, 4200 bytes, 10.0 pps; other: 8 packets;
  *         untracked: 0 packets; 1 keys tracked
  * Keys are ranked by --sort (busiest now first, by default) and show their
- * cumulative packets. The summary line starts like the header, never with
+ * cumulative packets; ranked by bytes or bps, their cumulative bytes
+ * ("\t198.18.0.1 => 4200 bytes"), so that the order shows in the numbers. The summary line starts like the header, never with
  * a tab: a reader of the key lines skips it. With several interfaces each
  * header and summary names the one it is about. */
 #include <errno.h>
@@ -31,14 +32,23 @@ static int log_begin(struct sink *base, const struct round *r)
 	return 0;
 }
 
-static void write_key(FILE *out, const struct report *r, const struct source_count *k)
+static bool by_bytes(enum sort_key sort)
+{
+	return sort == SORT_BYTES || sort == SORT_BPS;
+}
+
+static void write_key(FILE *out, const struct report *r, const struct source_count *k,
+		      enum sort_key sort)
 {
 	char addr[KEY_ADDRESS_LEN], vlans[KEY_VLANS_LEN];
 
 	fprintf(out, "\t%s", key_format_address(r->key, k->meta, k->addr, addr));
 	if (r->key->vlan && *key_format_vlans(k->meta, vlans))
 		fprintf(out, " vlan %s", vlans);
-	fprintf(out, " => %llu\n", (unsigned long long)k->packets);
+	if (by_bytes(sort))
+		fprintf(out, " => %llu bytes\n", (unsigned long long)k->bytes);
+	else
+		fprintf(out, " => %llu\n", (unsigned long long)k->packets);
 }
 
 static void write_header(const struct log_sink *s, const struct report *r, const char *what)
@@ -60,7 +70,7 @@ static int log_report(struct sink *base, const struct report *r)
 	write_header(s, r, "Map contents");
 	fputc('\n', out);
 	for (size_t i = 0; i < rows->n; i++)
-		write_key(out, r, rows->row[i]);
+		write_key(out, r, rows->row[i], s->stream.o.sort);
 	write_header(s, r, "Totals");
 	fprintf(out, " %llu packets, %llu bytes, %.1f pps; other: %llu packets; "
 		     "untracked: %llu packets; %zu keys tracked\n",

@@ -147,3 +147,24 @@ def test_first_interval_of_a_new_pin(lab, xdptop, bpffs):
     intervals = [json.loads(line)["interval"] for line in lines(res.stdout)]
     assert len(intervals) == 2 and 0.4 < intervals[0] <= lived, (intervals, lived)
     assert run(ns, xdptop, root, "--detach", "v1").returncode == OK
+
+
+# ---------------------------------------------------------------- 5. the log's measure
+
+@pytest.mark.parametrize("sort, shown", [("bytes", ["198.18.0.2 => 2800 bytes",
+                                                    "198.18.0.1 => 640 bytes"]),
+                                         ("packets", ["198.18.0.1 => 10", "198.18.0.2 => 2"])])
+def test_log_shows_the_measure_it_is_sorted_by(lab, xdptop, tmp_path, sort, shown):
+    """-s bytes ranked by bytes but printed packets (10 above 2 looked
+    upside down): a key line shows the measure the ranking goes by."""
+    sender, ns = lab.pair(mtu=1500)
+    frames = [traffic.udp_frame("198.18.0.1", 64)] * 10 + [traffic.udp_frame("198.18.0.2", 1400)] * 2
+    agent = lab.start(ns, xdptop, "-f", "log", "-s", sort, "-i", "0.1", "v1")
+    agent.wait_attached()
+    traffic.replay(sender, "v0", traffic.write_pcap(tmp_path / "two.pcap", frames))
+    deadline = time.monotonic() + 20
+    while "Totals: 12 packets" not in agent.stdout() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert agent.stop() == OK, agent.stderr()
+    last = agent.stdout().split("Map contents:\n")[-1]
+    assert lines(last)[:2] == ["\t" + line for line in shown], last
