@@ -701,6 +701,21 @@ static int reattach(struct attachment *a, const struct config *cfg,
 	return EXIT_OK;
 }
 
+/* The pinned program keeps the mode it was attached in: a --mode that asks
+ * for another is refused, like any option that does not match. */
+static int check_mode(const struct attachment *a, const struct config *cfg)
+{
+	char cmd[PIN_DETACH_COMMAND_LEN];
+
+	if (cfg->mode == MODE_AUTO || cfg->mode == a->mode)
+		return EXIT_OK;
+	fprintf(stderr, "xdptop: the program pinned for iface \"%s\" is attached in %s mode, not "
+			"%s: rerun with --mode %s (or without --mode), or remove it with '%s' (its "
+			"counts are lost)\n", a->ifname, mode_name(a->mode), mode_name(cfg->mode),
+		mode_name(a->mode), detach_command(a, cfg, cmd));
+	return EXIT_USAGE;
+}
+
 /* Takes over what an agent before pinned: its maps, its ledger, its link,
  * which keeps counting while no agent runs; this xdptop's program replaces
  * the link's in one step (bpf_link_update), on the same maps. Without a
@@ -718,7 +733,8 @@ static int adopt(struct attachment *a, const struct config *cfg, const struct ta
 	}
 	a->link_fd = link_fd;
 	adopt_kind(a, prog_id, cfg->single_buffer);
-	err = load_pinned(a, cfg, share);
+	err = check_mode(a, cfg);
+	err = err ?: load_pinned(a, cfg, share);
 	if (err)
 		return err;
 	err = bpf_link_update(a->link_fd, bpf_program__fd(attached_program(a)), NULL) ? -errno : 0;

@@ -168,3 +168,25 @@ def test_log_shows_the_measure_it_is_sorted_by(lab, xdptop, tmp_path, sort, show
     assert agent.stop() == OK, agent.stderr()
     last = agent.stdout().split("Map contents:\n")[-1]
     assert lines(last)[:2] == ["\t" + line for line in shown], last
+
+
+# ---------------------------------------------------------------- 7. --mode against a pin
+
+def test_mode_that_does_not_match_the_pin_is_refused(lab, xdptop, bpffs):
+    """The pinned program was attached natively: --mode generic was ignored
+    silently. Refused like any option that does not match, with the fix; the
+    pinned state stays, counting natively."""
+    _, ns = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    assert run(ns, xdptop, root, "-f", "json", "-i", "0.1", "-c", "1", "v1").returncode == OK
+    prog = attached_prog(ns, "v1")
+    res = run(ns, xdptop, root, "--mode", "generic", "-f", "json", "-i", "0.1", "-c", "1", "v1")
+    assert (res.returncode, lines(res.stderr), res.stdout) == (USAGE, [
+        'xdptop: the program pinned for iface "v1" is attached in native mode, not generic: '
+        f"rerun with --mode native (or without --mode), or remove it with 'xdptop {root} "
+        "--detach v1' (its counts are lost)"], ""), res
+    assert attached_prog(ns, "v1") == prog and prog[2] == 1, prog
+    res = run(ns, xdptop, root, "--mode", "native", "-f", "json", "-i", "0.1", "-c", "1", "v1")
+    assert res.returncode == OK, res.stderr
+    assert run(ns, xdptop, root, "--detach", "v1").returncode == OK
+    assert_clean(ns)
