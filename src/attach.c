@@ -429,6 +429,10 @@ static int replace(struct attachment *a, const struct holder *h, const struct co
 	int link_fd = find_xdp_link(a->ifindex, h->prog_id);
 	int err;
 
+	/* Opening it by id needs CAP_SYS_ADMIN; without, it cannot go back. */
+	a->replaced_fd = bpf_prog_get_fd_by_id(h->prog_id);
+	snprintf(a->replaced, sizeof(a->replaced), "%s", h->who);
+
 	a->mode = h->mode_flags == XDP_FLAGS_DRV_MODE ? MODE_NATIVE : MODE_GENERIC;
 	if (link_fd >= 0) {
 		err = put_program(a, cfg->single_buffer, update_link, link_fd);
@@ -443,8 +447,10 @@ static int replace(struct attachment *a, const struct holder *h, const struct co
 		if (!err)
 			a->netlink_mode = h->mode_flags;
 	}
-	if (err)
+	if (err) {
+		attachment_settle(a);	/* still in place */
 		return replace_error(a, h, err);
+	}
 	fprintf(stderr, "xdptop: replaced XDP program %s on iface \"%s\"\n", h->who, a->ifname);
 	return EXIT_OK;
 }
@@ -773,7 +779,7 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 		err = attach_new(a, cfg, share, false) ?:
 		      (cfg->pin_root ? pin_new(a, cfg, share) : EXIT_OK);
 	if (err && !adopting)
-		pin_remove(&a->pin);	/* nothing left behind; an adoptee stays as it was */
+		attachment_forget(a, false);	/* nothing left behind; an adoptee stays as it was */
 	if (err)
 		attachment_close(a);
 	return err;
@@ -829,13 +835,57 @@ static bool link_holds_ours(const struct attachment *a)
 	       info.xdp.ifindex && info.prog_id == a->prog_id;
 }
 
+/* The program --force replaced goes back where it was, in one step, where
+ * xdptop's still is (the kernel compares): into the link it was taken
+ * from, or through netlink in its mode. */
+static void put_back(struct attachment *a)
+{
+	int ours = bpf_program__fd(attached_program(a)), err;
+
+	if (a->netlink_mode) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = ours);
+
+		err = bpf_xdp_attach(a->ifindex, a->replaced_fd, a->netlink_mode | XDP_FLAGS_REPLACE,
+				     &opts);
+		if (!err)
+			a->netlink_mode = 0;
+	} else {
+		LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE, .old_prog_fd = ours);
+
+		err = bpf_link_update(a->link_fd, a->replaced_fd, &opts) ? -errno : 0;
+	}
+	if (err)
+		fprintf(stderr, "xdptop: could not put XDP program %s back on iface \"%s\" (%s): "
+				"attach it again by hand\n", a->replaced, a->ifname, strerror(-err));
+	else
+		fprintf(stderr, "xdptop: put XDP program %s back on iface \"%s\"\n", a->replaced,
+			a->ifname);
+	attachment_settle(a);
+}
+
+void attachment_settle(struct attachment *a)
+{
+	if (a->replaced_fd >= 0)
+		close(a->replaced_fd);
+	a->replaced_fd = -1;
+	a->replaced[0] = '\0';
+}
+
 /* Takes xdptop's program off, and nothing else: links aside, closing the
  * last reference detaches, and needs no capability; a link taken over by
  * --force may have another reference, its first owner's; a netlink
  * attachment is removed only if it is still xdptop's (XDP_FLAGS_REPLACE
- * compares). */
+ * compares). A start that fails after --force puts the replaced program
+ * back instead (one that could not be opened is named). */
 static void detach_ours(struct attachment *a)
 {
+	if (a->replaced_fd >= 0 && (link_holds_ours(a) || a->netlink_mode))
+		put_back(a);
+	else if (a->replaced[0])
+		fprintf(stderr, "xdptop: cannot put XDP program %s back on iface \"%s\" (opening it "
+				"needs CAP_SYS_ADMIN): attach it again by hand\n", a->replaced,
+			a->ifname);
+	attachment_settle(a);
 	if (link_holds_ours(a))
 		bpf_link_detach(a->link_fd);
 	if (a->netlink_mode) {

@@ -27,11 +27,17 @@ struct attachment {
 	/* --force over a program attached by netlink swaps it there: then the
 	 * interface is held in this mode (XDP_FLAGS_*_MODE), not by a link. */
 	__u32 netlink_mode;
+	/* The program --force replaced, held until the start succeeds: a
+	 * start that fails after the replace puts it back (-1: none, or it
+	 * could not be opened). */
+	int replaced_fd;
+	char replaced[64];	/* "42 (\"xdp_filter\")" */
 };
 
 /* An attachment that holds nothing yet. */
 #define ATTACHMENT_UNOPENED(name) \
-	((struct attachment){ .ifname = (name), .link_fd = -1, .pin.dir_fd = -1, .ledger.fd = -1 })
+	((struct attachment){ .ifname = (name), .link_fd = -1, .pin.dir_fd = -1, .ledger.fd = -1, \
+			      .replaced_fd = -1 })
 
 /* The table an attachment's program counts into: a table of its own, or
  * that of another attachment (the owner, loaded first), whose maps it
@@ -81,8 +87,12 @@ enum link_state attachment_state(const struct attachment *a);
 /* Takes the program off the interface, wherever it is now, and removes its
  * pinned state: the interface is no longer counted. keep_counts keeps its
  * table and ledger pinned (the interface is still here: the next
- * xdptop --pin puts the program back on them). */
+ * xdptop --pin puts the program back on them). Before attachment_settle(),
+ * a program --force replaced goes back in its place. */
 void attachment_forget(struct attachment *a, bool keep_counts);
+
+/* The start succeeded: a program --force replaced is let go for good. */
+void attachment_settle(struct attachment *a);
 
 /* The name of the program whose id this is, into name (BPF_OBJ_NAME_LEN);
  * false when it cannot be opened (that needs CAP_SYS_ADMIN). */

@@ -457,6 +457,13 @@ static void forget_new(struct monitor *mons, int opened)
 			attachment_forget(&mons[i].att, false);
 }
 
+/* Started: what --force replaced is let go for good. */
+static void settle(struct monitor *mons, int opened)
+{
+	for (int i = 0; i < opened; i++)
+		attachment_settle(&mons[i].att);
+}
+
 static void close_sinks(struct sinks *sinks)
 {
 	for (int i = 0; i < sinks->n; i++)
@@ -541,10 +548,12 @@ int main(int argc, char **argv)
 		say_how_to_stop(&cfg);
 		err = open_sinks(&sinks, &cfg, &listen_fd);
 	}
-	if (!err)
+	if (!err) {
+		settle(mons, opened);
 		err = run(&group, &cfg, &tk, &sinks);
-	else
+	} else {
 		forget_new(mons, opened);
+	}
 	close_sinks(&sinks);	/* gives the terminal back first: messages follow */
 	if (listen_fd >= 0)
 		close(listen_fd);

@@ -295,6 +295,13 @@ void pin_remove(struct pin *p)
 		*slash = '\0';
 		rmdir(path);	/* the namespace's, when it was the last */
 	}
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		/* The default root is xdptop's own; a --pin=DIR is the user's. */
+		if (!strcmp(path, PIN_ROOT_DEFAULT))
+			rmdir(path);
+	}
 }
 
 void pin_close(struct pin *p)

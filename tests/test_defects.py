@@ -21,7 +21,7 @@ import traffic
 from conftest import ROOT, sanitizer_env, sh
 from test_pin import bpffs  # noqa: F401 (a fixture)
 from test_cli import (BPF, INTERFACE, OK, RUNTIME, USAGE, assert_clean, attached_line,
-                      attached_prog, lines, run)
+                      attached_prog, lines, no_native_iface, run)
 
 
 def shell(ns, script, timeout=60):
@@ -190,3 +190,100 @@ def test_mode_that_does_not_match_the_pin_is_refused(lab, xdptop, bpffs):
     assert res.returncode == OK, res.stderr
     assert run(ns, xdptop, root, "--detach", "v1").returncode == OK
     assert_clean(ns)
+
+
+# ---------------------------------------------------------------- 2. --force, then a failure
+
+def foreign_program(lab, ns, xdptop, holder):
+    """A program of another's on v1: attached by netlink, or held by a
+    bpf_link (another xdptop, which must go on counting). Returns (the
+    program as `ip` shows it, the other agent or None)."""
+    if holder == "netlink":
+        obj = str(Path(xdptop).parent / "xdptop.bpf.o")
+        sh("ip", "-n", ns.name, "link", "set", "dev", "v1", "xdpdrv", "obj", obj, "sec", "xdp")
+        return attached_prog(ns, "v1"), None
+    other = lab.start(ns, xdptop, "-f", "json", "-i", "0.1", "v1")
+    other.wait_attached()
+    return attached_prog(ns, "v1"), other
+
+
+def with_fault(xdptop, fault):
+    """A command prefix that runs xdptop with tests/fault.c making `fault` fail."""
+    asan = "detect_leaks=1:abort_on_error=0:exitcode=99:verify_asan_link_order=0"
+    return ["env", f"LD_PRELOAD={Path(xdptop).parent / 'fault.so'}", f"XDPTOP_FAULT={fault}",
+            f"ASAN_OPTIONS={asan}", xdptop]
+
+
+def still_counting(other):
+    """The other xdptop noticed nothing: it goes on reporting, and exits 0."""
+    n = len(other.reports())
+    deadline = time.monotonic() + 20
+    while len(other.reports()) < n + 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(other.reports()) >= n + 3, other.stderr()
+    assert other.stop() == OK, other.stderr()
+    assert "detached" not in other.stderr(), other.stderr()
+
+
+PATHS = {
+    # a second interface that cannot be attached (a dummy has no native XDP)
+    "second_iface": ([], ["--mode", "native", "v1", "d0"], INTERFACE),
+    # the capabilities cannot be dropped
+    "privileges": (["no_new_privs"], ["v1"], RUNTIME),
+    # the exporter's server cannot start
+    "exporter": (["http"], ["--listen", "127.0.0.1:9464", "v1"], RUNTIME),
+}
+
+
+@pytest.mark.parametrize("holder", ["netlink", "bpf_link"])
+@pytest.mark.parametrize("path", PATHS)
+def test_force_puts_the_program_back_when_the_start_fails(lab, xdptop, holder, path):
+    """--force replaced a program, then the start failed: the interface was
+    left bare (the other program, maybe a firewall, gone). The program
+    replaced goes back in its place, whatever fails after the replace."""
+    _, ns = lab.pair(mtu=1500)
+    no_native_iface(ns, "d0")
+    prog, other = foreign_program(lab, ns, xdptop, holder)
+    fault, args, code = PATHS[path]
+    cmd = with_fault(xdptop, fault[0]) if fault else [xdptop]
+    res = run(ns, *cmd, "--force", "-f", "json", "-i", "0.1", "-c", "1", *args)
+    who = f'{prog[0]} ("{prog[1]}")'
+    err = lines(res.stderr)
+    assert (res.returncode, res.stdout) == (code, ""), res
+    assert err[0] == f'xdptop: replaced XDP program {who} on iface "v1"', err
+    assert err[-1] == f'xdptop: put XDP program {who} back on iface "v1"', err
+    assert attached_prog(ns, "v1") == prog
+    if other:
+        still_counting(other)
+    else:
+        sh("ip", "-n", ns.name, "link", "set", "dev", "v1", "xdpdrv", "off")
+    assert_clean(ns)
+
+
+def test_force_with_pin_puts_the_program_back_when_pinning_fails(lab, xdptop, bpffs):
+    """--pin --force over another xdptop's link: the pin fails (no memory in
+    the cgroup, here made by tests/fault.c): said as it is, not as a matter
+    of permissions, and the other's program goes back in its link."""
+    _, ns = lab.pair(mtu=1500)
+    prog, other = foreign_program(lab, ns, xdptop, "bpf_link")
+    root = bpffs / "xdptop"
+    res = run(ns, *with_fault(xdptop, "pin"), f"--pin={root}", "--force", "-f", "json", "-c",
+              "1", "v1")
+    who = f'{prog[0]} ("{prog[1]}")'
+    netns = os.readlink(f"/proc/{other.proc.pid}/ns/net")  # ip netns exec's child is xdptop
+    assert (res.returncode, res.stdout) == (BPF, ""), res
+    err = lines(res.stderr)
+    assert err[-2:] == [
+        f'xdptop: cannot pin iface "v1"\'s program and counts in {root}/net'
+        f'{netns[5:-1]}/{attached_index(ns, "v1")} (Cannot allocate memory): not enough memory '
+        "(a memory cgroup's limit?): raise it, or lower --max-sources",
+        f'xdptop: put XDP program {who} back on iface "v1"'], err
+    assert attached_prog(ns, "v1") == prog
+    still_counting(other)
+    assert not list(root.rglob("*")), list(root.rglob("*"))
+    assert_clean(ns)
+
+
+def attached_index(ns, ifname):
+    return json.loads(sh("ip", "-n", ns.name, "-j", "link", "show", "dev", ifname).stdout)[0][
+        "ifindex"]

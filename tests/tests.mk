@@ -31,6 +31,11 @@ $(BUILD)/old_kernel_bpf.so: tests/old_kernel_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC $< -ldl -o $@
 
+# Preloaded into either build too.
+$(BUILD)/fault.so: tests/fault.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC $< -ldl -o $@
+
 $(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lm -o $@
@@ -39,7 +44,8 @@ $(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_HTTP_SRCS) -lmicrohttpd -lpthread -o $@
 
-check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so $(BUILD)/fuzz_cli \
+check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so $(BUILD)/fault.so \
+	$(BUILD)/fuzz_cli \
 	$(BUILD)/fuzz_http
 
 # $(call fuzz_run,TARGET,FLAGS): FUZZ_TIME seconds of fuzz_TARGET from the seeds in
