@@ -499,10 +499,10 @@ static const struct ledger *ledger_of(const struct attachment *a,
 
 static int pin_error(const struct attachment *a, int err)
 {
-	fprintf(stderr, "xdptop: cannot pin iface \"%s\"'s program and counts in %s (%s): "
-			"check that directory's owner and permissions\n", a->ifname, a->pin.dir,
-		strerror(-err));
-	return err == -ENOMEM ? EXIT_BPF : EXIT_PRIVILEGE;
+	char doing[IF_NAMESIZE + 64];
+
+	snprintf(doing, sizeof(doing), "pin iface \"%s\"'s program and counts in", a->ifname);
+	return pin_failed(doing, a->pin.dir, err);
 }
 
 /* Pins the program and, last, the link: from then on the directory holds

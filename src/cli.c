@@ -331,8 +331,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_PIN:
 		cfg->pin_root = arg ? arg : PIN_ROOT_DEFAULT;
-		return arg && *arg != '/' ? usage_error("--pin=%s must be an absolute path", arg)
-					  : 0;
+		if (arg && *arg != '/')
+			return usage_error("--pin=%s must be an absolute path", arg);
+		if (strlen(cfg->pin_root) > PIN_ROOT_MAX)
+			return usage_error("--pin=DIR is %zu characters long: the most is %zu",
+					   strlen(cfg->pin_root), PIN_ROOT_MAX);
+		return 0;
 	case OPT_LISTEN:
 		return parse_listen(arg, &cfg->listen);
 	case OPT_METRICS_TOP:

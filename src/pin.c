@@ -78,6 +78,49 @@ static void warn_if_private_mounts(void)
 				"outside\n");
 }
 
+int pin_failed(const char *doing, const char *path, int err)
+{
+	const char *fix;
+	int code;
+
+	switch (err) {
+	case -EACCES:
+	case -EPERM:
+		fix = "run as root, or have root give this user that directory";
+		code = EXIT_PRIVILEGE;
+		break;
+	case -EROFS:
+		fix = "mount it read-write (a service's sandbox: ReadWritePaths=/sys/fs/bpf), or "
+		      "choose another --pin=DIR";
+		code = EXIT_RUNTIME;
+		break;
+	case -ENAMETOOLONG:
+		fix = "a name on the way is too long: choose a shorter --pin=DIR";
+		code = EXIT_USAGE;
+		break;
+	case -ENOMEM:
+		fix = "not enough memory (a memory cgroup's limit?): raise it, or lower "
+		      "--max-sources";
+		code = EXIT_BPF;
+		break;
+	default:
+		fix = "choose another --pin=DIR, or rerun with -v";
+		code = EXIT_RUNTIME;
+		break;
+	}
+	fprintf(stderr, "xdptop: cannot %s %s (%s): %s\n", doing, path, strerror(-err), fix);
+	return code;
+}
+
+/* Whether sysfs is on /sys: without it there is no /sys/fs/bpf to mount
+ * a BPF filesystem on. */
+static bool sysfs_mounted(void)
+{
+	struct statfs fs;
+
+	return !statfs("/sys", &fs) && fs.f_type == SYSFS_MAGIC;
+}
+
 /* Pins need a BPF filesystem; systemd mounts one on /sys/fs/bpf, a bare
  * container may not. */
 static int need_bpffs(const char *root)
@@ -85,13 +128,16 @@ static int need_bpffs(const char *root)
 	char base[PATH_MAX];
 	int err = existing_ancestor(root, base, sizeof(base));
 
-	if (err) {
-		fprintf(stderr, "xdptop: cannot reach --pin=%s (%s, at %s): let this user reach "
-				"it, or choose another directory\n", root, strerror(-err), base);
-		return EXIT_PRIVILEGE;
-	}
+	if (err)
+		return pin_failed("reach", root, err);
 	if (on_bpffs(base))
 		return EXIT_OK;
+	if (!strncmp(root, "/sys/", 5) && !sysfs_mounted()) {
+		fprintf(stderr, "xdptop: /sys is not mounted, so there is no /sys/fs/bpf to pin to: "
+				"mount sysfs ('mount -t sysfs sysfs /sys'), or use --pin=DIR on a "
+				"BPF filesystem mounted elsewhere\n");
+		return EXIT_RUNTIME;
+	}
 	if (!strncmp(root, "/sys/fs/bpf/", 12) && !strcmp(base, "/sys/fs/bpf") &&
 	    !mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && on_bpffs(base)) {
 		warn_if_private_mounts();
@@ -112,15 +158,7 @@ static int make_dir(const char *dir)
 {
 	if (!mkdir(dir, 0700) || errno == EEXIST)
 		return EXIT_OK;
-	if (errno == EROFS) {
-		fprintf(stderr, "xdptop: cannot create %s (%s): mount it read-write (a service's "
-				"sandbox: ReadWritePaths=/sys/fs/bpf), or choose another --pin=DIR\n",
-			dir, strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	fprintf(stderr, "xdptop: cannot create %s (%s): run as root, or have root create it for "
-			"this user\n", dir, strerror(errno));
-	return EXIT_PRIVILEGE;
+	return pin_failed("create", dir, -errno);
 }
 
 /* mkdir -p, from the existing part down. */
@@ -190,11 +228,8 @@ int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
 				"state: %s): stop that one first\n", ifname, dir);
 		return EXIT_INTERFACE;
 	}
-	if (err) {
-		fprintf(stderr, "xdptop: cannot lock %s (%s): check its permissions\n", dir,
-			strerror(-err));
-		return EXIT_RUNTIME;
-	}
+	if (err)
+		return pin_failed("lock", dir, err);
 	return EXIT_OK;
 }
 

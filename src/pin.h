@@ -26,10 +26,18 @@ struct pin {
 	char dir[PATH_MAX - 32];	/* room for an object's name after it */
 };
 
+/* The longest --pin=DIR: its objects' paths must fit under PATH_MAX. */
+#define PIN_ROOT_MAX (sizeof(((struct pin *)0)->dir) - sizeof("/net4294967295/2147483647"))
+
 /* The command that removes what is pinned for iface under root: "xdptop
  * --detach eth0", with --pin=ROOT unless root is the default. */
 #define PIN_DETACH_COMMAND_LEN (PATH_MAX + 64)
 void pin_detach_command(const char *root, const char *iface, char *buf, size_t len);
+
+/* Says why doing something to path failed with err (a negative errno), as
+ * "xdptop: cannot DOING PATH (cause): fix", and returns the exit code of
+ * its class: permissions, memory, a name too long, a read-only mount. */
+int pin_failed(const char *doing, const char *path, int err);
 
 /* This network namespace's directory under root. 0 or a negative errno. */
 int pin_netns_dir(const char *root, char *buf, size_t len);

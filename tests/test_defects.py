@@ -21,7 +21,7 @@ import traffic
 from conftest import ROOT, sanitizer_env, sh
 from test_pin import bpffs  # noqa: F401 (a fixture)
 from test_cli import (BPF, INTERFACE, OK, RUNTIME, USAGE, assert_clean, attached_line,
-                      attached_prog, lines, no_native_iface, run)
+                      attached_prog, in_private_mounts, lines, no_native_iface, run)
 
 
 def shell(ns, script, timeout=60):
@@ -287,3 +287,55 @@ def test_force_with_pin_puts_the_program_back_when_pinning_fails(lab, xdptop, bp
 def attached_index(ns, ifname):
     return json.loads(sh("ip", "-n", ns.name, "-j", "link", "show", "dev", ifname).stdout)[0][
         "ifindex"]
+
+
+# ---------------------------------------------------------------- 9. pin errors, each its cause
+
+def test_pin_path_with_a_name_too_long(lab, xdptop, tmp_path):
+    """A 300-character name on the way: ENAMETOOLONG was blamed on access
+    (exit 3, "let this user reach it")."""
+    _, ns = lab.pair(mtu=1500)
+    root = f"{tmp_path}/{'a' * 300}/xdptop"
+    res = run(ns, xdptop, f"--pin={root}", "-c", "1", "v1")
+    assert (res.returncode, lines(res.stderr)) == (USAGE, [
+        f"xdptop: cannot reach {root} (File name too long): a name on the way is too long: "
+        "choose a shorter --pin=DIR"]), res
+    assert_clean(ns)
+
+
+def test_pin_path_longer_than_the_system_takes(lab, xdptop):
+    """A path over PATH_MAX failed with ENOENT after "Attached": refused
+    before anything is attached."""
+    _, ns = lab.pair(mtu=1500)
+    root = "/sys/fs/bpf/" + "/".join(["d" * 200] * 25)
+    res = run(ns, xdptop, f"--pin={root}", "-c", "1", "v1")
+    assert (res.returncode, lines(res.stderr)) == (USAGE, [
+        f"xdptop: --pin=DIR is {len(root)} characters long: the most is 4038"]), res
+    assert_clean(ns)
+
+
+def test_pin_without_memory(lab, xdptop, bpffs):
+    """ENOMEM while pinning (a memory cgroup full; tests/fault.c makes the
+    pin fail so) was blamed on the directory's owner and permissions."""
+    _, ns = lab.pair(mtu=1500)
+    root = bpffs / "xdptop"
+    res = run(ns, *with_fault(xdptop, "pin"), f"--pin={root}", "-c", "1", "v1")
+    err = lines(res.stderr)
+    assert (res.returncode, res.stdout) == (BPF, ""), res
+    assert re.fullmatch(rf'xdptop: cannot pin iface "v1"\'s program and counts in {root}/net\d+/'
+                        r"\d+ \(Cannot allocate memory\): not enough memory \(a memory cgroup's "
+                        r"limit\?\): raise it, or lower --max-sources", err[-1]), err
+    assert not list(root.rglob("*")), list(root.rglob("*"))
+    assert_clean(ns)
+
+
+def test_pin_with_sys_unmounted(lab, xdptop):
+    """Without /sys, xdptop suggested mounting a bpffs on /sys/fs/bpf, which
+    cannot work: there is no /sys/fs to mount it on."""
+    _, ns = lab.pair(mtu=1500)
+    res = in_private_mounts(ns, "umount -l /sys", xdptop, "--pin", "-c", "1", "v1")
+    assert (res.returncode, res.stdout, lines(res.stderr)) == (RUNTIME, "", [
+        "xdptop: /sys is not mounted, so there is no /sys/fs/bpf to pin to: mount sysfs "
+        "('mount -t sysfs sysfs /sys'), or use --pin=DIR on a BPF filesystem mounted "
+        "elsewhere"]), res
+    assert_clean(ns)
