@@ -268,9 +268,13 @@ static int add_interface(struct config *cfg, const char *name)
 	return 0;
 }
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+/* parse_option()'s answer for a key it does not handle. */
+#define UNKNOWN_KEY (-1)
+
+/* Returns EXIT_OK, an exit code after one line naming the cause and the
+ * fix, or UNKNOWN_KEY. */
+static int parse_option(int key, char *arg, struct config *cfg)
 {
-	struct config *cfg = state->input;
 	__u64 v = 0;
 	int err;
 
@@ -355,11 +359,32 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (cfg->action == ACTION_STATUS)
 			return 0;
 		fprintf(stderr, "xdptop: no interface given: name one or more, e.g. 'xdptop eth0' "
-				"(see 'ip link'), or run 'make demo' for a private demo\n");
+				"(see 'ip link'); for the service, set XDPTOP_IFACES in "
+				"/etc/default/xdptop\n");
 		return EXIT_USAGE;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return UNKNOWN_KEY;
 	}
+}
+
+/* What argp's parser fills: the config, and the exit code of the option
+ * that failed. argp takes only its own error numbers back (an exit code
+ * such as 7 would read as ARGP_ERR_UNKNOWN, E2BIG): a failed option is
+ * EINVAL to it, and the exit code waits here. */
+struct parse {
+	struct config *cfg;
+	int exit;
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse *p = state->input;
+	int code = parse_option(key, arg, p->cfg);
+
+	if (code == UNKNOWN_KEY)
+		return ARGP_ERR_UNKNOWN;
+	p->exit = code;
+	return code ? EINVAL : 0;
 }
 
 const char *mode_name(enum attach_mode mode)
@@ -377,6 +402,10 @@ const char *mode_name(enum attach_mode mode)
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
+	/* argp names the program after argv[0] ("build/xdptop: unrecognized
+	 * option"); every other message says "xdptop:". */
+	static char name[] = "xdptop";
+	struct parse p = { .cfg = cfg };
 	int err;
 
 	*cfg = (struct config){
@@ -392,9 +421,11 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	 * argp_err_exit_status; ours come back from parse_opt as exit codes. */
 	argp_err_exit_status = EXIT_USAGE;
 	format_given = false;
-	err = argp_parse(&argp, argc, argv, 0, NULL, cfg);
+	if (argc > 0)
+		argv[0] = name;
+	err = argp_parse(&argp, argc, argv, 0, NULL, &p);
 	if (err)
-		return err;
+		return p.exit ?: EXIT_USAGE;
 	if (!format_given && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
 		cfg->format = FORMAT_TOP;
 	if (cfg->format == FORMAT_TOP && !(isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)))

@@ -10,7 +10,8 @@
 #include "key.h"
 #include "report.h"
 
-/* Exit codes, one per failure class; --help lists them. */
+/* Exit codes, one per failure class; --help lists them. They never reach
+ * argp as error numbers (cli.c keeps them apart). */
 enum xdptop_exit {
 	EXIT_OK = 0,
 	EXIT_RUNTIME = 1,	/* an unexpected failure while running */

@@ -96,7 +96,12 @@ static int monitor_open(struct group *g, __u32 slot, const struct config *cfg,
 	m->tally = &g->tallies[slot];
 	err = tally_init(m->tally, cfg->max_sources);
 	tally_share(m->tally, &g->budget);
-	if (!err && !slot) {
+	if (err) {
+		fprintf(stderr, "xdptop: out of memory for the tally of iface \"%s\" (%s): lower "
+				"--max-sources\n", iface->name, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	if (!slot) {
 		attachment_table_maps(&m->att, &maps);
 		err = table_map(&g->table, &maps);
 	}
@@ -471,17 +476,27 @@ static void close_sinks(struct sinks *sinks)
 	sinks->n = 0;
 }
 
+/* What becomes of the program when xdptop exits, and, when a stream
+ * output runs until stopped, how to stop it (the view says its own keys;
+ * --count ends by itself). */
 static void say_how_to_stop(const struct config *cfg)
 {
+	bool press = cfg->format != FORMAT_TOP && !cfg->count;
 	char cmd[PIN_DETACH_COMMAND_LEN];
 
-	if (!cfg->pin_root) {
-		fprintf(stderr, "Press Ctrl-C to exit and remove the program\n");
+	if (cfg->pin_root && pin_private()) {
+		fprintf(stderr, "xdptop: the pins are in a mount namespace of this command's own (ip "
+				"netns exec makes one), so the program goes when xdptop exits: for "
+				"pins that outlive it, use --pin=DIR on a BPF filesystem mounted "
+				"outside\n");
+	} else if (cfg->pin_root) {
+		pin_detach_command(cfg->pin_root, "IFACE", cmd, sizeof(cmd));
+		fprintf(stderr, "%s the program stays attached, counting (%s removes it)\n",
+			press ? "Press Ctrl-C to exit;" : "When xdptop exits,", cmd);
 		return;
 	}
-	pin_detach_command(cfg->pin_root, "IFACE", cmd, sizeof(cmd));
-	fprintf(stderr, "Press Ctrl-C to exit; the program stays attached, counting (%s "
-			"removes it)\n", cmd);
+	if (press)
+		fprintf(stderr, "Press Ctrl-C to exit and remove the program\n");
 }
 
 /* A standard descriptor left closed would be taken by the next file xdptop

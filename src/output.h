@@ -3,7 +3,8 @@
  * per interface, end), keeps what state it needs between rounds, and may
  * watch file descriptors of its own (a terminal's keys) through main's one
  * loop. Several run at once. A new output is one more out_*.c that defines a
- * struct sink_ops, and one line in main.c's table. */
+ * struct sink_ops, opened by main.c's open_sinks(): a --format is one line
+ * in its table, the exporter is opened there beside it with --listen. */
 #ifndef OUTPUT_H
 #define OUTPUT_H
 

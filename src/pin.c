@@ -63,19 +63,24 @@ static int existing_ancestor(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* A mount made in a mount namespace of its own (ip netns exec makes one,
- * with a /sys that has no bpffs) goes with it, and so would the pins. */
-static void warn_if_private_mounts(void)
+/* Whether xdptop mounted the BPF filesystem it pins to in a mount
+ * namespace of its own: ip netns exec makes one per command, with a /sys
+ * that has no bpffs. That mount, and the pins, go with the namespace, so
+ * when xdptop (its only process) exits. */
+static bool pins_private;
+
+bool pin_private(void)
+{
+	return pins_private;
+}
+
+static bool in_own_mount_namespace(void)
 {
 	struct stat self, init;
 
 	/* Also when it cannot tell (no access to PID 1's). */
-	if (stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init) ||
-	    self.st_ino != init.st_ino)
-		fprintf(stderr, "xdptop: note: mounted a BPF filesystem on /sys/fs/bpf, maybe in a "
-				"private mount namespace (ip netns exec?): the pins would last only "
-				"as long as it; to keep them, use --pin=DIR on a bpffs mounted "
-				"outside\n");
+	return stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init) ||
+	       self.st_ino != init.st_ino;
 }
 
 int pin_failed(const char *doing, const char *path, int err)
@@ -121,6 +126,21 @@ static bool sysfs_mounted(void)
 	return !statfs("/sys", &fs) && fs.f_type == SYSFS_MAGIC;
 }
 
+const char *pin_unseen(const char *root)
+{
+	char base[PATH_MAX];
+
+	if (!existing_ancestor(root, base, sizeof(base)) && on_bpffs(base))
+		return NULL;
+	if (!strncmp(root, "/sys/", 5) && !sysfs_mounted())
+		return "/sys is not mounted, so there is no /sys/fs/bpf";
+	if (in_own_mount_namespace())
+		return "no BPF filesystem there in this mount namespace (ip netns exec gives each "
+		       "command a /sys of its own, without one: an agent started that way keeps its "
+		       "pins in its own namespace, out of sight)";
+	return "no BPF filesystem there: nothing was pinned";
+}
+
 /* Pins need a BPF filesystem; systemd mounts one on /sys/fs/bpf, a bare
  * container may not. */
 static int need_bpffs(const char *root)
@@ -140,7 +160,7 @@ static int need_bpffs(const char *root)
 	}
 	if (!strncmp(root, "/sys/fs/bpf/", 12) && !strcmp(base, "/sys/fs/bpf") &&
 	    !mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && on_bpffs(base)) {
-		warn_if_private_mounts();
+		pins_private = in_own_mount_namespace();
 		return EXIT_OK;
 	}
 	if (!strncmp(root, "/sys/fs/bpf/", 12))

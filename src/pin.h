@@ -47,6 +47,14 @@ int pin_netns_dir(const char *root, char *buf, size_t len);
  * naming the cause and the fix. */
 int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname);
 
+/* Why pins under root cannot be seen from here (no BPF filesystem on its
+ * way, and why), or NULL when they can. */
+const char *pin_unseen(const char *root);
+
+/* Whether pin_open() mounted the BPF filesystem in a mount namespace of
+ * xdptop's own (ip netns exec): then the pins go when xdptop exits. */
+bool pin_private(void);
+
 /* Locks an existing directory without waiting: 0, -EWOULDBLOCK when an
  * agent holds it, or another negative errno. */
 int pin_lock(struct pin *p, const char *dir);

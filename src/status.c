@@ -163,6 +163,15 @@ static void show_pinned(const char *root, const char *dir, int ifindex)
 	pin_close(&p);
 }
 
+static int cannot_read(const char *dir, int err)
+{
+	fflush(stdout);
+	fprintf(stderr, "xdptop: cannot read %s (%s): %s\n", dir, strerror(err),
+		err == EACCES || err == EPERM ? "run as root, or as a member of the group that "
+		"owns it" : "check it with 'ls -ld'");
+	return err == EACCES || err == EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+}
+
 int status_show(const char *root)
 {
 	struct if_nameindex *ifs = if_nameindex();
@@ -186,6 +195,12 @@ int status_show(const char *root)
 	printf("Pinned by xdptop under %s:\n", netns);
 	shown = 0;
 	d = opendir(netns);
+	if (!d && errno != ENOENT)
+		return cannot_read(netns, errno);
+	if (!d && pin_unseen(root)) {
+		printf("  nothing can be seen: %s\n", pin_unseen(root));
+		return EXIT_OK;
+	}
 	while (d && (e = readdir(d))) {
 		char dir[sizeof(((struct pin *)0)->dir)];
 

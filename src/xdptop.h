@@ -70,12 +70,14 @@ struct xdptop_slot {
 /* Frames and bytes of one interface on one CPU in one epoch that are not in
  * a slot. total counts every frame the program saw, so that
  * sum(slots) + other + untracked == total holds exactly per epoch,
- * interface and CPU. Padded to a cache line: CPUs never share one. */
+ * interface and CPU. */
 struct xdptop_counter {
 	__u64 packets;
 	__u64 bytes;
 };
 
+/* One interface's counters on one CPU in one epoch, padded to a cache
+ * line: CPUs never share one. */
 struct xdptop_cpu_stats {
 	struct xdptop_counter total;
 	struct xdptop_counter other;	 /* not IPv4/IPv6, truncated, malformed */

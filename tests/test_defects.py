@@ -20,6 +20,7 @@ import pytest
 import traffic
 from conftest import ROOT, sanitizer_env, sh
 from test_pin import bpffs  # noqa: F401 (a fixture)
+from test_cli import idle  # noqa: F401 (a fixture)
 from test_cli import (BPF, INTERFACE, OK, RUNTIME, USAGE, assert_clean, attached_line,
                       attached_prog, in_private_mounts, lines, no_native_iface, run)
 
@@ -338,4 +339,97 @@ def test_pin_with_sys_unmounted(lab, xdptop):
         "xdptop: /sys is not mounted, so there is no /sys/fs/bpf to pin to: mount sysfs "
         "('mount -t sysfs sysfs /sys'), or use --pin=DIR on a BPF filesystem mounted "
         "elsewhere"]), res
+    assert_clean(ns)
+
+
+# ---------------------------------------------------------------- 8, 11, 19. what --status and --detach see
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def test_status_of_pins_this_user_cannot_read(lab, xdptop, bpffs):
+    """The pin directory is root's (0700): --status as another user said
+    "nothing". It says it cannot read it, and why."""
+    _, ns = lab.pair(mtu=1500)
+    root = bpffs / "xdptop"
+    assert run(ns, xdptop, f"--pin={root}", "-c", "1", "v1").returncode == OK
+    netns = next(root.iterdir())
+    res = run(ns, *NOBODY, xdptop, f"--pin={root}", "--status")
+    assert (res.returncode, lines(res.stderr)) == (3, [
+        f"xdptop: cannot read {netns} (Permission denied): run as root, or as a member of the "
+        "group that owns it"]), res
+    assert lines(res.stdout)[-1] == f"Pinned by xdptop under {netns}:", res.stdout
+    assert run(ns, xdptop, f"--pin={root}", "--detach", "v1").returncode == OK
+
+
+def test_status_with_sys_unmounted(lab, xdptop):
+    _, ns = lab.pair(mtu=1500)
+    res = in_private_mounts(ns, "umount -l /sys", xdptop, "--status")
+    assert res.returncode == OK, res
+    assert lines(res.stdout)[-1] == ("  nothing can be seen: /sys is not mounted, so there is "
+                                     "no /sys/fs/bpf"), res.stdout
+
+
+def test_default_pins_under_ip_netns_exec(lab, xdptop):
+    """ip netns exec gives each command a mount namespace and a /sys of its
+    own, without a bpffs: xdptop mounts one there, which goes when xdptop
+    exits, and the program with it. It said "the program stays attached,
+    counting"; now it says the truth, which the interface then shows. And
+    --status there, which cannot see another command's pins, says so."""
+    _, ns = lab.pair(mtu=1500)
+    res = run(ns, xdptop, "--pin", "-f", "json", "-c", "1", "v1")
+    assert res.returncode == OK, res
+    assert lines(res.stderr) == [
+        attached_line(ns, "v1"),
+        "xdptop: the pins are in a mount namespace of this command's own (ip netns exec makes "
+        "one), so the program goes when xdptop exits: for pins that outlive it, use --pin=DIR "
+        "on a BPF filesystem mounted outside"], res
+    assert_clean(ns, wait=5)
+    res = run(ns, xdptop, "--status")
+    assert res.returncode == OK, res
+    assert lines(res.stdout)[-1] == (
+        "  nothing can be seen: no BPF filesystem there in this mount namespace (ip netns exec "
+        "gives each command a /sys of its own, without one: an agent started that way keeps its "
+        "pins in its own namespace, out of sight)"), res.stdout
+
+
+def test_detach_leaves_no_empty_default_root(lab, xdptop):
+    """--detach left an empty /sys/fs/bpf/xdptop. Both in one mount
+    namespace (one ip netns exec), so that the second sees the first's pins."""
+    _, ns = lab.pair(mtu=1500)
+    x = shlex.quote(xdptop)
+    res = shell(ns, f"{x} --pin -f json -c 1 v1 >/dev/null 2>&1 && ls -d /sys/fs/bpf/xdptop && "
+                f"{x} --detach v1 && ls -d /sys/fs/bpf/xdptop; echo end")
+    assert lines(res.stdout) == ["/sys/fs/bpf/xdptop", 'Detached xdptop from iface "v1" and '
+                                 "removed its pinned state", "end"], res
+    assert "No such file or directory" in res.stderr, res
+    assert_clean(ns)
+
+
+def test_detach_keeps_a_root_of_the_users(lab, xdptop, bpffs):
+    _, ns = lab.pair(mtu=1500)
+    root = bpffs / "mine"
+    root.mkdir()
+    assert run(ns, xdptop, f"--pin={root}", "-c", "1", "v1").returncode == OK
+    assert run(ns, xdptop, f"--pin={root}", "--detach", "v1").returncode == OK
+    assert root.is_dir() and not list(root.iterdir())
+    assert_clean(ns)
+
+
+# ---------------------------------------------------------------- 13. messages
+
+def test_option_errors_name_xdptop(idle, xdptop):
+    """argp named the program after argv[0] ("build/xdptop: ..."), every
+    other message "xdptop:"."""
+    res = run(idle, xdptop, "--bogus", "v1")
+    assert (res.returncode, lines(res.stderr)) == (USAGE, [
+        "xdptop: unrecognized option '--bogus'",
+        "Try `xdptop --help' or `xdptop --usage' for more information."]), res
+
+
+def test_no_ctrl_c_hint_when_it_ends_by_itself(lab, xdptop):
+    """-c 1 ends by itself: no "Press Ctrl-C to exit"."""
+    _, ns = lab.pair(mtu=1500)
+    res = run(ns, xdptop, "-f", "json", "-i", "0.1", "-c", "1", "v1")
+    assert (res.returncode, lines(res.stderr)) == (OK, [attached_line(ns, "v1")]), res
     assert_clean(ns)

@@ -596,8 +596,8 @@ def test_unit_runs_under_systemd(deb, clean_root, bpffs):  # noqa: F811
     lines = probe.read_text().splitlines()
     assert lines == [
         "unconfigured: failed exit-code 2 0",
-        "xdptop: no interface given: name one or more, e.g. 'xdptop eth0' (see 'ip link'), "
-        "or run 'make demo' for a private demo",
+        "xdptop: no interface given: name one or more, e.g. 'xdptop eth0' (see 'ip link'); "
+        "for the service, set XDPTOP_IFACES in /etc/default/xdptop",
         "configured: active",
         "CapPrm:0000000000000000", "CapEff:0000000000000000",
         "CapBnd:" + bounding_set_option()[1], "NoNewPrivs:1", "Seccomp:2",
