@@ -1,6 +1,6 @@
 # xdptop - count packets and bytes per source address with XDP.
-# make [V=1] [SANITIZE=1] [EXTRA_CFLAGS=...]; make check | fuzz | bench | demo | install |
-# uninstall | deb | clean
+# make [V=1] [SANITIZE=1] [WERROR=0] [CC=...] [CFLAGS=...] [EXTRA_CFLAGS=...]
+# make check | fuzz | bench | demo | install | uninstall | deb | clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -25,16 +25,30 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# The project's own flags stay apart from the user's, as in libbpf-tools: a
+# CFLAGS, CPPFLAGS or LDFLAGS given on the command line (or by
+# dpkg-buildflags) replaces only the defaults below, and EXTRA_CFLAGS comes
+# last, so that both win over the project's flags. -Werror is on for
+# development and CI; WERROR=0 turns it off (a distribution's build, a newer
+# compiler with new warnings).
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DXDPTOP_VERSION='"$(VERSION)"' \
-	  -I$(BUILD) -Isrc $(EXTRA_CFLAGS)
-LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
+WERROR ?= 1
+WERROR_FLAGS := $(if $(filter 1,$(WERROR)),-Werror)
+XDPTOP_CPPFLAGS := -D_GNU_SOURCE -DXDPTOP_VERSION='"$(VERSION)"' -I$(BUILD) -Isrc
+XDPTOP_CFLAGS := -std=c11 -Wall -Wextra $(WERROR_FLAGS)
+XDPTOP_LDFLAGS :=
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=address,undefined
+XDPTOP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+XDPTOP_LDFLAGS += -fsanitize=address,undefined
 endif
+# $(call cflags,PROJECT FLAGS): the whole compile line's flags, the user's last.
+cflags = $(XDPTOP_CPPFLAGS) $(CPPFLAGS) $(XDPTOP_CFLAGS) $(1) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS = $(call cflags,)
+ALL_LDFLAGS = $(XDPTOP_LDFLAGS) $(LDFLAGS)
+LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
 
-BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall -Werror -D__BPF__ -I/usr/include/$(ARCH)-linux-gnu -Isrc
+BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall $(WERROR_FLAGS) -D__BPF__ \
+	      -I/usr/include/$(ARCH)-linux-gnu -Isrc
 
 AGENT_SRCS := main.c cli.c iface.c msg.c privs.c attach.c pin.c ledger.c status.c key.c table.c \
 	      tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c exported.c http.c
@@ -59,11 +73,11 @@ $(BUILD)/xdptop.skel.h: $(BUILD)/xdptop.bpf.o
 
 $(BUILD)/%.o: src/%.c src/*.h $(BUILD)/xdptop.skel.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/xdptop: $(BUILD)/main.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 
 include tests/tests.mk
 include bench/bench.mk
@@ -92,4 +106,4 @@ uninstall:
 include contrib/debian/deb.mk
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

@@ -240,8 +240,8 @@ void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, _
 int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies, double start)
 {
 	struct tally_saved saved;
-	__u32 flips;
-	__u64 cut_ns;
+	__u32 flips = 0;
+	__u64 cut_ns = 0;
 	int err = 0;
 
 	table->keep_retired = true;

@@ -28,7 +28,7 @@ deb:
 	$(Q)rm -rf $(DEB_ROOT) $(DEB_DIR)/shlibs $(DEB_DIR)/*.deb
 	$(call msg,DEB-BUILD,$(DEB_DIR)/build)
 	$(Q)export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
-	    CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	    CFLAGS="$$(dpkg-buildflags --get CFLAGS)" CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
 	    LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,--as-needed" \
 	    $(MAKE) --no-print-directory BUILD=$(DEB_DIR)/build SANITIZE= install \
 	        PREFIX=/usr SYSCONFDIR=/etc DESTDIR=$(DEB_ROOT) >/dev/null
