@@ -8,6 +8,7 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/xdptop
 # For /usr, Debian 12's own place (systemd.pc's systemdsystemunitdir, debhelper).
 SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
 BUILD ?= build
@@ -85,11 +86,19 @@ include bench/bench.mk
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)/xdptop
 
+# The documentation goes to DOCDIR: the README, and as examples the
+# Prometheus scrape config and alerting rules, and the Grafana dashboard.
+DOC_EXAMPLES := contrib/prometheus/prometheus.yml contrib/prometheus/alerts.yml \
+		contrib/grafana/xdptop.json
+
 # The unit names the binary and the default file where they are installed.
 # An existing default file is kept: it is the administrator's.
 install: all
 	install -D -m 0755 $(BUILD)/xdptop $(DESTDIR)$(SBINDIR)/xdptop
 	install -D -m 0644 xdptop.8 $(DESTDIR)$(MANDIR)/man8/xdptop.8
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 $(DOC_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed -e 's|/usr/sbin/xdptop|$(SBINDIR)/xdptop|g' \
 	    -e 's|/etc/default/xdptop|$(SYSCONFDIR)/default/xdptop|g' \
@@ -101,7 +110,9 @@ install: all
 # Leaves $(SYSCONFDIR)/default/xdptop, as dpkg does until a purge.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/xdptop $(DESTDIR)$(MANDIR)/man8/xdptop.8 \
-	      $(DESTDIR)$(SYSTEMDUNITDIR)/xdptop.service
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/xdptop.service $(DESTDIR)$(DOCDIR)/README.md \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(DOC_EXAMPLES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 include contrib/debian/deb.mk
 
