@@ -1,6 +1,6 @@
 # xdptop - count packets and bytes per source address with XDP.
 # make [V=1] [SANITIZE=1] [WERROR=0] [CC=...] [CFLAGS=...] [EXTRA_CFLAGS=...]
-# make check | fuzz | bench | demo | install | uninstall | deb | clean
+# make check | fuzz | bench | demo | install | uninstall | deb | readme | clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -57,7 +57,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
 BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
 
 .DELETE_ON_ERROR:
-.PHONY: all check bench demo install uninstall clean
+.PHONY: all check bench demo install uninstall readme clean
 
 all: $(BUILD)/xdptop $(BUILD)/xdptop.bpf.o
 
@@ -85,6 +85,11 @@ include bench/bench.mk
 
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)/xdptop
+
+# README.md's Usage block is --help's output (tests/test_cli.py checks it):
+# after changing an option's text, make readme.
+readme: $(BUILD)/xdptop
+	$(Q)scripts/readme-usage $(BUILD)/xdptop README.md
 
 # The documentation goes to DOCDIR: the README, and as examples the
 # Prometheus scrape config and alerting rules, and the Grafana dashboard.
