@@ -1,6 +1,6 @@
 # xdptop - count packets and bytes per source address with XDP.
-# make [V=1] [SANITIZE=1] [EXTRA_CFLAGS=...]; make check | fuzz | bench | demo | install |
-# uninstall | deb | clean
+# make [V=1] [SANITIZE=1] [WERROR=0] [CC=...] [CFLAGS=...] [EXTRA_CFLAGS=...]
+# make check | fuzz | bench | demo | install | uninstall | deb | readme | clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -8,6 +8,7 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/xdptop
 # For /usr, Debian 12's own place (systemd.pc's systemdsystemunitdir, debhelper).
 SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
 BUILD ?= build
@@ -25,16 +26,30 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# The project's own flags stay apart from the user's, as in libbpf-tools: a
+# CFLAGS, CPPFLAGS or LDFLAGS given on the command line (or by
+# dpkg-buildflags) replaces only the defaults below, and EXTRA_CFLAGS comes
+# last, so that both win over the project's flags. -Werror is on for
+# development and CI; WERROR=0 turns it off (a distribution's build, a newer
+# compiler with new warnings).
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DXDPTOP_VERSION='"$(VERSION)"' \
-	  -I$(BUILD) -Isrc $(EXTRA_CFLAGS)
-LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
+WERROR ?= 1
+WERROR_FLAGS := $(if $(filter 1,$(WERROR)),-Werror)
+XDPTOP_CPPFLAGS := -D_GNU_SOURCE -DXDPTOP_VERSION='"$(VERSION)"' -I$(BUILD) -Isrc
+XDPTOP_CFLAGS := -std=c11 -Wall -Wextra $(WERROR_FLAGS)
+XDPTOP_LDFLAGS :=
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=address,undefined
+XDPTOP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+XDPTOP_LDFLAGS += -fsanitize=address,undefined
 endif
+# $(call cflags,PROJECT FLAGS): the whole compile line's flags, the user's last.
+cflags = $(XDPTOP_CPPFLAGS) $(CPPFLAGS) $(XDPTOP_CFLAGS) $(1) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS = $(call cflags,)
+ALL_LDFLAGS = $(XDPTOP_LDFLAGS) $(LDFLAGS)
+LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
 
-BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall -Werror -D__BPF__ -I/usr/include/$(ARCH)-linux-gnu -Isrc
+BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall $(WERROR_FLAGS) -D__BPF__ \
+	      -I/usr/include/$(ARCH)-linux-gnu -Isrc
 
 AGENT_SRCS := main.c cli.c iface.c msg.c privs.c attach.c pin.c ledger.c status.c key.c table.c \
 	      tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c exported.c http.c
@@ -42,7 +57,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
 BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
 
 .DELETE_ON_ERROR:
-.PHONY: all check bench demo install uninstall clean
+.PHONY: all check bench demo install uninstall readme clean
 
 all: $(BUILD)/xdptop $(BUILD)/xdptop.bpf.o
 
@@ -59,11 +74,11 @@ $(BUILD)/xdptop.skel.h: $(BUILD)/xdptop.bpf.o
 
 $(BUILD)/%.o: src/%.c src/*.h $(BUILD)/xdptop.skel.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/xdptop: $(BUILD)/main.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 
 include tests/tests.mk
 include bench/bench.mk
@@ -71,11 +86,24 @@ include bench/bench.mk
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)/xdptop
 
+# README.md's Usage block is --help's output (tests/test_cli.py checks it):
+# after changing an option's text, make readme.
+readme: $(BUILD)/xdptop
+	$(Q)scripts/readme-usage $(BUILD)/xdptop README.md
+
+# The documentation goes to DOCDIR: the README, and as examples the
+# Prometheus scrape config and alerting rules, and the Grafana dashboard.
+DOC_EXAMPLES := contrib/prometheus/prometheus.yml contrib/prometheus/alerts.yml \
+		contrib/grafana/xdptop.json
+
 # The unit names the binary and the default file where they are installed.
 # An existing default file is kept: it is the administrator's.
 install: all
 	install -D -m 0755 $(BUILD)/xdptop $(DESTDIR)$(SBINDIR)/xdptop
 	install -D -m 0644 xdptop.8 $(DESTDIR)$(MANDIR)/man8/xdptop.8
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 $(DOC_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed -e 's|/usr/sbin/xdptop|$(SBINDIR)/xdptop|g' \
 	    -e 's|/etc/default/xdptop|$(SYSCONFDIR)/default/xdptop|g' \
@@ -87,9 +115,11 @@ install: all
 # Leaves $(SYSCONFDIR)/default/xdptop, as dpkg does until a purge.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/xdptop $(DESTDIR)$(MANDIR)/man8/xdptop.8 \
-	      $(DESTDIR)$(SYSTEMDUNITDIR)/xdptop.service
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/xdptop.service $(DESTDIR)$(DOCDIR)/README.md \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(DOC_EXAMPLES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 include contrib/debian/deb.mk
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

@@ -1,10 +1,20 @@
 """The build's contract: build/xdptop.bpf.o loads on its own with bpftool
 (working default map sizes) and holds both programs; make install honours
-PREFIX and DESTDIR."""
+PREFIX and DESTDIR; the agent builds with gcc and clang, with the user's
+CFLAGS or EXTRA_CFLAGS winning over the project's flags and -Werror on;
+WERROR=0 turns -Werror off; make clean removes the BUILD it is given.
+
+Each build goes to a BUILD of the test's own (tmp_path): nothing here writes
+into build/, so these run beside anything else."""
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+import pytest
 
 from conftest import BUILD, ROOT, sh
 
@@ -35,3 +45,152 @@ def test_install_prefix_destdir():
         assert binary.is_file() and os.access(binary, os.X_OK)
         assert Path(dest, "usr/share/man/man8/xdptop.8").is_file()
         assert sh(str(binary), "--version").stdout.strip() == "xdptop 0.1.0"
+
+
+# Builds of their own -----------------------------------------------------------
+
+# What the environment could slip into a make run here: an outer make's
+# command-line variables (MAKEFLAGS, under make check), a user's CFLAGS.
+MAKE_ENV_DROPPED = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "CC", "CFLAGS",
+                    "CPPFLAGS", "LDFLAGS", "EXTRA_CFLAGS", "WERROR", "SANITIZE", "V")
+
+
+def make_in(build, *args, directory=ROOT, check=False):
+    """make -C directory BUILD=build V=1 ARGS, in a clean environment; the
+    CompletedProcess, stdout and stderr as text."""
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_ENV_DROPPED}
+    return subprocess.run(["make", "-C", str(directory), "--no-print-directory", "-j2",
+                           f"BUILD={build}", "V=1", *args],
+                          capture_output=True, text=True, env=env, check=check, timeout=600)
+
+
+def compile_lines(out, what="-c src/"):
+    """The compiler command lines of make V=1's output that contain what."""
+    return [shlex.split(line) for line in out.splitlines() if what in line]
+
+
+def last_opt_level(words):
+    return [w for w in words if re.fullmatch(r"-O[0-3sgz]?", w)][-1]
+
+
+BUILDS = {                      # id: (make's arguments, compiler, the -O that must win)
+    "default": ((), "cc", "-O2"),
+    "gcc": (("CC=gcc",), "gcc", "-O2"),
+    "clang": (("CC=clang",), "clang", "-O2"),
+    "gcc-CFLAGS-O1": (("CC=gcc", "CFLAGS=-O1"), "gcc", "-O1"),
+    "clang-CFLAGS-O1": (("CC=clang", "CFLAGS=-O1"), "clang", "-O1"),
+    "gcc-EXTRA_CFLAGS-O3": (("CC=gcc", "EXTRA_CFLAGS=-O3"), "gcc", "-O3"),
+    "clang-EXTRA_CFLAGS-O3": (("CC=clang", "EXTRA_CFLAGS=-O3"), "clang", "-O3"),
+}
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_agent_builds(tmp_path, name):
+    """make [CC=gcc|clang] [CFLAGS=-O1 | EXTRA_CFLAGS=-O3]: the agent builds,
+    with -Werror, by the compiler asked for, the user's -O last (it wins),
+    and runs. (A CFLAGS given to make used to replace the include paths
+    and defines; gcc -O3 found 'flips' maybe uninitialized in ledger.c.)"""
+    args, cc, opt = BUILDS[name]
+    build = tmp_path / "build"
+    res = make_in(build, *args, str(build / "xdptop"))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    lines = [w for w in compile_lines(res.stdout) if "bpf" not in w]     # not the BPF object
+    assert len(lines) >= 20, res.stdout
+    for words in lines:
+        assert words[0] == cc, words
+        assert "-Werror" in words and "-Wall" in words and "-Wextra" in words, words
+        assert last_opt_level(words) == opt, words
+    assert "warning:" not in res.stderr, res.stderr
+    out = sh(str(build / "xdptop"), "--version").stdout
+    assert out == sh(str(BUILD / "xdptop"), "--version").stdout
+
+
+def test_werror_0_turns_werror_off(tmp_path):
+    """A warning (an unused variable in every file, by a header forced in
+    with EXTRA_CFLAGS) fails the build by default, and is only a warning
+    with WERROR=0, also for the BPF object and the test and fuzz tools."""
+    header = tmp_path / "warn.h"
+    header.write_text("static int xdptop_test_unused;\n")
+    extra = f"EXTRA_CFLAGS=-include {header}"
+    build = tmp_path / "build"
+    res = make_in(build, extra, str(build / "key.o"))
+    assert res.returncode != 0, res.stdout + res.stderr
+    # gcc: [-Werror=unused-variable]; clang: [-Werror,-Wunused-variable]
+    assert re.search(r"error: .*xdptop_test_unused.* \[-Werror(=|,-W)unused-variable\]",
+                     res.stderr), res.stderr
+
+    res = make_in(build, extra, "WERROR=0", str(build / "key.o"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert re.search(r"warning: .*xdptop_test_unused.* \[-Wunused-variable\]", res.stderr), \
+        res.stderr
+    assert "error:" not in res.stderr, res.stderr
+
+    # Every compiler line of the development targets has -Werror by default,
+    # none with WERROR=0 (make -n: the commands, not run).
+    targets = [str(build / t) for t in ("xdptop", "xdptop.bpf.o", "bpf_unit", "deny_bpf",
+                                        "old_kernel_bpf.so", "fuzz_cli", "fuzz_http")]
+    for werror, present in (((), True), (("WERROR=0",), False)):
+        res = make_in(build, "-n", "-B", *werror, *targets, check=True)
+        lines = [w for w in compile_lines(res.stdout, " -Wall") if w[0] in ("cc", "clang")]
+        assert len(lines) >= 26, res.stdout
+        assert all(("-Werror" in w) == present for w in lines), res.stdout
+
+
+def test_sanitizer_and_test_builds_keep_the_users_cflags(tmp_path):
+    """make check's sanitizer build (SANITIZE=1) with a CFLAGS of the user's:
+    the agent, the unit tests, the fuzzers and the benchmark tools build,
+    the sanitizers are in every compile and link (a CFLAGS given to make
+    used to drop them with the rest of the project's flags), and the user's
+    -O1 wins."""
+    build = tmp_path / "san"
+    res = make_in(build, "SANITIZE=1", "CFLAGS=-O1 -g", "check-build", "bench-build")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    for tool in ("xdptop", "bpf_unit", "deny_bpf", "old_kernel_bpf.so", "fuzz_cli",
+                 "fuzz_http", "bench/prog_cost", "bench/read_cost", "bench/sender",
+                 "bench/runstat"):
+        assert (build / tool).is_file(), tool
+    lines = [w for w in compile_lines(res.stdout, " -Wall") if w[0] == "cc"]
+    own = [w for w in lines if "-c" in w or any(x.endswith(("bpf_unit", "deny_bpf", "prog_cost",
+                                                             "read_cost")) for x in w)]
+    assert len(own) >= 24, res.stdout
+    for words in own:
+        assert "-fsanitize=address,undefined" in words, words
+        assert last_opt_level(words) == "-O1", words
+    link = [w for w in compile_lines(res.stdout, f"-o {build}/xdptop") if "-c" not in w]
+    assert len(link) == 1 and "-fsanitize=address,undefined" in link[0], link
+    assert "libasan" in sh("ldd", str(build / "xdptop")).stdout
+    # The unit tests' flags: the project's, then -Wno-unused-parameter, then the user's.
+    unit = next(w for w in own if "tests/bpf_unit.c" in w)
+    assert unit.index("-Wextra") < unit.index("-Wno-unused-parameter") < unit.index("-O1"), unit
+    # The benchmark tools see their own headers.
+    bench = next(w for w in own if "bench/read_cost.c" in w)
+    assert f"-I{build}/bench" in bench and "-Ibench" in bench, bench
+
+
+def test_clean_removes_the_build_it_is_given(tmp_path):
+    """make clean removes $(BUILD), whatever it is, and nothing else. Run on
+    a copy of the makefiles (a clean that removed ./build would take the
+    build under test)."""
+    tree = tmp_path / "tree"
+    for mk in ("Makefile", "tests/tests.mk", "bench/bench.mk", "contrib/debian/deb.mk"):
+        (tree / mk).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / mk, tree / mk)
+    for d in ("build", "elsewhere"):
+        (tree / d).mkdir()
+        (tree / d / "xdptop").write_text("")
+    res = make_in("elsewhere", "clean", directory=tree)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not (tree / "elsewhere").exists()
+    assert (tree / "build" / "xdptop").exists()
+    res = make_in(tmp_path / "out", "clean", directory=tree)     # an absolute one
+    assert res.returncode == 0, res.stdout + res.stderr
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("")
+    make_in(tmp_path / "out", "clean", directory=tree, check=True)
+    assert not (tmp_path / "out").exists()
+    assert (tree / "build" / "xdptop").exists()
+    # The default BUILD is build.
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_ENV_DROPPED}
+    subprocess.run(["make", "-C", str(tree), "--no-print-directory", "clean"], env=env,
+                   check=True, capture_output=True)
+    assert not (tree / "build").exists()

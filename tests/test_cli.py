@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Lab, sanitizer_env, sh
+from conftest import BUILD, DATA, ROOT, Lab, sanitizer_env, sh
 
 EXIT = {m.group(1): int(m.group(2)) for m in re.finditer(
     r"^\s*EXIT_(\w+)\s*=\s*(\d+),", (ROOT / "src" / "cli.h").read_text(), re.M)}
@@ -872,3 +872,120 @@ def test_sysfs_not_mounted(lab, xdptop):
         "xdptop: cannot tell how many CPUs this machine has (No such file or directory, "
         "reading /sys/devices/system/cpu/possible): mount sysfs on /sys"]), res
     assert_clean(ns)
+
+
+# ---------------------------------------------------------------- the README
+
+README = ROOT / "README.md"
+# --help as scripts/readme-usage (make readme) writes it into the README:
+# argp's default width, whatever the terminal's, in the C locale.
+HELP_ENV = {"LC_ALL": "C", "ARGP_HELP_FMT": "rmargin=79"}
+
+
+def readme_block(text, heading, fence="```"):
+    """The lines of the first code block after a README heading."""
+    after = text.split(f"\n{heading}\n", 1)[1]
+    start = after.index(f"\n{fence}\n") + len(fence) + 2
+    return after[start:after.index("\n```\n", start) + 1]
+
+
+def help_text(binary):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    res = subprocess.run([binary, "--help"], capture_output=True, text=True, check=True,
+                         env={**env, **HELP_ENV})
+    return res.stdout
+
+
+def test_readme_usage_is_help(xdptop):
+    """The README's Usage block is --help's output, exactly: the options
+    have one source, src/cli.c (make readme rewrites the block)."""
+    usage = readme_block(README.read_text(), "## Usage")
+    assert usage == help_text(xdptop)
+    for option in ("--listen=[ADDR:]PORT", "--metrics-top=N", "--pin[=DIR]", "--status",
+                   "--detach", "none (with --listen)"):
+        assert option in usage, option
+
+
+def test_readme_usage_script_rewrites_drift(tmp_path):
+    """scripts/readme-usage (make readme) puts --help into a README whose
+    block drifted, touches nothing else, and says when there was nothing to
+    do; the terminal's width does not change what it writes."""
+    xdptop = str(BUILD / "xdptop")
+    text = README.read_text()
+    usage = readme_block(text, "## Usage")
+    drifted = text.replace(usage, "".join(line + "\n" for line in usage.splitlines()
+                                          if "--listen" not in line and "--pin" not in line))
+    assert drifted != text
+    copy = tmp_path / "README.md"
+    copy.write_text(drifted)
+    env = {**os.environ, "COLUMNS": "40", "ARGP_HELP_FMT": "rmargin=40", "LANG": "de_DE.UTF-8"}
+    script = str(ROOT / "scripts" / "readme-usage")
+    res = subprocess.run([script, xdptop, str(copy)], capture_output=True, text=True, env=env)
+    assert (res.returncode, res.stderr) == (0, ""), res
+    assert res.stdout == f"{copy}: Usage block rewritten from {xdptop} --help\n"
+    new = copy.read_text()
+    assert readme_block(new, "## Usage") == help_text(xdptop)
+    assert new.replace(readme_block(new, "## Usage"), "") == text.replace(usage, "")
+    res = subprocess.run([script, xdptop, str(copy)], capture_output=True, text=True, env=env)
+    assert res.stdout == f"{copy}: Usage block up to date\n" and copy.read_text() == new
+    # make readme runs it on the README, from the build's binary.
+    res = sh("make", "-C", str(ROOT), "--no-print-directory", "-n", f"BUILD={BUILD}", "readme")
+    assert f"scripts/readme-usage {BUILD}/xdptop README.md" in res.stdout, res.stdout
+
+
+def number_formats(raw):
+    """{key: {decimals}} of every number in a JSON text, as written: 0 for
+    an integer, 3 for 19.920."""
+    formats = {}
+    for key, number in re.findall(r'"(\w+)":(-?\d+(?:\.\d+)?)(?=[,}\]])', raw):
+        formats.setdefault(key, set()).add(len(number.split(".")[1]) if "." in number else 0)
+    return formats
+
+
+def json_shape(report):
+    """The keys, in order, of a report, of its first source and of its
+    counters."""
+    return (list(report), list(report["sources"][0]),
+            [list(report[c]) for c in ("other", "untracked", "total")])
+
+
+def test_readme_json_example_is_real_output(lab, xdptop):
+    """The README's JSON example, unwrapped and its elided rows dropped,
+    parses, and has the keys, the order and the number formats of a real
+    report (two captures replayed, as it says): a zero rate is written as
+    0.000, as every rate is, with three decimals."""
+    block = readme_block(README.read_text(), "### JSON Lines", fence="```json")
+    raw = "".join(line.strip() for line in block.splitlines())
+    raw = raw.replace(",...]", "]")
+    example = json.loads(raw)
+
+    sender, receiver = lab.pair(mtu=9000)
+    agent = lab.start(receiver, xdptop, "--format", "json", "--interval", "60", "v1")
+    agent.wait_attached()
+    for name in ("bfd-sbfd", "dcb_ets"):
+        sent = sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(DATA / f"{name}.pcap"))
+        assert re.search(r"Failed packets:\s+0\n", sent.stdout), sent.stdout
+    assert agent.stop() == 0, agent.stderr()
+    real = agent.stdout().splitlines()
+    assert len(real) == 1, real
+    report = json.loads(real[0])
+    assert report["sources"] and report["untracked"]["packets"] == 0, report
+
+    assert json_shape(example) == json_shape(report)
+    assert number_formats(raw) == number_formats(real[0])
+    zero = '"untracked":{"packets":0,"bytes":0,"pps":0.000,"bps":0.000}'
+    assert zero in raw and zero in real[0], real[0]
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.fullmatch(stamp, example["time"]) and re.fullmatch(stamp, report["time"])
+
+
+def test_docs_state_the_interface_limit():
+    """The README's Limits and the man page give MAX_INTERFACES (src/cli.h),
+    the limit test_more_than_64_interfaces checks."""
+    limit = int(re.search(r"^#define MAX_INTERFACES (\d+)$",
+                          (ROOT / "src" / "cli.h").read_text(), re.M).group(1))
+    limits = README.read_text().split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+    assert f"**Interfaces**: at most {limit} per agent" in limits, limits
+    assert f"too many interfaces: at most {limit}" in limits
+    man = (ROOT / "xdptop.8").read_text()
+    assert f"At most {limit} interfaces per xdptop" in man

@@ -50,16 +50,27 @@ LINTIAN_WARNINGS_KEPT = {
     "initial-upload-closes-no-bugs",
 }
 
+# The documentation shipped: the README, and as examples (where Debian puts
+# them) the Prometheus scrape config, the alerting rules and the dashboard.
+DOC_EXAMPLES = {"prometheus.yml": ROOT / "contrib/prometheus/prometheus.yml",
+                "alerts.yml": ROOT / "contrib/prometheus/alerts.yml",
+                "xdptop.json": ROOT / "contrib/grafana/xdptop.json"}
 INSTALLED_FILES = {          # make install PREFIX=/usr
     "usr/sbin/xdptop": 0o755,
     "usr/share/man/man8/xdptop.8": 0o644,
     "lib/systemd/system/xdptop.service": 0o644,
     "etc/default/xdptop": 0o644,
+    "usr/share/doc/xdptop/README.md": 0o644,
+    **{f"usr/share/doc/xdptop/examples/{name}": 0o644 for name in DOC_EXAMPLES},
 }
-PACKAGED_FILES = {           # what the .deb holds: INSTALLED_FILES, compressed, documented
+# What the .deb holds: INSTALLED_FILES, compressed as dh_compress does (the
+# man page; documents over 4 KiB but examples, since debhelper compat 12),
+# and Debian's copyright and changelog.
+PACKAGED_FILES = {
     "usr/sbin/xdptop", "usr/share/man/man8/xdptop.8.gz", "lib/systemd/system/xdptop.service",
     "etc/default/xdptop", "usr/share/doc/xdptop/copyright",
-    "usr/share/doc/xdptop/changelog.Debian.gz",
+    "usr/share/doc/xdptop/changelog.Debian.gz", "usr/share/doc/xdptop/README.md.gz",
+    *(f"usr/share/doc/xdptop/examples/{name}" for name in DOC_EXAMPLES),
 }
 
 
@@ -89,6 +100,9 @@ def test_install_puts_exactly_the_expected_files(tmp_path):
     # For PREFIX=/usr the unit and the default file are the repository's.
     assert (dest / "lib/systemd/system/xdptop.service").read_text() == UNIT.read_text()
     assert (dest / "etc/default/xdptop").read_text() == DEFAULT.read_text()
+    assert (dest / "usr/share/doc/xdptop/README.md").read_bytes() == (ROOT / "README.md").read_bytes()
+    for name, source in DOC_EXAMPLES.items():
+        assert (dest / "usr/share/doc/xdptop/examples" / name).read_bytes() == source.read_bytes()
     assert sh(str(dest / "usr/sbin/xdptop"), "--version").stdout == f"xdptop {VERSION}\n"
 
     # An administrator's default file is kept; uninstall leaves it alone.
@@ -97,6 +111,7 @@ def test_install_puts_exactly_the_expected_files(tmp_path):
     assert (dest / "etc/default/xdptop").read_text() == 'XDPTOP_IFACES="eth7"\n'
     make("uninstall", f"DESTDIR={dest}", "PREFIX=/usr")
     assert files_under(dest) == {"etc/default/xdptop": 0o644}
+    assert not (dest / "usr/share/doc/xdptop").exists()
 
 
 def test_install_under_another_prefix_names_its_paths(tmp_path):
@@ -106,7 +121,9 @@ def test_install_under_another_prefix_names_its_paths(tmp_path):
     make("install", f"DESTDIR={dest}", "PREFIX=/usr/local")
     assert set(files_under(dest)) == {
         "usr/local/sbin/xdptop", "usr/local/share/man/man8/xdptop.8",
-        "usr/local/lib/systemd/system/xdptop.service", "etc/default/xdptop"}
+        "usr/local/lib/systemd/system/xdptop.service", "etc/default/xdptop",
+        "usr/local/share/doc/xdptop/README.md",
+        *(f"usr/local/share/doc/xdptop/examples/{name}" for name in DOC_EXAMPLES)}
     unit = dest / "usr/local/lib/systemd/system/xdptop.service"
     assert unit_setting("ExecStart", unit).startswith("/usr/local/sbin/xdptop --pin ")
     assert unit_setting("EnvironmentFile", unit) == "-/etc/default/xdptop"
@@ -321,6 +338,88 @@ def test_deb_holds_the_install_and_its_metadata(deb):
         assert Path(d, "conffiles").read_text() == "/etc/default/xdptop\n"
         assert {"control", "conffiles", "md5sums", "postinst", "prerm", "postrm"} == \
             set(os.listdir(d))
+
+
+def test_deb_ships_the_readme_and_examples(deb, tmp_path):
+    """The README (compressed: over 4 KiB) and the examples (not: Debian
+    leaves examples as they are, ready to use) are the repository's, byte
+    for byte, readable by all."""
+    listing = sh("dpkg-deb", "--contents", str(deb)).stdout.splitlines()
+    modes = {line.split()[-1][2:]: line.split()[0] for line in listing}
+    doc = "usr/share/doc/xdptop"
+    assert modes[f"{doc}/README.md.gz"] == "-rw-r--r--"
+    assert modes[f"{doc}/examples/"] == "drwxr-xr-x"
+    for name in DOC_EXAMPLES:
+        assert modes[f"{doc}/examples/{name}"] == "-rw-r--r--", name
+    assert (ROOT / "README.md").stat().st_size > 4096     # why it is compressed
+    sh("dpkg-deb", "--extract", str(deb), str(tmp_path))
+    readme = sh("gzip", "-dc", str(tmp_path / doc / "README.md.gz")).stdout
+    assert readme == (ROOT / "README.md").read_text()
+    for name, source in DOC_EXAMPLES.items():
+        assert (tmp_path / doc / "examples" / name).read_bytes() == source.read_bytes(), name
+    # The package's md5sums cover them, as dpkg --verify reads them.
+    with tempfile.TemporaryDirectory() as d:
+        sh("dpkg-deb", "--control", str(deb), d)
+        summed = {line.split()[1] for line in Path(d, "md5sums").read_text().splitlines()}
+    assert {f"{doc}/README.md.gz", *(f"{doc}/examples/{n}" for n in DOC_EXAMPLES)} <= summed
+
+
+def man_sections(page=ROOT / "xdptop.8"):
+    """{SECTION: its text} of a man page's source, roughly as read: the
+    macros' names, font escapes and quotes dropped, \\- as -, and a line
+    ended by \\e (a shown backslash) joined to the next."""
+    sections, name = {}, None
+    for line in page.read_text().splitlines():
+        m = re.match(r'^\.SH\s+"?([^"]*)"?$', line)
+        if m:
+            name = m.group(1)
+            sections[name] = ""
+            continue
+        if name is None:
+            continue
+        line = re.sub(r"^\.[A-Za-z]+\s*", "", line)
+        line = re.sub(r"\\f[BIRP]", "", line).replace("\\-", "-").replace('"', "")
+        line = line.replace("\\e", "\\")
+        sections[name] += line + ("" if line.endswith("\\") else "\n")
+    return {k: re.sub(r"\\ *", " ", v) for k, v in sections.items()}
+
+
+def test_man_page_documents_the_service(deb):
+    """xdptop.8 has a SERVICE section (the unit's command line as it is,
+    /etc/default/xdptop and each of its variables) and a FILES section whose
+    every packaged path is in the .deb; SEE ALSO names systemd's pages."""
+    sections = man_sections()
+    service = " ".join(sections["SERVICE"].split())
+    assert "xdptop.service" in service and "/etc/default/xdptop" in service, service
+    command = unit_setting("ExecStart").removeprefix("/usr/sbin/")
+    assert command.startswith("xdptop --pin ") and command in service, (command, service)
+    variables = re.findall(r"^(XDPTOP_\w+)=", DEFAULT.read_text(), re.M)
+    assert variables == ["XDPTOP_IFACES", "XDPTOP_LISTEN", "XDPTOP_OPTS"], variables
+    for var in variables:
+        assert re.search(rf"^{var}$", sections["SERVICE"], re.M), var     # a .TP entry each
+    default_listen = re.search(r'^XDPTOP_LISTEN="(.*)"$', DEFAULT.read_text(), re.M).group(1)
+    assert f"default {default_listen}" in service
+
+    files = sections["FILES"]
+    paths = re.findall(r"^(/\S+)$", files, re.M)
+    assert {"/etc/default/xdptop", "/lib/systemd/system/xdptop.service",
+            "/usr/share/doc/xdptop/README.md.gz", "/usr/share/doc/xdptop/examples/"} <= set(paths)
+    listing = {line.split()[-1][1:] for line in
+               sh("dpkg-deb", "--contents", str(deb)).stdout.splitlines()}
+    for path in paths:
+        if not path.startswith("/sys/"):
+            assert path in listing, path
+    for name in DOC_EXAMPLES:
+        assert name in files, name
+    see_also = sections["SEE ALSO"]
+    for page in ("systemctl (1)", "systemd.exec (5)", "systemd.service (5)"):
+        assert page in see_also, see_also
+    # It renders without a groff warning (lintian's groff-message).
+    res = subprocess.run(["man", "--warnings", "-l", str(ROOT / "xdptop.8")],
+                         capture_output=True, text=True, env={**os.environ, "MANWIDTH": "80",
+                                                              "LC_ALL": "C.UTF-8"})
+    assert (res.returncode, res.stderr) == (0, ""), res.stderr
+    assert "XDPTOP_IFACES" in res.stdout
 
 
 def test_lintian_finds_no_error(deb):

@@ -3,7 +3,7 @@
 
 PYTEST ?= /usr/bin/python3 -m pytest
 SAN_BUILD := $(BUILD)/san
-TEST_CFLAGS = $(CFLAGS) -Wno-unused-parameter
+TEST_CFLAGS = $(call cflags,-Wno-unused-parameter)
 UNIT_LIBS = $(LDLIBS) -lcmocka
 
 .PHONY: check check-build fuzz
@@ -12,7 +12,7 @@ UNIT_LIBS = $(LDLIBS) -lcmocka
 # option parser (tests/fuzz_cli.c says how argp's exits are kept from ending
 # the run), only cli.c and what it links against; the exporter's request path
 # (tests/fuzz_http.c), http.c and libmicrohttpd on a loopback socket.
-FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc $(EXTRA_CFLAGS) \
+FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR_FLAGS) -Isrc $(EXTRA_CFLAGS) \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/report.c src/tally.c src/key.c
 FUZZ_HTTP_SRCS := tests/fuzz_http.c src/http.c
@@ -20,16 +20,16 @@ FUZZ_TIME ?= 300
 
 $(BUILD)/bpf_unit: tests/bpf_unit.c $(LIB_OBJS) $(BUILD)/xdptop.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) tests/bpf_unit.c $(LIB_OBJS) $(UNIT_LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) tests/bpf_unit.c $(LIB_OBJS) $(UNIT_LIBS) -o $@
 
 $(BUILD)/deny_bpf: tests/deny_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) $< -o $@
 
 # Built without the sanitizers: it is preloaded into either build.
 $(BUILD)/old_kernel_bpf.so: tests/old_kernel_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC $< -ldl -o $@
+	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra $(WERROR_FLAGS) -shared -fPIC $< -ldl -o $@
 
 # Preloaded into either build too.
 $(BUILD)/fault.so: tests/fault.c | $(BUILD)

@@ -6,7 +6,8 @@
 # $(BUILD) (dpkg-buildpackage writes the .deb into the parent directory, and
 # its clean step runs `make clean`), and the version is the Makefile's. What
 # debhelper would do is done here: dpkg-buildflags (hardening) for a build of
-# its own, strip, compressed man page and changelog, md5sums, conffiles,
+# its own, strip, compressed man page and changelog, documents over 4 KiB
+# compressed but examples not (dh_compress since compat 12), md5sums, conffiles,
 # Depends from dpkg-shlibdeps. Needs dpkg-dev.
 
 DEB_REVISION ?= 1
@@ -28,13 +29,15 @@ deb:
 	$(Q)rm -rf $(DEB_ROOT) $(DEB_DIR)/shlibs $(DEB_DIR)/*.deb
 	$(call msg,DEB-BUILD,$(DEB_DIR)/build)
 	$(Q)export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
-	    CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	    CFLAGS="$$(dpkg-buildflags --get CFLAGS)" CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
 	    LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,--as-needed" \
 	    $(MAKE) --no-print-directory BUILD=$(DEB_DIR)/build SANITIZE= install \
 	        PREFIX=/usr SYSCONFDIR=/etc DESTDIR=$(DEB_ROOT) >/dev/null
 	$(Q)strip --remove-section=.comment --remove-section=.note --strip-unneeded \
 	    $(DEB_ROOT)/usr/sbin/xdptop
 	$(Q)gzip -9n $(DEB_ROOT)/usr/share/man/man8/xdptop.8
+	$(Q)find $(DEB_DOC) -path $(DEB_DOC)/examples -prune -o \
+	    -type f -size +4k ! -name '*.gz' -exec gzip -9n {} +
 	$(Q)install -D -m 0644 contrib/debian/copyright $(DEB_DOC)/copyright
 	$(Q)gzip -9nc contrib/debian/changelog > $(DEB_DOC)/changelog.Debian.gz
 	$(Q)install -d $(DEB_ROOT)/DEBIAN $(DEB_DIR)/shlibs/debian
