@@ -26,15 +26,10 @@ $(BUILD)/deny_bpf: tests/deny_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) $< -o $@
 
-# Built without the sanitizers: it is preloaded into either build.
-$(BUILD)/old_kernel_bpf.so: tests/old_kernel_bpf.c | $(BUILD)
+# Shims built without the sanitizers: they are preloaded into either build.
+$(BUILD)/%.so: tests/%.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra $(WERROR_FLAGS) -shared -fPIC $< -ldl -o $@
-
-# Preloaded into either build too.
-$(BUILD)/fault.so: tests/fault.c | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC $< -ldl -o $@
 
 $(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
@@ -45,8 +40,7 @@ $(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h tests/fuzz.h | $(BUILD)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_HTTP_SRCS) -lmicrohttpd -lpthread -o $@
 
 check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/old_kernel_bpf.so $(BUILD)/fault.so \
-	$(BUILD)/fuzz_cli \
-	$(BUILD)/fuzz_http
+	$(BUILD)/fuzz_cli $(BUILD)/fuzz_http
 
 # $(call fuzz_run,TARGET,FLAGS): FUZZ_TIME seconds of fuzz_TARGET from the seeds in
 # tests/fuzz/TARGET (which stay as they are; what the run learns goes to
