@@ -584,12 +584,14 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 	return EXIT_USAGE;
 }
 
-/* Opens the pinned ledger and checks it was made as cfg would make it. */
+/* Opens the pinned ledger and checks it was made as cfg would make it: an
+ * interface of its set renamed since is still the same device while its
+ * pinned link holds it, and is taken up under its new name. */
 static int open_ledger(struct attachment *a, const struct config *cfg)
 {
 	int fd = pin_get(&a->pin, PIN_LEDGER);
 	int err = fd < 0 ? fd : ledger_open(&a->ledger, fd);
-	char cmd[PIN_DETACH_COMMAND_LEN];
+	char cmd[PIN_DETACH_COMMAND_LEN], netns[PATH_MAX];
 
 	if (err) {
 		fprintf(stderr, "xdptop: the state pinned for iface \"%s\" in %s is not one this "
@@ -598,6 +600,8 @@ static int open_ledger(struct attachment *a, const struct config *cfg)
 			strerror(-err), detach_command(a, cfg, cmd));
 		return EXIT_INTERFACE;
 	}
+	if (!pin_netns_dir(cfg->pin_root, netns, sizeof(netns)))
+		ledger_follow_renames(&a->ledger, pin_holds_device, netns);
 	return check_identity(a, cfg);
 }
 
@@ -766,7 +770,7 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 	int err = EXIT_OK;
 
 	*a = ATTACHMENT_UNOPENED(iface->name);
-	a->kernel_name = iface->kernel_name;
+	memcpy(a->kernel_name, iface->kernel_name, IF_NAMESIZE);
 	a->ifindex = iface->ifindex;
 	bool adopting;
 
@@ -786,18 +790,29 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 }
 
 /* A netlink attachment (after --force) names no device when it goes: a
- * device gone or moved away is gone. */
+ * device that still has xdptop's program is it (maybe renamed); else one
+ * under another name is another, and the one counted is gone. */
 static enum link_state netlink_state(const struct attachment *a)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	char name[IF_NAMESIZE];
 
-	if (!if_indextoname(a->ifindex, name) || strcmp(name, a->kernel_name) ||
-	    bpf_xdp_query(a->ifindex, 0, &q))
+	if (!if_indextoname(a->ifindex, name) || bpf_xdp_query(a->ifindex, 0, &q))
 		return LINK_IFACE_GONE;
 	if ((a->netlink_mode == XDP_FLAGS_DRV_MODE ? q.drv_prog_id : q.skb_prog_id) == a->prog_id)
 		return LINK_ATTACHED;
-	return LINK_DETACHED;
+	return strcmp(name, a->kernel_name) ? LINK_IFACE_GONE : LINK_DETACHED;
+}
+
+bool attachment_follow_rename(struct attachment *a)
+{
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(a->ifindex, name) || !strcmp(name, a->kernel_name))
+		return false;
+	memcpy(a->kernel_name, name, IF_NAMESIZE);
+	a->ifname = a->kernel_name;
+	return true;
 }
 
 enum link_state attachment_state(const struct attachment *a)

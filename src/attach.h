@@ -13,7 +13,7 @@ struct xdptop_bpf;
 
 struct attachment {
 	const char *ifname;	/* as the user named it */
-	const char *kernel_name; /* its own name (not an altname) when attached */
+	char kernel_name[IF_NAMESIZE];	/* its own name (not an altname), as last seen */
 	int ifindex;
 	struct xdptop_bpf *skel;
 	int link_fd;		/* the kernel detaches when it closes, also on SIGKILL */
@@ -83,6 +83,11 @@ enum link_state {
 };
 
 enum link_state attachment_state(const struct attachment *a);
+
+/* After attachment_state() said LINK_ATTACHED: whether the interface was
+ * renamed since (the same device: it still holds xdptop's program); if so,
+ * a is named by its new name from now on. */
+bool attachment_follow_rename(struct attachment *a);
 
 /* Takes the program off the interface, wherever it is now, and removes its
  * pinned state: the interface is no longer counted. keep_counts keeps its

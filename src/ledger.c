@@ -110,6 +110,26 @@ int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
 	return gone;
 }
 
+void ledger_rename(struct ledger *l, __u32 slot, const char *name)
+{
+	char *recorded = l->hdr->id.set.name[slot];
+
+	memset(recorded, 0, IF_NAMESIZE);
+	snprintf(recorded, IF_NAMESIZE, "%s", name);
+}
+
+void ledger_follow_renames(struct ledger *l, bool (*same_device)(int ifindex, const void *ctx),
+			   const void *ctx)
+{
+	const struct ledger_set *set = &l->hdr->id.set;
+	char name[IF_NAMESIZE];
+
+	for (__u32 i = 0; i < set->n; i++)
+		if (if_indextoname(set->ifindex[i], name) &&
+		    strncmp(name, set->name[i], IF_NAMESIZE) && same_device(set->ifindex[i], ctx))
+			ledger_rename(l, i, name);
+}
+
 int ledger_set_slot(const struct ledger_set *set, int ifindex)
 {
 	for (__u32 i = 0; i < set->n; i++)

@@ -79,6 +79,16 @@ int ledger_set_slot(const struct ledger_set *set, int ifindex);
 /* Whether the interface at slot is still here, under its name. */
 bool ledger_set_here(const struct ledger_set *set, __u32 slot);
 
+/* Records the name of the interface at slot: renamed, it is still the
+ * same device. */
+void ledger_rename(struct ledger *l, __u32 slot, const char *name);
+
+/* Records the new name of each interface of the set renamed since it was
+ * recorded (its index now has another name) that same_device(ifindex, ctx)
+ * says is still the one counted. */
+void ledger_follow_renames(struct ledger *l, bool (*same_device)(int ifindex, const void *ctx),
+			   const void *ctx);
+
 /* Creates an empty ledger for id. Returns 0 or a negative errno. */
 int ledger_create(struct ledger *l, const struct ledger_identity *id);
 

@@ -208,13 +208,29 @@ static void say_lost(const struct monitor *m)
 		msg("iface \"%s\" disappeared: no longer counting it", m->att.ifname);
 }
 
+/* An interface renamed while counted is reported under its new name from
+ * the next round on, and pinned under it (the ledger's set). */
+static void follow_rename(struct group *g, int slot)
+{
+	struct monitor *m = &g->members[slot];
+	struct ledger *ledger = &g->members[0].att.ledger;
+
+	if (!attachment_follow_rename(&m->att))
+		return;
+	m->info.name = m->att.ifname;
+	if (ledger->fd >= 0)
+		ledger_rename(ledger, slot, m->att.kernel_name);
+}
+
 /* Reports every interface still counted; drops those lost since (after their
  * last report). Returns how many remain, or a negative errno when a sink
  * failed. */
-static int report_all(struct monitor *mons, int n, const struct key_spec *key,
-		      const struct sinks *sinks, struct round *round)
+static int report_all(struct group *g, const struct key_spec *key, const struct sinks *sinks,
+		      struct round *round)
 {
 	static struct report reports[MAX_INTERFACES];
+	struct monitor *mons = g->members;
+	const int n = g->n;
 	int attached = 0, err;
 
 	round->n_reports = 0;
@@ -232,6 +248,7 @@ static int report_all(struct monitor *mons, int n, const struct key_spec *key,
 		m->state = attachment_state(&m->att);
 		if (m->state == LINK_ATTACHED) {
 			attached++;
+			follow_rename(g, i);
 		} else {
 			/* also moved: not ours to count there */
 			attachment_forget(&m->att, m->state == LINK_DETACHED);
@@ -371,7 +388,7 @@ static int run(struct group *group, const struct config *cfg, struct ticker *tk,
 		more = wake == WAKE_TICK;
 		if (collect(group, tk, &round))
 			return EXIT_RUNTIME;
-		attached = report_all(mons, n, &cfg->key, sinks, &round);
+		attached = report_all(group, &cfg->key, sinks, &round);
 		if (attached < 0)
 			return sink_failed(attached);
 		if (cfg->count && ++reports >= cfg->count)

@@ -253,6 +253,25 @@ int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
 	return EXIT_OK;
 }
 
+bool pin_holds_device(int ifindex, const void *netns_dir)
+{
+	struct pin p = { .dir_fd = -1 };
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	bool holds;
+	int fd;
+
+	if ((size_t)snprintf(p.dir, sizeof(p.dir), "%s/%d", (const char *)netns_dir, ifindex) >=
+	    sizeof(p.dir))
+		return false;
+	fd = pin_get(&p, PIN_LINK);
+	holds = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		(int)info.xdp.ifindex == ifindex;
+	if (fd >= 0)
+		close(fd);
+	return holds;
+}
+
 static void object_path(const struct pin *p, enum pin_object o, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", p->dir, object_names[o]);

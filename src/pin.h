@@ -60,6 +60,10 @@ bool pin_private(void);
 int pin_lock(struct pin *p, const char *dir);
 
 bool pin_has(const struct pin *p, enum pin_object o);
+/* Whether the link pinned for ifindex in netns_dir (a const char *) still
+ * holds that interface: the kernel clears a link's index when its device
+ * goes, so an index given since to another device does not count. */
+bool pin_holds_device(int ifindex, const void *netns_dir);
 /* The id of the map pinned as o; 0 when there is none. */
 __u32 pin_map_id(const struct pin *p, enum pin_object o);
 /* A pinned object's fd, or a negative errno. */

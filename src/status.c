@@ -66,8 +66,10 @@ struct pinned_view {
 	char names[MAX_INTERFACES * (IF_NAMESIZE + 8)];	/* of the set */
 };
 
-/* Reads the ledger pinned in p for ifindex, or says why it cannot. */
-static void read_pinned(const struct pin *p, int ifindex, struct pinned_view *v)
+/* Reads the ledger pinned in p for ifindex (renames followed: see
+ * ledger_follow_renames()), or says why it cannot. */
+static void read_pinned(const struct pin *p, const char *netns, int ifindex,
+			struct pinned_view *v)
 {
 	struct ledger l = { .fd = -1 };
 	const struct ledger_identity *id;
@@ -88,6 +90,7 @@ static void read_pinned(const struct pin *p, int ifindex, struct pinned_view *v)
 			snprintf(v->options, sizeof(v->options), "a ledger that does not count "
 				 "this interface (index %d)", ifindex);
 	} else {
+		ledger_follow_renames(&l, pin_holds_device, netns);
 		id = ledger_id(&l);
 		ledger_options(id, v->options, sizeof(v->options));
 		ledger_committed(&l, slot, &v->counts, &flips, &cut_ns);
@@ -98,19 +101,6 @@ static void read_pinned(const struct pin *p, int ifindex, struct pinned_view *v)
 		v->name[IF_NAMESIZE - 1] = '\0';
 	}
 	ledger_close(&l);
-}
-
-/* Whether the link pinned in p holds its interface: the program counts. */
-static bool link_counts(const struct pin *p)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	int fd = pin_get(p, PIN_LINK);
-	bool counts = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex;
-
-	if (fd >= 0)
-		close(fd);
-	return counts;
 }
 
 /* The hint: what takes the state up, what removes it. */
@@ -130,15 +120,15 @@ static void show_hint(const char *root, const struct pinned_view *v, const char 
 
 /* What the ledger of a pinned state says, whether its program counts and
  * an agent owns it, and what takes it up or removes it. */
-static void show_pinned(const char *root, const char *dir, int ifindex)
+static void show_pinned(const char *root, const char *netns, const char *dir, int ifindex)
 {
 	struct pin p = { .dir_fd = -1 };
 	struct pinned_view v = {};
 	char detach[PIN_DETACH_COMMAND_LEN], by_index[16];
 	bool locked_by_agent = pin_lock(&p, dir) == -EWOULDBLOCK;
-	bool counts = link_counts(&p);
+	bool counts = pin_holds_device(ifindex, netns);
 
-	read_pinned(&p, ifindex, &v);
+	read_pinned(&p, netns, ifindex, &v);
 	if (v.here)
 		printf("  pinned in %s (iface %s)\n", dir, v.name);
 	else
@@ -206,7 +196,7 @@ int status_show(const char *root)
 
 		if (e->d_name[0] != '.' &&
 		    (size_t)snprintf(dir, sizeof(dir), "%s/%s", netns, e->d_name) < sizeof(dir)) {
-			show_pinned(root, dir, atoi(e->d_name));
+			show_pinned(root, netns, dir, atoi(e->d_name));
 			shown++;
 		}
 	}
@@ -265,15 +255,19 @@ static bool find_pinned(const char *netns, int ifindex, char *dir)
  * ledger says; iface alone when it cannot be read, or when the state is
  * that of an interface gone whose index iface has now (its set is not
  * iface's to remove). */
-static void set_of(const struct pin *p, const struct iface_arg *iface, struct ledger_set *set)
+static void set_of(const struct pin *p, const char *netns, const struct iface_arg *iface,
+		   struct ledger_set *set)
 {
 	struct ledger l = { .fd = -1 };
 	int fd = pin_get(p, PIN_LEDGER);
 	const struct ledger_set *pinned = fd >= 0 && !ledger_open(&l, fd) ? &ledger_id(&l)->set :
 					  NULL;
-	int slot = pinned ? ledger_set_slot(pinned, iface->ifindex) : -1;
+	int slot;
 	char name[IF_NAMESIZE];
 
+	if (pinned)
+		ledger_follow_renames(&l, pin_holds_device, netns);
+	slot = pinned ? ledger_set_slot(pinned, iface->ifindex) : -1;
 	*set = (struct ledger_set){ .n = 1, .ifindex = { iface->ifindex } };
 	snprintf(set->name[0], IF_NAMESIZE, "%s", iface->name);
 	if (slot >= 0 && (ledger_set_here(pinned, slot) || !if_indextoname(iface->ifindex, name)))
@@ -342,7 +336,7 @@ static int detach_set(const char *netns, const struct iface_arg *iface, struct l
 
 	if (!find_pinned(netns, iface->ifindex, own.dir))
 		return detach_unpinned(iface);
-	set_of(&own, iface, &set);
+	set_of(&own, netns, iface, &set);
 	for (__u32 i = 0; i < set.n; i++)
 		pins[i] = (struct pin){ .dir_fd = -1 };
 	err = lock_set(netns, &set, iface->ifindex, pin_map_id(&own, PIN_LEDGER), pins, &busy);

@@ -433,3 +433,52 @@ def test_no_ctrl_c_hint_when_it_ends_by_itself(lab, xdptop):
     res = run(ns, xdptop, "-f", "json", "-i", "0.1", "-c", "1", "v1")
     assert (res.returncode, lines(res.stderr)) == (OK, [attached_line(ns, "v1")]), res
     assert_clean(ns)
+
+
+# ---------------------------------------------------------------- 6. an interface renamed
+
+def wait_until(cond, agent, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cond(), agent.stderr()
+
+
+def rename(ns, old, new):
+    for args in (["down"], ["name", new], ["up"]):
+        sh("ip", "-n", ns.name, "link", "set", old if args[0] != "up" else new, *args)
+
+
+def test_renamed_interface_keeps_its_pinned_counts(lab, xdptop, bpffs, tmp_path):
+    """Renamed (same ifindex, its link still holding it), an interface lost
+    its pinned counts: the next --pin refused it as gone, and --status said
+    both "iface gone" and "keeps counting". The same device is the same
+    member: taken up under its new name, with every frame; and a running
+    agent reports the new name from the next interval."""
+    sender, ns = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    assert run(ns, xdptop, root, "-f", "json", "-c", "1", "-i", "0.1", "v1").returncode == OK
+    frames = [traffic.udp_frame("198.18.0.1", 100)] * 20
+    assert traffic.replay(sender, "v0", traffic.write_pcap(tmp_path / "20.pcap", frames)) == 20
+    rename(ns, "v1", "r1")
+
+    status = run(ns, xdptop, root, "--status").stdout
+    assert "(iface r1)" in status and "gone" not in status, status
+    assert "no xdptop runs: it keeps counting; " in status, status
+    res = run(ns, xdptop, root, "-f", "json", "-c", "1", "-i", "0.1", "r1")
+    assert res.returncode == OK, res.stderr
+    report = json.loads(lines(res.stdout)[-1])
+    assert report["interface"] == "r1"
+    assert {s["address"]: s["packets"] for s in report["sources"]} == {"198.18.0.1": 20}
+
+    agent = lab.start(ns, xdptop, root, "-f", "json", "-i", "0.1", "r1")
+    wait_until(lambda: agent.reports(), agent)
+    rename(ns, "r1", "s1")
+    wait_until(lambda: any(r["interface"] == "s1" for r in agent.reports()), agent)
+    assert agent.stop() == OK, agent.stderr()
+    names = [r["interface"] for r in agent.reports()]
+    assert names[0] == "r1" and names[-1] == "s1", names
+    status = run(ns, xdptop, root, "--status").stdout
+    assert "(iface s1)" in status and "gone" not in status, status
+    assert run(ns, xdptop, root, "--detach", "s1").returncode == OK
+    assert_clean(ns)
