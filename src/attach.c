@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "msg.h"
 #include "table.h"
 #include "xdptop.skel.h"
 
@@ -540,7 +541,7 @@ static int pin_new(struct attachment *a, const struct config *cfg,
 static const char *detach_command(const struct attachment *a, const struct config *cfg,
 				  char cmd[PIN_DETACH_COMMAND_LEN])
 {
-	pin_detach_command(cfg->pin_root, a->ifname, cmd, PIN_DETACH_COMMAND_LEN);
+	pin_detach_command(cfg->pin_root, a->kernel_name, cmd, PIN_DETACH_COMMAND_LEN);
 	return cmd;
 }
 
@@ -551,7 +552,7 @@ static int check_identity(const struct attachment *a, const struct config *cfg)
 {
 	const struct ledger_identity *have = ledger_id(&a->ledger);
 	struct ledger_identity want;
-	char was[MAX_INTERFACES * (IF_NAMESIZE + 8)], asked[sizeof(was)];
+	char was[MAX_INTERFACES * (QUOTED_LEN(IF_NAMESIZE) + 8)], asked[sizeof(was)];
 	char cmd[PIN_DETACH_COMMAND_LEN];
 
 	identity_of(a, cfg, &want);
@@ -811,7 +812,7 @@ bool attachment_follow_rename(struct attachment *a)
 	if (!if_indextoname(a->ifindex, name) || !strcmp(name, a->kernel_name))
 		return false;
 	memcpy(a->kernel_name, name, IF_NAMESIZE);
-	a->ifname = a->kernel_name;
+	a->ifname = printable(a->kernel_name, a->shown, sizeof(a->shown));
 	return true;
 }
 

@@ -7,13 +7,15 @@
 #include "cli.h"
 #include "key.h"
 #include "ledger.h"
+#include "msg.h"
 #include "pin.h"
 
 struct xdptop_bpf;
 
 struct attachment {
-	const char *ifname;	/* as the user named it */
+	const char *ifname;	/* as the user named it, control characters escaped */
 	char kernel_name[IF_NAMESIZE];	/* its own name (not an altname), as last seen */
+	char shown[QUOTED_LEN(IF_NAMESIZE)];	/* ifname after a rename */
 	int ifindex;
 	struct xdptop_bpf *skel;
 	int link_fd;		/* the kernel detaches when it closes, also on SIGKILL */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 #include "key.h"
+#include "msg.h"
 #include "report.h"
 
 /* Exit codes, one per failure class; --help lists them. They never reach
@@ -31,8 +32,15 @@ enum action { ACTION_COUNT, ACTION_STATUS, ACTION_DETACH };
 #define MAX_INTERFACES 64
 #define MAX_SOURCES_LIMIT (1U << 24)
 
+/* The longest name of an interface: an altname's (ALTIFNAMSIZ, less its
+ * terminating zero). */
+#define IFACE_NAME_MAX 127
+
 struct iface_arg {
-	const char *name;		/* as given; the kernel's for an index */
+	/* as given (the kernel's for an index), control characters escaped:
+	 * what messages and reports show */
+	const char *name;
+	char shown[QUOTED_LEN(IFACE_NAME_MAX)];
 	char kernel_name[IF_NAMESIZE];	/* its name, not an altname */
 	int ifindex;
 };

@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include "ledger.h"
+#include "msg.h"
 #include "table.h"
 #include "xdptop.h"
 
@@ -101,11 +102,13 @@ int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
 	buf[0] = '\0';
 	for (__u32 i = 0; i < id->set.n; i++) {
 		bool here = ledger_set_here(&id->set, i);
+		char name[IF_NAMESIZE], word[QUOTED_LEN(IF_NAMESIZE)];
 
 		gone += !here;
+		snprintf(name, sizeof(name), "%.*s", IF_NAMESIZE - 1, id->set.name[i]);
 		if (used < len)
-			used += snprintf(buf + used, len - used, "%s%.*s%s", i ? " " : "",
-					 IF_NAMESIZE, id->set.name[i], here ? "" : " (gone)");
+			used += snprintf(buf + used, len - used, "%s%s%s", i ? " " : "",
+					 shell_word(name, word, sizeof(word)), here ? "" : " (gone)");
 	}
 	return gone;
 }

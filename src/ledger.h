@@ -69,8 +69,9 @@ bool ledger_same_options(const struct ledger_identity *a, const struct ledger_id
  * --max-sources 1000". */
 void ledger_options(const struct ledger_identity *id, char *buf, size_t len);
 
-/* Its set as a command line names it: "v1 w1" ("w1 (gone)" for one no
- * longer here, or whose index another has now). Returns how many are gone. */
+/* Its set as a command line names it, each name as a shell word: "v1 w1"
+ * ("w1 (gone)" for one no longer here, or whose index another has now).
+ * Returns how many are gone. */
 int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len);
 
 /* The slot of ifindex in set, or -1. */

@@ -11,6 +11,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include "cli.h"
+#include "msg.h"
 #include "pin.h"
 
 static const char *const object_names[PIN_OBJECTS] = {
@@ -20,10 +21,14 @@ static const char *const object_names[PIN_OBJECTS] = {
 
 void pin_detach_command(const char *root, const char *iface, char *buf, size_t len)
 {
+	char dir[QUOTED_LEN(PATH_MAX)], name[QUOTED_LEN(IF_NAMESIZE)];
+
+	iface = shell_word(iface, name, sizeof(name));
 	if (!strcmp(root, PIN_ROOT_DEFAULT))
 		snprintf(buf, len, "xdptop --detach %s", iface);
 	else
-		snprintf(buf, len, "xdptop --pin=%s --detach %s", root, iface);
+		snprintf(buf, len, "xdptop --pin=%s --detach %s", shell_word(root, dir, sizeof(dir)),
+			 iface);
 }
 
 int pin_netns_dir(const char *root, char *buf, size_t len)

@@ -8,6 +8,7 @@
 #define PIN_H
 
 #include <limits.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <linux/types.h>
 
@@ -30,8 +31,9 @@ struct pin {
 #define PIN_ROOT_MAX (sizeof(((struct pin *)0)->dir) - sizeof("/net4294967295/2147483647"))
 
 /* The command that removes what is pinned for iface under root: "xdptop
- * --detach eth0", with --pin=ROOT unless root is the default. */
-#define PIN_DETACH_COMMAND_LEN (PATH_MAX + 64)
+ * --detach eth0", with --pin=ROOT unless root is the default; each word
+ * quoted as a shell needs it. */
+#define PIN_DETACH_COMMAND_LEN (4 * PATH_MAX + 4 * IF_NAMESIZE + 64)
 void pin_detach_command(const char *root, const char *iface, char *buf, size_t len);
 
 /* Says why doing something to path failed with err (a negative errno), as

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "ledger.h"
+#include "msg.h"
 #include "pin.h"
 #include "status.h"
 
@@ -63,7 +64,7 @@ struct pinned_view {
 	char name[IF_NAMESIZE];		/* that name */
 	char options[160];
 	struct tally_saved counts;	/* its own interface's */
-	char names[MAX_INTERFACES * (IF_NAMESIZE + 8)];	/* of the set */
+	char names[MAX_INTERFACES * (QUOTED_LEN(IF_NAMESIZE) + 8)];	/* of the set */
 };
 
 /* Reads the ledger pinned in p for ifindex (renames followed: see
@@ -124,15 +125,17 @@ static void show_pinned(const char *root, const char *netns, const char *dir, in
 {
 	struct pin p = { .dir_fd = -1 };
 	struct pinned_view v = {};
-	char detach[PIN_DETACH_COMMAND_LEN], by_index[16];
+	char detach[PIN_DETACH_COMMAND_LEN], by_index[16], shown[QUOTED_LEN(IF_NAMESIZE)];
 	bool locked_by_agent = pin_lock(&p, dir) == -EWOULDBLOCK;
 	bool counts = pin_holds_device(ifindex, netns);
+	const char *name;
 
 	read_pinned(&p, netns, ifindex, &v);
+	name = printable(v.name, shown, sizeof(shown));
 	if (v.here)
-		printf("  pinned in %s (iface %s)\n", dir, v.name);
+		printf("  pinned in %s (iface %s)\n", dir, name);
 	else
-		printf("  pinned in %s (iface gone%s%s)\n", dir, *v.name ? ": " : "", v.name);
+		printf("  pinned in %s (iface gone%s%s)\n", dir, *name ? ": " : "", name);
 	printf("    %s", v.options);
 	if (v.n)
 		printf(": %llu frames, %llu bytes, %u keys tracked",
@@ -278,8 +281,22 @@ static void set_of(const struct pin *p, const char *netns, const struct iface_ar
 }
 
 /* Off now, even if a process still holds the link; then the state goes. */
+/* A name from a ledger's set (IF_NAMESIZE bytes, maybe unterminated), as
+ * messages show it. */
+static const char *set_name(const char *name, char shown[QUOTED_LEN(IF_NAMESIZE)])
+{
+	char copy[IF_NAMESIZE];
+
+	snprintf(copy, sizeof(copy), "%.*s", IF_NAMESIZE - 1, name);
+	/* printable() hands back copy itself when it has nothing to escape */
+	return printable(copy, shown, QUOTED_LEN(IF_NAMESIZE)) == copy ? strcpy(shown, copy) :
+	       shown;
+}
+
 static void remove_pinned(struct pin *p, const char *name)
 {
+	char shown[QUOTED_LEN(IF_NAMESIZE)];
+
 	int fd = pin_get(p, PIN_LINK);
 
 	if (fd >= 0) {
@@ -288,14 +305,16 @@ static void remove_pinned(struct pin *p, const char *name)
 	}
 	pin_remove(p);
 	pin_close(p);
-	printf("Detached xdptop from iface \"%.*s\" and removed its pinned state\n",
-	       IF_NAMESIZE, name);
+	printf("Detached xdptop from iface \"%s\" and removed its pinned state\n",
+	       set_name(name, shown));
 }
 
 static int counted_now(const char *name)
 {
-	fprintf(stderr, "xdptop: iface \"%.*s\" is counted by a running xdptop: stop it first, "
-			"then detach\n", IF_NAMESIZE, name);
+	char shown[QUOTED_LEN(IF_NAMESIZE)];
+
+	fprintf(stderr, "xdptop: iface \"%s\" is counted by a running xdptop: stop it first, "
+			"then detach\n", set_name(name, shown));
 	return EXIT_INTERFACE;
 }
 

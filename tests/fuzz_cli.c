@@ -83,7 +83,9 @@ static void check_config(const struct config *cfg, char **argv, int argc)
 
 		for (int j = 1; j < argc; j++)
 			from_argv |= a->name == argv[j];
-		require(from_argv || a->name == a->kernel_name);
+		require(from_argv || a->name == a->kernel_name || a->name == a->shown);
+		for (const char *c = a->name; *c; c++)	/* escaped: a terminal shows it */
+			require((unsigned char)*c >= 0x20 && *c != 0x7f);
 		require(a->ifindex > 0);
 		require(memchr(a->kernel_name, '\0', IF_NAMESIZE) && a->kernel_name[0]);
 		for (int j = 0; j < i; j++)
@@ -115,8 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = cli_parse(argc, argv, &cfg);
 	if (err == EXIT_OK)
 		check_config(&cfg, argv, argc);
-	else	/* ours, or argp's own error (EINVAL under ARGP_NO_EXIT) */
-		require(err == EXIT_USAGE || err == EXIT_INTERFACE || err == EINVAL);
+	else	/* ours, or argp's own error (under ARGP_NO_EXIT), a usage error too */
+		require(err == EXIT_USAGE || err == EXIT_INTERFACE);
 
 	for (int i = 1; i < argc; i++)
 		free(argv[i]);

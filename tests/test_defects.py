@@ -286,8 +286,8 @@ def test_force_with_pin_puts_the_program_back_when_pinning_fails(lab, xdptop, bp
 
 
 def attached_index(ns, ifname):
-    return json.loads(sh("ip", "-n", ns.name, "-j", "link", "show", "dev", ifname).stdout)[0][
-        "ifindex"]
+    out = sh("ip", "-n", ns.name, "-j", "link", "show", "dev", ifname).stdout
+    return json.loads(out, strict=False)[0]["ifindex"]  # ip writes control characters raw
 
 
 # ---------------------------------------------------------------- 9. pin errors, each its cause
@@ -481,4 +481,52 @@ def test_renamed_interface_keeps_its_pinned_counts(lab, xdptop, bpffs, tmp_path)
     status = run(ns, xdptop, root, "--status").stdout
     assert "(iface s1)" in status and "gone" not in status, status
     assert run(ns, xdptop, root, "--detach", "s1").returncode == OK
+    assert_clean(ns)
+
+
+# ---------------------------------------------------------------- 10. names and hints a shell takes
+
+def test_hint_with_a_space_in_the_pin_directory_can_be_pasted(lab, xdptop, bpffs):
+    _, ns = lab.pair(mtu=1500)
+    (bpffs / "a b").mkdir()
+    root = bpffs / "a b" / "xdptop"
+    res = run(ns, xdptop, f"--pin={root}", "-f", "json", "-c", "1", "v1")
+    assert res.returncode == OK, res
+    hint = f"xdptop --pin='{root}' --detach IFACE"
+    assert lines(res.stderr)[-1] == f"When xdptop exits, the program stays attached, counting " \
+                                    f"({hint} removes it)", res.stderr
+    pasted = hint.replace("xdptop ", shlex.quote(xdptop) + " ", 1).replace("IFACE", "v1")
+    res = shell(ns, pasted)
+    assert (res.returncode, lines(res.stdout)) == (OK, [
+        'Detached xdptop from iface "v1" and removed its pinned state']), res
+    assert_clean(ns)
+
+
+def test_control_characters_in_an_interface_name(lab, xdptop, bpffs):
+    """An interface may be named with an escape character: messages, log
+    lines and reports show it escaped, never raw (a terminal would act on
+    it); a hint quotes it so that a shell takes it back."""
+    a, ns = lab.netns(), lab.netns()
+    name = "e\x1bx"
+    lab.veth(a, ns, name_a="v0", name_b=name)
+    lab.veth(a, ns, name_a="w0", name_b="w1")
+    root = bpffs / "xdptop"
+    res = run(ns, xdptop, f"--pin={root}", "-f", "log", "-c", "1", "-i", "0.1", name, "w1")
+    assert res.returncode == OK, res
+    assert "\x1b" not in res.stdout + res.stderr
+    index = attached_index(ns, name)
+    assert lines(res.stderr) == [
+        f'Attached XDP program to iface "e\\x1bx" (index {index})',
+        attached_line(ns, "w1"),
+        f"When xdptop exits, the program stays attached, counting (xdptop --pin={root} --detach "
+        "IFACE removes it)"], res.stderr
+    assert re.search(r' Map contents of iface "e\\x1bx":', res.stdout), res.stdout
+    res = run(ns, xdptop, f"--pin={root}", "-f", "log", "-c", "1", "-i", "0.1", name)
+    detach = f"xdptop --pin={root} --detach $'e\\x1bx'"
+    assert res.returncode == USAGE and detach in res.stderr and "\x1b" not in res.stderr, res
+    pasted = detach.replace("xdptop ", shlex.quote(xdptop) + " ", 1)
+    res = shell(ns, pasted)
+    assert (res.returncode, lines(res.stdout)) == (OK, [
+        'Detached xdptop from iface "e\\x1bx" and removed its pinned state',
+        'Detached xdptop from iface "w1" and removed its pinned state']), res
     assert_clean(ns)

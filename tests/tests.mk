@@ -14,7 +14,8 @@ UNIT_LIBS = $(LDLIBS) -lcmocka
 # (tests/fuzz_http.c), http.c and libmicrohttpd on a loopback socket.
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR_FLAGS) -Isrc $(EXTRA_CFLAGS) \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/report.c src/tally.c src/key.c
+FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/msg.c src/report.c src/tally.c \
+		 src/key.c
 FUZZ_HTTP_SRCS := tests/fuzz_http.c src/http.c
 FUZZ_TIME ?= 300
 
