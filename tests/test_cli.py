@@ -484,6 +484,7 @@ def test_force_keeps_the_old_program_when_the_new_cannot_load(lab, xdptop, holde
         first = lab.start(ns, xdptop, "-f", "json", "-i", "0.1", "v1")
         first.wait_attached()
     prog = attached_prog(ns, "v1")
+    assert prog and prog[1] == ("xdptop" if holder == "netlink" else "xdptop_frags"), prog
     prefix, cgroup = in_memory_cgroup(48 << 20)
     try:
         res = sh(*prefix, "ip", "netns", "exec", ns.name, xdptop, "--force", "-n", "4000000",

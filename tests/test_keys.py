@@ -10,20 +10,27 @@ different VLANs makes different keys, and --key dst on a set of
 destinations. Also the log lines of the new modes, and the command line's
 refusals of bad key options.
 """
-import json
+import functools
+import ipaddress
 import re
 
 import pytest
 
+import corpus
 import keymodel as M
-from conftest import DATA, check_identity, counts, sanitizer_env
+from conftest import check_identity, counts, sanitizer_env
 
-CAPTURES = sorted(p.stem for p in DATA.glob("*.pcap"))
-FRAMES = {name: M.read_pcap(DATA / f"{name}.pcap") for name in CAPTURES}
+# The pinned list (corpus.py), not a glob: a missing capture fails its tests.
+CAPTURES = corpus.CAPTURES
 
-# The captures with at least one VLAN-tagged frame, found by the model (and
-# pinned here, so that the coverage cannot shrink unnoticed).
-TAGGED = [name for name in CAPTURES if M.has_vlan_tags(FRAMES[name])]
+
+@functools.lru_cache(maxsize=None)
+def frames(name):
+    return tuple(M.read_pcap(corpus.pcap(name)))
+
+
+# The captures with at least one VLAN-tagged frame, as the model finds them
+# (test_corpus_complete), pinned so that the coverage cannot shrink unnoticed.
 TAGGED_EXPECTED = ["802.1ad_QinQ", "NHRP-responder-address", "OLSRv1_HNA_sgw_1",
                    "bfd_source_port_49152", "bgp-encap", "ipv4_tcp_http_xml",
                    "rpvstp-trunk-native-vid5", "rsvp_cap"]
@@ -51,22 +58,72 @@ def mode_args(key="src", prefix4=32, prefix6=128, vlan=False):
 
 def replay(lab, xdptop, pcaps, args, fmt="json"):
     """Replays pcaps (in order, one tcpreplay) onto v1, where xdptop counts
-    with args; returns the stopped agent (one report: interval 60 s)."""
+    with args; returns the stopped agent (one report: interval 60 s). Every
+    frame of the pcaps must have gone out."""
+    want = [f for p in pcaps for f in M.read_pcap(p)]
+    assert want, pcaps
     sender, receiver = lab.pair(mtu=9000)
     agent = lab.start(receiver, xdptop, "--format", fmt, "--interval", "60", *args, "v1")
     agent.wait_attached()
     sent = sender.run("tcpreplay", "-q", "-t", "-i", "v0", *map(str, pcaps))
-    assert re.search(r"Failed packets:\s+0\n", sent.stdout), sent.stdout
+    assert corpus.tcpreplay_sent(sent.stdout) == \
+        {"packets": len(want), "bytes": sum(map(len, want))}, sent.stdout
     assert agent.stop() == 0, agent.stderr()
     return agent
 
 
 def frames_of(names):
-    return [f for name in names for f in FRAMES[name]]
+    return [f for name in names for f in frames(name)]
 
 
 def pcaps_of(names):
-    return [DATA / f"{name}.pcap" for name in names]
+    return [corpus.pcap(name) for name in names]
+
+
+def cut(addr, prefix4=32, prefix6=128):
+    """An address's key text at a prefix length, from ipaddress alone."""
+    ip = ipaddress.ip_address(addr)
+    length = prefix4 if ip.version == 4 else prefix6
+    if length == ip.max_prefixlen:
+        return str(ip)
+    return str(ipaddress.ip_network(f"{addr}/{length}", strict=False))
+
+
+def oracle_keys(names, key="src", prefix4=32, prefix6=128):
+    """What the oracle's files (NAME.expected.json, NAME.dst.expected.json)
+    say the captures give in a key mode without --vlan: {text: counts},
+    other and total. Each file is checked on reading: a missing one, or
+    one that gives nothing, fails."""
+    keys = {}
+    other = {"packets": 0, "bytes": 0}
+    total = {"packets": 0, "bytes": 0}
+    for name in names:
+        exp = corpus.expected(name, key)
+        for addr, c in exp["sources"].items():
+            k = keys.setdefault(cut(addr, prefix4, prefix6), {"packets": 0, "bytes": 0})
+            for field in k:
+                k[field] += c[field]
+        for field in other:
+            other[field] += exp["other"][field]
+            total[field] += exp["total"][field]
+    return {"sources": keys, "other": other, "total": total}
+
+
+def check_model_by_oracle(names, model, key="src", prefix4=32, prefix6=128, vlan=False):
+    """The model of names in a key mode agrees with the oracle's files, key
+    by key (with --vlan, once its keys of one address in different VLANs
+    are added up): so a model that gives nothing, or gives it wrong, cannot
+    vouch for an xdptop that does the same."""
+    oracle = oracle_keys(names, key, prefix4, prefix6)
+    assert oracle["total"]["packets"] > 0, names
+    merged = {}
+    for (text, vlans), c in model["sources"].items():
+        assert vlan or vlans == (), (text, vlans)
+        k = merged.setdefault(text, {"packets": 0, "bytes": 0})
+        for field in k:
+            k[field] += c[field]
+    assert merged == oracle["sources"]
+    assert model["other"] == oracle["other"] and model["total"] == oracle["total"]
 
 
 def report_sources(report, vlan):
@@ -103,6 +160,7 @@ def run_json(lab, xdptop, names, **mode):
     reports = agent.reports()
     assert len(reports) == 1, agent.stdout()
     model = M.count(frames_of(names), **mode)
+    check_model_by_oracle(names, model, **mode)
     check_report(reports[0], model, mode.get("vlan", False))
     return reports[0], model
 
@@ -110,18 +168,20 @@ def run_json(lab, xdptop, names, **mode):
 # ---------------------------------------------------------------- the model
 
 def test_corpus_complete():
-    assert len(CAPTURES) == 40
-    assert TAGGED == TAGGED_EXPECTED
-    assert not set(UNTAGGED_SOME) & set(TAGGED)
+    tagged = [name for name in CAPTURES if M.has_vlan_tags(frames(name))]
+    assert tagged == TAGGED_EXPECTED
+    assert set(TAGGED_EXPECTED) <= set(CAPTURES)
+    assert not set(UNTAGGED_SOME) & set(TAGGED_EXPECTED)
 
 
 @pytest.mark.parametrize("name", CAPTURES)
 def test_model_reproduces_expected(name):
-    """Source keys, whole addresses: the model gives NAME.expected.json."""
-    expected = json.loads((DATA / f"{name}.expected.json").read_text())
-    assert M.as_expected(M.count(FRAMES[name])) == expected
+    """Whole addresses: the model gives NAME.expected.json by source and
+    NAME.dst.expected.json by destination, exactly."""
+    assert M.as_expected(M.count(frames(name))) == corpus.expected(name, "src")
+    assert M.as_expected(M.count(frames(name), key="dst")) == corpus.expected(name, "dst")
     # Full lengths given explicitly are the same keys.
-    assert M.count(FRAMES[name], prefix4=32, prefix6=128) == M.count(FRAMES[name])
+    assert M.count(frames(name), prefix4=32, prefix6=128) == M.count(frames(name))
 
 
 def test_model_modes_differ():
@@ -133,12 +193,13 @@ def test_model_modes_differ():
                  {"key": "dst", "prefix4": 16, "prefix6": 48},
                  {"vlan": True}, {"vlan": True, "key": "dst", "prefix4": 8}):
         m = M.count(every, **mode)
+        check_model_by_oracle(CAPTURES, m, **mode)
         assert m["sources"] != src["sources"], mode
         assert m["total"] == src["total"] and m["other"] == src["other"], mode
         assert sum(c["packets"] for c in m["sources"].values()) == \
             src["total"]["packets"] - src["other"]["packets"]
     # Tagged IP frames in the corpus: --vlan makes keys with VLAN ids.
-    vlans = {v for _, v in M.count(frames_of(TAGGED), vlan=True)["sources"]}
+    vlans = {v for _, v in M.count(frames_of(TAGGED_EXPECTED), vlan=True)["sources"]}
     assert vlans == {(79,), (2580,), (11,), (14,), (165,), (57,)}
 
 
@@ -180,9 +241,20 @@ def test_vlan_json(lab, xdptop, name):
 
 
 def test_vlan_dst_prefix_all_captures(lab, xdptop):
-    """Every capture in one run: keys merge across captures."""
-    report, model = run_json(lab, xdptop, CAPTURES, vlan=True, key="dst", prefix4=8)
-    assert len(model["sources"]) > 20
+    """Every capture in one run: keys merge across captures (the model of
+    the whole run is the sum of the captures' models, and some keys are in
+    more than one)."""
+    mode = {"vlan": True, "key": "dst", "prefix4": 8}
+    report, model = run_json(lab, xdptop, CAPTURES, **mode)
+    summed, seen_in = {}, {}
+    for name in CAPTURES:
+        for k, c in M.count(frames(name), **mode)["sources"].items():
+            s = summed.setdefault(k, {"packets": 0, "bytes": 0})
+            s["packets"] += c["packets"]
+            s["bytes"] += c["bytes"]
+            seen_in[k] = seen_in.get(k, 0) + 1
+    assert summed == model["sources"]
+    assert max(seen_in.values()) > 1
 
 
 def test_full_lengths_are_addresses(lab, xdptop):
@@ -192,12 +264,15 @@ def test_full_lengths_are_addresses(lab, xdptop):
     agent = lab.start(receiver, xdptop, "--format", "json", "--interval", "60", "--key", "src",
                       "--prefix4", "32", "--prefix6", "128", "v1")
     agent.wait_attached()
-    sent = sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(DATA / f"{name}.pcap"))
-    assert re.search(r"Failed packets:\s+0\n", sent.stdout), sent.stdout
+    expected = corpus.expected(name)
+    sent = sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(corpus.pcap(name)))
+    assert corpus.tcpreplay_sent(sent.stdout) == expected["total"], sent.stdout
     assert agent.stop() == 0, agent.stderr()
     (report,) = agent.reports()
-    expected = json.loads((DATA / f"{name}.expected.json").read_text())
+    check_identity(report)
     assert {s["address"]: counts(s) for s in report["sources"]} == expected["sources"]
+    assert counts(report["other"]) == expected["other"]
+    assert counts(report["total"]) == expected["total"]
     assert all("/" not in s["address"] and "vlan" not in s for s in report["sources"])
 
 
@@ -229,6 +304,7 @@ def test_log_lines(lab, xdptop, mode):
     agent = replay(lab, xdptop, pcaps_of(LOG_NAMES), mode_args(**LOG_MODES[mode]), fmt="log")
     lines = agent.stdout().splitlines()
     model = M.count(frames_of(LOG_NAMES), **LOG_MODES[mode])
+    check_model_by_oracle(LOG_NAMES, model, **LOG_MODES[mode])
     want = expected_key_lines(model)
     assert re.fullmatch(HEADER, lines[0]), lines
     assert lines[1:1 + len(want)] == want, lines

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ASAN_ENV, BUILD, DATA, as_expected, check_identity, sh
+from conftest import ASAN_ENV, BUILD, DATA, as_expected, check_identity, counts, sh
 
 NOBODY = "65534"
 CAPS = "cap_bpf,cap_net_admin"
@@ -68,8 +68,19 @@ def count_while_unprivileged(lab, wrapper, binary, expect_bounding_zero, options
     last = agent.reports()[-1]
     check_identity(last)
     expected = json.loads((DATA / "dcb_ets.expected.json").read_text())
-    if "--key" in options:          # other keys, the same frames
-        assert as_expected(last)["total"] == expected["total"]
+    if "--key" in options:          # other keys, the same frames: keymodel's, exactly
+        import keymodel as M
+        opts = list(options)
+        mode = {"key": opts[opts.index("--key") + 1], "vlan": "--vlan" in opts}
+        for name in ("prefix4", "prefix6"):
+            if f"--{name}" in opts:
+                mode[name] = int(opts[opts.index(f"--{name}") + 1])
+        model = M.count_pcap(DATA / "dcb_ets.pcap", **mode)
+        assert model["sources"], model
+        assert {(s["address"], tuple(s.get("vlan", ()))): counts(s)
+                for s in last["sources"]} == model["sources"]
+        assert counts(last["other"]) == model["other"] == expected["other"]
+        assert counts(last["total"]) == model["total"] == expected["total"]
     else:
         assert as_expected(last) == expected
     assert receiver.xdp_attached() == []
