@@ -68,8 +68,10 @@ $(BUILD)/xdptop: $(BUILD)/main.o $(LIB_OBJS)
 include tests/tests.mk
 include bench/bench.mk
 
+# make demo [SECONDS=N]: how long it runs (q ends the view before).
+SECONDS ?= 60
 demo: all
-	$(Q)scripts/demo.sh $(BUILD)/xdptop
+	$(Q)scripts/demo.sh $(BUILD)/xdptop $(SECONDS)
 
 # The unit names the binary and the default file where they are installed.
 # An existing default file is kept: it is the administrator's.

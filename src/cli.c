@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include "cli.h"
 #include "iface.h"
+#include "output.h"
 #include "pin.h"
 
 #ifndef XDPTOP_VERSION
@@ -396,6 +397,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	if (cfg->format == FORMAT_TOP && !(isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)))
 		return usage_error("--format top needs a terminal on stdin and stdout: use "
 				   "--format log or --format json");
+	if (cfg->format == FORMAT_TOP && top_check_terminal(stdout))
+		return EXIT_USAGE;	/* it said why (TERM=dumb), before anything is attached */
 	if (cfg->format == FORMAT_NONE && !cfg->listen.len && cfg->action == ACTION_COUNT)
 		return usage_error("--format none shows nothing without --listen: add --listen "
 				   "PORT, or choose another format");

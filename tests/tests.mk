@@ -14,7 +14,9 @@ UNIT_LIBS = $(LDLIBS) -lcmocka
 # (tests/fuzz_http.c), http.c and libmicrohttpd on a loopback socket.
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc $(EXTRA_CFLAGS) \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/report.c src/tally.c src/key.c
+# cli.c asks out_top.c whether the terminal can hold the view (msg.c: its messages).
+FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/report.c src/tally.c src/key.c \
+		 src/out_top.c src/msg.c
 FUZZ_HTTP_SRCS := tests/fuzz_http.c src/http.c
 FUZZ_TIME ?= 300
 
@@ -33,7 +35,7 @@ $(BUILD)/old_kernel_bpf.so: tests/old_kernel_bpf.c | $(BUILD)
 
 $(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lm -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lncursesw -lm -o $@
 
 $(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
