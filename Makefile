@@ -83,8 +83,10 @@ $(BUILD)/xdptop: $(BUILD)/main.o $(LIB_OBJS)
 include tests/tests.mk
 include bench/bench.mk
 
+# make demo [SECONDS=N]: how long it runs (q ends the view before).
+SECONDS ?= 60
 demo: all
-	$(Q)scripts/demo.sh $(BUILD)/xdptop
+	$(Q)scripts/demo.sh $(BUILD)/xdptop $(SECONDS)
 
 # README.md's Usage block is --help's output (tests/test_cli.py checks it):
 # after changing an option's text, make readme.

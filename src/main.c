@@ -542,6 +542,15 @@ static int hold_std_fds(const struct config *cfg)
 	return EXIT_OK;
 }
 
+/* The view needs a terminal that can move its cursor (not TERM=dumb):
+ * known before anything is attached. */
+static int check_terminal(const struct config *cfg)
+{
+	if (cfg->action != ACTION_COUNT || cfg->format != FORMAT_TOP)
+		return EXIT_OK;
+	return top_check_terminal(stdout) ? EXIT_USAGE : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static struct monitor mons[MAX_INTERFACES];
@@ -553,7 +562,7 @@ int main(int argc, char **argv)
 	int err, opened = 0;
 	int listen_fd = -1;
 
-	err = cli_parse(argc, argv, &cfg) ?: hold_std_fds(&cfg);
+	err = cli_parse(argc, argv, &cfg) ?: hold_std_fds(&cfg) ?: check_terminal(&cfg);
 	if (err)
 		return err;
 	verbose = cfg.verbose;

@@ -1,20 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The live view, in the spirit of top and iftop: every interface's state and
  * totals, then one row per key, busiest first, ranked together across
- * interfaces; redrawn every round, and at once on a key press:
+ * interfaces; redrawn every round, and at once on a key press. Laid out for
+ * 80x24 first:
  *
- *   xdptop  elapsed 0:01:07  key: source address  sort: pps, busiest first
- *   v1  native xdptop_frags  table 2/65536 (0.0%)  500 pps  2.72M bit/s  other 0.0%  untracked 0.0%
- *       31023 packets  10234000 bytes  other 12 (0.0%)  untracked 0 (0.0%)
- *   SOURCE         PPS   BIT/S  AVG PPS AVG BIT/S  PACKETS    BYTES  SHARE
- *   198.18.1.1     400    320k      401      321k    24.8k    2.48M  80.0% ########
+ *   xdptop  elapsed 0:00:07  key: source address  sort: pps, busiest first
+ *   rx0  native xdptop_frags  table 82/65536 (0.1%)
+ *     last interval: 20.4k pps  17.0M bit/s  other   1.0%  untracked   0.0%
+ *     total since start: 42239 packets  4636335 bytes  other 924 (2.2%)
+ *     untracked 0 (0.0%)
+ *   SOURCE                       PPS  BIT/S  AVG PPS  PACKETS  BYTES   SHARE
+ *   2000:0:0:40::              9.52k  6.55M    3.78k    18.8k  1.62M   46.7% ###
+ *   1.0.0.0                    9.52k  5.03M    3.78k    18.8k  1.24M   46.7% ###
  *   ...
+ *   fe80::e091:f5ff:fecc:7abd      0      0       20      132  21.4k    0.0%
  *   s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit
+ *
+ * Nothing is cut: the header's fields wrap whole onto the next line, and
+ * where the columns do not fit, the least needed go (never the sort's):
+ * above, AVG BIT/S made room for an IPv6 address.
  *
  * Keys: s cycles the sort, < and > move it a column, r reverses it, p or
  * space pauses the display (counting goes on), up/down (k/j) select a row,
  * which then follows its key wherever the ranking puts it, Esc unselects,
- * q quits. Messages (an interface lost) show in the bottom line.
+ * q quits. Messages (an interface lost) show in the bottom line. On exit,
+ * the last screen stays on the terminal as text.
  *
  * What is on screen is a frame: copies of a round's reports and of its
  * ranked rows, so that a paused display outlives the tallies it was taken
@@ -34,15 +44,20 @@
 #include "msg.h"
 #include "output.h"
 
-/* Lines above the rows: the title, then two per interface, then the
- * columns' titles; one below: the status line. */
-#define TITLE_LINES 1
-#define IFACE_LINES 2
+/* Lines between the header (as many as its fields take) and the rows:
+ * the columns' titles; below the rows: the status line. */
 #define COLUMN_LINES 1
 #define STATUS_LINES 1
 
 #define LINE_MAX_CHARS 512
+#define FIELD_LEN 128
+#define GAP 2			/* spaces between columns, and between the header's fields */
+#define WRAP_INDENT 2		/* where a line of the header after an interface's first starts */
+#define VLAN_WIDTH 9		/* "4095.4095" */
+#define PAUSED " PAUSED "
 #define HELP_LINE "s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit"
+#define HELP_SHORT "s sort  r reverse  p pause  q quit"	/* the way out, at any width */
+#define TERM_WHY_LEN 128
 #define UNIT_LEN 16
 #define KEY_ESC 27
 #define SORT_KEYS (SORT_BYTES + 1)
@@ -97,18 +112,27 @@ struct top_sink {
 enum column { COL_PPS, COL_BPS, COL_AVG_PPS, COL_AVG_BPS, COL_PACKETS, COL_BYTES, COL_SHARE,
 	      N_COLUMNS };
 
+/* A column is as wide as its title, or as its widest value: si_units()
+ * writes at most 5 characters, a share 6 ("100.0%"). */
 static const struct {
 	const char *title;
 	int width;
 	int sort;	/* the sort_key it shows, or -1 */
 } column_defs[N_COLUMNS] = {
-	[COL_PPS] = { "PPS", 7, SORT_PPS },
-	[COL_BPS] = { "BIT/S", 7, SORT_BPS },
-	[COL_AVG_PPS] = { "AVG PPS", 8, -1 },
+	[COL_PPS] = { "PPS", 5, SORT_PPS },
+	[COL_BPS] = { "BIT/S", 5, SORT_BPS },
+	[COL_AVG_PPS] = { "AVG PPS", 7, -1 },
 	[COL_AVG_BPS] = { "AVG BIT/S", 9, -1 },
-	[COL_PACKETS] = { "PACKETS", 8, SORT_PACKETS },
-	[COL_BYTES] = { "BYTES", 8, SORT_BYTES },
+	[COL_PACKETS] = { "PACKETS", 7, SORT_PACKETS },
+	[COL_BYTES] = { "BYTES", 5, SORT_BYTES },
 	[COL_SHARE] = { "SHARE", 6, -1 },
+};
+
+/* Where the screen is too narrow, columns go in this order (never the
+ * sort's): the averages first; the last interval's rates, what an
+ * incident is read from, last. */
+static const enum column drop_order[N_COLUMNS] = {
+	COL_AVG_BPS, COL_AVG_PPS, COL_BYTES, COL_PACKETS, COL_SHARE, COL_BPS, COL_PPS,
 };
 
 /* Where a frame's columns go on the current screen. */
@@ -116,8 +140,19 @@ struct layout {
 	int iface_width;	/* 0: one interface, no IFACE column */
 	int addr_width;
 	bool vlan;
-	int x[N_COLUMNS];
+	bool shown[N_COLUMNS];
+	int x[N_COLUMNS];	/* where each shown one starts */
 	int bar_x;
+};
+
+/* The header's text, laid out as fields, GAP apart, each whole on one
+ * line: one that does not fit in what is left of a line starts the next,
+ * indented. Without draw, only counts the lines: the rows' room depends on
+ * them. */
+struct flow {
+	int y, x;
+	int start;	/* where the line's first field goes */
+	bool draw;
 };
 
 /* SI units as network people read them: 600k bit/s is 600,000 bit/s; at
@@ -201,16 +236,126 @@ static void copy_round(struct round_copy *to, const struct round_copy *from)
 	memcpy(to->reports, from->reports, from->round.n_reports * sizeof(*to->reports));
 }
 
-static int header_lines(size_t n_reports)
+/* Starts the next line of the header at x. */
+static void flow_line(struct flow *f, int x)
 {
-	return TITLE_LINES + IFACE_LINES * (int)n_reports + COLUMN_LINES;
+	f->y++;
+	f->x = f->start = x;
 }
 
-/* Rows the screen has room for under the last round's header, or fewer
- * with --top. */
+static void flow_field(struct flow *f, attr_t attr, const char *text)
+{
+	int len = (int)strlen(text);
+
+	if (f->x > f->start && f->x + GAP + len > COLS)
+		flow_line(f, WRAP_INDENT);
+	if (f->x > f->start)
+		f->x += GAP;
+	if (f->draw && f->x < COLS) {
+		attron(attr);
+		mvaddnstr(f->y, f->x, text, COLS - f->x);
+		attroff(attr);
+	}
+	f->x += len;
+}
+
+static void flow_fields(struct flow *f, attr_t attr, char fields[][FIELD_LEN], int n)
+{
+	for (int i = 0; i < n; i++)
+		flow_field(f, attr, fields[i]);
+}
+
+static void describe_key(const struct key_spec *k, char *buf, size_t len)
+{
+	const char *what = k->address == KEY_SRC ? "source" : "destination";
+	int n;
+
+	if (k->prefix4 == 32 && k->prefix6 == 128)
+		n = snprintf(buf, len, "%s address", what);
+	else
+		n = snprintf(buf, len, "%s prefix /%u (IPv4) /%u (IPv6)", what, k->prefix4,
+			     k->prefix6);
+	if (k->vlan && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " and VLAN");
+}
+
+static const struct key_spec *round_key(const struct round_copy *d)
+{
+	return d->round.n_reports ? d->reports[0].key : NULL;
+}
+
+static void flow_title(struct flow *f, const struct top_sink *s, const struct round_copy *d)
+{
+	long t = (long)d->round.elapsed;
+	char fields[4][FIELD_LEN] = { "xdptop" }, key[96] = "";
+
+	if (round_key(d))
+		describe_key(round_key(d), key, sizeof(key));
+	snprintf(fields[1], FIELD_LEN, "elapsed %ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	snprintf(fields[2], FIELD_LEN, "key: %s", key);
+	snprintf(fields[3], FIELD_LEN, "sort: %s, %s first", sort_key_name(s->sort),
+		 s->reverse ? "quietest" : "busiest");
+	flow_line(f, 0);
+	flow_fields(f, A_BOLD, fields, 4);
+	if (s->paused)
+		flow_field(f, A_REVERSE | A_BOLD, PAUSED);
+}
+
+/* Three lines, each of fields that wrap: the interface's state; the last
+ * interval, its figures as wide as they can be (so that a changing value
+ * never moves the line's wrap); the totals since the start. An ARP storm
+ * that begins after hours shows at once on the second line. */
+static void flow_iface(struct flow *f, const struct report *r)
+{
+	const struct counter_report *t = &r->total;
+	char fields[4][FIELD_LEN], pps[UNIT_LEN], bps[UNIT_LEN];
+
+	snprintf(fields[0], FIELD_LEN, "%s", r->iface->name);
+	snprintf(fields[1], FIELD_LEN, "%s %s", r->iface->mode, r->iface->program);
+	snprintf(fields[2], FIELD_LEN, "table %zu/%u (%.1f%%)", r->n_keys, r->iface->capacity,
+		 share(r->n_keys, r->iface->capacity));
+	flow_line(f, 0);
+	flow_fields(f, A_NORMAL, fields, 3);
+
+	snprintf(fields[0], FIELD_LEN, "last interval: %5s pps", si_units(t->pps, pps));
+	snprintf(fields[1], FIELD_LEN, "%5s bit/s", si_units(t->bps, bps));
+	snprintf(fields[2], FIELD_LEN, "other %5.1f%%", share(r->other.last.packets,
+							    t->last.packets));
+	snprintf(fields[3], FIELD_LEN, "untracked %5.1f%%", share(r->untracked.last.packets,
+								t->last.packets));
+	flow_line(f, WRAP_INDENT);
+	flow_fields(f, A_NORMAL, fields, 4);
+
+	snprintf(fields[0], FIELD_LEN, "total since start: %llu packets",
+		 (unsigned long long)t->cum.packets);
+	snprintf(fields[1], FIELD_LEN, "%llu bytes", (unsigned long long)t->cum.bytes);
+	snprintf(fields[2], FIELD_LEN, "other %llu (%.1f%%)",
+		 (unsigned long long)r->other.cum.packets,
+		 share(r->other.cum.packets, t->cum.packets));
+	snprintf(fields[3], FIELD_LEN, "untracked %llu (%.1f%%)",
+		 (unsigned long long)r->untracked.cum.packets,
+		 share(r->untracked.cum.packets, t->cum.packets));
+	flow_line(f, WRAP_INDENT);
+	flow_fields(f, A_NORMAL, fields, 4);
+}
+
+/* Draws (or, without draw, only measures) the title and each interface's
+ * lines; returns the line after them. */
+static int flow_header(const struct top_sink *s, const struct round_copy *data, bool draw)
+{
+	struct flow f = { .y = -1, .draw = draw };
+
+	flow_title(&f, s, data);
+	for (size_t i = 0; i < data->round.n_reports; i++)
+		flow_iface(&f, &data->reports[i]);
+	return f.y + 1;
+}
+
+/* Rows the screen has room for under the frame's header, or fewer with
+ * --top. */
 static size_t rows_wanted(const struct top_sink *s)
 {
-	int room = LINES - header_lines(s->last.round.n_reports) - STATUS_LINES;
+	int room = LINES - flow_header(s, &s->frame.data, false) - COLUMN_LINES - STATUS_LINES;
 	size_t n = room > 0 ? (size_t)room : 0;
 
 	return s->o.top && s->o.top < n ? s->o.top : n;
@@ -295,9 +440,10 @@ static void pin_selection(struct top_sink *s)
 static int frame_build(struct top_sink *s)
 {
 	struct frame *f = &s->frame;
-	size_t want = rows_wanted(s), n_reports = s->last.round.n_reports;
+	size_t want, n_reports = s->last.round.n_reports;
 
 	copy_round(&f->data, &s->last);
+	want = rows_wanted(s);
 	f->n_rows = 0;
 	if (!want)
 		return 0;
@@ -318,79 +464,6 @@ static int frame_build(struct top_sink *s)
 	return 0;
 }
 
-/* Writes a line at y, cut to the screen's width. */
-__attribute__((format(printf, 3, 4)))
-static void put_line(int y, attr_t attr, const char *fmt, ...)
-{
-	char line[LINE_MAX_CHARS];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	attron(attr);
-	mvaddnstr(y, 0, line, COLS);
-	attroff(attr);
-}
-
-static void describe_key(const struct key_spec *k, char *buf, size_t len)
-{
-	const char *what = k->address == KEY_SRC ? "source" : "destination";
-	int n;
-
-	if (k->prefix4 == 32 && k->prefix6 == 128)
-		n = snprintf(buf, len, "%s address", what);
-	else
-		n = snprintf(buf, len, "%s prefix /%u (IPv4) /%u (IPv6)", what, k->prefix4,
-			     k->prefix6);
-	if (k->vlan && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, " and VLAN");
-}
-
-static const struct key_spec *frame_key(const struct frame *f)
-{
-	return f->data.round.n_reports ? f->data.reports[0].key : NULL;
-}
-
-static void draw_title(const struct top_sink *s)
-{
-	const struct frame *f = &s->frame;
-	long t = (long)f->data.round.elapsed;
-	char key[96] = "";
-
-	if (frame_key(f))
-		describe_key(frame_key(f), key, sizeof(key));
-	put_line(0, A_BOLD, "xdptop  elapsed %ld:%02ld:%02ld  key: %s  sort: %s, %s first",
-		 t / 3600, t / 60 % 60, t % 60, key, sort_key_name(s->sort),
-		 s->reverse ? "quietest" : "busiest");
-	if (s->paused && COLS > 8) {
-		attron(A_REVERSE | A_BOLD);
-		mvaddstr(0, COLS - 8, " PAUSED ");
-		attroff(A_REVERSE | A_BOLD);
-	}
-}
-
-static void draw_iface(int y, const struct report *r, int width)
-{
-	const struct counter_report *t = &r->total;
-	char pps[UNIT_LEN], bps[UNIT_LEN];
-
-	/* The first line is now (the last interval), the second since the
-	 * start: an ARP storm that begins after hours shows at once. */
-	put_line(y, A_NORMAL, "%-*s  %s %s  table %zu/%u (%.1f%%)  %s pps  %s bit/s  "
-		 "other %.1f%%  untracked %.1f%%", width, r->iface->name, r->iface->mode,
-		 r->iface->program, r->n_keys, r->iface->capacity,
-		 share(r->n_keys, r->iface->capacity), si_units(t->pps, pps),
-		 si_units(t->bps, bps), share(r->other.last.packets, t->last.packets),
-		 share(r->untracked.last.packets, t->last.packets));
-	put_line(y + 1, A_NORMAL, "%-*s  %llu packets  %llu bytes  other %llu (%.1f%%)  untracked "
-		 "%llu (%.1f%%)", width, "", (unsigned long long)t->cum.packets,
-		 (unsigned long long)t->cum.bytes, (unsigned long long)r->other.cum.packets,
-		 share(r->other.cum.packets, t->cum.packets),
-		 (unsigned long long)r->untracked.cum.packets,
-		 share(r->untracked.cum.packets, t->cum.packets));
-}
-
 static int iface_name_width(const struct frame *f)
 {
 	int w = 5;	/* "IFACE" */
@@ -403,25 +476,48 @@ static int iface_name_width(const struct frame *f)
 	return w;
 }
 
+static int columns_width(const struct layout *l)
+{
+	int w = 0;
+
+	for (int c = 0; c < N_COLUMNS; c++)
+		w += l->shown[c] ? GAP + column_defs[c].width : 0;
+	return w;
+}
+
+/* Drops columns in drop_order until the rest fit the screen. */
+static void fit_columns(struct layout *l, int key_width, enum sort_key sort)
+{
+	for (int c = 0; c < N_COLUMNS; c++)
+		l->shown[c] = true;
+	for (int i = 0; i < N_COLUMNS && key_width + columns_width(l) > COLS; i++)
+		if (column_defs[drop_order[i]].sort != (int)sort)
+			l->shown[drop_order[i]] = false;
+}
+
 static struct layout layout_of(const struct top_sink *s)
 {
 	const struct frame *f = &s->frame;
+	const struct key_spec *k = round_key(&f->data);
 	struct layout l = { .iface_width = s->o.n_ifaces > 1 ? iface_name_width(f) : 0,
-			    .addr_width = 11, .vlan = frame_key(f) && frame_key(f)->vlan };
+			    .addr_width = 11, .vlan = k && k->vlan };
 	int x;
 
 	for (size_t i = 0; i < f->n_rows; i++) {
 		char addr[KEY_ADDRESS_LEN];
 		const struct view_row *v = &f->rows[i];
-		int n = (int)strlen(key_format_address(frame_key(f), v->key.meta, v->key.addr,
-						       addr));
+		int n = (int)strlen(key_format_address(k, v->key.meta, v->key.addr, addr));
 
 		l.addr_width = n > l.addr_width ? n : l.addr_width;
 	}
-	x = (l.iface_width ? l.iface_width + 1 : 0) + l.addr_width + (l.vlan ? 10 : 0);
+	x = (l.iface_width ? l.iface_width + GAP : 0) + l.addr_width +
+	    (l.vlan ? GAP + VLAN_WIDTH : 0);
+	fit_columns(&l, x, s->sort);
 	for (int c = 0; c < N_COLUMNS; c++) {
-		l.x[c] = x + 1;
-		x += 1 + column_defs[c].width;
+		if (!l.shown[c])
+			continue;
+		l.x[c] = x + GAP;
+		x += GAP + column_defs[c].width;
 	}
 	l.bar_x = x + 1;
 	return l;
@@ -449,18 +545,19 @@ static int format_row(char line[LINE_MAX_CHARS], const struct layout *l, const c
 	int n = 0;
 
 	if (l->iface_width)
-		n = append(line, n, "%-*s ", l->iface_width, iface);
+		n = append(line, n, "%-*s%*s", l->iface_width, iface, GAP, "");
 	n = append(line, n, "%-*s", l->addr_width, addr);
 	if (l->vlan)
-		n = append(line, n, " %-9s", vlan);
+		n = append(line, n, "%*s%-*s", GAP, "", VLAN_WIDTH, vlan);
 	for (int c = 0; c < N_COLUMNS; c++)
-		n = append(line, n, " %*s", column_defs[c].width, num[c]);
+		if (l->shown[c])
+			n = append(line, n, "%*s%*s", GAP, "", column_defs[c].width, num[c]);
 	return n;
 }
 
 static void draw_column_titles(const struct top_sink *s, const struct layout *l, int y)
 {
-	const struct key_spec *k = frame_key(&s->frame);
+	const struct key_spec *k = round_key(&s->frame.data);
 	const char *titles[N_COLUMNS];
 	char line[LINE_MAX_CHARS];
 
@@ -472,7 +569,7 @@ static void draw_column_titles(const struct top_sink *s, const struct layout *l,
 	mvaddnstr(y, 0, line, COLS);
 	attroff(A_BOLD);
 	for (int c = 0; c < N_COLUMNS; c++)
-		if (column_defs[c].sort == (int)s->sort)
+		if (l->shown[c] && column_defs[c].sort == (int)s->sort)
 			mvchgat(y, l->x[c], column_defs[c].width, A_BOLD | A_REVERSE, 0, NULL);
 }
 
@@ -506,7 +603,7 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 	for (int c = 0; c < N_COLUMNS; c++)
 		texts[c] = num[c];
 	format_row(line, l, v->iface->name,
-		   key_format_address(frame_key(&s->frame), v->key.meta, v->key.addr, addr),
+		   key_format_address(round_key(&s->frame.data), v->key.meta, v->key.addr, addr),
 		   key_format_vlans(v->key.meta, vlans), texts);
 	mvhline(y, 0, ' ' | attr, COLS);	/* a selection spans the whole line */
 	attron(attr);
@@ -524,20 +621,21 @@ static void draw_status(const struct top_sink *s)
 		attr = has_colors() ? COLOR_PAIR(COLOR_MESSAGE) | A_BOLD : A_BOLD;
 	move(LINES - 1, 0);
 	clrtoeol();
-	put_line(LINES - 1, attr, "%s", message ? s->status : HELP_LINE);
+	attron(attr);
+	mvaddnstr(LINES - 1, 0, message ? s->status :
+		  COLS < (int)strlen(HELP_LINE) ? HELP_SHORT : HELP_LINE, COLS);
+	attroff(attr);
 }
 
 static void draw(const struct top_sink *s)
 {
 	const struct frame *f = &s->frame;
 	struct layout l = layout_of(s);
-	int y = TITLE_LINES, last = LINES - 1 - STATUS_LINES;
+	int y, last = LINES - 1 - STATUS_LINES;
 	double whole = frame_measure(f, s->sort);
 
 	erase();
-	draw_title(s);
-	for (size_t i = 0; i < f->data.round.n_reports; i++, y += IFACE_LINES)
-		draw_iface(y, &f->data.reports[i], l.iface_width);
+	y = flow_header(s, &f->data, true);
 	draw_column_titles(s, &l, y++);
 	for (size_t i = 0; i < f->n_rows && y <= last; i++, y++)
 		draw_row(s, &l, y, &f->rows[i], whole);
@@ -745,11 +843,45 @@ static void top_free(struct top_sink *s)
 	free(s);
 }
 
+/* Line y of the window as text, without its trailing blanks; its length. */
+static int screen_line(int y, char line[LINE_MAX_CHARS])
+{
+	int n = mvinnstr(y, 0, line, COLS < LINE_MAX_CHARS ? COLS : LINE_MAX_CHARS - 1);
+
+	n = n > 0 ? n : 0;	/* ERR: nothing read */
+	while (n && line[n - 1] == ' ')
+		n--;
+	line[n] = '\0';
+	return n;
+}
+
+/* Leaves the last screen on the terminal, as text, read back from the
+ * window once endwin() took the view's own screen away: the ranking one
+ * quit on stays in sight. Not the status line: its message goes to stderr,
+ * and its keys do nothing there. */
+static void print_last_screen(FILE *out)
+{
+	char line[LINE_MAX_CHARS];
+	int blank = 0;
+
+	for (int y = 0; y < LINES - STATUS_LINES; y++) {
+		if (!screen_line(y, line)) {
+			blank++;
+			continue;
+		}
+		for (; blank; blank--)	/* between lines; none after the last */
+			fputc('\n', out);
+		fprintf(out, "%s\n", line);
+	}
+	fflush(out);
+}
+
 static void top_close(struct sink *base)
 {
 	struct top_sink *s = (struct top_sink *)base;
 
 	endwin();
+	print_last_screen(s->o.out);
 	delscreen(s->screen);
 	/* Messages go to stderr again, now that the terminal is back; main's
 	 * own msg_release() then finds none kept. */
@@ -773,24 +905,46 @@ static void setup_screen(void)
 	}
 }
 
-/* Why the terminal cannot hold the view, or NULL when it can. */
-static const char *terminal_unusable(FILE *out, SCREEN **screen)
+/* Whether the terminal on fd cannot hold the view; why in why. The view
+ * moves the cursor: on a terminal that cannot (TERM=dumb), curses would
+ * write its lines one after another, garbage. */
+static bool terminal_unusable(int fd, char why[TERM_WHY_LEN])
 {
-	int err;
+	const char *term = getenv("TERM");
+	int err = 0;
+	bool known = term && *term && setupterm(NULL, fd, &err) == OK;
+	const char *cup = known ? tigetstr("cup") : NULL;
+	bool moves = cup && cup != (const char *)-1;
 
-	/* Asked first of setupterm(): a newterm() that fails leaks what it
-	 * allocated (ncurses 6.4). */
-	if (setupterm(NULL, fileno(out), &err) != OK)
-		return "TERM names no terminal this system describes";
-	del_curterm(cur_term);
-	*screen = newterm(NULL, out, stdin);
-	return *screen ? NULL : "the terminal cannot be set up";
+	if (known)
+		del_curterm(cur_term);
+	if (moves)
+		return false;
+	if (!term || !*term)
+		snprintf(why, TERM_WHY_LEN, "TERM is not set");
+	else if (!known && err != 1)	/* 1: a hardcopy terminal, known */
+		snprintf(why, TERM_WHY_LEN, "TERM=%.64s names no terminal this system describes",
+			 term);
+	else
+		snprintf(why, TERM_WHY_LEN, "TERM=%.64s cannot move the cursor", term);
+	return true;
+}
+
+int top_check_terminal(FILE *out)
+{
+	char why[TERM_WHY_LEN];
+
+	if (!terminal_unusable(fileno(out), why))
+		return 0;
+	fprintf(stderr, "xdptop: cannot start the live view: %s: set TERM to your terminal's "
+			"type (e.g. TERM=xterm-256color), or use --format log or --format json\n",
+		why);
+	return -ENOTTY;
 }
 
 static int top_open(struct sink **out, const struct sink_options *o)
 {
 	struct top_sink *s = calloc(1, sizeof(*s));
-	const char *why;
 	int err;
 
 	if (!s)
@@ -802,10 +956,16 @@ static int top_open(struct sink **out, const struct sink_options *o)
 		top_free(s);
 		return -ENOMEM;
 	}
-	why = terminal_unusable(o->out, &s->screen);
-	if (why) {
-		fprintf(stderr, "xdptop: cannot start the live view (%s): use --format log or "
-				"--format json\n", why);
+	/* Asked again (cli_parse() asked before attaching) before newterm():
+	 * one that fails leaks what it allocated (ncurses 6.4). */
+	if (top_check_terminal(o->out)) {
+		top_free(s);
+		return -ENOTTY;
+	}
+	s->screen = newterm(NULL, o->out, stdin);
+	if (!s->screen) {
+		fprintf(stderr, "xdptop: cannot start the live view (the terminal cannot be set "
+				"up): use --format log or --format json\n");
 		top_free(s);
 		return -ENOTTY;
 	}

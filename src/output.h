@@ -64,6 +64,11 @@ int stream_sink_written(const struct stream_sink *s);
 int stream_sink_end(struct sink *s);
 void stream_sink_close(struct sink *s);
 
+/* Whether the terminal of out (stdout) can hold the live view: 0, or
+ * -ENOTTY after one line on stderr that names the cause and the fix. Asked
+ * by main() for --format top, before anything is attached. */
+int top_check_terminal(FILE *out);
+
 extern const struct sink_ops sink_log;
 extern const struct sink_ops sink_json;
 extern const struct sink_ops sink_top;
