@@ -30,8 +30,8 @@
  * opened (or its last answer was sent), however it trickles in: a header
  * line every few seconds renews no timeout. */
 #define REQUEST_SECONDS 5
-/* A client that stops reading its answer (or sends nothing) this long is
- * dropped too. */
+/* A client that stops reading its answer for this long is dropped (one
+ * that sends nothing meets its request's deadline first). */
 #define IDLE_TIMEOUT_SECONDS 10
 /* A request's headers must fit: a huge one gets 431, not memory. */
 #define CONNECTION_MEMORY (16 * 1024)
