@@ -151,11 +151,11 @@ static int busiest_first(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-static const struct exported *sorting;	/* qsort has no context argument */
-
-static int slowest_first(const void *a, const void *b)
+/* slowest holds positions: the rates they sort by are in the keys of e. */
+static int slowest_first(const void *a, const void *b, void *e)
 {
-	double x = sorting->keys[*(const __u32 *)a].rate, y = sorting->keys[*(const __u32 *)b].rate;
+	const struct exported_key *keys = ((const struct exported *)e)->keys;
+	double x = keys[*(const __u32 *)a].rate, y = keys[*(const __u32 *)b].rate;
 
 	return (x > y) - (x < y);
 }
@@ -202,8 +202,7 @@ static void choose(struct exported *e, const struct report *r, double now)
 			e->slowest[was_active++] = i;
 	for (active = was_active; best < n && active < e->top; best++, active++)
 		admit(e, e->heap[best].s, e->heap[best].rate);
-	sorting = e;
-	qsort(e->slowest, was_active, sizeof(*e->slowest), slowest_first);
+	qsort_r(e->slowest, was_active, sizeof(*e->slowest), slowest_first, e);
 	for (__u32 slow = 0; best < n && slow < was_active; best++, slow++) {
 		struct exported_key *k = &e->keys[e->slowest[slow]];
 

@@ -4,7 +4,10 @@
  * from a thread of its own, started only after the capabilities are dropped
  * (they are per thread). Scrapes never touch the read path: each round
  * publishes one immutable page, and requests are answered from the last
- * one, with a connection limit and timeouts. */
+ * one. Clients that send their requests slowly, or never, cannot keep a
+ * scraper out: a request has a deadline to arrive in whole, one address
+ * holds a few connections, and when all are taken the one that has waited
+ * longest for its request gives way (http.c). */
 #ifndef HTTP_H
 #define HTTP_H
 

@@ -3,7 +3,9 @@ dashboard. promtool checks the config and the rules and runs the rules' unit
 tests (and the unit tests are shown to fail on a broken rule); the dashboard's
 model is checked; and a real Prometheus scraping two agents under real
 traffic, with alerts.yml loaded, answers every query of the dashboard with
-data, while the alerts go pending where they must and nowhere else.
+data, while the alerts go pending where they must and nowhere else; and every
+label the dashboard names (legends, the queries' by/on/group clauses, the
+tables' columns) is one its query's result has.
 
 Every server listens on loopback or on 198.18.0.0/15 inside the test's own
 namespaces; traffic flows only on veth pairs between them."""
@@ -19,6 +21,7 @@ import pytest
 
 from conftest import ROOT
 from test_prom import http, link_hosts, prometheus, udp_capture  # noqa: F401 (a fixture)
+from traffic import udp_frame, write_pcap
 
 PROM_DIR = ROOT / "contrib" / "prometheus"
 DASHBOARD = ROOT / "contrib" / "grafana" / "xdptop.json"
@@ -322,3 +325,91 @@ def test_dashboard_and_alerts_on_a_real_fleet(lab, xdptop, prometheus, tmp_path)
         for s in senders:
             s.kill()
             s.wait()
+
+
+# The PromQL clauses that name labels the result keeps (without and ignoring
+# name those it drops).
+LABEL_CLAUSE = re.compile(r"\b(?:by|on|group_left|group_right)\s*\(([^)]*)\)")
+# The transformations unknown_labels() reads; any other fails the test, as
+# it would not know what that one names.
+TRANSFORMATIONS = ("merge", "organize", "groupBy")
+
+
+def unknown_labels(model, labels_of):
+    """(panel, refId or "fields" or "sortBy", name) of each label a panel
+    names that its query's result lacks: in a legend format, in a by, on,
+    group_left or group_right clause; and of each field that a
+    transformation or an override names and no query of the panel returns
+    (besides Time and the values: Value for one query, "Value #refId" for
+    several, as Grafana names them), or a table's sort that names no shown
+    column. labels_of(expr) is the set of labels of expr's result."""
+    missing = []
+    for p in model["panels"]:
+        targets = p["targets"]
+        fields = {"Time"} | ({"Value"} if len(targets) == 1 else
+                             {f"Value #{t['refId']}" for t in targets})
+        for t in targets:
+            have = labels_of(t["expr"])
+            fields |= have
+            named = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", t["legendFormat"]))
+            for clause in LABEL_CLAUSE.findall(t["expr"]):
+                named |= {n.strip() for n in clause.split(",") if n.strip()}
+            missing += [(p["title"], t["refId"], n) for n in sorted(named - have)]
+        named, shown = set(), set(fields)
+        for x in p.get("transformations", []):
+            assert x["id"] in TRANSFORMATIONS, (p["title"], x["id"])
+            for key in ("fields", "excludeByName", "indexByName", "renameByName"):
+                named |= set(x["options"].get(key, {}))
+            shown |= set(x["options"].get("renameByName", {}).values())
+        named |= {o["matcher"]["options"] for o in p["fieldConfig"]["overrides"]
+                  if o["matcher"]["id"] == "byName"}
+        missing += [(p["title"], "fields", n) for n in sorted(named - fields)]
+        missing += [(p["title"], "sortBy", s["displayName"])
+                    for s in p["options"].get("sortBy", []) if s["displayName"] not in shown]
+    return missing
+
+
+def test_dashboard_names_only_labels_its_queries_return(lab, xdptop, prometheus, tmp_path):
+    """A real Prometheus scraping an agent with --vlan (its keys carry a vlan
+    label) under VLAN-tagged traffic: every query of the dashboard, run as
+    Grafana would with the variables at All, returns data, and every label
+    that a panel names (legends, by/on/group clauses, the tables' columns,
+    sorts) is in its result. The check fails on the dashboard as it was
+    (the agents' table named vlan, not key_vlan) and on a misspelt legend."""
+    monitor = lab.netns()
+    sender, host = lab.pair(mtu=1500)
+    ip = link_hosts(lab, monitor, host, 0)
+    agent = lab.start(host, xdptop, "-f", "none", "-i", "0.2", "--vlan",
+                      "--listen", f"{ip}:9464", "v1")
+    agent.wait_attached()
+    pcap = write_pcap(tmp_path / "vlans.pcap",
+                      [udp_frame(f"198.18.3.{i}", 100, vlan=100 + i) for i in range(1, 5)])
+    # At most 80 s of traffic: the test ends it before.
+    traffic = sender.popen("tcpreplay", "-q", "--pps", "400", "--loop", "8000", "-i", "v0",
+                           str(pcap), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        prom = prometheus(monitor, [f"{ip}:9464"])
+
+        def result(expr):
+            return prom.query(substitute(expr, RATE_INTERVAL, instance=".*", interface=".*"))
+
+        def labels_of(expr):
+            return {label for r in result(expr) for label in r["metric"]}
+
+        model = dashboard()
+        wait_until("every query has data",
+                   lambda: all(result(e) for _, _, e in panel_targets(model)), 40)
+        assert unknown_labels(model, labels_of) == []
+        assert "vlan" in labels_of("xdptop_source_packets_total")
+        # The check can fail.
+        text = DASHBOARD.read_text()
+        was = json.loads(text.replace("key_vlan", "vlan"))
+        assert unknown_labels(was, labels_of) == [("Agents and interfaces", "A", "vlan"),
+                                                  ("Agents and interfaces", "fields", "vlan")]
+        typo = json.loads(text.replace("{{address}}", "{{addr}}", 1))
+        assert unknown_labels(typo, labels_of) == \
+            [("Top talkers across the fleet (frames/s)", "A", "addr")]
+        assert agent.stop() == 0, agent.stderr()
+    finally:
+        traffic.kill()
+        traffic.wait()
