@@ -790,6 +790,16 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 	return err;
 }
 
+/* The name of the device of ifindex in this namespace: 1, 0 when there is
+ * none, -1 when it cannot tell (if_indextoname() needs a socket: out of
+ * descriptors, it fails as well). */
+static int name_of(int ifindex, char name[IF_NAMESIZE])
+{
+	if (if_indextoname(ifindex, name))
+		return 1;
+	return errno == ENXIO || errno == ENODEV ? 0 : -1;
+}
+
 /* A netlink attachment (after --force) names no device when it goes: a
  * device that still has xdptop's program is it (maybe renamed); else one
  * under another name is another, and the one counted is gone. */
@@ -797,8 +807,11 @@ static enum link_state netlink_state(const struct attachment *a)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	char name[IF_NAMESIZE];
+	int here = name_of(a->ifindex, name);
 
-	if (!if_indextoname(a->ifindex, name) || bpf_xdp_query(a->ifindex, 0, &q))
+	if (here < 0)
+		return LINK_ATTACHED;	/* look again next round */
+	if (!here || bpf_xdp_query(a->ifindex, 0, &q))
 		return LINK_IFACE_GONE;
 	if ((a->netlink_mode == XDP_FLAGS_DRV_MODE ? q.drv_prog_id : q.skb_prog_id) == a->prog_id)
 		return LINK_ATTACHED;
@@ -809,7 +822,7 @@ bool attachment_follow_rename(struct attachment *a)
 {
 	char name[IF_NAMESIZE];
 
-	if (!if_indextoname(a->ifindex, name) || !strcmp(name, a->kernel_name))
+	if (name_of(a->ifindex, name) != 1 || !strcmp(name, a->kernel_name))
 		return false;
 	memcpy(a->kernel_name, name, IF_NAMESIZE);
 	a->ifname = printable(a->kernel_name, a->shown, sizeof(a->shown));
@@ -833,9 +846,9 @@ enum link_state attachment_state(const struct attachment *a)
 		return LINK_ATTACHED;
 	if (info.xdp.ifindex && info.prog_id != a->prog_id)
 		return LINK_DETACHED;
-	if (info.xdp.ifindex)
-		return if_indextoname(a->ifindex, name) ? LINK_ATTACHED : LINK_IFACE_MOVED;
-	if (if_indextoname(a->ifindex, name) && !strcmp(name, a->kernel_name))
+	if (info.xdp.ifindex)	/* cannot tell: look again next round */
+		return name_of(a->ifindex, name) ? LINK_ATTACHED : LINK_IFACE_MOVED;
+	if (name_of(a->ifindex, name) == 1 && !strcmp(name, a->kernel_name))
 		return LINK_DETACHED;
 	return LINK_IFACE_GONE;
 }

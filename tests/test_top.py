@@ -527,6 +527,23 @@ def test_unusable_terminal(lab, term, xdptop, tmp_path, term_name, why):
     assert receiver.xdp_attached() == []
 
 
+def test_force_with_an_unusable_terminal_replaces_nothing(lab, term, xdptop, tmp_path):
+    """TERM=xyzzy xdptop --force in a terminal replaced another's program,
+    then failed to start the view and left the interface bare. The terminal
+    is checked before anything is replaced."""
+    _, receiver = lab.pair(mtu=1500)
+    obj = str(Path(xdptop).parent / "xdptop.bpf.o")
+    sh("ip", "-n", receiver.name, "link", "set", "dev", "v1", "xdpdrv", "obj", obj, "sec", "xdp")
+    before = receiver.xdp_attached(), sh("ip", "-n", receiver.name, "link", "show", "v1").stdout
+    t = run_view(term, tmp_path, receiver, xdptop, ["--force", "v1"], env={"TERM": "xyzzy"})
+    result = wait_exit(t)
+    assert_restored(t, result, 2)
+    assert "replaced" not in result[2] and "Attached XDP program" not in result[2], result[2]
+    after = receiver.xdp_attached(), sh("ip", "-n", receiver.name, "link", "show", "v1").stdout
+    assert after == before and "prog/xdp id" in after[1], after
+    sh("ip", "-n", receiver.name, "link", "set", "dev", "v1", "xdpdrv", "off")
+
+
 def test_top_without_a_terminal(lab, xdptop):
     """Refused as a bad command line, before anything is attached."""
     _, receiver = lab.pair(mtu=1500)
