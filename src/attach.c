@@ -500,7 +500,7 @@ static const struct ledger *ledger_of(const struct attachment *a,
 
 static int pin_error(const struct attachment *a, int err)
 {
-	char doing[IF_NAMESIZE + 64];
+	char doing[QUOTED_LEN(IFACE_NAME_MAX) + 64];
 
 	snprintf(doing, sizeof(doing), "pin iface \"%s\"'s program and counts in", a->ifname);
 	return pin_failed(doing, a->pin.dir, err);
@@ -910,7 +910,7 @@ static void detach_ours(struct attachment *a)
 {
 	if (a->replaced_fd >= 0 && (link_holds_ours(a) || a->netlink_mode))
 		put_back(a);
-	else if (a->replaced[0])
+	else if (a->replaced_fd < 0 && a->replaced[0])
 		fprintf(stderr, "xdptop: cannot put XDP program %s back on iface \"%s\" (opening it "
 				"needs CAP_SYS_ADMIN): attach it again by hand\n", a->replaced,
 			a->ifname);

@@ -6,9 +6,10 @@
  *         untracked: 0 packets; 1 keys tracked
  * Keys are ranked by --sort (busiest now first, by default) and show their
  * cumulative packets; ranked by bytes or bps, their cumulative bytes
- * ("\t198.18.0.1 => 4200 bytes"), so that the order shows in the numbers. The summary line starts like the header, never with
- * a tab: a reader of the key lines skips it. With several interfaces each
- * header and summary names the one it is about. */
+ * ("\t198.18.0.1 => 4200 bytes"), so that the order shows in the numbers.
+ * The summary line starts like the header, never with a tab: a reader of
+ * the key lines skips it. With several interfaces each header and summary
+ * names the one it is about. */
 #include <errno.h>
 #include "output.h"
 

@@ -169,6 +169,7 @@ int status_show(const char *root)
 {
 	struct if_nameindex *ifs = if_nameindex();
 	char netns[PATH_MAX];
+	const char *unseen;
 	struct dirent *e;
 	int shown = 0;
 	DIR *d;
@@ -190,8 +191,9 @@ int status_show(const char *root)
 	d = opendir(netns);
 	if (!d && errno != ENOENT)
 		return cannot_read(netns, errno);
-	if (!d && pin_unseen(root)) {
-		printf("  nothing can be seen: %s\n", pin_unseen(root));
+	unseen = d ? NULL : pin_unseen(root);
+	if (unseen) {
+		printf("  nothing can be seen: %s\n", unseen);
 		return EXIT_OK;
 	}
 	while (d && (e = readdir(d))) {

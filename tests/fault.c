@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* LD_PRELOAD shim: makes one call fail, the one XDPTOP_FAULT names, so that
- * a test can take each way a start fails after xdptop attached:
+/* LD_PRELOAD shim: makes calls fail as XDPTOP_FAULT says, so that a test
+ * can take a way xdptop fails, or a kernel it does not run on:
  *
  *   pin           bpf(BPF_OBJ_PIN) fails with ENOMEM (a memory cgroup full)
  *   no_new_privs  prctl(PR_SET_NO_NEW_PRIVS) fails with EPERM (dropping the
  *                 capabilities)
  *   http          MHD_start_daemon() returns NULL (the exporter's thread)
+ *   old_kernel    every bpf() call without CAP_BPF (or CAP_SYS_ADMIN) in
+ *                 the effective set fails with EPERM, as before Linux 6.5
+ *                 with unprivileged BPF disabled (Debian's default)
  *
- * Every other call goes on to the real one. For tests/test_defects.py. */
+ * Every other call goes on to the real one. libbpf calls bpf() through
+ * syscall(3). For tests/test_defects.py and tests/test_privs.py. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -20,11 +25,39 @@
 #include <linux/bpf.h>
 #include <microhttpd.h>
 
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_BPF_BIT 39
+
 static int fault(const char *name)
 {
 	const char *f = getenv("XDPTOP_FAULT");
 
 	return f && !strcmp(f, name);
+}
+
+static int bpf_capable(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> CAP_BPF_BIT & 1) || (eff >> CAP_SYS_ADMIN_BIT & 1);
+}
+
+/* Whether this bpf() call fails, and with what errno (0: it goes on). */
+static int bpf_fault(long cmd)
+{
+	if (cmd == BPF_OBJ_PIN && fault("pin"))
+		return ENOMEM;
+	if (fault("old_kernel") && !bpf_capable())
+		return EPERM;
+	return 0;
 }
 
 long syscall(long number, ...)
@@ -37,10 +70,8 @@ long syscall(long number, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (number == SYS_bpf && a[0] == BPF_OBJ_PIN && fault("pin")) {
-		errno = ENOMEM;
+	if (number == SYS_bpf && (errno = bpf_fault(a[0])))
 		return -1;
-	}
 	if (!real)
 		real = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 	return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);

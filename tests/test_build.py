@@ -228,7 +228,7 @@ def test_werror_0_turns_werror_off(tmp_path):
     # Every compiler line of the development targets has -Werror by default,
     # none with WERROR=0 (make -n: the commands, not run).
     targets = [str(build / t) for t in ("xdptop", "xdptop.bpf.o", "bpf_unit", "deny_bpf",
-                                        "old_kernel_bpf.so", "fuzz_cli", "fuzz_http")]
+                                        "fault.so", "fuzz_cli", "fuzz_http")]
     for werror, present in (((), True), (("WERROR=0",), False)):
         res = make_in(build, "-n", "-B", *werror, *targets, check=True)
         lines = [w for w in compile_lines(res.stdout, " -Wall") if w[0] in ("cc", "clang")]
@@ -245,7 +245,7 @@ def test_sanitizer_and_test_builds_keep_the_users_cflags(tmp_path):
     build = tmp_path / "san"
     res = make_in(build, "SANITIZE=1", "CFLAGS=-O1 -g", "check-build", "bench-build")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
-    for tool in ("xdptop", "bpf_unit", "deny_bpf", "old_kernel_bpf.so", "fuzz_cli",
+    for tool in ("xdptop", "bpf_unit", "deny_bpf", "fault.so", "fuzz_cli",
                  "fuzz_http", "bench/prog_cost", "bench/read_cost", "bench/sender",
                  "bench/runstat"):
         assert (build / tool).is_file(), tool

@@ -78,6 +78,7 @@ def test_reports_to_a_full_device(lab, xdptop, tmp_path, fmt, count):
     sender, ns = lab.pair(mtu=1500)
     proc, err = agent_writing_to(ns, xdptop, "/dev/full", "-f", fmt, "-i", "0.05", *count,
                                  "v1")
+    lab.procs.append(proc)     # killed on teardown, should it go on
     wait_attached(proc, err)
     traffic.replay(sender, "v0", many_sources(tmp_path))
     assert proc.wait(timeout=30) == RUNTIME, stderr_of(err)
@@ -94,6 +95,7 @@ def test_json_to_a_file_system_that_fills(lab, xdptop, tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()
     sh("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt))
+    proc = None
     try:
         proc, err = agent_writing_to(ns, xdptop, mnt / "out.json", "-f", "json", "-i", "0.05",
                                      "-c", "1000", "v1")
@@ -102,6 +104,9 @@ def test_json_to_a_file_system_that_fills(lab, xdptop, tmp_path):
         rc = proc.wait(timeout=30)
         text = (mnt / "out.json").read_text()
     finally:
+        if proc and proc.poll() is None:    # it went on writing: the file stays open
+            proc.kill()
+            proc.wait()
         sh("umount", str(mnt))
     assert (rc, lines(stderr_of(err))[-1]) == (RUNTIME, CANNOT_WRITE), stderr_of(err)
     whole = text.split("\n")[:-1]

@@ -141,10 +141,11 @@ def test_single_buffer_without_perfmon_names_it(lab, xdptop):
 def test_old_kernel_keeps_cap_bpf_alone(lab, xdptop):
     """Before Linux 6.5, with unprivileged BPF disabled (Debian's default),
     every bpf() call needs CAP_BPF, the map update each interval waits on
-    too: tests/old_kernel_bpf.c makes bpf() answer as such a kernel does.
+    too: tests/fault.c (old_kernel) makes bpf() answer as such a kernel does.
     xdptop then keeps CAP_BPF alone, says so, and counts on."""
     asan = ASAN_ENV["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
-    wrapper = ["env", f"LD_PRELOAD={BUILD / 'old_kernel_bpf.so'}", f"ASAN_OPTIONS={asan}"]
+    wrapper = ["env", f"LD_PRELOAD={BUILD / 'fault.so'}", "XDPTOP_FAULT=old_kernel",
+               f"ASAN_OPTIONS={asan}"]
     agent = count_while_unprivileged(lab, wrapper, xdptop, expect_bounding_zero=True,
                                      kept=f"{1 << 39:016x}")
     assert ("xdptop: keeping CAP_BPF alone: this kernel (before Linux 6.5, with unprivileged "
