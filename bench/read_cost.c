@@ -98,7 +98,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 	struct attachment a = ATTACHMENT_UNOPENED("");
 	struct timing first = { 0 }, steady[ROUNDS];
 	double v[ROUNDS], grace[ROUNDS + 1], sort_all, format_all, t0, t1, t2, t3, c0;
-	static const struct iface_info iface = { .name = "v1", .mode = "native",
+	static const struct iface_info iface = { .name = "v1", .shown = "v1", .mode = "native",
 						 .program = "xdptop" };
 	struct sink_options opts = { .out = devnull, .sort = SORT_PPS, .top = 20, .n_ifaces = 1 };
 	struct sink *top20, *all, *prom;

@@ -24,6 +24,13 @@ if ! [[ $SECONDS_TO_RUN =~ ^[1-9][0-9]{0,4}$ ]] || [ "$SECONDS_TO_RUN" -gt 86400
 	exit 2
 fi
 
+# The flood within the run: none in a run that ends before it starts.
+if [ "$SECONDS_TO_RUN" -le "$FLOOD_START" ]; then
+	FLOOD_SECONDS=0
+elif [ $((FLOOD_START + FLOOD_SECONDS)) -gt "$SECONDS_TO_RUN" ]; then
+	FLOOD_SECONDS=$((SECONDS_TO_RUN - FLOOD_START))
+fi
+
 if [ "$(id -u)" != 0 ]; then
 	echo "demo: needs root (namespaces, XDP): run 'sudo make demo'" >&2
 	exit 3
@@ -63,13 +70,17 @@ replay() { # DELAY PPS SECONDS PCAP...
 }
 start_senders() {
 	replay 0 $CAPTURE_PPS $((SECONDS_TO_RUN + 1)) "$DATA"/*.pcap
-	replay $FLOOD_START $FLOOD_PPS $FLOOD_SECONDS \
+	[ "$FLOOD_SECONDS" -eq 0 ] || replay $FLOOD_START $FLOOD_PPS $FLOOD_SECONDS \
 		$(for f in $FLOOD; do echo "$DATA/$f"; done)
 }
 
+if [ "$FLOOD_SECONDS" -eq 0 ]; then
+	flood="no flood: it would start at the ${FLOOD_START}th second"
+else
+	flood="a flood from the ${FLOOD_START}th second, for ${FLOOD_SECONDS}s"
+fi
 echo "demo: replaying $(ls "$DATA"/*.pcap | wc -l) real captures for ${SECONDS_TO_RUN}s" \
-     "from namespace $SENDER (a flood from the ${FLOOD_START}th second, for" \
-     "${FLOOD_SECONDS}s); xdptop counts on rx0 in $RECEIVER (q quits)" >&2
+     "from namespace $SENDER ($flood); xdptop counts on rx0 in $RECEIVER (q quits)" >&2
 if [ -t 1 ]; then
 	VIEW=(--interval 1 --count "$SECONDS_TO_RUN")	# the live view
 else

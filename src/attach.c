@@ -430,7 +430,8 @@ static int replace(struct attachment *a, const struct holder *h, const struct co
 	int link_fd = find_xdp_link(a->ifindex, h->prog_id);
 	int err;
 
-	/* Opening it by id needs CAP_SYS_ADMIN; without, it cannot go back. */
+	/* Opening it by id needs CAP_SYS_ADMIN; without, it cannot go back
+	 * (a negative errno here says why). */
 	a->replaced_fd = bpf_prog_get_fd_by_id(h->prog_id);
 	snprintf(a->replaced, sizeof(a->replaced), "%s", h->who);
 
@@ -770,7 +771,7 @@ int attachment_open(struct attachment *a, const struct config *cfg,
 {
 	int err = EXIT_OK;
 
-	*a = ATTACHMENT_UNOPENED(iface->name);
+	*a = ATTACHMENT_UNOPENED(iface->shown);
 	memcpy(a->kernel_name, iface->kernel_name, IF_NAMESIZE);
 	a->ifindex = iface->ifindex;
 	bool adopting;
@@ -911,9 +912,10 @@ static void detach_ours(struct attachment *a)
 	if (a->replaced_fd >= 0 && (link_holds_ours(a) || a->netlink_mode))
 		put_back(a);
 	else if (a->replaced_fd < 0 && a->replaced[0])
-		fprintf(stderr, "xdptop: cannot put XDP program %s back on iface \"%s\" (opening it "
-				"needs CAP_SYS_ADMIN): attach it again by hand\n", a->replaced,
-			a->ifname);
+		fprintf(stderr, "xdptop: cannot put XDP program %s back on iface \"%s\" (it could "
+				"not be opened: %s%s): attach it again by hand\n", a->replaced,
+			a->ifname, strerror(-a->replaced_fd),
+			a->replaced_fd == -EPERM ? "; that needs CAP_SYS_ADMIN" : "");
 	attachment_settle(a);
 	if (link_holds_ours(a))
 		bpf_link_detach(a->link_fd);

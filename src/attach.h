@@ -30,8 +30,8 @@ struct attachment {
 	 * interface is held in this mode (XDP_FLAGS_*_MODE), not by a link. */
 	__u32 netlink_mode;
 	/* The program --force replaced, held until the start succeeds: a
-	 * start that fails after the replace puts it back (-1: none, or it
-	 * could not be opened). */
+	 * start that fails after the replace puts it back (a negative errno:
+	 * none, or it could not be opened). */
 	int replaced_fd;
 	char replaced[64];	/* "42 (\"xdp_filter\")" */
 };
@@ -98,7 +98,8 @@ bool attachment_follow_rename(struct attachment *a);
  * a program --force replaced goes back in its place. */
 void attachment_forget(struct attachment *a, bool keep_counts);
 
-/* The start succeeded: a program --force replaced is let go for good. */
+/* The start succeeded (its first report written): a program --force
+ * replaced is let go for good. */
 void attachment_settle(struct attachment *a);
 
 /* The name of the program whose id this is, into name (BPF_OBJ_NAME_LEN);

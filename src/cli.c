@@ -262,8 +262,8 @@ static int add_interface(struct config *cfg, const char *name)
 				   seen);
 	}
 	/* An index says nothing to a reader: reports name the interface. */
-	arg->name = printable(name[strspn(name, "0123456789")] ? name : arg->kernel_name,
-			      arg->shown, sizeof(arg->shown));
+	arg->name = name[strspn(name, "0123456789")] ? name : arg->kernel_name;
+	arg->shown = printable(arg->name, arg->escaped, sizeof(arg->escaped));
 	arg->ifindex = ifindex;
 	cfg->n_ifaces++;
 	return 0;

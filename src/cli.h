@@ -37,10 +37,11 @@ enum action { ACTION_COUNT, ACTION_STATUS, ACTION_DETACH };
 #define IFACE_NAME_MAX 127
 
 struct iface_arg {
-	/* as given (the kernel's for an index), control characters escaped:
-	 * what messages and reports show */
-	const char *name;
-	char shown[QUOTED_LEN(IFACE_NAME_MAX)];
+	const char *name;		/* as given; the kernel's for an index */
+	/* name with control characters escaped: what stderr, log lines and
+	 * the view show (JSON and Prometheus escape it their own way) */
+	const char *shown;
+	char escaped[QUOTED_LEN(IFACE_NAME_MAX)];
 	char kernel_name[IF_NAMESIZE];	/* its name, not an altname */
 	int ifindex;
 };

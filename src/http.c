@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,9 +21,11 @@
  * newcomer (see opened()): the server always accepts, and a scraper,
  * whose request comes with its connection, is answered. */
 #define MAX_CONNECTIONS 2048
-/* File descriptors left to the agent (maps, programs, links, the terminal)
- * when the hard limit cannot make room for MAX_CONNECTIONS. */
-#define FD_RESERVE 256
+#define MIN_CONNECTIONS 16
+/* File descriptors left to the agent beyond those it holds when the
+ * server starts (its maps, programs and links: 8 an interface), for what
+ * it opens later (its timer, a terminal). */
+#define FD_MARGIN 64
 /* So that one host cannot take them all: a scraper needs one connection,
  * a Prometheus pair behind one NAT address and an operator's curl a few. */
 #define CONNECTIONS_PER_ADDRESS 16
@@ -305,6 +308,21 @@ static void quiet(void *cls, const char *fmt, va_list ap)
 	(void)ap;
 }
 
+/* The descriptors open now (those of /proc/self/fd, less the one that
+ * reads it); without /proc, as many as 64 interfaces hold. */
+static rlim_t open_descriptors(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	rlim_t n = 0;
+
+	if (!d)
+		return 8 * 64 + 16;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3;	/* ".", "..", and d's own */
+}
+
 /* Each connection holds a descriptor. The soft limit (1024 under systemd,
  * which keeps it low for select(): nothing here uses select()) is raised
  * for them, within the hard one; where that is too low, fewer connections.
@@ -313,7 +331,8 @@ static void quiet(void *cls, const char *fmt, va_list ap)
  * room. */
 static unsigned int connection_limit(void)
 {
-	const rlim_t want = MAX_CONNECTIONS + FD_RESERVE;
+	const rlim_t reserve = open_descriptors() + FD_MARGIN;
+	const rlim_t want = MAX_CONNECTIONS + reserve;
 	struct rlimit r;
 
 	getrlimit(RLIMIT_NOFILE, &r);
@@ -324,7 +343,9 @@ static unsigned int connection_limit(void)
 	}
 	if (r.rlim_cur >= want)
 		return MAX_CONNECTIONS;
-	return r.rlim_cur > 2 * FD_RESERVE ? r.rlim_cur - FD_RESERVE : r.rlim_cur / 2;
+	/* Too few for even a few scrapers: a few all the same, and accept()
+	 * may then fail (the limit is the operator's to raise). */
+	return r.rlim_cur > reserve + MIN_CONNECTIONS ? r.rlim_cur - reserve : MIN_CONNECTIONS;
 }
 
 static struct http *http_new(void)

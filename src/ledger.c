@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
@@ -113,24 +114,32 @@ int ledger_set_names(const struct ledger_identity *id, char *buf, size_t len)
 	return gone;
 }
 
-void ledger_rename(struct ledger *l, __u32 slot, const char *name)
+static void set_rename(struct ledger_set *set, __u32 slot, const char *name)
 {
-	char *recorded = l->hdr->id.set.name[slot];
-
-	memset(recorded, 0, IF_NAMESIZE);
-	snprintf(recorded, IF_NAMESIZE, "%s", name);
+	memset(set->name[slot], 0, IF_NAMESIZE);
+	snprintf(set->name[slot], IF_NAMESIZE, "%s", name);
 }
 
-void ledger_follow_renames(struct ledger *l, bool (*same_device)(int ifindex, const void *ctx),
-			   const void *ctx)
+void ledger_rename(struct ledger *l, __u32 slot, const char *name)
 {
-	const struct ledger_set *set = &l->hdr->id.set;
+	set_rename(&l->hdr->id.set, slot, name);
+}
+
+void ledger_set_follow_renames(struct ledger_set *set,
+			       bool (*same_device)(int ifindex, const void *ctx), const void *ctx)
+{
 	char name[IF_NAMESIZE];
 
 	for (__u32 i = 0; i < set->n; i++)
 		if (if_indextoname(set->ifindex[i], name) &&
 		    strncmp(name, set->name[i], IF_NAMESIZE) && same_device(set->ifindex[i], ctx))
-			ledger_rename(l, i, name);
+			set_rename(set, i, name);
+}
+
+void ledger_follow_renames(struct ledger *l, bool (*same_device)(int ifindex, const void *ctx),
+			   const void *ctx)
+{
+	ledger_set_follow_renames(&l->hdr->id.set, same_device, ctx);
 }
 
 int ledger_set_slot(const struct ledger_set *set, int ifindex)
@@ -170,6 +179,7 @@ int ledger_create(struct ledger *l, const struct ledger_identity *id)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
 	size_t len = ledger_size(id->max_sources, id->set.n);
+	struct timespec now;
 	int fd, err;
 
 	*l = (struct ledger){ .fd = -1 };
@@ -182,9 +192,14 @@ int ledger_create(struct ledger *l, const struct ledger_identity *id)
 		l->fd = -1;
 		return err;
 	}
-	/* A new array is zeroed: both images are empty tallies, of no flip. */
+	/* A new array is zeroed: both images are empty tallies, of no flip,
+	 * cut now: the program counts from now on, and an agent that takes up
+	 * a ledger never committed (its maker died first) starts its first
+	 * interval here. */
 	*l->hdr = (struct ledger_header){ .magic = LEDGER_MAGIC, .max_sources = id->max_sources,
 					  .id = *id };
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	l->image[0]->cut_ns = l->image[1]->cut_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
 	return 0;
 }
 
@@ -256,13 +271,11 @@ void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, _
 	__atomic_store_n(&l->hdr->committed, next, __ATOMIC_RELEASE);
 }
 
-/* The open interval starts at the last commit, so the first rates are
- * true; a ledger never committed (made by this agent, or by one that died
- * before its first interval ended) has no such cut: its interval starts
- * when counting starts, as without --pin. With no flip since that commit,
- * the epoch it absorbed may be half cleared: clear it again, after a grace
- * period (an agent may have died between flip and wait). After a flip,
- * its clear had finished. */
+/* The open interval starts at the last commit (a ledger never committed:
+ * when it was made), so the first rates are true. With no flip since that
+ * commit, the epoch it absorbed may be half cleared: clear it again, after
+ * a grace period (an agent may have died between flip and wait). After a
+ * flip, its clear had finished. */
 int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies, double start)
 {
 	struct tally_saved saved;
@@ -273,7 +286,7 @@ int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies,
 	table->keep_retired = true;
 	for (__u32 i = 0; !err && i < l->hdr->id.set.n; i++) {
 		ledger_committed(l, i, &saved, &flips, &cut_ns);
-		err = tally_restore(&tallies[i], &saved, cut_ns ? cut_ns / 1e9 - start : 0);
+		err = tally_restore(&tallies[i], &saved, cut_ns / 1e9 - start);
 	}
 	if (err || !flips || flips != table_flips(table))
 		return err;

@@ -84,9 +84,13 @@ bool ledger_set_here(const struct ledger_set *set, __u32 slot);
  * same device. */
 void ledger_rename(struct ledger *l, __u32 slot, const char *name);
 
-/* Records the new name of each interface of the set renamed since it was
- * recorded (its index now has another name) that same_device(ifindex, ctx)
- * says is still the one counted. */
+/* Renames in set each interface renamed since it was recorded (its index
+ * now has another name) that same_device(ifindex, ctx) says is still the
+ * one counted. */
+void ledger_set_follow_renames(struct ledger_set *set,
+			       bool (*same_device)(int ifindex, const void *ctx), const void *ctx);
+
+/* The same in the ledger's own set: the new names are recorded. */
 void ledger_follow_renames(struct ledger *l, bool (*same_device)(int ifindex, const void *ctx),
 			   const void *ctx);
 

@@ -43,6 +43,7 @@ struct group {
 	struct tally *tallies;	/* its members', by slot */
 	struct monitor *members;
 	int n;
+	bool settled;	/* its first round written: what --force replaced is let go */
 };
 
 static const struct sink_ops *const format_sinks[] = {
@@ -111,7 +112,7 @@ static int monitor_open(struct group *g, __u32 slot, const struct config *cfg,
 		return EXIT_RUNTIME;
 	}
 	m->info = (struct iface_info){
-		.name = m->att.ifname, .ifindex = m->att.ifindex,
+		.name = iface->name, .shown = m->att.ifname, .ifindex = m->att.ifindex,
 		.mode = mode_name(m->att.mode), .program = attachment_program_name(&m->att),
 		.capacity = cfg->max_sources,
 	};
@@ -217,7 +218,8 @@ static void follow_rename(struct group *g, int slot)
 
 	if (!attachment_follow_rename(&m->att))
 		return;
-	m->info.name = m->att.ifname;
+	m->info.name = m->att.kernel_name;
+	m->info.shown = m->att.ifname;
 	if (ledger->fd >= 0)
 		ledger_rename(ledger, slot, m->att.kernel_name);
 }
@@ -365,6 +367,15 @@ static int sink_failed(int err)
 	return EXIT_RUNTIME;
 }
 
+/* The first round is written: the start succeeded, and what --force
+ * replaced is let go for good. */
+static void settle(struct group *g)
+{
+	for (int i = 0; i < g->n; i++)
+		attachment_settle(&g->members[i].att);
+	g->settled = true;
+}
+
 static int run(struct group *group, const struct config *cfg, struct ticker *tk,
 	       const struct sinks *sinks)
 {
@@ -391,6 +402,8 @@ static int run(struct group *group, const struct config *cfg, struct ticker *tk,
 		attached = report_all(group, &cfg->key, sinks, &round);
 		if (attached < 0)
 			return sink_failed(attached);
+		if (!group->settled)
+			settle(group);
 		if (cfg->count && ++reports >= cfg->count)
 			more = false;
 	}
@@ -479,13 +492,6 @@ static void forget_new(struct monitor *mons, int opened)
 			attachment_forget(&mons[i].att, false);
 }
 
-/* Started: what --force replaced is let go for good. */
-static void settle(struct monitor *mons, int opened)
-{
-	for (int i = 0; i < opened; i++)
-		attachment_settle(&mons[i].att);
-}
-
 static void close_sinks(struct sinks *sinks)
 {
 	for (int i = 0; i < sinks->n; i++)
@@ -522,8 +528,7 @@ static void say_how_to_stop(const struct config *cfg)
  * is written there. */
 static int hold_std_fds(const struct config *cfg)
 {
-	bool writes_stdout = cfg->action == ACTION_STATUS ||
-			     (cfg->action == ACTION_COUNT && cfg->format != FORMAT_NONE);
+	bool writes_stdout = cfg->action != ACTION_COUNT || cfg->format != FORMAT_NONE;
 
 	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
@@ -589,12 +594,10 @@ int main(int argc, char **argv)
 		say_how_to_stop(&cfg);
 		err = open_sinks(&sinks, &cfg, &listen_fd);
 	}
-	if (!err) {
-		settle(mons, opened);
+	if (!err)
 		err = run(&group, &cfg, &tk, &sinks);
-	} else {
+	if (err && !group.settled)	/* nothing written yet: as if it never started */
 		forget_new(mons, opened);
-	}
 	close_sinks(&sinks);	/* gives the terminal back first: messages follow */
 	if (listen_fd >= 0)
 		close(listen_fd);

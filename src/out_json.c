@@ -163,6 +163,7 @@ static int json_report(struct sink *base, const struct report *r)
 {
 	struct json_sink *s = (struct json_sink *)base;
 	json_object *o, *sources;
+	int err;
 
 	if (rows_rank(&s->stream.rows, r, s->stream.o.sort, false, s->stream.o.top))
 		return -ENOMEM;
@@ -180,9 +181,10 @@ static int json_report(struct sink *base, const struct report *r)
 	json_object_object_add(o, "untracked", counter_json(&r->untracked));
 	json_object_object_add(o, "total", counter_json(&r->total));
 	fprintf(s->stream.o.out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	err = stream_sink_written(&s->stream);	/* at once: errno is the write's */
 	json_object_put(o);
 	s->current = NULL;
-	return stream_sink_written(&s->stream);
+	return err;
 }
 
 const struct sink_ops sink_json = {

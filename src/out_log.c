@@ -55,7 +55,7 @@ static void write_key(FILE *out, const struct report *r, const struct source_cou
 static void write_header(const struct log_sink *s, const struct report *r, const char *what)
 {
 	if (s->stream.o.n_ifaces > 1)
-		fprintf(s->stream.o.out, "%s %s of iface \"%s\":", s->when, what, r->iface->name);
+		fprintf(s->stream.o.out, "%s %s of iface \"%s\":", s->when, what, r->iface->shown);
 	else
 		fprintf(s->stream.o.out, "%s %s:", s->when, what);
 }

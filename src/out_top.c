@@ -310,7 +310,7 @@ static void flow_iface(struct flow *f, const struct report *r)
 	const struct counter_report *t = &r->total;
 	char fields[4][FIELD_LEN], pps[UNIT_LEN], bps[UNIT_LEN];
 
-	snprintf(fields[0], FIELD_LEN, "%s", r->iface->name);
+	snprintf(fields[0], FIELD_LEN, "%s", r->iface->shown);
 	snprintf(fields[1], FIELD_LEN, "%s %s", r->iface->mode, r->iface->program);
 	snprintf(fields[2], FIELD_LEN, "table %zu/%u (%.1f%%)", r->n_keys, r->iface->capacity,
 		 share(r->n_keys, r->iface->capacity));
@@ -469,7 +469,7 @@ static int iface_name_width(const struct frame *f)
 	int w = 5;	/* "IFACE" */
 
 	for (size_t i = 0; i < f->data.round.n_reports; i++) {
-		int n = (int)strlen(f->data.reports[i].iface->name);
+		int n = (int)strlen(f->data.reports[i].iface->shown);
 
 		w = n > w ? n : w;
 	}
@@ -602,7 +602,7 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 	snprintf(num[COL_SHARE], UNIT_LEN, "%.1f%%", pct);
 	for (int c = 0; c < N_COLUMNS; c++)
 		texts[c] = num[c];
-	format_row(line, l, v->iface->name,
+	format_row(line, l, v->iface->shown,
 		   key_format_address(round_key(&s->frame.data), v->key.meta, v->key.addr, addr),
 		   key_format_vlans(v->key.meta, vlans), texts);
 	mvhline(y, 0, ' ' | attr, COLS);	/* a selection spans the whole line */
@@ -956,7 +956,7 @@ static int top_open(struct sink **out, const struct sink_options *o)
 		top_free(s);
 		return -ENOMEM;
 	}
-	/* Asked again (cli_parse() asked before attaching) before newterm():
+	/* Asked again (main() asked before attaching) before newterm():
 	 * one that fails leaks what it allocated (ncurses 6.4). */
 	if (top_check_terminal(o->out)) {
 		top_free(s);

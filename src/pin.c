@@ -71,7 +71,7 @@ static int existing_ancestor(const char *path, char *buf, size_t len)
 /* Whether xdptop mounted the BPF filesystem it pins to in a mount
  * namespace of its own: ip netns exec makes one per command, with a /sys
  * that has no bpffs. That mount, and the pins, go with the namespace, so
- * when xdptop (its only process) exits. */
+ * when xdptop, its only process, exits. */
 static bool pins_private;
 
 bool pin_private(void)
@@ -79,13 +79,19 @@ bool pin_private(void)
 	return pins_private;
 }
 
+/* Whether xdptop runs in a mount namespace made for it alone, one that
+ * goes when it exits: ip netns exec makes one for the command it execs,
+ * which is then not its parent's. (A shell run there shares it with what
+ * it starts: the namespace lasts as long as the shell.) False when it
+ * cannot tell. */
 static bool in_own_mount_namespace(void)
 {
-	struct stat self, init;
+	struct stat self, parent;
+	char path[32];
 
-	/* Also when it cannot tell (no access to PID 1's). */
-	return stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init) ||
-	       self.st_ino != init.st_ino;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)getppid());
+	return !stat("/proc/self/ns/mnt", &self) && !stat(path, &parent) &&
+	       self.st_ino != parent.st_ino;
 }
 
 int pin_failed(const char *doing, const char *path, int err)
@@ -114,7 +120,7 @@ int pin_failed(const char *doing, const char *path, int err)
 		code = EXIT_BPF;
 		break;
 	default:
-		fix = "choose another --pin=DIR, or rerun with -v";
+		fix = "choose another --pin=DIR";
 		code = EXIT_RUNTIME;
 		break;
 	}

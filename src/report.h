@@ -19,7 +19,8 @@ int sort_key_parse(const char *name);
 
 /* What outputs know of an interface, fixed once it is attached. */
 struct iface_info {
-	const char *name;
+	const char *name;	/* as the user named it (JSON, Prometheus) */
+	const char *shown;	/* control characters escaped (stderr, log, view) */
 	int ifindex;
 	const char *mode;	/* "native" or "generic" */
 	const char *program;	/* the XDP program's name */

@@ -67,13 +67,14 @@ struct pinned_view {
 	char names[MAX_INTERFACES * (QUOTED_LEN(IF_NAMESIZE) + 8)];	/* of the set */
 };
 
-/* Reads the ledger pinned in p for ifindex (renames followed: see
- * ledger_follow_renames()), or says why it cannot. */
+/* Reads the ledger pinned in p for ifindex, or says why it cannot. A
+ * renamed interface is named as it is now (ledger_set_follow_renames()),
+ * but only here: looking changes nothing pinned. */
 static void read_pinned(const struct pin *p, const char *netns, int ifindex,
 			struct pinned_view *v)
 {
 	struct ledger l = { .fd = -1 };
-	const struct ledger_identity *id;
+	struct ledger_identity copy, *id = &copy;
 	int err = pin_get(p, PIN_LEDGER), slot;
 	__u32 flips;
 	__u64 cut_ns;
@@ -91,8 +92,8 @@ static void read_pinned(const struct pin *p, const char *netns, int ifindex,
 			snprintf(v->options, sizeof(v->options), "a ledger that does not count "
 				 "this interface (index %d)", ifindex);
 	} else {
-		ledger_follow_renames(&l, pin_holds_device, netns);
-		id = ledger_id(&l);
+		copy = *ledger_id(&l);
+		ledger_set_follow_renames(&id->set, pin_holds_device, netns);
 		ledger_options(id, v->options, sizeof(v->options));
 		ledger_committed(&l, slot, &v->counts, &flips, &cut_ns);
 		v->gone = ledger_set_names(id, v->names, sizeof(v->names));
@@ -108,12 +109,15 @@ static void read_pinned(const struct pin *p, const char *netns, int ifindex,
 static void show_hint(const char *root, const struct pinned_view *v, const char *detach,
 		      bool counts)
 {
+	char dir[QUOTED_LEN(PATH_MAX)];
+
 	printf("    %s; ", counts ? "no xdptop runs: it keeps counting" :
 	       "no xdptop runs, and its program was taken off: not counting");
 	if (v->gone)
 		printf("an interface of its set is gone: ");
 	else if (strcmp(root, PIN_ROOT_DEFAULT))
-		printf("'xdptop --pin=%s %s' takes it up, ", root, v->names);
+		printf("'xdptop --pin=%s %s' takes it up, ", shell_word(root, dir, sizeof(dir)),
+		       v->names);
 	else
 		printf("'xdptop --pin %s' takes it up, ", v->names);
 	printf("'%s' removes it%s\n", detach, v->n > 1 ? " and the others" : "");
@@ -228,22 +232,22 @@ static int detach_unpinned(const struct iface_arg *iface)
 			mode = XDP_FLAGS_SKB_MODE;
 	}
 	if (!mode) {
-		printf("Nothing of xdptop's on iface \"%s\"\n", iface->name);
+		printf("Nothing of xdptop's on iface \"%s\"\n", iface->shown);
 		return EXIT_OK;
 	}
 	err = bpf_xdp_detach(iface->ifindex, mode, NULL);
 	if (err == -EBUSY) {
 		fprintf(stderr, "xdptop: iface \"%s\" has xdptop's program through a bpf_link, not "
 				"pinned here: stop the xdptop that runs on it, or name where it pinned "
-				"it (xdptop --pin=DIR --detach)\n", iface->name);
+				"it (xdptop --pin=DIR --detach)\n", iface->shown);
 		return EXIT_INTERFACE;
 	}
 	if (err) {
 		fprintf(stderr, "xdptop: cannot detach xdptop from iface \"%s\" (%s): run as root\n",
-			iface->name, strerror(-err));
+			iface->shown, strerror(-err));
 		return EXIT_PRIVILEGE;
 	}
-	printf("Detached xdptop from iface \"%s\"\n", iface->name);
+	printf("Detached xdptop from iface \"%s\"\n", iface->shown);
 	return EXIT_OK;
 }
 
@@ -264,25 +268,24 @@ static void set_of(const struct pin *p, const char *netns, const struct iface_ar
 		   struct ledger_set *set)
 {
 	struct ledger l = { .fd = -1 };
-	int fd = pin_get(p, PIN_LEDGER);
-	const struct ledger_set *pinned = fd >= 0 && !ledger_open(&l, fd) ? &ledger_id(&l)->set :
-					  NULL;
-	int slot;
+	int fd = pin_get(p, PIN_LEDGER), slot = -1;
+	struct ledger_set pinned = { 0 };
 	char name[IF_NAMESIZE];
 
-	if (pinned)
-		ledger_follow_renames(&l, pin_holds_device, netns);
-	slot = pinned ? ledger_set_slot(pinned, iface->ifindex) : -1;
-	*set = (struct ledger_set){ .n = 1, .ifindex = { iface->ifindex } };
-	snprintf(set->name[0], IF_NAMESIZE, "%s", iface->name);
-	if (slot >= 0 && (ledger_set_here(pinned, slot) || !if_indextoname(iface->ifindex, name)))
-		*set = *pinned;
-	else if (slot >= 0)
-		memcpy(set->name[0], pinned->name[slot], IF_NAMESIZE);
+	if (fd >= 0 && !ledger_open(&l, fd)) {
+		pinned = ledger_id(&l)->set;
+		ledger_set_follow_renames(&pinned, pin_holds_device, netns);
+		slot = ledger_set_slot(&pinned, iface->ifindex);
+	}
 	ledger_close(&l);
+	*set = (struct ledger_set){ .n = 1, .ifindex = { iface->ifindex } };
+	memcpy(set->name[0], iface->kernel_name, IF_NAMESIZE);
+	if (slot >= 0 && (ledger_set_here(&pinned, slot) || !if_indextoname(iface->ifindex, name)))
+		*set = pinned;
+	else if (slot >= 0)
+		memcpy(set->name[0], pinned.name[slot], IF_NAMESIZE);
 }
 
-/* Off now, even if a process still holds the link; then the state goes. */
 /* A name from a ledger's set (IF_NAMESIZE bytes, maybe unterminated), as
  * messages show it. */
 static const char *set_name(const char *name, char shown[QUOTED_LEN(IF_NAMESIZE)])
@@ -295,10 +298,10 @@ static const char *set_name(const char *name, char shown[QUOTED_LEN(IF_NAMESIZE)
 	       shown;
 }
 
+/* Off now, even if a process still holds the link; then the state goes. */
 static void remove_pinned(struct pin *p, const char *name)
 {
 	char shown[QUOTED_LEN(IF_NAMESIZE)];
-
 	int fd = pin_get(p, PIN_LINK);
 
 	if (fd >= 0) {

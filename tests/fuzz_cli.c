@@ -83,8 +83,9 @@ static void check_config(const struct config *cfg, char **argv, int argc)
 
 		for (int j = 1; j < argc; j++)
 			from_argv |= a->name == argv[j];
-		require(from_argv || a->name == a->kernel_name || a->name == a->shown);
-		for (const char *c = a->name; *c; c++)	/* escaped: a terminal shows it */
+		require(from_argv || a->name == a->kernel_name);
+		require(a->shown == a->name || a->shown == a->escaped);
+		for (const char *c = a->shown; *c; c++)	/* escaped: a terminal shows it */
 			require((unsigned char)*c >= 0x20 && *c != 0x7f);
 		require(a->ifindex > 0);
 		require(memchr(a->kernel_name, '\0', IF_NAMESIZE) && a->kernel_name[0]);

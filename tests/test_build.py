@@ -19,19 +19,29 @@ import pytest
 from conftest import BUILD, ROOT, sh
 
 
-def test_object_loads_with_bpftool():
-    pin = Path("/sys/fs/bpf") / f"xdptop-test-{os.getpid()}"
+@pytest.fixture
+def bpffs_dir(tmp_path):
+    """A directory on a bpffs of the test's own (bpftool would otherwise
+    mount one on the host's /sys/fs/bpf); unmounted after, with what was
+    pinned there."""
+    root = tmp_path / "bpffs"
+    root.mkdir()
+    sh("mount", "-t", "bpf", "bpf", str(root))
     try:
-        sh("bpftool", "prog", "loadall", str(BUILD / "xdptop.bpf.o"), str(pin))
-        assert sorted(p.name for p in pin.iterdir()) == ["xdptop", "xdptop_frags"]
-        shown = sh("bpftool", "prog", "show", "pinned", str(pin / "xdptop_frags")).stdout
-        assert " xdp " in shown and "name xdptop_frags" in shown, shown
+        yield root / "progs"
     finally:
-        subprocess.run(["rm", "-rf", str(pin)], check=True)
-    assert not pin.exists()
+        sh("umount", "-l", str(root), check=False)
 
 
-def test_object_sections():
+def test_object_loads_with_bpftool(bpffs_dir):
+    pin = bpffs_dir
+    sh("bpftool", "prog", "loadall", str(BUILD / "xdptop.bpf.o"), str(pin))
+    assert sorted(p.name for p in pin.iterdir()) == ["xdptop", "xdptop_frags"]
+    shown = sh("bpftool", "prog", "show", "pinned", str(pin / "xdptop_frags")).stdout
+    assert " xdp " in shown and "name xdptop_frags" in shown, shown
+
+
+def test_object_sections(bpffs_dir):
     """What the agent needs of build/xdptop.bpf.o, read from the object
     itself (ELF symbols and its BTF, as libbpf reads them) and from the
     kernel once loaded: exactly the two programs, xdptop in section xdp and
@@ -114,27 +124,23 @@ def test_object_sections():
 
     # The kernel's view: both XDP programs, GPL-compatible, with BTF, using
     # those maps as mmapable arrays of those sizes.
-    pin = Path("/sys/fs/bpf") / f"xdptop-sections-{os.getpid()}"
-    try:
-        sh("bpftool", "prog", "loadall", str(obj), str(pin))
-        for prog in ("xdptop", "xdptop_frags"):
-            shown = json.loads(sh("bpftool", "-j", "prog", "show", "pinned",
-                                  str(pin / prog)).stdout)
-            assert (shown["type"], shown["name"], shown["gpl_compatible"]) == \
-                ("xdp", prog, True), shown
-            assert shown.get("btf_id"), shown
-            loaded = {}
-            for map_id in shown["map_ids"]:
-                m = json.loads(sh("bpftool", "-j", "map", "show", "id", str(map_id)).stdout)
-                loaded[m["name"]] = m
-            for name, d in maps.items():
-                m = loaded[name]
-                assert (m["type"], m["flags"], m["bytes_key"], m["max_entries"]) == \
-                    ("array", BPF_F_MMAPABLE, 4, d["max_entries"]), m
-                assert m["bytes_value"] == d["value"][1], (m, d)
-    finally:
-        subprocess.run(["rm", "-rf", str(pin)], check=True)
-    assert not pin.exists()
+    pin = bpffs_dir
+    sh("bpftool", "prog", "loadall", str(obj), str(pin))
+    for prog in ("xdptop", "xdptop_frags"):
+        shown = json.loads(sh("bpftool", "-j", "prog", "show", "pinned",
+                              str(pin / prog)).stdout)
+        assert (shown["type"], shown["name"], shown["gpl_compatible"]) == \
+            ("xdp", prog, True), shown
+        assert shown.get("btf_id"), shown
+        loaded = {}
+        for map_id in shown["map_ids"]:
+            m = json.loads(sh("bpftool", "-j", "map", "show", "id", str(map_id)).stdout)
+            loaded[m["name"]] = m
+        for name, d in maps.items():
+            m = loaded[name]
+            assert (m["type"], m["flags"], m["bytes_key"], m["max_entries"]) == \
+                ("array", BPF_F_MMAPABLE, 4, d["max_entries"]), m
+            assert m["bytes_value"] == d["value"][1], (m, d)
 
 
 def test_install_prefix_destdir():

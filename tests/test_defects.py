@@ -22,7 +22,8 @@ from conftest import ROOT, sanitizer_env, sh
 from test_pin import bpffs  # noqa: F401 (a fixture)
 from test_cli import idle  # noqa: F401 (a fixture)
 from test_cli import (BPF, INTERFACE, OK, RUNTIME, USAGE, assert_clean, attached_line,
-                      attached_prog, in_private_mounts, lines, no_native_iface, run)
+                      attached_prog, capsh, in_private_mounts, lines, no_native_iface,
+                      run)
 
 
 def shell(ns, script, timeout=60):
@@ -534,4 +535,52 @@ def test_control_characters_in_an_interface_name(lab, xdptop, bpffs):
     assert (res.returncode, lines(res.stdout)) == (OK, [
         'Detached xdptop from iface "e\\x1bx" and removed its pinned state',
         'Detached xdptop from iface "w1" and removed its pinned state']), res
+    assert_clean(ns)
+
+
+def test_a_pin_never_committed_starts_its_interval_when_made(lab, xdptop, bpffs):
+    """An agent killed before its first report leaves a ledger never
+    committed, while its program counts on: the agent that takes it up
+    measures its first interval from when the ledger was made, not from its
+    own start (every frame since would land in one short interval)."""
+    _, ns = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    first = lab.start(ns, xdptop, root, "-f", "json", "-i", "60", "v1")
+    first.wait_attached()
+    made = time.monotonic()
+    first.kill()
+    time.sleep(1.5)
+    res = run(ns, xdptop, root, "-f", "json", "-i", "0.2", "-c", "1", "v1")
+    assert res.returncode == OK, res.stderr
+    interval = json.loads(lines(res.stdout)[0])["interval"]
+    assert 1.5 <= interval <= time.monotonic() - made + 0.5, interval
+    assert run(ns, xdptop, root, "--detach", "v1").returncode == OK
+
+
+def test_force_puts_the_program_back_when_the_first_report_fails(lab, xdptop):
+    """> /dev/full: the first report cannot be written. The start is over
+    only once a report is out: until then the program replaced goes back."""
+    _, ns = lab.pair(mtu=1500)
+    prog, _ = foreign_program(lab, ns, xdptop, "netlink")
+    res = shell(ns, f"exec {shlex.quote(xdptop)} --force -f json -i 0.1 -c 1 v1 >/dev/full")
+    who = f'{prog[0]} ("{prog[1]}")'
+    assert (res.returncode, lines(res.stderr)[-2:]) == (RUNTIME, [
+        CANNOT_WRITE, f'xdptop: put XDP program {who} back on iface "v1"']), res
+    assert attached_prog(ns, "v1") == prog
+    sh("ip", "-n", ns.name, "link", "set", "dev", "v1", "xdpdrv", "off")
+    assert_clean(ns)
+
+
+def test_force_without_cap_sys_admin_says_it_cannot_put_back(lab, xdptop):
+    """Without CAP_SYS_ADMIN the program replaced cannot be opened, so it
+    cannot go back: said, with why, when the start fails after the replace."""
+    _, ns = lab.pair(mtu=1500)
+    no_native_iface(ns, "d0")
+    prog, _ = foreign_program(lab, ns, xdptop, "netlink")
+    res = capsh(ns, xdptop, "cap_sys_admin", "--force", "--mode", "native", "-f", "json",
+                "-c", "1", "v1", "d0")
+    assert res.returncode == INTERFACE, res
+    assert lines(res.stderr)[-1] == (
+        f'xdptop: cannot put XDP program {prog[0]} back on iface "v1" (it could not be opened: '
+        "Operation not permitted; that needs CAP_SYS_ADMIN): attach it again by hand"), res
     assert_clean(ns)
