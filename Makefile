@@ -1,6 +1,6 @@
 # xdptop - count packets and bytes per source address with XDP.
 # make [V=1] [SANITIZE=1] [WERROR=0] [CC=...] [CFLAGS=...] [EXTRA_CFLAGS=...]
-# make check | fuzz | bench | demo | install | uninstall | deb | readme | clean
+# make check | check-kernels | fuzz | bench | demo | install | uninstall | deb | readme | clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=

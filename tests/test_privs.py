@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ASAN_ENV, BUILD, DATA, as_expected, check_identity, counts, sh
+from conftest import ASAN_ENV, BUILD, DATA, as_expected, check_identity, counts, pace, sh
 
 NOBODY = "65534"
 CAPS = "cap_bpf,cap_net_admin"
@@ -62,7 +62,7 @@ def count_while_unprivileged(lab, wrapper, binary, expect_bounding_zero, options
     if expect_bounding_zero:
         assert status["CapBnd"] == ZERO_CAPS, status
     assert status["NoNewPrivs"] == "1", status
-    sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(DATA / "dcb_ets.pcap"))
+    sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(DATA / "dcb_ets.pcap"))
     time.sleep(0.3)
     assert agent.stop() == 0, agent.stderr()
     last = agent.reports()[-1]

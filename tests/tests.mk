@@ -6,7 +6,7 @@ SAN_BUILD := $(BUILD)/san
 TEST_CFLAGS = $(call cflags,-Wno-unused-parameter)
 UNIT_LIBS = $(LDLIBS) -lcmocka
 
-.PHONY: check check-build fuzz
+.PHONY: check check-build check-kernels fuzz
 
 # libFuzzer targets, always clang and the sanitizers, in either build: the
 # option parser (tests/fuzz_cli.c says how argp's exits are kept from ending
@@ -64,3 +64,11 @@ check:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) SANITIZE=1 check-build
 	$(Q)tests/prepare.sh
 	$(Q)XDPTOP_BUILD=$(abspath $(BUILD)) $(PYTEST) -p no:cacheprovider -q -rfEs tests
+
+# make check-kernels [KERNELS="bookworm trixie"]: a focused selection of the
+# suite under each Debian release's own kernel, emulated (tests/kernels/check
+# says which tests and why); the plain build only, to keep it short. Needs
+# root, QEMU (installed when missing) and, once, Debian's kernel packages.
+KERNELS ?= bookworm trixie
+check-kernels: all
+	$(Q)tests/kernels/check $(abspath $(BUILD)) $(KERNELS)
