@@ -7,26 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
-#include <sys/utsname.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "kernel.h"
 #include "msg.h"
 #include "table.h"
 #include "xdptop.skel.h"
-
-/* Whether the running kernel is older than major.minor: only then is a
- * rejected program blamed on its version. */
-static bool kernel_older_than(int major, int minor)
-{
-	struct utsname u;
-	int ma, mi;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma < major || (ma == major && mi < minor);
-}
 
 static int load_error(int err)
 {
@@ -46,9 +34,8 @@ static int load_error(int err)
 				"lower --max-sources\n", strerror(-err));
 		return EXIT_BPF;
 	default:
-		fprintf(stderr, "xdptop: the kernel rejected xdptop's XDP program (%s): %srerun "
-				"with -v for the verifier's log\n", strerror(-err),
-			kernel_older_than(5, 18) ? "it needs Linux 5.18 or later; " : "");
+		fprintf(stderr, "xdptop: the kernel rejected xdptop's XDP program (%s): rerun "
+				"with -v for the verifier's log\n", strerror(-err));
 		return EXIT_BPF;
 	}
 }
@@ -137,8 +124,10 @@ static int open_sized(struct attachment *a, __u32 max_sources, const struct key_
 	skel->rodata->iface_slot = share->slot;
 	set_key(skel, key);
 	/* Only the programs it may attach: the single-buffer one needs
-	 * CAP_PERFMON to load (see privs.c). */
+	 * CAP_PERFMON to load (see privs.c); a kernel without xdp.frags
+	 * refuses the multi-buffer one (kernel_check() chose --single-buffer). */
 	bpf_program__set_autoload(skel->progs.xdptop, single_buffer);
+	bpf_program__set_autoload(skel->progs.xdptop_frags, kernel_has_frags());
 	/* table_max_sources() keeps these under 2^32. */
 	err = bpf_map__set_max_entries(skel->maps.slots, XDPTOP_EPOCHS * table_epoch_slots(z));
 	err = err ?: bpf_map__set_max_entries(skel->maps.claims,
@@ -285,19 +274,28 @@ static int link_xdp(const struct attachment *a, bool frags, enum attach_mode mod
 	return bpf_link_create(bpf_program__fd(prog), a->ifindex, BPF_XDP, &opts);
 }
 
+/* Whether the single-buffer program, refused with err, is to be tried again
+ * as the multi-buffer one: when the MTU needs it (ERANGE on veth, EINVAL on
+ * other drivers) and the kernel has it. */
+static bool frags_instead(const struct attachment *a, bool single_buffer, int err)
+{
+	return single_buffer && (err == -ERANGE || err == -EINVAL) &&
+	       bpf_program__fd(a->skel->progs.xdptop_frags) >= 0;
+}
+
 /* The multi-buffer (xdp.frags) program by default: while a single-buffer
  * one is attached natively, a driver refuses an MTU that needs multi-buffer
  * frames (a veth's peer cannot go above ~3.5 KB), and counting must not
  * change what the link accepts. --single-buffer asks for the cheaper one
  * (no helper call for the length), and still falls back to xdp.frags when
- * the MTU already needs it (ERANGE on veth, EINVAL on other drivers). */
+ * the MTU already needs it. */
 static int link_in_mode(struct attachment *a, enum attach_mode mode, bool single_buffer)
 {
 	int fd = link_xdp(a, !single_buffer, mode);
 
 	a->mode = mode;
 	a->frags = !single_buffer;
-	if (single_buffer && (fd == -ERANGE || fd == -EINVAL)) {
+	if (frags_instead(a, single_buffer, fd)) {
 		int frags_fd = link_xdp(a, true, mode);
 
 		if (frags_fd >= 0) {
@@ -373,7 +371,7 @@ static __u32 prog_id_of(int prog_fd)
 
 /* Puts xdptop's program where the holder's was, with put(): the
  * single-buffer one when asked for, unless the link's MTU needs the
- * multi-buffer one (ERANGE on veth, EINVAL elsewhere). */
+ * multi-buffer one. */
 static int put_program(struct attachment *a, bool single_buffer,
 		       int (*put)(const struct attachment *a, int prog_fd, int arg), int arg)
 {
@@ -381,7 +379,7 @@ static int put_program(struct attachment *a, bool single_buffer,
 
 	a->frags = !single_buffer;
 	err = put(a, bpf_program__fd(attached_program(a)), arg);
-	if (single_buffer && (err == -ERANGE || err == -EINVAL)) {
+	if (frags_instead(a, single_buffer, err)) {
 		a->frags = true;
 		err = put(a, bpf_program__fd(attached_program(a)), arg);
 	}

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "cli.h"
+#include "kernel.h"
 #include "msg.h"
 #include "output.h"
 #include "http.h"
@@ -165,8 +166,8 @@ static int collect(struct group *g, const struct ticker *tk, struct round *round
 	clock_gettime(CLOCK_REALTIME, &round->when);
 	err = table_grace_period();
 	if (err) {
-		msg("cannot wait for the XDP programs to finish (%s): xdptop needs Linux 5.18 or "
-		    "later", strerror(-err));
+		msg("cannot wait for the XDP programs to finish (%s): rerun with -v for libbpf's "
+		    "messages", strerror(-err));
 		return EXIT_RUNTIME;
 	}
 	round->elapsed = seconds_since(&tk->start, &cut);
@@ -585,7 +586,8 @@ int main(int argc, char **argv)
 
 	group = (struct group){ .members = mons, .tallies = tallies, .n = cfg.n_ifaces,
 				.budget.max_sources = cfg.max_sources };
-	err = privs_check(cfg.single_buffer);
+	err = kernel_check(&cfg.single_buffer);
+	err = err ?: privs_check(cfg.single_buffer);
 	err = err ?: listen_open(&cfg.listen, &listen_fd);
 	err = err ?: open_group(&group, &cfg, &tk.start, &opened);
 	err = err ?: grace_open();

@@ -9,6 +9,11 @@
  *   old_kernel    every bpf() call without CAP_BPF (or CAP_SYS_ADMIN) in
  *                 the effective set fails with EPERM, as before Linux 6.5
  *                 with unprivileged BPF disabled (Debian's default)
+ *   no_frags      loading a program with BPF_F_XDP_HAS_FRAGS fails with
+ *                 EINVAL, as before Linux 5.18 (no multi-buffer XDP)
+ *   no_atomics    loading a program with an atomic operation other than
+ *                 the add that returns nothing fails with EINVAL, as
+ *                 before Linux 5.12
  *
  * Every other call goes on to the real one. libbpf calls bpf() through
  * syscall(3). For tests/test_defects.py and tests/test_privs.py. */
@@ -50,9 +55,25 @@ static int bpf_capable(void)
 	return (eff >> CAP_BPF_BIT & 1) || (eff >> CAP_SYS_ADMIN_BIT & 1);
 }
 
-/* Whether this bpf() call fails, and with what errno (0: it goes on). */
-static int bpf_fault(long cmd)
+/* Whether a program uses the atomic operations Linux 5.12 brought. */
+static int has_new_atomics(const union bpf_attr *attr)
 {
+	const struct bpf_insn *insn = (const struct bpf_insn *)(uintptr_t)attr->insns;
+
+	for (__u32 i = 0; i < attr->insn_cnt; i++)
+		if (BPF_CLASS(insn[i].code) == BPF_STX && BPF_MODE(insn[i].code) == BPF_ATOMIC &&
+		    insn[i].imm != BPF_ADD)
+			return 1;
+	return 0;
+}
+
+/* Whether this bpf() call fails, and with what errno (0: it goes on). */
+static int bpf_fault(long cmd, const union bpf_attr *attr)
+{
+	if (cmd == BPF_PROG_LOAD && fault("no_frags") && attr->prog_flags & BPF_F_XDP_HAS_FRAGS)
+		return EINVAL;
+	if (cmd == BPF_PROG_LOAD && fault("no_atomics") && has_new_atomics(attr))
+		return EINVAL;
 	if (cmd == BPF_OBJ_PIN && fault("pin"))
 		return ENOMEM;
 	if (fault("old_kernel") && !bpf_capable())
@@ -70,7 +91,7 @@ long syscall(long number, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (number == SYS_bpf && (errno = bpf_fault(a[0])))
+	if (number == SYS_bpf && (errno = bpf_fault(a[0], (const union bpf_attr *)a[1])))
 		return -1;
 	if (!real)
 		real = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");

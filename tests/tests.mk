@@ -70,5 +70,5 @@ check:
 # says which tests and why); the plain build only, to keep it short. Needs
 # root, QEMU (installed when missing) and, once, Debian's kernel packages.
 KERNELS ?= bookworm trixie
-check-kernels: all
+check-kernels: all $(BUILD)/fault.so
 	$(Q)tests/kernels/check $(abspath $(BUILD)) $(KERNELS)
