@@ -3,6 +3,8 @@
  * can take a way xdptop fails, or a kernel it does not run on:
  *
  *   pin           bpf(BPF_OBJ_PIN) fails with ENOMEM (a memory cgroup full)
+ *   put_back      every bpf(BPF_LINK_UPDATE) but the first fails with EPERM
+ *                 (--force's replace goes through, putting the old back not)
  *   no_new_privs  prctl(PR_SET_NO_NEW_PRIVS) fails with EPERM (dropping the
  *                 capabilities)
  *   http          MHD_start_daemon() returns NULL (the exporter's thread)
@@ -16,7 +18,7 @@
  *                 before Linux 5.12
  *
  * Every other call goes on to the real one. libbpf calls bpf() through
- * syscall(3). For tests/test_defects.py and tests/test_privs.py. */
+ * syscall(3). For tests/test_defects.py, test_privs.py and test_kernels.py. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -68,6 +70,9 @@ static int has_new_atomics(const union bpf_attr *attr)
 }
 
 /* Whether this bpf() call fails, and with what errno (0: it goes on). */
+/* bpf(BPF_LINK_UPDATE) calls so far: --force's replace is the first. */
+static int link_updates;
+
 static int bpf_fault(long cmd, const union bpf_attr *attr)
 {
 	if (cmd == BPF_PROG_LOAD && fault("no_frags") && attr->prog_flags & BPF_F_XDP_HAS_FRAGS)
@@ -76,6 +81,8 @@ static int bpf_fault(long cmd, const union bpf_attr *attr)
 		return EINVAL;
 	if (cmd == BPF_OBJ_PIN && fault("pin"))
 		return ENOMEM;
+	if (cmd == BPF_LINK_UPDATE && fault("put_back") && link_updates++)
+		return EPERM;
 	if (fault("old_kernel") && !bpf_capable())
 		return EPERM;
 	return 0;

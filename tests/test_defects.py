@@ -584,3 +584,21 @@ def test_force_without_cap_sys_admin_says_it_cannot_put_back(lab, xdptop):
         f'xdptop: cannot put XDP program {prog[0]} back on iface "v1" (it could not be opened: '
         "Operation not permitted; that needs CAP_SYS_ADMIN): attach it again by hand"), res
     assert_clean(ns)
+
+
+def test_force_says_when_the_program_cannot_go_back(lab, xdptop):
+    """The kernel refuses to put the replaced program back in its link
+    (tests/fault.c refuses every link update but the replace): said, with
+    why and what to do, and nothing of xdptop's is left on the interface."""
+    _, ns = lab.pair(mtu=1500)
+    no_native_iface(ns, "d0")
+    prog, other = foreign_program(lab, ns, xdptop, "bpf_link")
+    res = run(ns, *with_fault(xdptop, "put_back"), "--force", "--mode", "native", "-f", "json",
+              "-c", "1", "v1", "d0")
+    who = f'{prog[0]} ("{prog[1]}")'
+    assert res.returncode == INTERFACE, res
+    assert lines(res.stderr)[-1] == (
+        f'xdptop: could not put XDP program {who} back on iface "v1" (Operation not permitted): '
+        "attach it again by hand"), res
+    other.kill()
+    assert_clean(ns, wait=5)
