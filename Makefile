@@ -51,8 +51,9 @@ LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -l
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall $(WERROR_FLAGS) -D__BPF__ \
 	      -I/usr/include/$(ARCH)-linux-gnu -Isrc
 
-AGENT_SRCS := main.c cli.c iface.c msg.c privs.c kernel.c attach.c pin.c ledger.c status.c key.c table.c \
-	      tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c exported.c http.c
+AGENT_SRCS := main.c cli.c iface.c msg.c privs.c kernel.c attach.c pin.c ledger.c status.c key.c \
+	      table.c tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c exported.c \
+	      http.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
 BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
 
