@@ -46,34 +46,40 @@ endif
 cflags = $(XDPTOP_CPPFLAGS) $(CPPFLAGS) $(XDPTOP_CFLAGS) $(1) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_CFLAGS = $(call cflags,)
 ALL_LDFLAGS = $(XDPTOP_LDFLAGS) $(LDFLAGS)
-LDLIBS += -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
+LDLIBS += -lxdp -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
 
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall $(WERROR_FLAGS) -D__BPF__ \
 	      -I/usr/include/$(ARCH)-linux-gnu -Isrc
 
-AGENT_SRCS := main.c cli.c iface.c msg.c privs.c kernel.c attach.c pin.c ledger.c status.c key.c \
+AGENT_SRCS := main.c cli.c iface.c msg.c privs.c kernel.c attach.c dispatcher.c detacher.c pin.c \
+	      ledger.c status.c key.c \
 	      table.c tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c exported.c \
 	      http.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
 BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
+# The counting program, and the one kernel.c probes freplace with.
+SKELETONS := $(BUILD)/xdptop.skel.h $(BUILD)/probe.skel.h
 
 .DELETE_ON_ERROR:
 .PHONY: all check bench demo install uninstall readme clean
+
+# Generated files are kept: the skeletons say what the programs are.
+.SECONDARY: $(SKELETONS) $(SKELETONS:.skel.h=.bpf.o)
 
 all: $(BUILD)/xdptop $(BUILD)/xdptop.bpf.o
 
 $(BUILD):
 	$(Q)mkdir -p $@
 
-$(BUILD)/xdptop.bpf.o: src/xdptop.bpf.c $(BPF_HDRS) | $(BUILD)
+$(BUILD)/%.bpf.o: src/%.bpf.c $(BPF_HDRS) | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/xdptop.skel.h: $(BUILD)/xdptop.bpf.o
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name xdptop_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/%.o: src/%.c src/*.h $(BUILD)/xdptop.skel.h | $(BUILD)
+$(BUILD)/%.o: src/%.c src/*.h $(SKELETONS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "dispatcher.h"
 #include "kernel.h"
 #include "msg.h"
 #include "table.h"
@@ -458,14 +459,44 @@ static int replace(struct attachment *a, const struct holder *h, const struct co
 static int load_pinned(struct attachment *a, const struct config *cfg,
 		       const struct table_share *share);
 
+/* xdptop's program goes into the interface's libxdp dispatcher, which
+ * libxdp loads it for; with --multiprog, into a new one on a free
+ * interface. */
+static int join_dispatcher(struct attachment *a, const struct config *cfg,
+			   const struct table_share *share)
+{
+	int err;
+
+	if (cfg->pin_root) {
+		fprintf(stderr, "xdptop: --pin cannot keep xdptop's program in the libxdp "
+				"dispatcher on iface \"%s\" yet: count without --pin, or on an "
+				"interface xdptop holds alone\n", a->ifname);
+		return EXIT_USAGE;
+	}
+	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, share);
+	a->frags = !cfg->single_buffer;
+	err = err ?: dispatcher_join(a, cfg);
+	if (err)
+		return err;
+	fprintf(stderr, "Attached XDP program to iface \"%s\" (index %d) through a libxdp "
+			"dispatcher, at priority %u\n", a->ifname, a->ifindex, cfg->priority);
+	return EXIT_OK;
+}
+
 /* Loads xdptop's program, into the table share says (on the maps pinned
  * for a, when on_pins), and puts it on the interface. */
 static int attach_new(struct attachment *a, const struct config *cfg,
 		      const struct table_share *share, bool on_pins)
 {
+	enum attach_mode there;
 	struct holder h;
-	int err = check_free(a, cfg->force, &h);
+	int err;
 
+	if (dispatcher_holds(a->ifindex, &there))
+		return join_dispatcher(a, cfg, share);
+	err = check_free(a, cfg->force && !cfg->multiprog, &h);
+	if (!err && cfg->multiprog)
+		return join_dispatcher(a, cfg, share);
 	if (!err && on_pins)
 		err = load_pinned(a, cfg, share);
 	else if (!err)
@@ -828,12 +859,32 @@ bool attachment_follow_rename(struct attachment *a)
 	return true;
 }
 
+/* Whether xdptop's program is still in the dispatcher cannot be seen
+ * without CAP_SYS_ADMIN: an interface that has no XDP program at all lost
+ * it. */
+static enum link_state dispatched_state(const struct attachment *a)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[IF_NAMESIZE];
+	int here = name_of(a->ifindex, name);
+
+	if (here < 0)
+		return LINK_ATTACHED;	/* look again next round */
+	if (!here || bpf_xdp_query(a->ifindex, 0, &q))
+		return LINK_IFACE_GONE;
+	if (q.prog_id)
+		return LINK_ATTACHED;
+	return strcmp(name, a->kernel_name) ? LINK_IFACE_GONE : LINK_DETACHED;
+}
+
 enum link_state attachment_state(const struct attachment *a)
 {
 	struct bpf_link_info info = {};
 	char name[IF_NAMESIZE];
 	__u32 len = sizeof(info);
 
+	if (a->dispatched)
+		return dispatched_state(a);
 	if (a->netlink_mode)
 		return netlink_state(a);
 	/* The kernel clears the link's ifindex when it detaches it: when the
@@ -907,6 +958,9 @@ void attachment_settle(struct attachment *a)
  * back instead (one that could not be opened is named). */
 static void detach_ours(struct attachment *a)
 {
+	if (a->dispatched && !a->left_at_exit)
+		dispatcher_leave(a->ifindex, a->prog_id);
+	a->dispatched = false;
 	if (a->replaced_fd >= 0 && (link_holds_ours(a) || a->netlink_mode))
 		put_back(a);
 	else if (a->replaced_fd < 0 && a->replaced[0])

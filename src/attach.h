@@ -26,6 +26,10 @@ struct attachment {
 	struct ledger ledger;	/* with --pin: the counts kept there (fd -1: none) */
 	bool adopted;		/* the pinned state of an agent before */
 	__u32 prog_id;		/* the program attached, once it is */
+	/* In a libxdp dispatcher (dispatcher.c), which holds it; left_at_exit:
+	 * the detacher takes it out when the agent ends (detacher.c). */
+	bool dispatched;
+	bool left_at_exit;
 	/* --force over a program attached by netlink swaps it there: then the
 	 * interface is held in this mode (XDP_FLAGS_*_MODE), not by a link. */
 	__u32 netlink_mode;

@@ -58,7 +58,7 @@ static const char doc[] =
 static const char args_doc[] = "IFACE...";
 
 enum { OPT_FORCE = 256, OPT_PREFIX4, OPT_PREFIX6, OPT_VLAN, OPT_SINGLE_BUFFER, OPT_PIN,
-       OPT_STATUS, OPT_DETACH, OPT_LISTEN, OPT_METRICS_TOP };
+       OPT_STATUS, OPT_DETACH, OPT_LISTEN, OPT_METRICS_TOP, OPT_MULTIPROG, OPT_PRIORITY };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Reports:", 1 },
@@ -83,6 +83,11 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Attaching:", 3 },
 	{ "mode", 'm', "MODE", 0, "auto (default: native, else generic), native or generic", 3 },
 	{ "force", OPT_FORCE, NULL, 0, "Replace an XDP program already on an interface", 3 },
+	{ "multiprog", OPT_MULTIPROG, NULL, 0, "Attach through a libxdp dispatcher, so that "
+	  "other XDP programs can join (xdp-loader load); an interface that has one is joined "
+	  "without it", 3 },
+	{ "priority", OPT_PRIORITY, "N", 0, "xdptop's place in a dispatcher: libxdp runs "
+	  "lower first (default " XDPTOP_PRIORITY_TEXT ", before a filter can drop a frame)", 3 },
 	{ "single-buffer", OPT_SINGLE_BUFFER, NULL, 0, "Attach the single-buffer program: a few "
 	  "ns less per frame, but while it is attached natively the link refuses an MTU that "
 	  "needs multi-buffer frames (a veth's peer: above ~3.5 KB)", 3 },
@@ -331,6 +336,13 @@ static int parse_option(int key, char *arg, struct config *cfg)
 	case OPT_SINGLE_BUFFER:
 		cfg->single_buffer = true;
 		return 0;
+	case OPT_MULTIPROG:
+		cfg->multiprog = true;
+		return 0;
+	case OPT_PRIORITY:
+		err = parse_whole("--priority", arg, 0, XDPTOP_PRIORITY_MAX, &v);
+		cfg->priority = v;
+		return err;
 	case 'v':
 		cfg->verbose = true;
 		return 0;
@@ -417,6 +429,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		.mode = MODE_AUTO,
 		.format = FORMAT_LOG,
 		.metrics_top = METRICS_TOP_DEFAULT,
+		.priority = XDPTOP_PRIORITY,
 	};
 	/* argp's own errors (unknown option, missing value) exit with
 	 * argp_err_exit_status; ours come back from parse_opt as exit codes. */

@@ -55,6 +55,13 @@ struct listen_spec {
 
 #define METRICS_TOP_DEFAULT 1000
 
+/* xdptop's run priority in a libxdp dispatcher, where lower runs first:
+ * ahead of the default (50) and of programs that set their own, so it counts
+ * what a filter after it drops. */
+#define XDPTOP_PRIORITY 1
+#define XDPTOP_PRIORITY_TEXT "1"
+#define XDPTOP_PRIORITY_MAX 1000
+
 struct config {
 	struct iface_arg ifaces[MAX_INTERFACES];
 	int n_ifaces;
@@ -71,6 +78,8 @@ struct config {
 	__u32 metrics_top;	/* keys exported per interface */
 	const char *pin_root;	/* --pin: where on bpffs; NULL without */
 	bool single_buffer;	/* the cheaper program, which caps the link's MTU */
+	bool multiprog;		/* through a dispatcher even on a free interface */
+	__u32 priority;		/* in a dispatcher */
 	bool force;
 	bool verbose;
 };

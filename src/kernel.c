@@ -10,8 +10,10 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "cli.h"
 #include "kernel.h"
+#include "probe.skel.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MOV64_IMM(dst, val) { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = (dst), .imm = (val) }
@@ -89,6 +91,45 @@ bool kernel_has_frags(void)
 	if (has == -2)
 		has = loads(pass, ARRAY_LEN(pass), BPF_F_XDP_HAS_FRAGS);
 	return has != 0;
+}
+
+/* Loads probe.bpf.c's dispatcher, then its component as a program that
+ * replaces the dispatcher's slot, and links the two, as libxdp does: 0 when
+ * the kernel lets it, else the first refusal's errno (negative). */
+static int link_component(void)
+{
+	struct probe_bpf *dispatcher = probe_bpf__open(), *component = probe_bpf__open();
+	struct bpf_link *link = NULL;
+	int err = !dispatcher || !component ? -errno : 0;
+
+	if (!err) {
+		bpf_program__set_autoload(dispatcher->progs.probe_component, false);
+		err = probe_bpf__load(dispatcher);
+	}
+	if (!err) {
+		int target = bpf_program__fd(dispatcher->progs.probe_dispatcher);
+
+		bpf_program__set_autoload(component->progs.probe_dispatcher, false);
+		err = bpf_program__set_attach_target(component->progs.probe_component, target,
+						     "probe_slot") ?: probe_bpf__load(component);
+		link = err ? NULL : bpf_program__attach_freplace(component->progs.probe_component,
+								  target, "probe_slot");
+		err = err ?: libbpf_get_error(link);
+	}
+	if (!err)
+		bpf_link__destroy(link);
+	probe_bpf__destroy(component);
+	probe_bpf__destroy(dispatcher);
+	return err;
+}
+
+int kernel_has_freplace(void)
+{
+	static int err = 1;
+
+	if (err == 1)
+		err = link_component();
+	return err;
 }
 
 static const struct {

@@ -16,4 +16,10 @@ int kernel_check(bool *single_buffer);
 /* Whether the kernel has multi-buffer XDP, or cannot tell (probed once). */
 bool kernel_has_frags(void);
 
+/* Whether the kernel lets one BPF program replace a function of another
+ * (freplace), which libxdp's dispatcher is made of: 0 when it does, else
+ * the errno (negative) of its refusal. Probed once; needs what loading
+ * needs (CAP_BPF, CAP_PERFMON, or root). */
+int kernel_has_freplace(void);
+
 #endif /* KERNEL_H */

@@ -16,7 +16,9 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 #include "attach.h"
+#include "detacher.h"
 #include "cli.h"
 #include "kernel.h"
 #include "msg.h"
@@ -73,6 +75,13 @@ struct ticker {
 static bool verbose;
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return verbose ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* libxdp's messages too: xdptop says what went wrong in its own words. */
+static int print_libxdp(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
 	return verbose ? vfprintf(stderr, fmt, ap) : 0;
@@ -563,6 +572,7 @@ int main(int argc, char **argv)
 	static struct tally tallies[MAX_INTERFACES];
 	static struct group group;
 	struct ticker tk = { .timer_fd = -1, .signal_fd = -1 };
+	struct detacher detacher = DETACHER_NONE;
 	struct sinks sinks = {};
 	struct config cfg;
 	int err, opened = 0;
@@ -573,6 +583,7 @@ int main(int argc, char **argv)
 		return err;
 	verbose = cfg.verbose;
 	libbpf_set_print(print_libbpf);
+	libxdp_set_print(print_libxdp);
 	if (cfg.action == ACTION_STATUS)
 		return status_show(cfg.pin_root ?: PIN_ROOT_DEFAULT);
 	if (cfg.action == ACTION_DETACH)
@@ -590,6 +601,9 @@ int main(int argc, char **argv)
 	err = err ?: privs_check(cfg.single_buffer);
 	err = err ?: listen_open(&cfg.listen, &listen_fd);
 	err = err ?: open_group(&group, &cfg, &tk.start, &opened);
+	for (int i = 0; !err && i < opened; i++)
+		detacher_add(&detacher, &mons[i].att);
+	err = err ?: detacher_start(&detacher);
 	err = err ?: grace_open();
 	err = err ?: privs_drop(table_grace_period, needs_net_admin(mons, opened));
 	if (!err) {
@@ -607,6 +621,7 @@ int main(int argc, char **argv)
 	ticker_close(&tk);
 	for (int i = 0; i < opened; i++)
 		monitor_close(&mons[i]);
+	detacher_finish(&detacher);
 	table_unmap(&group.table);
 	return err;
 }

@@ -42,7 +42,7 @@ int pin_netns_dir(const char *root, char *buf, size_t len)
 	return 0;
 }
 
-static bool on_bpffs(const char *path)
+bool pin_on_bpffs(const char *path)
 {
 	struct statfs fs;
 
@@ -141,7 +141,7 @@ const char *pin_unseen(const char *root)
 {
 	char base[PATH_MAX];
 
-	if (!existing_ancestor(root, base, sizeof(base)) && on_bpffs(base))
+	if (!existing_ancestor(root, base, sizeof(base)) && pin_on_bpffs(base))
 		return NULL;
 	if (!strncmp(root, "/sys/", 5) && !sysfs_mounted())
 		return "/sys is not mounted, so there is no /sys/fs/bpf";
@@ -161,7 +161,7 @@ static int need_bpffs(const char *root)
 
 	if (err)
 		return pin_failed("reach", root, err);
-	if (on_bpffs(base))
+	if (pin_on_bpffs(base))
 		return EXIT_OK;
 	if (!strncmp(root, "/sys/", 5) && !sysfs_mounted()) {
 		fprintf(stderr, "xdptop: /sys is not mounted, so there is no /sys/fs/bpf to pin to: "
@@ -170,7 +170,7 @@ static int need_bpffs(const char *root)
 		return EXIT_RUNTIME;
 	}
 	if (!strncmp(root, "/sys/fs/bpf/", 12) && !strcmp(base, "/sys/fs/bpf") &&
-	    !mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && on_bpffs(base)) {
+	    !mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && pin_on_bpffs(base)) {
 		pins_private = in_own_mount_namespace();
 		return EXIT_OK;
 	}

@@ -44,6 +44,9 @@ int pin_failed(const char *doing, const char *path, int err);
 /* This network namespace's directory under root. 0 or a negative errno. */
 int pin_netns_dir(const char *root, char *buf, size_t len);
 
+/* Whether path is on a BPF filesystem. */
+bool pin_on_bpffs(const char *path);
+
 /* Makes (mounting bpffs on /sys/fs/bpf if it has none) and locks the
  * directory of ifindex. Returns EXIT_OK, or an exit code after one line
  * naming the cause and the fix. */

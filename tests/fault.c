@@ -16,9 +16,13 @@
  *   no_atomics    loading a program with an atomic operation other than
  *                 the add that returns nothing fails with EINVAL, as
  *                 before Linux 5.12
+ *   no_freplace   loading a program that replaces another's function
+ *                 (BPF_PROG_TYPE_EXT, what libxdp's dispatcher runs) fails
+ *                 with EPERM, as a locked-down kernel refuses it
  *
  * Every other call goes on to the real one. libbpf calls bpf() through
- * syscall(3). For tests/test_defects.py, test_privs.py and test_kernels.py. */
+ * syscall(3). For tests/test_defects.py, test_privs.py, test_kernels.py and
+ * test_dispatcher.py. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -79,6 +83,8 @@ static int bpf_fault(long cmd, const union bpf_attr *attr)
 		return EINVAL;
 	if (cmd == BPF_PROG_LOAD && fault("no_atomics") && has_new_atomics(attr))
 		return EINVAL;
+	if (cmd == BPF_PROG_LOAD && fault("no_freplace") && attr->prog_type == BPF_PROG_TYPE_EXT)
+		return EPERM;
 	if (cmd == BPF_OBJ_PIN && fault("pin"))
 		return ENOMEM;
 	if (cmd == BPF_LINK_UPDATE && fault("put_back") && link_updates++)

@@ -331,7 +331,7 @@ def test_deb_holds_the_install_and_its_metadata(deb):
     field = lambda name: sh("dpkg-deb", "--field", str(deb), name).stdout.strip()  # noqa: E731
     assert (field("Package"), field("Version")) == ("xdptop", DEB_VERSION)
     depends = {d.split()[0] for d in field("Depends").split(", ")}
-    assert {"libbpf1", "libc6", "libcap-ng0", "libjson-c5", "libmicrohttpd12",
+    assert {"libbpf1", "libxdp1", "libc6", "libcap-ng0", "libjson-c5", "libmicrohttpd12",
             "libncursesw6"} <= depends, depends
     with tempfile.TemporaryDirectory() as d:
         sh("dpkg-deb", "--control", str(deb), d)

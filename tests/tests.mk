@@ -32,6 +32,11 @@ $(BUILD)/fault.so: tests/fault.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -std=c11 -Wall -Wextra $(WERROR_FLAGS) -shared -fPIC $< -ldl -o $@
 
+# Another XDP program, to share an interface with xdptop's in a dispatcher.
+$(BUILD)/foreign.bpf.o: tests/foreign.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lm -o $@
@@ -41,7 +46,7 @@ $(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h tests/fuzz.h | $(BUILD)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_HTTP_SRCS) -lmicrohttpd -lpthread -o $@
 
 check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/fault.so $(BUILD)/fuzz_cli \
-	$(BUILD)/fuzz_http
+	$(BUILD)/fuzz_http $(BUILD)/foreign.bpf.o
 
 # $(call fuzz_run,TARGET,FLAGS): FUZZ_TIME seconds of fuzz_TARGET from the seeds in
 # tests/fuzz/TARGET (which stay as they are; what the run learns goes to
