@@ -70,7 +70,9 @@ int dispatcher_each(int ifindex, dispatcher_visit visit, void *arg)
 	if (!mp)
 		return -errno;
 	while ((p = xdp_multiprog__next_prog(p, mp))) {
-		visit(arg, xdp_program__id(p), xdp_program__name(p), xdp_program__run_prio(p));
+		if (visit)
+			visit(arg, xdp_program__id(p), xdp_program__name(p),
+			      xdp_program__run_prio(p));
 		n++;
 	}
 	xdp_multiprog__close(mp);
@@ -135,11 +137,9 @@ static int check_bpffs(const struct attachment *a)
 
 static int refused(int err)
 {
-	fprintf(stderr, "xdptop: this kernel refuses to run programs in a libxdp dispatcher (it "
-			"does not let one BPF program replace another's function, freplace: %s): "
-			"xdptop can count only on an interface it holds alone (without "
-			"--multiprog; an interface with a dispatcher cannot be counted here)\n",
-		strerror(-err));
+	fprintf(stderr, "xdptop: this kernel refuses libxdp's dispatcher (it does not let a BPF "
+			"program replace another's function, freplace: %s): xdptop can count "
+			"only an interface it holds alone, without --multiprog\n", strerror(-err));
 	return EXIT_INTERFACE;
 }
 

@@ -29,8 +29,10 @@ int dispatcher_leave(int ifindex, __u32 prog_id);
 
 typedef void (*dispatcher_visit)(void *arg, __u32 id, const char *name, unsigned int priority);
 
-/* Visits each program in the interface's dispatcher, in run order: how
- * many, or a negative errno (EEXIST: its program is no dispatcher). */
+/* Visits each program in the interface's dispatcher (visit may be NULL),
+ * in run order: how many, or a negative errno (ENOENT: no XDP program;
+ * EEXIST: one that is no dispatcher; EPERM: it cannot be opened without
+ * CAP_SYS_ADMIN). */
 int dispatcher_each(int ifindex, dispatcher_visit visit, void *arg);
 
 #endif /* DISPATCHER_H */

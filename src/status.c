@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "dispatcher.h"
 #include "ledger.h"
 #include "msg.h"
 #include "pin.h"
@@ -33,7 +34,15 @@ static bool is_xdptop(__u32 id)
 	return prog_name_of(id, name) && is_xdptop_program(name);
 }
 
-/* "veth0 (index 5): native, xdptop_frags (id 42)" */
+static void show_dispatched(void *arg, __u32 id, const char *name, unsigned int priority)
+{
+	(void)arg;
+	printf("    priority %u: %s (id %u)%s\n", priority, name, id,
+	       is_xdptop_program(name) ? ", xdptop's" : "");
+}
+
+/* "veth0 (index 5): native, xdptop_frags (id 42)"; a libxdp dispatcher's
+ * programs follow it, in the order they run. */
 static bool show_attached(int ifindex, const char *name)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
@@ -41,6 +50,13 @@ static bool show_attached(int ifindex, const char *name)
 
 	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id)
 		return false;
+	if (dispatcher_each(ifindex, NULL, NULL) >= 0) {
+		program_name(q.prog_id, prog, sizeof(prog));
+		printf("%s (index %d): %s, %s, a libxdp dispatcher running:\n", name, ifindex,
+		       q.drv_prog_id ? "native" : "generic", prog);
+		dispatcher_each(ifindex, show_dispatched, NULL);
+		return true;
+	}
 	if (q.drv_prog_id) {
 		program_name(q.drv_prog_id, prog, sizeof(prog));
 		printf("%s (index %d): native, %s\n", name, ifindex, prog);
@@ -216,6 +232,44 @@ int status_show(const char *root)
 	return EXIT_OK;
 }
 
+/* The ids of xdptop's programs in a dispatcher. */
+struct ours {
+	__u32 id[MAX_INTERFACES];
+	int n;
+};
+
+static void add_ours(void *arg, __u32 id, const char *name, unsigned int priority)
+{
+	struct ours *o = arg;
+
+	(void)priority;
+	if (is_xdptop_program(name) && o->n < MAX_INTERFACES)
+		o->id[o->n++] = id;
+}
+
+/* xdptop's programs in the interface's dispatcher, which an agent killed
+ * with its detacher left there: taken out, the others stay. */
+static int leave_dispatcher(const struct iface_arg *iface)
+{
+	struct ours o = { .n = 0 };
+	int err = 0;
+
+	dispatcher_each(iface->ifindex, add_ours, &o);
+	for (int i = 0; !err && i < o.n; i++) {
+		err = dispatcher_leave(iface->ifindex, o.id[i]);
+		if (!err)
+			printf("Took xdptop's program (id %u) out of the libxdp dispatcher on iface "
+			       "\"%s\"; the others there keep running\n", o.id[i], iface->shown);
+	}
+	if (!o.n)
+		printf("Nothing of xdptop's on iface \"%s\"\n", iface->shown);
+	if (!err)
+		return EXIT_OK;
+	fprintf(stderr, "xdptop: cannot take xdptop's program out of the dispatcher on iface "
+			"\"%s\" (%s): run as root\n", iface->shown, strerror(-err));
+	return EXIT_PRIVILEGE;
+}
+
 /* An xdptop program attached through netlink (--force over another's), not
  * pinned here: taken off. One a bpf_link holds (EBUSY) is another agent's,
  * or pinned under another root: said so. */
@@ -225,6 +279,8 @@ static int detach_unpinned(const struct iface_arg *iface)
 	__u32 mode = 0;
 	int err;
 
+	if (dispatcher_each(iface->ifindex, NULL, NULL) >= 0)
+		return leave_dispatcher(iface);
 	if (!bpf_xdp_query(iface->ifindex, 0, &q)) {
 		if (q.drv_prog_id && is_xdptop(q.drv_prog_id))
 			mode = XDP_FLAGS_DRV_MODE;

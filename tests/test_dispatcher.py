@@ -13,7 +13,7 @@ a bpffs of its own (LIBXDP_BPFFS: ip netns exec remounts /sys, which hides
 /sys/fs/bpf). Traffic only between the test's own namespaces (conftest's lab).
 """
 import json
-import re
+import os
 import signal
 import subprocess
 import tempfile
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUILD, DATA, as_expected, pace, sh
-from test_cli import assert_clean, link
+from test_cli import assert_clean, attached_prog, link
 from traffic import Expected, udp_frame, write_pcap
 
 FOREIGN = BUILD / "foreign.bpf.o"
@@ -133,3 +133,69 @@ def test_alone_in_its_dispatcher_it_leaves_the_interface_free(lab, xdptop, libxd
         'through a libxdp dispatcher, at priority 1')
     assert_clean(receiver)
     assert not list((libxdp / "xdp").glob("dispatch-*")), "libxdp's pins went too"
+
+
+def dispatcher_ids(ns, ifname):
+    """{name: id} of the programs in ifname's dispatcher, from xdp-loader status."""
+    out = ns.run("xdp-loader", "status", ifname).stdout
+    return {f[2]: int(f[3]) for f in (line.split() for line in out.splitlines())
+            if f and f[0] == "=>"}
+
+
+def detacher_of(agent):
+    out = sh("pgrep", "-P", str(agent.proc.pid), "-x", "xdptop-detach", check=False).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def test_killed_its_detacher_takes_its_program_out(lab, xdptop, libxdp):
+    _, receiver = lab.pair(mtu=1500)
+    receiver.run("xdp-loader", "load", "v1", str(FOREIGN))
+    agent = lab.start(receiver, xdptop, "-f", "json", "-i", "60", "v1")
+    agent.wait_attached()
+    assert len(detacher_of(agent)) == 1
+    agent.kill()
+    wait_dispatched(receiver, "v1", [("foreign_filter", 50)])
+    receiver.run("xdp-loader", "unload", "--all", "v1")
+    assert_clean(receiver)
+
+
+def test_status_lists_the_dispatcher_and_detach_takes_out_only_xdptop(lab, xdptop, libxdp):
+    _, receiver = lab.pair(mtu=1500)
+    receiver.run("xdp-loader", "load", "v1", str(FOREIGN))
+    agent = lab.start(receiver, xdptop, "-f", "json", "-i", "60", "v1")
+    agent.wait_attached()
+    [detacher] = detacher_of(agent)
+    os.kill(detacher, signal.SIGKILL)
+    agent.kill()
+    ids = dispatcher_ids(receiver, "v1")
+    index, dispatcher = link(receiver, "v1")["ifindex"], attached_prog(receiver, "v1")[0]
+    res = receiver.run(xdptop, "--status", check=False)
+    assert (res.returncode, res.stderr) == (0, ""), res
+    assert res.stdout.splitlines()[:4] == [
+        "XDP programs in this network namespace:",
+        f"v1 (index {index}): native, xdp_dispatcher (id {dispatcher}), a libxdp dispatcher "
+        "running:",
+        f"    priority 1: xdptop_frags (id {ids['xdptop_frags']}), xdptop's",
+        f"    priority 50: foreign_filter (id {ids['foreign_filter']})"]
+    res = receiver.run(xdptop, "--detach", "v1", check=False)
+    assert (res.returncode, res.stdout, res.stderr) == (0, (
+        f"Took xdptop's program (id {ids['xdptop_frags']}) out of the libxdp dispatcher on "
+        'iface "v1"; the others there keep running\n'), ""), res
+    assert dispatched(receiver, "v1") == [("foreign_filter", 50)]
+    res = receiver.run(xdptop, "--detach", "v1", check=False)
+    assert (res.returncode, res.stdout) == (0, 'Nothing of xdptop\'s on iface "v1"\n'), res
+    receiver.run("xdp-loader", "unload", "--all", "v1")
+    assert_clean(receiver)
+
+
+def test_a_mode_other_than_the_dispatchers_is_refused(lab, xdptop, libxdp):
+    _, receiver = lab.pair(mtu=1500)
+    receiver.run("xdp-loader", "load", "-m", "skb", "v1", str(FOREIGN))
+    res = receiver.run(xdptop, "--mode", "native", "-c", "1", "v1", check=False,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    assert (res.returncode, res.stdout, res.stderr) == (2, "", (
+        'xdptop: the dispatcher on iface "v1" runs in generic mode, not native: rerun with '
+        "--mode generic (or without --mode)\n")), res
+    assert dispatched(receiver, "v1") == [("foreign_filter", 50)]
+    receiver.run("xdp-loader", "unload", "--all", "v1")
+    assert_clean(receiver)

@@ -46,3 +46,16 @@ def test_without_atomics_it_is_refused_naming_them(lab, xdptop):
         "compare-and-exchange, Linux 5.12), which counting needs: use a kernel that has it "
         "(every one from Linux 5.15 on does)\n")), res
     assert receiver.xdp_attached() == []
+
+
+def test_where_the_kernel_refuses_freplace_multiprog_says_so(lab, xdptop):
+    """This machine's kernel refuses freplace by itself; Debian's do not, and
+    there tests/fault.c refuses it as this one does."""
+    _, receiver = lab.pair(mtu=1500)
+    res = receiver.run(*as_kernel_without("no_freplace"), xdptop, "--multiprog", "-c", "1",
+                       "v1", check=False, stdin=subprocess.DEVNULL, timeout=60)
+    assert (res.returncode, res.stdout, res.stderr) == (4, "", (
+        "xdptop: this kernel refuses libxdp's dispatcher (it does not let a BPF program "
+        "replace another's function, freplace: Operation not permitted): xdptop can count "
+        "only an interface it holds alone, without --multiprog\n")), res
+    assert receiver.xdp_attached() == []

@@ -1,7 +1,6 @@
 # make check: every test, against the plain build and the sanitizer build.
 # Included by the top Makefile.
 
-PYTEST ?= /usr/bin/python3 -m pytest
 SAN_BUILD := $(BUILD)/san
 TEST_CFLAGS = $(call cflags,-Wno-unused-parameter)
 UNIT_LIBS = $(LDLIBS) -lcmocka
@@ -64,16 +63,19 @@ fuzz: $(BUILD)/fuzz_cli $(BUILD)/fuzz_http
 	$(call fuzz_run,cli,-close_fd_mask=2)
 	$(call fuzz_run,http,)
 
+# Everything: the suite here, then under Debian's kernels (check-kernels'
+# selection); tests/check ends with the line over both.
 check:
 	$(Q)$(MAKE) --no-print-directory check-build
 	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) SANITIZE=1 check-build
 	$(Q)tests/prepare.sh
-	$(Q)XDPTOP_BUILD=$(abspath $(BUILD)) $(PYTEST) -p no:cacheprovider -q -rfEs tests
+	$(Q)tests/check $(abspath $(BUILD)) $(KERNELS)
 
 # make check-kernels [KERNELS="bookworm trixie"]: a focused selection of the
 # suite under each Debian release's own kernel, emulated (tests/kernels/check
-# says which tests and why); the plain build only, to keep it short. Needs
-# root, QEMU (installed when missing) and, once, Debian's kernel packages.
+# says which tests and why). Needs root, QEMU and busybox-static
+# (scripts/install-deps --test) and, once, Debian's kernel packages.
 KERNELS ?= bookworm trixie
-check-kernels: all $(BUILD)/fault.so
+check-kernels: all $(BUILD)/fault.so $(BUILD)/foreign.bpf.o
+	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) SANITIZE=1 all
 	$(Q)tests/kernels/check $(abspath $(BUILD)) $(KERNELS)
