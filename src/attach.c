@@ -458,22 +458,18 @@ static int replace(struct attachment *a, const struct holder *h, const struct co
 
 static int load_pinned(struct attachment *a, const struct config *cfg,
 		       const struct table_share *share);
+static int open_pinned(struct attachment *a, const struct config *cfg,
+		       const struct table_share *share);
 
 /* xdptop's program goes into the interface's libxdp dispatcher, which
  * libxdp loads it for; with --multiprog, into a new one on a free
  * interface. */
 static int join_dispatcher(struct attachment *a, const struct config *cfg,
-			   const struct table_share *share)
+			   const struct table_share *share, bool on_pins)
 {
-	int err;
+	int err = on_pins ? open_pinned(a, cfg, share) :
+		  open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, share);
 
-	if (cfg->pin_root) {
-		fprintf(stderr, "xdptop: --pin cannot keep xdptop's program in the libxdp "
-				"dispatcher on iface \"%s\" yet: count without --pin, or on an "
-				"interface xdptop holds alone\n", a->ifname);
-		return EXIT_USAGE;
-	}
-	err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, share);
 	a->frags = !cfg->single_buffer;
 	err = err ?: dispatcher_join(a, cfg);
 	if (err)
@@ -493,10 +489,10 @@ static int attach_new(struct attachment *a, const struct config *cfg,
 	int err;
 
 	if (dispatcher_holds(a->ifindex, &there))
-		return join_dispatcher(a, cfg, share);
+		return join_dispatcher(a, cfg, share, on_pins);
 	err = check_free(a, cfg->force && !cfg->multiprog, &h);
 	if (!err && cfg->multiprog)
-		return join_dispatcher(a, cfg, share);
+		return join_dispatcher(a, cfg, share, on_pins);
 	if (!err && on_pins)
 		err = load_pinned(a, cfg, share);
 	else if (!err)
@@ -537,12 +533,13 @@ static int pin_error(const struct attachment *a, int err)
 }
 
 /* Pins the program and, last, the link: from then on the directory holds
- * a whole state. */
+ * a whole state. In a dispatcher, libxdp pins the program's link, under
+ * its own directory. */
 static int pin_program(struct attachment *a)
 {
 	int err = pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
 
-	return err ?: pin_put(&a->pin, PIN_LINK, a->link_fd);
+	return err || a->dispatched ? err : pin_put(&a->pin, PIN_LINK, a->link_fd);
 }
 
 /* Pins the table's maps and ledger (the owner makes the ledger; every
@@ -670,10 +667,10 @@ static int check_same_table(const struct attachment *a, const struct attachment 
 	return EXIT_USAGE;
 }
 
-/* Loads this xdptop's program on the table pinned for a: the first
- * interface's maps and ledger, checked against cfg; another's, checked to
- * be the first one's, whose maps it then takes (share). */
-static int load_pinned(struct attachment *a, const struct config *cfg,
+/* Opens this xdptop's program on the table pinned for a, ready to load:
+ * the first interface's maps and ledger, checked against cfg; another's,
+ * checked to be the first one's, whose maps it then takes (share). */
+static int open_pinned(struct attachment *a, const struct config *cfg,
 		       const struct table_share *share)
 {
 	int err = open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, share);
@@ -682,6 +679,14 @@ static int load_pinned(struct attachment *a, const struct config *cfg,
 		err = check_same_table(a, share->owner, cfg);
 	else if (!err)
 		err = open_ledger(a, cfg) ?: reuse_pins(a);
+	return err;
+}
+
+static int load_pinned(struct attachment *a, const struct config *cfg,
+		       const struct table_share *share)
+{
+	int err = open_pinned(a, cfg, share);
+
 	if (err)
 		return err;
 	err = xdptop_bpf__load(a->skel);
@@ -757,16 +762,54 @@ static int check_mode(const struct attachment *a, const struct config *cfg)
 	return EXIT_USAGE;
 }
 
+/* The id of the program pinned, which a dispatcher may run: 0 when there
+ * is none. */
+static __u32 pinned_prog_id(const struct attachment *a)
+{
+	int fd = pin_get(&a->pin, PIN_PROG);
+	__u32 id = fd < 0 ? 0 : prog_id_of(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* A program pinned in a libxdp dispatcher stays there, counting, as it is:
+ * taking it out and putting another in would lose or double frames between
+ * the two. This xdptop loads its own on the pinned maps only to read them
+ * (the layout checked in the ledger is the same). */
+static int adopt_dispatched(struct attachment *a, const struct config *cfg,
+			    const struct table_share *share, __u32 prog_id)
+{
+	enum attach_mode there;
+	int err;
+
+	adopt_kind(a, prog_id, cfg->single_buffer);
+	a->mode = dispatcher_holds(a->ifindex, &there) ? there : a->mode;
+	err = check_mode(a, cfg) ?: load_pinned(a, cfg, share);
+	if (err)
+		return err;
+	a->dispatched = true;
+	a->adopted = true;
+	a->prog_id = prog_id;
+	fprintf(stderr, "Adopted the XDP program pinned in the libxdp dispatcher on iface \"%s\" "
+			"(index %d) and its counts\n", a->ifname, a->ifindex);
+	return EXIT_OK;
+}
+
 /* Takes over what an agent before pinned: its maps, its ledger, its link,
  * which keeps counting while no agent runs; this xdptop's program replaces
- * the link's in one step (bpf_link_update), on the same maps. Without a
- * link that holds the interface, reattaches. */
+ * the link's in one step (bpf_link_update), on the same maps. In a
+ * dispatcher, the program stays. Without either holding the interface,
+ * reattaches. */
 static int adopt(struct attachment *a, const struct config *cfg, const struct table_share *share)
 {
 	int link_fd = pin_get(&a->pin, PIN_LINK);
 	__u32 prog_id = link_fd < 0 ? 0 : pinned_link_prog(link_fd, a->ifindex);
 	int err;
 
+	if (link_fd < 0 && dispatcher_runs(a->ifindex, pinned_prog_id(a)))
+		return adopt_dispatched(a, cfg, share, pinned_prog_id(a));
 	if (!prog_id) {
 		if (link_fd >= 0)
 			close(link_fd);

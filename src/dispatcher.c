@@ -79,8 +79,7 @@ int dispatcher_each(int ifindex, dispatcher_visit visit, void *arg)
 	return n;
 }
 
-/* Whether prog_id runs in the interface's dispatcher. */
-static bool runs_in(int ifindex, __u32 prog_id)
+bool dispatcher_runs(int ifindex, __u32 prog_id)
 {
 	struct xdp_multiprog *mp = dispatcher_of(ifindex);
 	struct xdp_program *p = NULL;
@@ -168,13 +167,34 @@ static int join_error(const struct attachment *a, enum attach_mode mode, int err
  * dispatcher; xdptop asked for one, and takes its program off again. */
 static int check_joined(struct attachment *a, struct xdp_program *prog)
 {
-	if (runs_in(a->ifindex, a->prog_id))
+	if (dispatcher_runs(a->ifindex, a->prog_id))
 		return EXIT_OK;
 	xdp_program__detach(prog, a->ifindex, xdp_mode(a->mode), 0);
 	fprintf(stderr, "xdptop: libxdp attached xdptop's program to iface \"%s\" alone, not "
 			"through a dispatcher: took it off again; rerun with -v for why\n",
 		a->ifname);
 	return EXIT_INTERFACE;
+}
+
+static void find_xdptop(void *arg, __u32 id, const char *name, unsigned int priority)
+{
+	(void)priority;
+	if (is_xdptop_program(name))
+		*(__u32 *)arg = id;
+}
+
+/* Another agent may count there too; or one was killed with its detacher,
+ * and its program passes frames nobody reads. */
+static void note_other_xdptop(const struct attachment *a)
+{
+	__u32 id = 0;
+
+	dispatcher_each(a->ifindex, find_xdptop, &id);
+	if (id)
+		fprintf(stderr, "xdptop: the dispatcher on iface \"%s\" already runs an xdptop "
+				"program (id %u): another agent's, or one left by an agent killed "
+				"with its xdptop-detach ('xdptop --detach %s' takes xdptop's out "
+				"while no agent runs there)\n", a->ifname, id, a->ifname);
 }
 
 static int attach_in_mode(struct attachment *a, struct xdp_program *prog, enum attach_mode mode)
@@ -206,6 +226,7 @@ int dispatcher_join(struct attachment *a, const struct config *cfg)
 			return EXIT_USAGE;
 		}
 		mode = there;
+		note_other_xdptop(a);
 	}
 	bpf_program__set_autoload(other, false);
 	bpf_program__set_autoload(ours, true);

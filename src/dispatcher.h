@@ -14,6 +14,10 @@ struct attachment;
  * needs CAP_SYS_ADMIN); if so, *mode is the mode it runs in. */
 bool dispatcher_holds(int ifindex, enum attach_mode *mode);
 
+/* Whether program prog_id runs in the interface's dispatcher (false when
+ * it cannot be told: that needs CAP_SYS_ADMIN). */
+bool dispatcher_runs(int ifindex, __u32 prog_id);
+
 /* Puts a's program, opened but not loaded, into the dispatcher of its
  * interface, or a new one there, with cfg's priority and mode (the mode of
  * a dispatcher there, by default): libxdp loads it. Sets a->prog_id,

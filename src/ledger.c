@@ -5,7 +5,9 @@
  * every tally, one after the other, as the tallies hold them: they share
  * --max-sources, and so the room for them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -159,11 +161,22 @@ void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
 }
 
 /* Maps the ledger of fd, len bytes; finds its images. */
+/* The kernel maps a BPF array shared only through a descriptor that may
+ * write: one that may only read gets memory of its own, which
+ * ledger_fetch() fills. */
 static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources, __u32 n_ifaces)
 {
-	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	bool readonly = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+	char *mem = readonly ? calloc(1, len) :
+		    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	*l = (struct ledger){ .fd = fd };
+	if (readonly && mem)
+		l->keys = calloc(len / LINE, sizeof(*l->keys));
+	if (readonly && (!mem || !l->keys)) {
+		free(mem);
+		return -ENOMEM;
+	}
 	if (mem == MAP_FAILED)
 		return -errno;
 	l->mem = mem;
@@ -203,12 +216,46 @@ int ledger_create(struct ledger *l, const struct ledger_identity *id)
 	return 0;
 }
 
+/* Copies len bytes of a read-only ledger from offset (both whole lines) into
+ * its memory, with as few batch lookups as the kernel allows. */
+static int read_lines(const struct ledger *l, size_t offset, size_t len)
+{
+	__u32 first = offset / LINE, n = len / LINE, last = first - 1;
+	char *to = (char *)l->mem + offset;
+
+	while (n) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = n;
+		/* An array's batch starts after the key given: none for the first */
+		int err = bpf_map_lookup_batch(l->fd, first ? &last : NULL, &last, l->keys, to,
+					       &count, &opts);
+
+		if (err && errno != ENOENT)
+			return -errno;
+		if (!count)
+			return -EIO;
+		to += (size_t)count * LINE;
+		first += count;
+		n -= count;
+	}
+	return 0;
+}
+
+/* One line of the ledger as the map holds it now, into buf (a line). */
+static int read_line(const struct ledger *l, const void *at, void *buf)
+{
+	__u32 key = ((const char *)at - (const char *)l->mem) / LINE;
+
+	return bpf_map_lookup_elem(l->fd, &key, buf) ? -errno : 0;
+}
+
 int ledger_open(struct ledger *l, int fd)
 {
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
 	struct ledger_header hdr;
 	__u32 zero = 0;
+	int err;
 
 	*l = (struct ledger){ .fd = fd };
 	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
@@ -219,8 +266,11 @@ int ledger_open(struct ledger *l, int fd)
 	    !hdr.id.set.n || hdr.id.set.n > MAX_INTERFACES ||
 	    (size_t)info.max_entries * LINE != ledger_size(hdr.max_sources, hdr.id.set.n))
 		return -EPROTO;
-	return ledger_map(l, fd, ledger_size(hdr.max_sources, hdr.id.set.n), hdr.max_sources,
-			  hdr.id.set.n);
+	err = ledger_map(l, fd, ledger_size(hdr.max_sources, hdr.id.set.n), hdr.max_sources,
+			 hdr.id.set.n);
+	if (!err && l->keys)	/* read-only: the header, once */
+		err = read_lines(l, 0, sizeof(struct ledger_header));
+	return err;
 }
 
 const struct ledger_identity *ledger_id(const struct ledger *l)
@@ -303,10 +353,42 @@ void ledger_persist(struct ledger *l, struct table *table, const struct tally *t
 	table_clear(table, retired);
 }
 
+int ledger_fetch(struct ledger *l, __u32 slot)
+{
+	const __u32 n_ifaces = l->hdr->id.set.n;
+	const struct ledger_image *img;
+	const struct ledger_member *m;
+	const struct source_count *sources;
+	char line[2][LINE];
+	int err = read_lines(l, 0, LINE);	/* committed */
+
+	img = committed_image(l);
+	m = image_members(img);
+	err = err ?: read_lines(l, (const char *)img - (const char *)l->mem,
+				sizeof(*img) + n_ifaces * sizeof(*m));
+	if (err)
+		return err;
+	sources = image_sources(img, n_ifaces);
+	for (__u32 i = 0; i < slot; i++)
+		sources += m[i].n_sources;
+	err = read_lines(l, (const char *)sources - (const char *)l->mem,
+			 (size_t)m[slot].n_sources * sizeof(*sources));
+	/* The agent writes an image whole, then commits it: one it has not
+	 * committed again since, under the same cut, was not written meanwhile. */
+	err = err ?: read_line(l, l->hdr, line[0]) ?: read_line(l, img, line[1]);
+	if (err)
+		return err;
+	return memcmp(line[0], l->hdr, LINE) || memcmp(line[1], img, LINE) ? 1 : 0;
+}
+
 void ledger_close(struct ledger *l)
 {
-	if (l->mem)
+	if (l->keys) {
+		free(l->mem);
+		free(l->keys);
+	} else if (l->mem) {
 		munmap(l->mem, l->len);
+	}
 	if (l->fd >= 0)
 		close(l->fd);
 	*l = (struct ledger){ .fd = -1 };

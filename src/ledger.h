@@ -50,8 +50,9 @@ struct ledger_identity {
 
 struct ledger {
 	int fd;
-	void *mem;
+	void *mem;		/* mapped; read-only: a copy (ledger_fetch()) */
 	size_t len;
+	__u32 *keys;		/* read-only: the batch lookups' keys */
 	struct ledger_header *hdr;
 	struct ledger_image *image[2];
 };
@@ -98,8 +99,14 @@ void ledger_follow_renames(struct ledger *l, bool (*same_device)(int ifindex, co
 int ledger_create(struct ledger *l, const struct ledger_identity *id);
 
 /* Maps a pinned ledger (fd is taken). -EPROTO when it is not one this
- * xdptop can read. */
+ * xdptop can read. A descriptor that may only read (a watcher's) cannot be
+ * mapped: the ledger is copied then, by ledger_fetch(). */
 int ledger_open(struct ledger *l, int fd);
+
+/* Of a ledger opened to read only: copies what ledger_committed() reads of
+ * slot. 0, 1 when the agent committed while it was read (the copy may be
+ * torn: fetch again later), or a negative errno. */
+int ledger_fetch(struct ledger *l, __u32 slot);
 
 const struct ledger_identity *ledger_id(const struct ledger *l);
 

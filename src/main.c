@@ -29,6 +29,7 @@
 #include "status.h"
 #include "table.h"
 #include "tally.h"
+#include "watch.h"
 
 struct monitor {
 	struct attachment att;
@@ -468,6 +469,75 @@ static int listen_open(const struct listen_spec *l, int *fd)
 	return EXIT_LISTEN;
 }
 
+static void close_sinks(struct sinks *sinks)
+{
+	for (int i = 0; i < sinks->n; i++)
+		sinks->sink[i]->ops->close(sinks->sink[i]);
+	sinks->n = 0;
+}
+
+/* Reports what the watched agents committed, each time they did. */
+static int run_watch(struct watch *w, const struct config *cfg, struct ticker *tk,
+		     const struct sinks *sinks)
+{
+	static struct report reports[MAX_INTERFACES];
+	struct round round = { .reports = reports };
+	__u64 written = 0;
+	bool more = true;
+
+	if (ticker_start(tk, cfg->interval)) {
+		msg("cannot start the interval timer (%s): check the open file limit (ulimit -n)",
+		    strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	while (more) {
+		int wake = wait_for_tick(tk, sinks), fresh, err;
+		struct timespec now;
+
+		if (wake < 0)
+			return sink_failed(wake);
+		more = wake == WAKE_TICK;
+		fresh = watch_collect(w);
+		if (fresh < 0)
+			return EXIT_OK;
+		if (!fresh)	/* no commit since: the next tick's round covers both */
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		clock_gettime(CLOCK_REALTIME, &round.when);
+		round.elapsed = seconds_since(&tk->start, &now);
+		round.n_reports = 0;
+		for (int i = 0; i < w->n; i++)
+			if (w->w[i].fresh)
+				report_build(&reports[round.n_reports++], &w->w[i].info, &cfg->key,
+					     watch_tally(w, i));
+		err = write_round(sinks, &round);
+		if (err)
+			return sink_failed(err);
+		if (cfg->count && ++written >= cfg->count)
+			more = false;
+	}
+	return EXIT_OK;
+}
+
+/* Watching a pinned agent: no capability needed, none kept. */
+static int watch(struct watch *w, const struct config *cfg, struct ticker *tk)
+{
+	struct sinks sinks = {};
+	int listen_fd = -1;
+	int err = listen_open(&cfg->listen, &listen_fd);
+
+	err = err ?: privs_drop_all();
+	err = err ?: open_sinks(&sinks, cfg, &listen_fd);
+	if (!err)
+		err = run_watch(w, cfg, tk, &sinks);
+	close_sinks(&sinks);
+	if (listen_fd >= 0)
+		close(listen_fd);
+	msg_release();
+	watch_close(w);
+	return err;
+}
+
 /* With --pin, once every tally of g is there: takes up the counts pinned. */
 static int recover_group(struct group *g, const struct timespec *start)
 {
@@ -500,13 +570,6 @@ static void forget_new(struct monitor *mons, int opened)
 	for (int i = 0; i < opened; i++)
 		if (!mons[i].att.adopted)
 			attachment_forget(&mons[i].att, false);
-}
-
-static void close_sinks(struct sinks *sinks)
-{
-	for (int i = 0; i < sinks->n; i++)
-		sinks->sink[i]->ops->close(sinks->sink[i]);
-	sinks->n = 0;
 }
 
 /* What becomes of the program when xdptop exits, and, when a stream
@@ -573,6 +636,7 @@ int main(int argc, char **argv)
 	static struct group group;
 	struct ticker tk = { .timer_fd = -1, .signal_fd = -1 };
 	struct detacher detacher = DETACHER_NONE;
+	static struct watch watching;
 	struct sinks sinks = {};
 	struct config cfg;
 	int err, opened = 0;
@@ -594,6 +658,12 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &tk.start);
+	err = watch_open(&watching, &cfg);
+	if (err || watching.n) {
+		err = err ?: watch(&watching, &cfg, &tk);
+		ticker_close(&tk);
+		return err;
+	}
 
 	group = (struct group){ .members = mons, .tallies = tallies, .n = cfg.n_ifaces,
 				.budget.max_sources = cfg.max_sources };

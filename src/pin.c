@@ -11,6 +11,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include "cli.h"
+#include "dispatcher.h"
 #include "msg.h"
 #include "pin.h"
 
@@ -234,6 +235,34 @@ int pin_lock(struct pin *p, const char *dir)
 	return 0;
 }
 
+bool pin_in_use(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
+
+	if (fd >= 0)
+		close(fd);	/* and the shared lock with it, when it got one */
+	return held;
+}
+
+/* A pin root whose group may read it (chgrp adm /sys/fs/bpf/xdptop; chmod
+ * 750) lets that group watch what is pinned under it: each directory and
+ * object xdptop makes there gets the group, and its read (and search)
+ * permission; never write. */
+static void share_with_watchers(struct pin *p, const char *root, const char *netns,
+				const char *dir)
+{
+	struct stat st;
+
+	p->watchers = !stat(root, &st) && st.st_gid &&
+		      (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP) ? st.st_gid : 0;
+	if (!p->watchers)
+		return;
+	for (const char *d = netns; d; d = d == netns ? dir : NULL)
+		if (!chown(d, -1, p->watchers))
+			chmod(d, 0750);
+}
+
 int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
 {
 	char netns[PATH_MAX], dir[PATH_MAX];
@@ -253,6 +282,7 @@ int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
 	err = make_dirs(dir);
 	if (err)
 		return err;
+	share_with_watchers(p, root, netns, dir);
 	err = pin_lock(p, dir);
 	if (err == -EWOULDBLOCK) {
 		fprintf(stderr, "xdptop: iface \"%s\" is counted by another xdptop with --pin (its "
@@ -262,6 +292,21 @@ int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
 	if (err)
 		return pin_failed("lock", dir, err);
 	return EXIT_OK;
+}
+
+/* A program pinned without a link runs in a libxdp dispatcher, which
+ * holds it (dispatcher.c). */
+static bool dispatcher_holds_pinned(const struct pin *p, int ifindex)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = pin_get(p, PIN_PROG);
+	bool holds = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		     dispatcher_runs(ifindex, info.id);
+
+	if (fd >= 0)
+		close(fd);
+	return holds;
 }
 
 bool pin_holds_device(int ifindex, const void *netns_dir)
@@ -276,10 +321,10 @@ bool pin_holds_device(int ifindex, const void *netns_dir)
 	    sizeof(p.dir))
 		return false;
 	fd = pin_get(&p, PIN_LINK);
-	holds = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		(int)info.xdp.ifindex == ifindex;
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0)
+		return dispatcher_holds_pinned(&p, ifindex);
+	holds = !bpf_obj_get_info_by_fd(fd, &info, &len) && (int)info.xdp.ifindex == ifindex;
+	close(fd);
 	return holds;
 }
 
@@ -305,6 +350,17 @@ int pin_get(const struct pin *p, enum pin_object o)
 
 	object_path(p, o, path, sizeof(path));
 	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int pin_get_readonly(const struct pin *p, enum pin_object o)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+	char path[PATH_MAX];
+	int fd;
+
+	object_path(p, o, path, sizeof(path));
+	fd = bpf_obj_get_opts(path, &opts);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -338,6 +394,8 @@ int pin_put(const struct pin *p, enum pin_object o, int fd)
 		return -errno;
 	if (bpf_obj_pin(fd, staged))
 		return -errno;
+	if (p->watchers && !chown(staged, -1, p->watchers))
+		chmod(staged, 0640);
 	if (rename(staged, path)) {
 		int err = -errno;
 

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 #define PIN_ROOT_DEFAULT "/sys/fs/bpf/xdptop"
@@ -24,6 +25,9 @@ enum pin_object {
 
 struct pin {
 	int dir_fd;		/* open and locked while the agent runs; -1 if none */
+	/* The group that may watch (read) what is pinned: the pin root's, when
+	 * it may read the root; 0: none (root's group is never given). */
+	gid_t watchers;
 	char dir[PATH_MAX - 32];	/* room for an object's name after it */
 };
 
@@ -64,15 +68,24 @@ bool pin_private(void);
  * agent holds it, or another negative errno. */
 int pin_lock(struct pin *p, const char *dir);
 
+/* Whether an agent holds the state pinned in dir (its lock), without
+ * taking it. */
+bool pin_in_use(const char *dir);
+
 bool pin_has(const struct pin *p, enum pin_object o);
 /* Whether the link pinned for ifindex in netns_dir (a const char *) still
  * holds that interface: the kernel clears a link's index when its device
- * goes, so an index given since to another device does not count. */
+ * goes, so an index given since to another device does not count. Without
+ * a link, whether the program pinned runs in the interface's libxdp
+ * dispatcher (which needs CAP_SYS_ADMIN to tell). */
 bool pin_holds_device(int ifindex, const void *netns_dir);
 /* The id of the map pinned as o; 0 when there is none. */
 __u32 pin_map_id(const struct pin *p, enum pin_object o);
 /* A pinned object's fd, or a negative errno. */
 int pin_get(const struct pin *p, enum pin_object o);
+/* The same, to read only: reading the pin is all it needs (and CAP_BPF
+ * before Linux 6.5, where unprivileged BPF is disabled). */
+int pin_get_readonly(const struct pin *p, enum pin_object o);
 /* Pins fd as o, in place of what was there, in one step. 0 or a negative
  * errno. */
 int pin_put(const struct pin *p, enum pin_object o, int fd);

@@ -23,4 +23,9 @@ int privs_check(bool perfmon);
  * EXIT_OK or EXIT_RUNTIME after one line. */
 int privs_drop(int (*per_interval)(void), bool keep_net_admin);
 
+/* Drops every capability it holds (none: nothing to drop) and sets
+ * no_new_privs: what a watcher, which only reads, does before it reads.
+ * Returns EXIT_OK or EXIT_RUNTIME after one line. */
+int privs_drop_all(void);
+
 #endif /* PRIVS_H */

@@ -354,14 +354,23 @@ static const char *set_name(const char *name, char shown[QUOTED_LEN(IF_NAMESIZE)
 	       shown;
 }
 
-/* Off now, even if a process still holds the link; then the state goes. */
-static void remove_pinned(struct pin *p, const char *name)
+/* Off now, even if a process still holds the link, or out of the libxdp
+ * dispatcher that runs the program pinned (the others there stay); then
+ * the state goes. */
+static void remove_pinned(struct pin *p, int ifindex, const char *name)
 {
 	char shown[QUOTED_LEN(IF_NAMESIZE)];
 	int fd = pin_get(p, PIN_LINK);
 
 	if (fd >= 0) {
 		bpf_link_detach(fd);
+		close(fd);
+	} else if ((fd = pin_get(p, PIN_PROG)) >= 0) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			dispatcher_leave(ifindex, info.id);
 		close(fd);
 	}
 	pin_remove(p);
@@ -427,7 +436,7 @@ static int detach_set(const char *netns, const struct iface_arg *iface, struct l
 	for (__u32 i = 0; i < set.n; i++) {
 		if (pins[i].dir_fd < 0)
 			continue;
-		remove_pinned(&pins[i], set.name[i]);
+		remove_pinned(&pins[i], set.ifindex[i], set.name[i]);
 		if (done->n < MAX_INTERFACES)
 			done->ifindex[done->n++] = set.ifindex[i];
 	}

@@ -398,3 +398,53 @@ int tally_restore(struct tally *t, const struct tally_saved *saved, double start
 	t->started = started;
 	return 0;
 }
+
+/* s in t, or NULL: t is only read. */
+static const struct source_count *find(const struct tally *t, const struct source_count *s)
+{
+	for (__u32 i = xdptop_hash(s->addr[0], s->addr[1], s->meta);; i++) {
+		__u32 pos = t->index[i & t->mask];
+
+		if (!pos)
+			return NULL;
+		if (key_equal(t->sources[pos - 1].meta, t->sources[pos - 1].addr, s->meta, s->addr))
+			return &t->sources[pos - 1];
+	}
+}
+
+static struct xdptop_counter since(const struct xdptop_counter *now,
+				   const struct xdptop_counter *before)
+{
+	return (struct xdptop_counter){ now->packets - before->packets, now->bytes - before->bytes };
+}
+
+int tally_follow(struct tally *next, const struct tally *prev, const struct tally_saved *image,
+		 double started, double end)
+{
+	int err = tally_restore(next, image, started);
+
+	if (err)
+		return err;
+	next->now = prev->now;
+	for (__u32 i = 0; i < next->n_sources; i++) {
+		struct source_count *s = &next->sources[i];
+		const struct source_count *p = prev->n_sources ? find(prev, s) : NULL;
+
+		/* A key tracked anew since (forgotten between: its counts went
+		 * to untracked) counted all it has now in between. */
+		if (p && p->packets > s->packets)
+			p = NULL;
+		s->ival_packets = s->packets - (p ? p->packets : 0);
+		s->ival_bytes = s->bytes - (p ? p->bytes : 0);
+		s->last_seen = s->ival_packets ? next->now : next->now - 1;
+		if (p)
+			next->averages[i] = prev->averages[p - prev->sources];
+	}
+	next->open = (struct tally_counters){
+		.total = since(&image->cum.total, &prev->cum.total),
+		.other = since(&image->cum.other, &prev->cum.other),
+		.untracked = since(&image->cum.untracked, &prev->cum.untracked),
+	};
+	tally_end_interval(next, end);
+	return 0;
+}

@@ -123,6 +123,14 @@ static inline struct tally_saved tally_saved(const struct tally *t)
  * may be before 0). The averages start again. -E2BIG when it does not fit. */
 int tally_restore(struct tally *t, const struct tally_saved *saved, double started);
 
+/* A watcher's tally (watch.c): makes next, fresh, the tally a pinned agent
+ * committed (image: its keys and cumulative counts, exactly), whose last
+ * interval, from started to end, holds what changed since prev (the one
+ * before, made the same way, or fresh): each key's averages go on from
+ * prev's. 0 or a negative errno. */
+int tally_follow(struct tally *next, const struct tally *prev, const struct tally_saved *image,
+		 double started, double end);
+
 /* Bytes the tally takes when it tracks max_sources, for the benchmarks'
  * memory table. */
 size_t tally_bytes(const struct tally *t);

@@ -24,6 +24,7 @@ import pytest
 
 from conftest import BUILD, DATA, as_expected, pace, sh
 from test_cli import assert_clean, attached_prog, link
+from test_pin import bpffs  # noqa: F401 (a fixture)
 from traffic import Expected, udp_frame, write_pcap
 
 FOREIGN = BUILD / "foreign.bpf.o"
@@ -70,6 +71,15 @@ def foreign_seen(ns, ifname):
     raise AssertionError(f"foreign_filter has no map: {maps}")
 
 
+def wait_seen(ns, n, timeout=30):
+    """Until the foreign filter, which runs after xdptop, saw n frames: then
+    xdptop counted them (emulated, a veth's receiver lags its sender)."""
+    deadline = time.monotonic() + timeout
+    while (seen := foreign_seen(ns, "v1")) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert seen == n
+
+
 def frames_in(pcap):
     from scapy.all import rdpcap
     return len(rdpcap(str(pcap)))
@@ -97,10 +107,10 @@ def test_joins_a_dispatcher_a_filter_is_in_and_counts_what_it_drops(lab, xdptop,
     assert dispatched(receiver, "v1") == [("xdptop_frags", 1), ("foreign_filter", 50)]
     pcap, exp = dropped_by_filter(tmp_path)
     sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(pcap))
+    wait_seen(receiver, frames_in(pcap))
     assert agent.stop() == 0, agent.stderr()
     assert [as_expected(r) for r in agent.reports()] == [exp.as_expected()]
     assert dispatched(receiver, "v1") == [("foreign_filter", 50)]
-    assert foreign_seen(receiver, "v1") == frames_in(pcap)
     receiver.run("xdp-loader", "unload", "--all", "v1")
     assert_clean(receiver)
 
@@ -113,12 +123,13 @@ def test_multiprog_makes_a_dispatcher_others_join_and_leaves_them_running(lab, x
     receiver.run("xdp-loader", "load", "v1", str(FOREIGN))
     assert dispatched(receiver, "v1") == [("xdptop_frags", 1), ("foreign_filter", 50)]
     sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(CAPTURE))
+    wait_seen(receiver, frames_in(CAPTURE))
     assert agent.stop() == 0, agent.stderr()
     expected = json.loads((DATA / "dcb_ets.expected.json").read_text())
     assert [as_expected(r) for r in agent.reports()] == [expected]
     assert dispatched(receiver, "v1") == [("foreign_filter", 50)]
     sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(CAPTURE))
-    assert foreign_seen(receiver, "v1") == 2 * frames_in(CAPTURE), "it went on running"
+    wait_seen(receiver, 2 * frames_in(CAPTURE))  # it went on running
     receiver.run("xdp-loader", "unload", "--all", "v1")
     assert_clean(receiver)
 
@@ -198,4 +209,101 @@ def test_a_mode_other_than_the_dispatchers_is_refused(lab, xdptop, libxdp):
         "--mode generic (or without --mode)\n")), res
     assert dispatched(receiver, "v1") == [("foreign_filter", 50)]
     receiver.run("xdp-loader", "unload", "--all", "v1")
+    assert_clean(receiver)
+
+
+def test_two_agents_count_two_keys_side_by_side(lab, xdptop, libxdp):
+    """One counts sources (--multiprog, as a service would), another the
+    destinations of the same frames; the second is told of the first."""
+    sender, receiver = lab.pair(mtu=1500)
+    by_src = lab.start(receiver, xdptop, "--multiprog", "-f", "json", "-i", "60", "v1")
+    by_src.wait_attached()
+    src_id = dispatcher_ids(receiver, "v1")["xdptop_frags"]
+    by_dst = lab.start(receiver, xdptop, "-k", "dst", "-f", "json", "-i", "60", "v1")
+    by_dst.wait_attached()
+    assert dispatched(receiver, "v1") == [("xdptop_frags", 1), ("xdptop_frags", 1)]
+    assert by_dst.stderr().splitlines()[0] == (
+        f'xdptop: the dispatcher on iface "v1" already runs an xdptop program (id {src_id}): '
+        "another agent's, or one left by an agent killed with its xdptop-detach ('xdptop "
+        "--detach v1' takes xdptop's out while no agent runs there)")
+    sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(CAPTURE))
+    time.sleep(2)   # emulated, a veth's receiver lags its sender
+    assert by_dst.stop() == 0, by_dst.stderr()
+    assert by_src.stop() == 0, by_src.stderr()
+    for agent, name in ((by_src, "dcb_ets"), (by_dst, "dcb_ets.dst")):
+        expected = json.loads((DATA / f"{name}.expected.json").read_text())
+        assert [as_expected(r) for r in agent.reports()] == [expected]
+    assert_clean(receiver)
+
+
+def test_pinned_in_a_dispatcher_it_counts_through_kill9_and_is_adopted(lab, xdptop, libxdp,
+                                                                       bpffs, tmp_path):
+    sender, receiver = lab.pair(mtu=1500)
+    pin = f"--pin={bpffs}/xdptop"
+    receiver.run("xdp-loader", "load", "v1", str(FOREIGN))
+    pcap, once = dropped_by_filter(tmp_path)
+    first = lab.start(receiver, xdptop, pin, "-f", "json", "-i", "0.5", "v1")
+    first.wait_attached()
+    ids = dispatcher_ids(receiver, "v1")
+    assert dispatched(receiver, "v1") == [("xdptop_frags", 1), ("foreign_filter", 50)]
+    assert detacher_of(first) == [], "a pinned program stays: nothing takes it out"
+    sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(pcap))
+    wait_seen(receiver, frames_in(pcap))
+    first.kill()
+    assert dispatcher_ids(receiver, "v1") == ids, "it stays, counting"
+    sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(pcap))
+    wait_seen(receiver, 2 * frames_in(pcap))
+    status = receiver.run(xdptop, pin, "--status").stdout
+    assert "    no xdptop runs: it keeps counting; " in status, status
+    second = lab.start(receiver, xdptop, pin, "-f", "json", "-i", "60", "v1")
+    deadline = time.monotonic() + 60
+    while "Adopted" not in second.stderr() and second.proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert second.stderr().splitlines()[0] == (
+        f'Adopted the XDP program pinned in the libxdp dispatcher on iface "v1" (index '
+        f'{link(receiver, "v1")["ifindex"]}) and its counts'), second.stderr()
+    assert dispatcher_ids(receiver, "v1") == ids, "the same program"
+    sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(pcap))
+    wait_seen(receiver, 3 * frames_in(pcap))
+    assert second.stop() == 0, second.stderr()
+    exp = Expected()
+    exp.merge(once, times=3)
+    assert [as_expected(r) for r in second.reports()] == [exp.as_expected()]
+    assert dispatcher_ids(receiver, "v1") == ids, "pinned, it stays after exit"
+    res = receiver.run(xdptop, pin, "--detach", "v1", check=False)
+    assert (res.returncode, res.stdout, res.stderr) == (
+        0, 'Detached xdptop from iface "v1" and removed its pinned state\n', ""), res
+    assert dispatched(receiver, "v1") == [("foreign_filter", 50)]
+    assert not list(bpffs.rglob("net*/*")), "no pin left"
+    receiver.run("xdp-loader", "unload", "--all", "v1")
+    assert_clean(receiver)
+
+
+def test_another_key_is_counted_beside_a_pinned_service_in_a_dispatcher(lab, xdptop, libxdp,
+                                                                         bpffs):
+    """The service runs with --pin --multiprog; `xdptop -k dst` on its
+    interface (which finds it under the default pin root: here the test's
+    bpffs, mounted on /sys/fs/bpf in a mount namespace of its own) neither
+    watches it (another key) nor is refused: it joins the dispatcher, and
+    both count the same frames exactly."""
+    sender, receiver = lab.pair(mtu=1500)
+    pin = f"--pin={bpffs}/xdptop"
+    service = lab.start(receiver, xdptop, pin, "--multiprog", "-f", "json", "-i", "0.5", "v1")
+    service.wait_attached()
+    by_dst = lab.start(receiver, "unshare", "-m", "--propagation", "private", "sh", "-c",
+                       f"mount --bind {bpffs} /sys/fs/bpf && exec {xdptop} -k dst -f json "
+                       "-i 60 v1")
+    by_dst.wait_attached()
+    assert "Watching" not in by_dst.stderr()
+    assert dispatched(receiver, "v1") == [("xdptop_frags", 1), ("xdptop_frags", 1)]
+    sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(CAPTURE))
+    time.sleep(2)   # emulated, a veth's receiver lags its sender
+    assert by_dst.stop() == 0, by_dst.stderr()
+    assert service.stop() == 0, service.stderr()
+    for agent, name in ((service, "dcb_ets"), (by_dst, "dcb_ets.dst")):
+        expected = json.loads((DATA / f"{name}.expected.json").read_text())
+        assert as_expected(agent.reports()[-1]) == expected
+    assert dispatched(receiver, "v1") == [("xdptop_frags", 1)], "the pinned one stays"
+    receiver.run(xdptop, pin, "--detach", "v1")
     assert_clean(receiver)
