@@ -539,6 +539,8 @@ static int pin_program(struct attachment *a)
 {
 	int err = pin_put(&a->pin, PIN_PROG, bpf_program__fd(attached_program(a)));
 
+	if (!err && a->dispatched)
+		pin_unpin(&a->pin, PIN_LINK);	/* one a state held before, if any */
 	return err || a->dispatched ? err : pin_put(&a->pin, PIN_LINK, a->link_fd);
 }
 
@@ -762,18 +764,6 @@ static int check_mode(const struct attachment *a, const struct config *cfg)
 	return EXIT_USAGE;
 }
 
-/* The id of the program pinned, which a dispatcher may run: 0 when there
- * is none. */
-static __u32 pinned_prog_id(const struct attachment *a)
-{
-	int fd = pin_get(&a->pin, PIN_PROG);
-	__u32 id = fd < 0 ? 0 : prog_id_of(fd);
-
-	if (fd >= 0)
-		close(fd);
-	return id;
-}
-
 /* A program pinned in a libxdp dispatcher stays there, counting, as it is:
  * taking it out and putting another in would lose or double frames between
  * the two. This xdptop loads its own on the pinned maps only to read them
@@ -806,10 +796,14 @@ static int adopt(struct attachment *a, const struct config *cfg, const struct ta
 {
 	int link_fd = pin_get(&a->pin, PIN_LINK);
 	__u32 prog_id = link_fd < 0 ? 0 : pinned_link_prog(link_fd, a->ifindex);
+	__u32 pinned = pin_prog_id(&a->pin);
 	int err;
 
-	if (link_fd < 0 && dispatcher_runs(a->ifindex, pinned_prog_id(a)))
-		return adopt_dispatched(a, cfg, share, pinned_prog_id(a));
+	if (!prog_id && dispatcher_runs(a->ifindex, pinned)) {
+		if (link_fd >= 0)
+			close(link_fd);
+		return adopt_dispatched(a, cfg, share, pinned);
+	}
 	if (!prog_id) {
 		if (link_fd >= 0)
 			close(link_fd);

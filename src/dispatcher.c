@@ -18,6 +18,8 @@
 #include "attach.h"
 #include "dispatcher.h"
 #include "kernel.h"
+#include "msg.h"
+#include "privs.h"
 #include "xdptop.skel.h"
 
 static enum xdp_attach_mode xdp_mode(enum attach_mode mode)
@@ -187,6 +189,7 @@ static void find_xdptop(void *arg, __u32 id, const char *name, unsigned int prio
  * and its program passes frames nobody reads. */
 static void note_other_xdptop(const struct attachment *a)
 {
+	char word[QUOTED_LEN(IF_NAMESIZE)];
 	__u32 id = 0;
 
 	dispatcher_each(a->ifindex, find_xdptop, &id);
@@ -194,7 +197,8 @@ static void note_other_xdptop(const struct attachment *a)
 		fprintf(stderr, "xdptop: the dispatcher on iface \"%s\" already runs an xdptop "
 				"program (id %u): another agent's, or one left by an agent killed "
 				"with its xdptop-detach ('xdptop --detach %s' takes xdptop's out "
-				"while no agent runs there)\n", a->ifname, id, a->ifname);
+				"while no agent runs there)\n", a->ifname, id,
+			shell_word(a->kernel_name, word, sizeof(word)));
 }
 
 static int attach_in_mode(struct attachment *a, struct xdp_program *prog, enum attach_mode mode)
@@ -211,8 +215,15 @@ int dispatcher_join(struct attachment *a, const struct config *cfg)
 			    .prog_name = bpf_program__name(ours));
 	enum attach_mode mode = cfg->mode, there;
 	struct xdp_program *prog;
-	int err = kernel_has_freplace();
+	int err;
 
+	if (!privs_have_sys_admin()) {
+		fprintf(stderr, "xdptop: a libxdp dispatcher (on iface \"%s\") needs CAP_SYS_ADMIN "
+				"too: libxdp opens the programs in it by id; run as root, or grant "
+				"it\n", a->ifname);
+		return EXIT_PRIVILEGE;
+	}
+	err = kernel_has_freplace();
 	if (err)
 		return refused(err);
 	err = check_bpffs(a);

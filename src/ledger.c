@@ -25,7 +25,7 @@
 struct ledger_header {
 	__u64 magic;
 	__u32 max_sources;	/* of each image; also in id, checked apart */
-	__u32 committed;	/* the image that holds the counts: stored last */
+	__u32 committed;	/* commits so far: odd, image 1 holds the counts; stored last */
 	struct ledger_identity id;
 } __attribute__((aligned(LINE)));
 
@@ -160,10 +160,9 @@ void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
 		 id->single_buffer ? " --single-buffer" : "");
 }
 
-/* Maps the ledger of fd, len bytes; finds its images. */
-/* The kernel maps a BPF array shared only through a descriptor that may
- * write: one that may only read gets memory of its own, which
- * ledger_fetch() fills. */
+/* Maps the ledger of fd, len bytes; finds its images. The kernel maps a BPF
+ * array shared only through a descriptor that may write: one that may only
+ * read gets memory of its own, which ledger_fetch() fills. */
 static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources, __u32 n_ifaces)
 {
 	bool readonly = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
@@ -222,6 +221,9 @@ static int read_lines(const struct ledger *l, size_t offset, size_t len)
 {
 	__u32 first = offset / LINE, n = len / LINE, last = first - 1;
 	char *to = (char *)l->mem + offset;
+
+	if (offset > l->len || len > l->len - offset)
+		return -EPROTO;
 
 	while (n) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -300,6 +302,9 @@ void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *sa
 void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns)
 {
 	__u32 next = (l->hdr->committed & 1) ^ 1, n_ifaces = l->hdr->id.set.n;
+	/* Counted, not flipped: a reader that copies while two commits pass
+	 * sees the count change (ledger_fetch()). Its low bit is the image. */
+	__u32 count = l->hdr->committed + 1;
 	struct ledger_image *img = l->image[next];
 	struct ledger_member *m = image_members(img);
 	struct source_count *sources = image_sources(img, n_ifaces);
@@ -318,7 +323,7 @@ void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, _
 	/* The one store that commits: the image is whole before it. A killed
 	 * process's stores are all in the map; only the compiler could
 	 * reorder them, and the release forbids it. */
-	__atomic_store_n(&l->hdr->committed, next, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->hdr->committed, count, __ATOMIC_RELEASE);
 }
 
 /* The open interval starts at the last commit (a ledger never committed:
@@ -369,8 +374,13 @@ int ledger_fetch(struct ledger *l, __u32 slot)
 	if (err)
 		return err;
 	sources = image_sources(img, n_ifaces);
-	for (__u32 i = 0; i < slot; i++)
-		sources += m[i].n_sources;
+	for (__u32 i = 0; i <= slot; i++) {
+		/* Counts read while the agent wrote them may not add up. */
+		if (m[i].n_sources > l->hdr->max_sources - (sources - image_sources(img, n_ifaces)))
+			return 1;
+		if (i < slot)
+			sources += m[i].n_sources;
+	}
 	err = read_lines(l, (const char *)sources - (const char *)l->mem,
 			 (size_t)m[slot].n_sources * sizeof(*sources));
 	/* The agent writes an image whole, then commits it: one it has not

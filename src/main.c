@@ -48,6 +48,7 @@ struct group {
 	struct monitor *members;
 	int n;
 	bool settled;	/* its first round written: what --force replaced is let go */
+	struct detacher *detacher;	/* takes its programs out of dispatchers */
 };
 
 static const struct sink_ops *const format_sinks[] = {
@@ -384,6 +385,7 @@ static void settle(struct group *g)
 {
 	for (int i = 0; i < g->n; i++)
 		attachment_settle(&g->members[i].att);
+	detacher_settle(g->detacher);
 	g->settled = true;
 }
 
@@ -491,15 +493,15 @@ static int run_watch(struct watch *w, const struct config *cfg, struct ticker *t
 		return EXIT_RUNTIME;
 	}
 	while (more) {
-		int wake = wait_for_tick(tk, sinks), fresh, err;
+		int wake = wait_for_tick(tk, sinks), fresh, err, end;
 		struct timespec now;
 
 		if (wake < 0)
 			return sink_failed(wake);
 		more = wake == WAKE_TICK;
-		fresh = watch_collect(w);
+		fresh = watch_collect(w, &end);
 		if (fresh < 0)
-			return EXIT_OK;
+			return end;
 		if (!fresh)	/* no commit since: the next tick's round covers both */
 			continue;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -519,14 +521,23 @@ static int run_watch(struct watch *w, const struct config *cfg, struct ticker *t
 	return EXIT_OK;
 }
 
-/* Watching a pinned agent: no capability needed, none kept. */
+static const struct watch *watched;
+
+static int read_watched(void)
+{
+	return watch_probe(watched);
+}
+
+/* Watching a pinned agent: no capability needed, none kept (but CAP_BPF
+ * where the kernel asks for it on every bpf() call). */
 static int watch(struct watch *w, const struct config *cfg, struct ticker *tk)
 {
 	struct sinks sinks = {};
 	int listen_fd = -1;
 	int err = listen_open(&cfg->listen, &listen_fd);
 
-	err = err ?: privs_drop_all();
+	watched = w;
+	err = err ?: privs_drop_all(read_watched);
 	err = err ?: open_sinks(&sinks, cfg, &listen_fd);
 	if (!err)
 		err = run_watch(w, cfg, tk, &sinks);
@@ -666,7 +677,7 @@ int main(int argc, char **argv)
 	}
 
 	group = (struct group){ .members = mons, .tallies = tallies, .n = cfg.n_ifaces,
-				.budget.max_sources = cfg.max_sources };
+				.budget.max_sources = cfg.max_sources, .detacher = &detacher };
 	err = kernel_check(&cfg.single_buffer);
 	err = err ?: privs_check(cfg.single_buffer);
 	err = err ?: listen_open(&cfg.listen, &listen_fd);

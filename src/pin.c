@@ -245,22 +245,47 @@ bool pin_in_use(const char *dir)
 	return held;
 }
 
+static void object_path(const struct pin *p, enum pin_object o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", p->dir, object_names[o]);
+}
+
+/* Gives path the watchers' group, readable (searchable: a directory) by
+ * it; says once why not (root without CAP_CHOWN cannot give a group it is
+ * not in). */
+static void share(const struct pin *p, const char *path, mode_t mode)
+{
+	static bool said;
+
+	if (!chown(path, -1, p->watchers) && !chmod(path, mode))
+		return;
+	if (errno != ENOENT && !said)
+		fprintf(stderr, "xdptop: cannot give group %u what it pins in %s (%s): that group "
+				"cannot watch it; grant CAP_CHOWN\n", (unsigned)p->watchers, p->dir,
+			strerror(errno));
+	said = said || errno != ENOENT;
+}
+
 /* A pin root whose group may read it (chgrp adm /sys/fs/bpf/xdptop; chmod
  * 750) lets that group watch what is pinned under it: each directory and
  * object xdptop makes there gets the group, and its read (and search)
- * permission; never write. */
+ * permission, never write; what an agent before pinned too. */
 static void share_with_watchers(struct pin *p, const char *root, const char *netns,
 				const char *dir)
 {
+	char path[PATH_MAX];
 	struct stat st;
 
 	p->watchers = !stat(root, &st) && st.st_gid &&
 		      (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP) ? st.st_gid : 0;
-	if (!p->watchers)
+	if (!p->watchers || (size_t)snprintf(p->dir, sizeof(p->dir), "%s", dir) >= sizeof(p->dir))
 		return;
-	for (const char *d = netns; d; d = d == netns ? dir : NULL)
-		if (!chown(d, -1, p->watchers))
-			chmod(d, 0750);
+	share(p, netns, 0750);
+	share(p, dir, 0750);
+	for (int o = 0; o < PIN_OBJECTS; o++) {
+		object_path(p, o, path, sizeof(path));
+		share(p, path, 0640);
+	}
 }
 
 int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
@@ -294,19 +319,16 @@ int pin_open(struct pin *p, const char *root, int ifindex, const char *ifname)
 	return EXIT_OK;
 }
 
-/* A program pinned without a link runs in a libxdp dispatcher, which
- * holds it (dispatcher.c). */
-static bool dispatcher_holds_pinned(const struct pin *p, int ifindex)
+__u32 pin_prog_id(const struct pin *p)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 	int fd = pin_get(p, PIN_PROG);
-	bool holds = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		     dispatcher_runs(ifindex, info.id);
+	bool known = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len);
 
 	if (fd >= 0)
 		close(fd);
-	return holds;
+	return known ? info.id : 0;
 }
 
 bool pin_holds_device(int ifindex, const void *netns_dir)
@@ -321,16 +343,13 @@ bool pin_holds_device(int ifindex, const void *netns_dir)
 	    sizeof(p.dir))
 		return false;
 	fd = pin_get(&p, PIN_LINK);
-	if (fd < 0)
-		return dispatcher_holds_pinned(&p, ifindex);
-	holds = !bpf_obj_get_info_by_fd(fd, &info, &len) && (int)info.xdp.ifindex == ifindex;
-	close(fd);
-	return holds;
-}
-
-static void object_path(const struct pin *p, enum pin_object o, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", p->dir, object_names[o]);
+	holds = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		(int)info.xdp.ifindex == ifindex;
+	if (fd >= 0)
+		close(fd);
+	/* A program pinned without a link that holds it may run in a libxdp
+	 * dispatcher, which holds it (dispatcher.c). */
+	return holds || dispatcher_runs(ifindex, pin_prog_id(&p));
 }
 
 bool pin_has(const struct pin *p, enum pin_object o)
@@ -394,8 +413,8 @@ int pin_put(const struct pin *p, enum pin_object o, int fd)
 		return -errno;
 	if (bpf_obj_pin(fd, staged))
 		return -errno;
-	if (p->watchers && !chown(staged, -1, p->watchers))
-		chmod(staged, 0640);
+	if (p->watchers)
+		share(p, staged, 0640);
 	if (rename(staged, path)) {
 		int err = -errno;
 

@@ -68,6 +68,9 @@ bool pin_private(void);
  * agent holds it, or another negative errno. */
 int pin_lock(struct pin *p, const char *dir);
 
+/* The id of the program pinned in p, 0 when none. */
+__u32 pin_prog_id(const struct pin *p);
+
 /* Whether an agent holds the state pinned in dir (its lock), without
  * taking it. */
 bool pin_in_use(const char *dir);

@@ -122,20 +122,18 @@ int privs_drop(int (*per_interval)(void), bool keep_net_admin)
 	return err ? say_no_drop(err) : EXIT_OK;
 }
 
-int privs_drop_all(void)
+int privs_drop_all(int (*per_interval)(void))
 {
-	bool any, bounding;
-	int err = 0;
-
 	capng_clear(CAPNG_SELECT_ALL);
 	if (capng_get_caps_process())
 		return say_no_drop(EPERM);
-	any = capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE;
-	bounding = have(CAP_SETPCAP);
-	capng_clear(CAPNG_SELECT_ALL);
-	if (any)
-		err = apply(bounding);
-	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		err = errno;
-	return err ? say_no_drop(err) : EXIT_OK;
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+		return privs_drop(per_interval, false);
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? say_no_drop(errno) : EXIT_OK;
+}
+
+bool privs_have_sys_admin(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	return capng_get_caps_process() || have(CAP_SYS_ADMIN);	/* cannot tell: try */
 }

@@ -23,9 +23,14 @@ int privs_check(bool perfmon);
  * EXIT_OK or EXIT_RUNTIME after one line. */
 int privs_drop(int (*per_interval)(void), bool keep_net_admin);
 
-/* Drops every capability it holds (none: nothing to drop) and sets
- * no_new_privs: what a watcher, which only reads, does before it reads.
- * Returns EXIT_OK or EXIT_RUNTIME after one line. */
-int privs_drop_all(void);
+/* What a watcher, which only reads, does before it reads: privs_drop()
+ * when it holds capabilities (the BPF one stays where per_interval needs
+ * it), else no_new_privs alone. Returns EXIT_OK or EXIT_RUNTIME after one
+ * line. */
+int privs_drop_all(int (*per_interval)(void));
+
+/* Whether it has CAP_SYS_ADMIN, which a libxdp dispatcher needs (libxdp
+ * opens the programs in it by id); true when it cannot tell. */
+bool privs_have_sys_admin(void);
 
 #endif /* PRIVS_H */

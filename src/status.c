@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "detacher.h"
 #include "dispatcher.h"
 #include "ledger.h"
 #include "msg.h"
@@ -247,8 +248,30 @@ static void add_ours(void *arg, __u32 id, const char *name, unsigned int priorit
 		o->id[o->n++] = id;
 }
 
-/* xdptop's programs in the interface's dispatcher, which an agent killed
- * with its detacher left there: taken out, the others stay. */
+/* Takes one of xdptop's programs out of a dispatcher, unless a running
+ * agent's detacher holds its name (that agent takes it out when it ends):
+ * 0, 1 when it was skipped, or a negative errno. */
+static int leave_unowned(const struct iface_arg *iface, __u32 id)
+{
+	int claim = detacher_claim(id), err;
+
+	if (claim == -EADDRINUSE) {
+		printf("Left xdptop's program (id %u) in the libxdp dispatcher on iface \"%s\": a "
+		       "running xdptop counts with it, and takes it out when it ends\n", id,
+		       iface->shown);
+		return 1;
+	}
+	err = dispatcher_leave(iface->ifindex, id);
+	if (claim >= 0)
+		close(claim);
+	if (!err)
+		printf("Took xdptop's program (id %u) out of the libxdp dispatcher on iface \"%s\"; "
+		       "the others there keep running\n", id, iface->shown);
+	return err == -ENOENT ? 0 : err;	/* gone meanwhile: its agent ended */
+}
+
+/* xdptop's programs in the interface's dispatcher that no agent runs (one
+ * killed with its detacher left them): taken out, the others stay. */
 static int leave_dispatcher(const struct iface_arg *iface)
 {
 	struct ours o = { .n = 0 };
@@ -256,18 +279,18 @@ static int leave_dispatcher(const struct iface_arg *iface)
 
 	dispatcher_each(iface->ifindex, add_ours, &o);
 	for (int i = 0; !err && i < o.n; i++) {
-		err = dispatcher_leave(iface->ifindex, o.id[i]);
-		if (!err)
-			printf("Took xdptop's program (id %u) out of the libxdp dispatcher on iface "
-			       "\"%s\"; the others there keep running\n", o.id[i], iface->shown);
+		int left = leave_unowned(iface, o.id[i]);
+
+		err = left < 0 ? left : 0;
 	}
 	if (!o.n)
 		printf("Nothing of xdptop's on iface \"%s\"\n", iface->shown);
 	if (!err)
 		return EXIT_OK;
 	fprintf(stderr, "xdptop: cannot take xdptop's program out of the dispatcher on iface "
-			"\"%s\" (%s): run as root\n", iface->shown, strerror(-err));
-	return EXIT_PRIVILEGE;
+			"\"%s\" (%s): %s\n", iface->shown, strerror(-err),
+		err == -EPERM ? "run as root" : "rerun with -v for libxdp's messages");
+	return err == -EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
 }
 
 /* An xdptop program attached through netlink (--force over another's), not
@@ -365,14 +388,9 @@ static void remove_pinned(struct pin *p, int ifindex, const char *name)
 	if (fd >= 0) {
 		bpf_link_detach(fd);
 		close(fd);
-	} else if ((fd = pin_get(p, PIN_PROG)) >= 0) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			dispatcher_leave(ifindex, info.id);
-		close(fd);
 	}
+	if (dispatcher_runs(ifindex, pin_prog_id(p)))
+		dispatcher_leave(ifindex, pin_prog_id(p));
 	pin_remove(p);
 	pin_close(p);
 	printf("Detached xdptop from iface \"%s\" and removed its pinned state\n",

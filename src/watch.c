@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* `xdptop IFACE` where an agent pinned with --pin counts IFACE (the
  * service) shows that agent's counts: it reads the ledger the agent commits
- * every interval (ledger.h), mapped read-only. Cumulative counts since the
+ * every interval (ledger.h), through a descriptor that may only read (a
+ * copy: such a descriptor cannot be mapped). Cumulative counts since the
  * pinned state began; rates between the commits it saw, at the times the
  * agent cut them. It changes nothing: neither the table, nor the ledger,
  * nor what the agent's exporter or next restart sees. Reading the pins is
@@ -20,13 +21,17 @@
 enum pinned { NOT_PINNED, SERVED, IDLE, HIDDEN };
 
 /* Whether a state is pinned for ifindex under netns, and an agent runs it;
- * HIDDEN: this user may not look. */
+ * HIDDEN: this user may not look into its directory. A pin root this user
+ * cannot reach (/sys/fs/bpf is 0700) says nothing: a user given
+ * capabilities counts on its own. */
 static enum pinned pinned_state(const char *netns, int ifindex, char *dir, size_t len)
 {
-	if ((size_t)snprintf(dir, len, "%s/%d", netns, ifindex) >= len)
+	if ((size_t)snprintf(dir, len, "%s/%d", netns, ifindex) >= len || access(netns, X_OK))
 		return NOT_PINNED;
 	if (access(dir, F_OK))
 		return errno == EACCES ? HIDDEN : NOT_PINNED;
+	if (access(dir, R_OK | X_OK))
+		return HIDDEN;
 	return pin_in_use(dir) ? SERVED : IDLE;
 }
 
@@ -110,7 +115,9 @@ static int look(struct watched *v, bool first)
 	return !first;
 }
 
-/* Opens the service's ledger, read-only, and finds the interface in it. */
+/* Opens the service's ledger, read-only, and finds the interface in it:
+ * -ENOENT when an agent that has just started has not pinned it yet (then
+ * xdptop starts as if it were alone, and is told of the other). */
 static int open_watched(struct watched *v)
 {
 	struct pin p = { .dir_fd = -1 };
@@ -118,6 +125,8 @@ static int open_watched(struct watched *v)
 
 	snprintf(p.dir, sizeof(p.dir), "%s", v->dir);
 	fd = pin_get_readonly(&p, PIN_LEDGER);
+	if (fd == -ENOENT)
+		return fd;
 	err = fd < 0 ? fd : ledger_open(&v->ledger, fd);
 	slot = err ? -1 : ledger_set_slot(&ledger_id(&v->ledger)->set, v->info.ifindex);
 	if (slot < 0)
@@ -209,6 +218,10 @@ int watch_open(struct watch *w, const struct config *cfg)
 	for (int i = 0; i < n; i++) {
 		err = open_watched(&w->w[i]);
 		w->n = i + 1;
+		if (err == -ENOENT) {
+			watch_close(w);
+			return EXIT_OK;
+		}
 		if (err)
 			goto fail;
 	}
@@ -236,16 +249,18 @@ fail:
 	return err;
 }
 
-int watch_collect(struct watch *w)
+int watch_collect(struct watch *w, int *end)
 {
 	int fresh = 0;
 
 	for (int i = 0; i < w->n; i++) {
 		struct watched *v = &w->w[i];
-		int r = look(v, false);
+		int r = look(v, !v->cut_ns);	/* no first look yet: now */
 
 		if (r < 0) {
-			msg("out of memory to watch iface \"%s\" (%s)", v->info.shown, strerror(-r));
+			msg("cannot read the counts pinned for iface \"%s\" in %s (%s): rerun with -v",
+			    v->info.shown, v->dir, strerror(-r));
+			*end = EXIT_RUNTIME;
 			return -1;
 		}
 		v->fresh = r;
@@ -253,10 +268,19 @@ int watch_collect(struct watch *w)
 		if (!pin_in_use(v->dir)) {
 			msg("the xdptop that counts iface \"%s\" stopped (its program keeps counting, "
 			    "pinned in %s): no longer watching", v->info.shown, v->dir);
+			*end = EXIT_OK;
 			return -1;
 		}
 	}
 	return fresh;
+}
+
+int watch_probe(const struct watch *w)
+{
+	char line[64];
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(w->w[0].ledger.fd, &key, line) ? -errno : 0;
 }
 
 const struct tally *watch_tally(const struct watch *w, int i)

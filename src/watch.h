@@ -14,7 +14,7 @@ struct watched {
 	struct iface_info info;
 	char dir[sizeof(((struct pin *)0)->dir)];	/* its pinned state */
 	char program[BPF_OBJ_NAME_LEN];
-	struct ledger ledger;	/* mapped read-only */
+	struct ledger ledger;	/* read-only: a copy, fetched each look */
 	__u32 slot;		/* its interface's in the ledger's set */
 	struct tally tallies[2];	/* the last two commits seen */
 	int cur;		/* the latest's */
@@ -36,12 +36,17 @@ struct watch {
 int watch_open(struct watch *w, const struct config *cfg);
 
 /* Reads what each agent committed since the last call. Returns how many of
- * w's interfaces have a new interval (w->w[i].fresh), or -1 when an agent
- * stopped (said in a line, as anything else that ends watching). */
-int watch_collect(struct watch *w);
+ * w's interfaces have a new interval (w->w[i].fresh), or -1 when watching
+ * ends, after one line: *end is the exit code (EXIT_OK: the agent
+ * stopped). */
+int watch_collect(struct watch *w, int *end);
 
 /* The tally of w's i-th interface as last committed. */
 const struct tally *watch_tally(const struct watch *w, int i);
+
+/* One read of the first ledger, as each look makes: 0 or a negative errno
+ * (EPERM: before Linux 6.5, unprivileged BPF disabled, this needs CAP_BPF). */
+int watch_probe(const struct watch *w);
 
 void watch_close(struct watch *w);
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Another XDP program sharing an interface with xdptop, as a filter would:
- * it drops UDP to port 9 (discard) and counts every frame it sees, so the
- * tests can tell that it ran and that xdptop counted before it dropped. */
+ * it drops IPv4 UDP to port 9 (discard), and counts every frame it sees and
+ * those it drops, so the tests can tell that it ran, and that xdptop
+ * counted what it dropped. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -11,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 
 __u64 frames_seen = 0;
+__u64 frames_dropped = 0;
 
 SEC("xdp")
 int foreign_filter(struct xdp_md *ctx)
@@ -24,7 +26,10 @@ int foreign_filter(struct xdp_md *ctx)
 	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
 	    ip->protocol != IPPROTO_UDP)
 		return XDP_PASS;
-	return udp->dest == bpf_htons(9) ? XDP_DROP : XDP_PASS;
+	if (udp->dest != bpf_htons(9))
+		return XDP_PASS;
+	__sync_fetch_and_add(&frames_dropped, 1);
+	return XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

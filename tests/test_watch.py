@@ -111,7 +111,8 @@ def test_a_pinned_state_no_agent_runs_says_how_to_take_it_up(lab, xdptop, bpffs)
 def test_the_group_of_the_pin_root_may_watch_and_no_one_else(lab, xdptop, bpffs):
     """chgrp GROUP DIR; chmod 750 DIR: xdptop gives what it pins under DIR that
     group, read-only. Here GROUP is nogroup (65534); the watcher runs as
-    uid 65534 without a capability, and a user outside the group is refused."""
+    uid 65534 without a capability. A user outside the group cannot see the
+    pins: to it, xdptop is a counter it lacks the capabilities for."""
     _, receiver = lab.pair(mtu=1500)
     root = bpffs / "xdptop"
     root.mkdir(mode=0o750)
@@ -129,8 +130,36 @@ def test_the_group_of_the_pin_root_may_watch_and_no_one_else(lab, xdptop, bpffs)
     outsider = ["setpriv", "--reuid", "65533", "--regid", "65533", "--clear-groups"]
     res = receiver.run(*outsider, xdptop, f"--pin={root}", "-c", "1", "v1", check=False,
                        timeout=30)
+    assert (res.returncode, res.stdout, res.stderr) == (3, "", (
+        "xdptop: missing CAP_BPF and CAP_NET_ADMIN: run it as root, or grant them with "
+        "'setcap cap_bpf,cap_net_admin+ep xdptop'\n")), res
+    # Inside the group, but the interface's own directory closed to it.
+    netns_dir = next(root.glob("net*"))
+    index_dir = next(netns_dir.glob("*"))
+    index_dir.chmod(0o700)
+    res = receiver.run(*as_nobody, xdptop, f"--pin={root}", "-c", "1", "v1", check=False,
+                       timeout=30)
     assert (res.returncode, res.stdout) == (3, ""), res
-    assert re.fullmatch(r'xdptop: cannot read the state pinned for iface "v1" in '
-                        r'.*/xdptop/net\d+/\d+ \(Permission denied\): run as root, or as a member '
-                        r"of the group that may read its pins \(see the README\)\n", res.stderr)
+    assert res.stderr == (
+        f'xdptop: cannot read the state pinned for iface "v1" in {index_dir} (Permission '
+        "denied): run as root, or as a member of the group that may read its pins (see the "
+        "README)\n"), res.stderr
+    index_dir.chmod(0o750)
     assert service.stop() == 0, service.stderr()
+
+
+def test_the_watcher_ends_when_the_service_stops(lab, xdptop, bpffs):
+    _, receiver = lab.pair(mtu=1500)
+    pin = f"--pin={bpffs}/xdptop"
+    service = lab.start(receiver, xdptop, pin, "-f", "none", "--listen", "9110", "-i", "0.2",
+                        "v1")
+    service.wait_attached()
+    watcher = lab.start(receiver, xdptop, pin, "-f", "json", "-i", "0.3", "v1")
+    wait_reports(watcher, 1)
+    assert service.stop() == 0, service.stderr()
+    assert watcher.wait(timeout=30) == 0, watcher.stderr()
+    assert re.fullmatch(
+        r'Watching iface "v1" \(index \d+\), read-only: an xdptop pinned in (\S+) counts it\n'
+        r'xdptop: the xdptop that counts iface "v1" stopped \(its program keeps counting, pinned '
+        r'in \1\): no longer watching\n', watcher.stderr()), watcher.stderr()
+    receiver.run(xdptop, pin, "--detach", "v1")
