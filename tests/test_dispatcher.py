@@ -14,6 +14,7 @@ a bpffs of its own (LIBXDP_BPFFS: ip netns exec remounts /sys, which hides
 """
 import json
 import os
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -24,6 +25,7 @@ import pytest
 
 from conftest import BUILD, DATA, as_expected, pace, sh
 from test_cli import assert_clean, attached_prog, link
+from test_defects import CANNOT_WRITE, shell
 from test_pin import bpffs  # noqa: F401 (a fixture)
 from traffic import Expected, udp_frame, write_pcap
 
@@ -316,4 +318,20 @@ def test_another_key_is_counted_beside_a_pinned_service_in_a_dispatcher(lab, xdp
         assert as_expected(agent.reports()[-1]) == expected
     assert dispatched(receiver, "v1") == [("xdptop_frags", 1)], "the pinned one stays"
     receiver.run(xdptop, pin, "--detach", "v1")
+    assert_clean(receiver)
+
+
+def test_a_pinned_start_that_fails_leaves_nothing_in_the_dispatcher(lab, xdptop, libxdp, bpffs):
+    """The first report cannot be written (/dev/full), after the agent
+    dropped its capabilities: its xdptop-detach, told nothing of a start
+    that succeeded, takes the pinned program out; its pins go too."""
+    _, receiver = lab.pair(mtu=1500)
+    receiver.run("xdp-loader", "load", "v1", str(FOREIGN))
+    res = shell(receiver, f"exec {shlex.quote(xdptop)} --pin={bpffs}/xdptop -f json -c 1 "
+                          "-i 0.5 v1 >/dev/full", timeout=120)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.splitlines()[-1] == CANNOT_WRITE, res.stderr
+    assert dispatched(receiver, "v1") == [("foreign_filter", 50)]
+    assert not list(bpffs.rglob("net*/*")), "no pin left"
+    receiver.run("xdp-loader", "unload", "--all", "v1")
     assert_clean(receiver)
