@@ -113,6 +113,13 @@ bool prog_name_of(__u32 id, char *name);
 /* Whether a program of this name is one of xdptop's. */
 bool is_xdptop_program(const char *name);
 
+/* Takes the XDP program attached through netlink in mode_flags
+ * (XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE) off the interface: only while
+ * it is prog_fd's (XDP_FLAGS_REPLACE compares), or whichever it is when
+ * prog_fd is negative. 0 or a negative errno (EBUSY: a bpf_link holds it).
+ * Needs CAP_NET_ADMIN. */
+int netlink_detach(int ifindex, __u32 mode_flags, int prog_fd);
+
 /* The name of the XDP program attached: "xdptop" or "xdptop_frags". */
 const char *attachment_program_name(const struct attachment *a);
 

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "attach.h"
+#include "attach_ways.h"
 #include "dispatcher.h"
 #include "kernel.h"
 #include "msg.h"
@@ -272,4 +273,19 @@ int dispatcher_join(struct attachment *a, const struct config *cfg)
 	}
 	xdp_program__close(prog);
 	return err;
+}
+
+enum link_state dispatched_state(const struct attachment *a)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[IF_NAMESIZE];
+	int here = name_of(a->ifindex, name);
+
+	if (here < 0)
+		return LINK_ATTACHED;	/* look again next round */
+	if (!here || bpf_xdp_query(a->ifindex, 0, &q))
+		return LINK_IFACE_GONE;
+	if (q.prog_id)
+		return LINK_ATTACHED;
+	return strcmp(name, a->kernel_name) ? LINK_IFACE_GONE : LINK_DETACHED;
 }

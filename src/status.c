@@ -314,7 +314,7 @@ static int detach_unpinned(const struct iface_arg *iface)
 		printf("Nothing of xdptop's on iface \"%s\"\n", iface->shown);
 		return EXIT_OK;
 	}
-	err = bpf_xdp_detach(iface->ifindex, mode, NULL);
+	err = netlink_detach(iface->ifindex, mode, -1);
 	if (err == -EBUSY) {
 		fprintf(stderr, "xdptop: iface \"%s\" has xdptop's program through a bpf_link, not "
 				"pinned here: stop the xdptop that runs on it, or name where it pinned "
