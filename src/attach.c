@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "attach_ways.h"
+#include "detacher.h"
 #include "dispatcher.h"
 #include "ledger.h"
 #include "msg.h"
@@ -29,7 +30,7 @@ static int join_dispatcher(struct attachment *a, const struct config *cfg,
 		  open_sized(a, cfg->max_sources, &cfg->key, cfg->single_buffer, share);
 
 	a->frags = !cfg->single_buffer;
-	err = err ?: dispatcher_join(a, cfg);
+	err = err ?: dispatcher_join(a, cfg) ?: detacher_take(a);
 	if (err)
 		return err;
 	fprintf(stderr, "Attached XDP program to iface \"%s\" (index %d) through a libxdp "
@@ -107,12 +108,33 @@ bool attachment_follow_rename(struct attachment *a)
 	return true;
 }
 
+/* A program held by netlink or by a dispatcher names no device when the
+ * device goes: a device that still has xdptop's program (holds() says) is
+ * it, maybe renamed; else one under another name is another, and the one
+ * counted is gone. */
+static enum link_state queried_state(const struct attachment *a,
+				     bool (*holds)(const struct attachment *a,
+						   const struct bpf_xdp_query_opts *q))
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[IF_NAMESIZE];
+	int here = name_of(a->ifindex, name);
+
+	if (here < 0)
+		return LINK_ATTACHED;	/* look again next round */
+	if (!here || bpf_xdp_query(a->ifindex, 0, &q))
+		return LINK_IFACE_GONE;
+	if (holds(a, &q))
+		return LINK_ATTACHED;
+	return strcmp(name, a->kernel_name) ? LINK_IFACE_GONE : LINK_DETACHED;
+}
+
 enum link_state attachment_state(const struct attachment *a)
 {
 	if (a->dispatched)
-		return dispatched_state(a);
+		return queried_state(a, dispatcher_still_holds);
 	if (a->netlink_mode)
-		return netlink_state(a);
+		return queried_state(a, netlink_holds);
 	return linked_state(a);
 }
 

@@ -95,19 +95,10 @@ int replace(struct attachment *a, const struct holder *h, const struct config *c
 	return EXIT_OK;
 }
 
-enum link_state netlink_state(const struct attachment *a)
+bool netlink_holds(const struct attachment *a, const struct bpf_xdp_query_opts *q)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char name[IF_NAMESIZE];
-	int here = name_of(a->ifindex, name);
-
-	if (here < 0)
-		return LINK_ATTACHED;	/* look again next round */
-	if (!here || bpf_xdp_query(a->ifindex, 0, &q))
-		return LINK_IFACE_GONE;
-	if ((a->netlink_mode == XDP_FLAGS_DRV_MODE ? q.drv_prog_id : q.skb_prog_id) == a->prog_id)
-		return LINK_ATTACHED;
-	return strcmp(name, a->kernel_name) ? LINK_IFACE_GONE : LINK_DETACHED;
+	return (a->netlink_mode == XDP_FLAGS_DRV_MODE ? q->drv_prog_id : q->skb_prog_id) ==
+	       a->prog_id;
 }
 
 void put_back(struct attachment *a)

@@ -89,10 +89,9 @@ bool link_holds_ours(const struct attachment *a);
  * its program replaced). A pin needs a link of its own. */
 int replace(struct attachment *a, const struct holder *h, const struct config *cfg);
 
-/* A netlink attachment (after --force) names no device when it goes: a
- * device that still has xdptop's program is it (maybe renamed); else one
- * under another name is another, and the one counted is gone. */
-enum link_state netlink_state(const struct attachment *a);
+/* Whether the interface (as q says) still has xdptop's program, attached
+ * by netlink (after --force) in its mode. */
+bool netlink_holds(const struct attachment *a, const struct bpf_xdp_query_opts *q);
 
 /* The program --force replaced goes back where it was, in one step, where
  * xdptop's still is (the kernel compares): into the link it was taken
@@ -125,10 +124,10 @@ int adopt(struct attachment *a, const struct config *cfg, const struct table_sha
 
 /* dispatcher.c (the rest of it: dispatcher.h) */
 
-/* Whether xdptop's program is still in the dispatcher cannot be seen
- * without CAP_SYS_ADMIN: an interface that has no XDP program at all lost
- * it. */
-enum link_state dispatched_state(const struct attachment *a);
+/* Whether the interface (as q says) still has a dispatcher with xdptop's
+ * program: that cannot be seen without CAP_SYS_ADMIN; an interface that
+ * has no XDP program at all lost it. */
+bool dispatcher_still_holds(const struct attachment *a, const struct bpf_xdp_query_opts *q);
 
 /* attach.c */
 

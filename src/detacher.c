@@ -8,8 +8,10 @@
  * CAP_NET_ADMIN alone, and while it waits it holds a name for each program
  * (an abstract socket of its network namespace), which tells xdptop
  * --detach that a running agent owns it. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,11 +26,24 @@
 #include "dispatcher.h"
 #include "msg.h"
 
-void detacher_add(struct detacher *d, struct attachment *a)
-{
-	if (a->dispatched && !a->adopted)
-		d->atts[d->n++] = a;
-}
+/* What the agent tells the child, one record a write (under PIPE_BUF, so
+ * never torn): a program to take out, or that the start succeeded. */
+struct record {
+	char kind;		/* 'p': a program; 'k': the start succeeded */
+	bool pinned;
+	int ifindex;
+	__u32 prog_id;
+	char ifname[QUOTED_LEN(IFACE_NAME_MAX)];	/* as messages show it */
+	char kernel_name[IF_NAMESIZE];
+};
+
+static_assert(sizeof(struct record) <= PIPE_BUF, "a record is written at once");
+
+/* This agent's detacher: -1 until its first program joins a dispatcher. */
+static struct {
+	pid_t pid;
+	int fd;		/* the agent's end of the pipe: the child waits for it to close */
+} child = { .pid = -1, .fd = -1 };
 
 int detacher_claim(__u32 prog_id)
 {
@@ -78,37 +93,29 @@ static void keep_only_dispatcher_caps(void)
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
-/* Until the agent ends: whether its start succeeded ('k': pinned programs
- * are to stay, counting). */
-static bool wait_for_agent(int fd)
+static bool take_out(const struct record *r)
 {
-	bool settled = false;
-	char c;
-	ssize_t r;
-
-	while ((r = read(fd, &c, 1)) > 0 || (r < 0 && errno == EINTR))
-		settled |= r > 0 && c == 'k';
-	return settled;
-}
-
-static bool take_out(const struct detacher *d, int i)
-{
-	const struct attachment *a = d->atts[i];
 	char word[QUOTED_LEN(IF_NAMESIZE)];
-	int err = dispatcher_leave(a->ifindex, a->prog_id);
+	int err = dispatcher_leave(r->ifindex, r->prog_id);
 
 	/* ENOENT: no longer there (the interface went, or it was taken out). */
 	if (!err || err == -ENOENT)
 		return true;
 	fprintf(stderr, "xdptop: could not take xdptop's program %u out of the dispatcher on iface "
-			"\"%s\" (%s): remove it with 'xdptop --detach %s'\n", a->prog_id, a->ifname,
-		strerror(-err), shell_word(a->kernel_name, word, sizeof(word)));
+			"\"%s\" (%s): remove it with 'xdptop --detach %s'\n", r->prog_id, r->ifname,
+		strerror(-err), shell_word(r->kernel_name, word, sizeof(word)));
 	return false;
 }
 
-static _Noreturn void run_child(const struct detacher *d, int fd)
+/* Reads the agent's records until it ends, claiming each unpinned
+ * program's name meanwhile; then takes out what is to go. */
+static _Noreturn void run_child(int fd)
 {
-	bool ok = true, settled;
+	static struct record programs[MAX_INTERFACES];
+	struct record r;
+	bool ok = true, settled = false;
+	int n = 0;
+	ssize_t got;
 
 	prctl(PR_SET_NAME, "xdptop-detach");
 	signal(SIGINT, SIG_IGN);
@@ -118,62 +125,79 @@ static _Noreturn void run_child(const struct detacher *d, int fd)
 	signal(SIGPIPE, SIG_IGN);
 	keep_only(fd);
 	keep_only_dispatcher_caps();
-	for (int i = 0; i < d->n; i++)
-		if (d->atts[i]->pin.dir_fd < 0)
-			detacher_claim(d->atts[i]->prog_id);	/* held until it exits */
-	settled = wait_for_agent(fd);
-	for (int i = 0; i < d->n; i++)
-		if (d->atts[i]->pin.dir_fd < 0 || !settled)
-			ok &= take_out(d, i);
+	while ((got = read(fd, &r, sizeof(r))) > 0 || (got < 0 && errno == EINTR)) {
+		if (got == sizeof(r) && r.kind == 'k')
+			settled = true;
+		else if (got == sizeof(r) && r.kind == 'p' && n < MAX_INTERFACES) {
+			programs[n++] = r;
+			if (!r.pinned)
+				detacher_claim(r.prog_id);	/* held until it exits */
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (!programs[i].pinned || !settled)
+			ok &= take_out(&programs[i]);
 	_exit(!ok);
 }
 
-int detacher_start(struct detacher *d)
+static int start(void)
 {
 	int p[2];
 
-	if (!d->n)
-		return EXIT_OK;
-	if (pipe2(p, O_CLOEXEC)) {
-		p[0] = p[1] = -1;
-		d->pid = -1;
-	} else {
-		d->pid = fork();
-	}
-	if (d->pid < 0) {
-		int err = errno;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	child.pid = fork();
+	if (child.pid < 0) {
+		int err = -errno;
 
 		close(p[0]);
 		close(p[1]);
-		fprintf(stderr, "xdptop: cannot start the process that takes xdptop's program out "
-				"of the dispatcher at exit (%s): check the process and file limits\n",
-			strerror(err));
-		return EXIT_RUNTIME;
+		return err;
 	}
-	if (d->pid == 0) {
+	if (child.pid == 0) {
 		close(p[1]);
-		run_child(d, p[0]);
+		run_child(p[0]);
 	}
 	close(p[0]);
-	d->fd = p[1];
-	for (int i = 0; i < d->n; i++)
-		d->atts[i]->left_at_exit = true;
+	child.fd = p[1];
+	return 0;
+}
+
+int detacher_take(struct attachment *a)
+{
+	struct record r = { .kind = 'p', .pinned = a->pin.dir_fd >= 0, .ifindex = a->ifindex,
+			    .prog_id = a->prog_id };
+	int err = child.pid < 0 ? start() : 0;
+
+	snprintf(r.ifname, sizeof(r.ifname), "%s", a->ifname);
+	memcpy(r.kernel_name, a->kernel_name, IF_NAMESIZE);
+	if (!err && write(child.fd, &r, sizeof(r)) != sizeof(r))
+		err = -errno;
+	if (err) {
+		fprintf(stderr, "xdptop: cannot hand xdptop's program to the process that takes it "
+				"out of the dispatcher at exit (%s): check the process and file "
+				"limits\n", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	a->left_at_exit = true;
 	return EXIT_OK;
 }
 
-void detacher_settle(struct detacher *d)
+void detacher_settle(void)
 {
-	if (d->pid >= 0 && write(d->fd, "k", 1) != 1)
+	const struct record r = { .kind = 'k' };
+
+	if (child.pid >= 0 && write(child.fd, &r, sizeof(r)) != sizeof(r))
 		msg("cannot tell the detacher the start succeeded (%s): xdptop's pinned programs "
 		    "will be taken out of their dispatchers at exit", strerror(errno));
 }
 
-void detacher_finish(struct detacher *d)
+void detacher_finish(void)
 {
-	if (d->pid < 0)
+	if (child.pid < 0)
 		return;
-	close(d->fd);
-	while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
+	close(child.fd);
+	while (waitpid(child.pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	*d = DETACHER_NONE;
+	child.pid = child.fd = -1;
 }

@@ -179,11 +179,19 @@ static int check_joined(struct attachment *a, struct xdp_program *prog)
 	return EXIT_INTERFACE;
 }
 
-static void find_xdptop(void *arg, __u32 id, const char *name, unsigned int priority)
+static void add_xdptop(void *arg, __u32 id, const char *name, unsigned int priority)
 {
+	struct dispatched_xdptop *x = arg;
+
 	(void)priority;
-	if (is_xdptop_program(name))
-		*(__u32 *)arg = id;
+	if (is_xdptop_program(name) && x->n < MAX_INTERFACES)
+		x->id[x->n++] = id;
+}
+
+void dispatcher_xdptop(int ifindex, struct dispatched_xdptop *x)
+{
+	x->n = 0;
+	dispatcher_each(ifindex, add_xdptop, x);
 }
 
 /* Another agent may count there too; or one was killed with its detacher,
@@ -191,14 +199,14 @@ static void find_xdptop(void *arg, __u32 id, const char *name, unsigned int prio
 static void note_other_xdptop(const struct attachment *a)
 {
 	char word[QUOTED_LEN(IF_NAMESIZE)];
-	__u32 id = 0;
+	struct dispatched_xdptop x;
 
-	dispatcher_each(a->ifindex, find_xdptop, &id);
-	if (id)
+	dispatcher_xdptop(a->ifindex, &x);
+	if (x.n)
 		fprintf(stderr, "xdptop: the dispatcher on iface \"%s\" already runs an xdptop "
 				"program (id %u): another agent's, or one left by an agent killed "
 				"with its xdptop-detach ('xdptop --detach %s' takes xdptop's out "
-				"while no agent runs there)\n", a->ifname, id,
+				"while no agent runs there)\n", a->ifname, x.id[x.n - 1],
 			shell_word(a->kernel_name, word, sizeof(word)));
 }
 
@@ -275,17 +283,8 @@ int dispatcher_join(struct attachment *a, const struct config *cfg)
 	return err;
 }
 
-enum link_state dispatched_state(const struct attachment *a)
+bool dispatcher_still_holds(const struct attachment *a, const struct bpf_xdp_query_opts *q)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char name[IF_NAMESIZE];
-	int here = name_of(a->ifindex, name);
-
-	if (here < 0)
-		return LINK_ATTACHED;	/* look again next round */
-	if (!here || bpf_xdp_query(a->ifindex, 0, &q))
-		return LINK_IFACE_GONE;
-	if (q.prog_id)
-		return LINK_ATTACHED;
-	return strcmp(name, a->kernel_name) ? LINK_IFACE_GONE : LINK_DETACHED;
+	(void)a;
+	return q->prog_id;
 }

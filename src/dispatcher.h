@@ -39,4 +39,12 @@ typedef void (*dispatcher_visit)(void *arg, __u32 id, const char *name, unsigned
  * CAP_SYS_ADMIN). */
 int dispatcher_each(int ifindex, dispatcher_visit visit, void *arg);
 
+/* xdptop's programs in an interface's dispatcher, in run order. */
+struct dispatched_xdptop {
+	__u32 id[MAX_INTERFACES];
+	int n;
+};
+
+void dispatcher_xdptop(int ifindex, struct dispatched_xdptop *x);
+
 #endif /* DISPATCHER_H */

@@ -48,7 +48,6 @@ struct group {
 	struct monitor *members;
 	int n;
 	bool settled;	/* its first round written: what --force replaced is let go */
-	struct detacher *detacher;	/* takes its programs out of dispatchers */
 };
 
 static const struct sink_ops *const format_sinks[] = {
@@ -385,7 +384,7 @@ static void settle(struct group *g)
 {
 	for (int i = 0; i < g->n; i++)
 		attachment_settle(&g->members[i].att);
-	detacher_settle(g->detacher);
+	detacher_settle();
 	g->settled = true;
 }
 
@@ -646,7 +645,6 @@ int main(int argc, char **argv)
 	static struct tally tallies[MAX_INTERFACES];
 	static struct group group;
 	struct ticker tk = { .timer_fd = -1, .signal_fd = -1 };
-	struct detacher detacher = DETACHER_NONE;
 	static struct watch watching;
 	struct sinks sinks = {};
 	struct config cfg;
@@ -677,14 +675,11 @@ int main(int argc, char **argv)
 	}
 
 	group = (struct group){ .members = mons, .tallies = tallies, .n = cfg.n_ifaces,
-				.budget.max_sources = cfg.max_sources, .detacher = &detacher };
+				.budget.max_sources = cfg.max_sources };
 	err = kernel_check(&cfg.single_buffer);
 	err = err ?: privs_check(cfg.single_buffer);
 	err = err ?: listen_open(&cfg.listen, &listen_fd);
 	err = err ?: open_group(&group, &cfg, &tk.start, &opened);
-	for (int i = 0; !err && i < opened; i++)
-		detacher_add(&detacher, &mons[i].att);
-	err = err ?: detacher_start(&detacher);
 	err = err ?: grace_open();
 	err = err ?: privs_drop(table_grace_period, needs_net_admin(mons, opened));
 	if (!err) {
@@ -702,7 +697,7 @@ int main(int argc, char **argv)
 	ticker_close(&tk);
 	for (int i = 0; i < opened; i++)
 		monitor_close(&mons[i]);
-	detacher_finish(&detacher);
+	detacher_finish();
 	table_unmap(&group.table);
 	return err;
 }

@@ -233,21 +233,6 @@ int status_show(const char *root)
 	return EXIT_OK;
 }
 
-/* The ids of xdptop's programs in a dispatcher. */
-struct ours {
-	__u32 id[MAX_INTERFACES];
-	int n;
-};
-
-static void add_ours(void *arg, __u32 id, const char *name, unsigned int priority)
-{
-	struct ours *o = arg;
-
-	(void)priority;
-	if (is_xdptop_program(name) && o->n < MAX_INTERFACES)
-		o->id[o->n++] = id;
-}
-
 /* Takes one of xdptop's programs out of a dispatcher, unless a running
  * agent's detacher holds its name (that agent takes it out when it ends):
  * 0, 1 when it was skipped, or a negative errno. */
@@ -274,10 +259,10 @@ static int leave_unowned(const struct iface_arg *iface, __u32 id)
  * killed with its detacher left them): taken out, the others stay. */
 static int leave_dispatcher(const struct iface_arg *iface)
 {
-	struct ours o = { .n = 0 };
+	struct dispatched_xdptop o;
 	int err = 0;
 
-	dispatcher_each(iface->ifindex, add_ours, &o);
+	dispatcher_xdptop(iface->ifindex, &o);
 	for (int i = 0; !err && i < o.n; i++) {
 		int left = leave_unowned(iface, o.id[i]);
 
