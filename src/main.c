@@ -18,8 +18,8 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "attach.h"
-#include "detacher.h"
 #include "cli.h"
+#include "detacher.h"
 #include "kernel.h"
 #include "msg.h"
 #include "output.h"
