@@ -41,7 +41,7 @@
 #include "util.h"
 
 #define MAX_ROUNDS 128
-#define MAX_SET 8
+#define MAX_SET 10
 
 static int opt_repeat = 500000;
 static int opt_rounds = 21;
@@ -103,11 +103,10 @@ static __u64 xinst_occupied(const struct xinst *x)
 {
 	__u32 epoch = table_active_epoch(&x->t);
 	size_t n = table_epoch_slots(&x->t.size);
-	const struct xdptop_slot *s = &x->t.slots[epoch * n];
 	__u64 used = 0;
 
 	for (size_t i = 0; i < n; i++)
-		used += s[i].tag_packets != 0;
+		used += table_slot(&x->t, epoch * n + i)->tag_packets != 0;
 	return used;
 }
 
@@ -162,7 +161,7 @@ static struct check xinst_check(const struct xinst *x, const struct frame *f, in
 	for (size_t i = 0; i < t->n_sources; i++) {
 		const struct source_count *e = &t->sources[i];
 		/* With --vlan, meta also holds the tags: the same on every frame of f. */
-		long idx = frame_source_index(f, e->meta & XDPTOP_META_FAMILY_MASK, e->addr);
+		long idx = frame_source_index(f, e->key.meta & XDPTOP_META_FAMILY_MASK, e->key.src);
 		__u64 want = idx < 0 || (__u64)idx >= n ? 0 :
 			     x->calls * (repeat / n + ((__u64)idx < repeat % n));
 
@@ -1038,7 +1037,9 @@ static __u64 sim_tracked(enum frame_kind k, __u32 n, __u32 slots, bool old)
 		memcpy(b, src, f.family == 4 ? 4 : 16);
 		memcpy(b + f.addr_off, &v, 4);
 		memcpy(a, b, 16);
-		h = old ? hash_before_fold(a[0], a[1], f.family) : xdptop_hash(a[0], a[1], f.family);
+		h = old ? hash_before_fold(a[0], a[1], f.family) :
+			  xdptop_key_hash(&(struct xdptop_key){ .src = { a[0], a[1] },
+								.meta = f.family });
 		for (__u32 j = 0; j < XDPTOP_PROBE_WINDOW; j++) {
 			__u32 idx = (h + j) & (slots - 1);
 
@@ -1080,7 +1081,7 @@ static void run_hash_check(void)
 	       "tracked, simulated | tracked, simulated with the hash before 5eb73d8 |\n");
 	printf("|---|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		__u32 slots = table_size(rows[i].max_sources, 1, 1).shared_slots;
+		__u32 slots = table_size(rows[i].max_sources, 1, 1, XDPTOP_FIELD_SRC).shared_slots;
 		double ns = 0, pct = 0, r = 0;
 		bool have = true;
 
@@ -1222,7 +1223,7 @@ static void run_variants(void)
 
 /* --- part 1f: what the key modes cost (src/key.h) --- */
 
-enum { N_KEY_MODES = 5, N_KEY_KINDS = 4, N_KEY_COUNTS = 2 };
+enum { N_KEY_MODES = 7, N_KEY_KINDS = 4, N_KEY_COUNTS = 2 };
 
 /* Each mode is its own instance, loaded with its key. whole_src: keys are
  * whole source addresses (--vlan adds the tags, the same on every frame of a
@@ -1234,11 +1235,18 @@ static const struct {
 	bool whole_src;
 } key_modes[N_KEY_MODES] = {
 	{ "default (src)", KEY_SPEC_DEFAULT, true },
-	{ "--key dst", { .address = KEY_DST, .prefix4 = 32, .prefix6 = 128 }, false },
-	{ "--prefix4 24 --prefix6 64", { .address = KEY_SRC, .prefix4 = 24, .prefix6 = 64 }, false },
-	{ "--vlan", { .address = KEY_SRC, .prefix4 = 32, .prefix6 = 128, .vlan = true }, true },
+	{ "--key dst", { .fields = XDPTOP_FIELD_DST, .prefix4 = 32, .prefix6 = 128 }, false },
+	{ "--prefix4 24 --prefix6 64",
+	  { .fields = XDPTOP_FIELD_SRC, .prefix4 = 24, .prefix6 = 64 }, false },
+	{ "--vlan", { .fields = XDPTOP_FIELD_SRC, .prefix4 = 32, .prefix6 = 128, .vlan = true }, true },
 	{ "dst + prefixes + vlan",
-	  { .address = KEY_DST, .prefix4 = 24, .prefix6 = 64, .vlan = true }, false },
+	  { .fields = XDPTOP_FIELD_DST, .prefix4 = 24, .prefix6 = 64, .vlan = true }, false },
+	{ "--key src,proto,dport",
+	  { .fields = XDPTOP_FIELD_SRC | XDPTOP_FIELD_PROTO | XDPTOP_FIELD_DPORT, .prefix4 = 32,
+	    .prefix6 = 128 }, false },
+	{ "5-tuple + tcpflags",
+	  { .fields = XDPTOP_FIELDS_ADDRESS | XDPTOP_FIELDS_L4, .prefix4 = 32, .prefix6 = 128 },
+	  false },
 };
 static const enum frame_kind key_kinds[N_KEY_KINDS] = { K_IPV4, K_IPV6, K_VLAN4, K_QINQ6 };
 static const __u32 key_counts[N_KEY_COUNTS] = { 1, 1000 };

@@ -42,13 +42,12 @@ struct {
 SEC("xdp")
 int go_lru(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct source_key key;
+	struct xdptop_key key;
 	__u32 ip, *count;
 
-	if (parse_key(data, data_end, &key) != XDPTOP_FAMILY_IPV4)
+	if (parse_key(ctx, ctx->data_end - ctx->data, &key) != XDPTOP_FAMILY_IPV4)
 		return XDP_PASS;
-	ip = (__u32)key.addr[0];
+	ip = (__u32)key.src[0];
 	count = bpf_map_lookup_elem(&go_stats, &ip);
 	if (!count) {
 		__u32 one = 1;
@@ -88,17 +87,16 @@ struct {
 
 static __always_inline int count_in(void *map, struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct hash_key key = {};
-	struct source_key src;
+	struct xdptop_key src;
 	struct hash_value *v;
-	__u64 len = data_end - data;
+	__u32 len = ctx->data_end - ctx->data;
 
-	key.family = parse_key(data, data_end, &src);
+	key.family = parse_key(ctx, len, &src);
 	if (key.family == XDPTOP_FAMILY_NONE)
 		return XDP_PASS;
-	key.addr[0] = src.addr[0];
-	key.addr[1] = src.addr[1];
+	key.addr[0] = src.src[0];
+	key.addr[1] = src.src[1];
 	v = bpf_map_lookup_elem(map, &key);
 	if (v) {
 		v->packets++;
@@ -124,33 +122,41 @@ int lru_percpu_hash(struct xdp_md *ctx)
 }
 
 /* The floor of any table that counts a stream of distinct sources: xdptop's
- * parsing and hash, then plain adds into the one 32-byte slot at that hash,
+ * parsing and hash (of the default key), then plain adds into the one
+ * 32-byte slot at that hash,
  * in an array of as many slots as xdptop's table has in one epoch. No probe,
  * no claim, no key compared (it adds unrelated sources up): one cache miss
  * per frame once the array outgrows the caches, which no table avoids. */
-const volatile __u32 floor_n_slots = 1;	/* set by prog_cost: floor_slots' max_entries */
+const volatile __u32 floor_n_slots = 1;
+
+/* A narrow slot of xdptop's table. */
+struct floor_slot {
+	__u64 tag_packets;
+	__u64 iface_bytes;
+	__u64 key[XDPTOP_NARROW_WORDS];
+};	/* set by prog_cost: floor_slots' max_entries */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct xdptop_slot);
+	__type(value, struct floor_slot);
 } floor_slots SEC(".maps");
 
 static __always_inline int count_floor(struct xdp_md *ctx, __u64 len)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct source_key key;
-	struct xdptop_slot *slot;
-	__u64 meta = parse_key(data, data_end, &key);
+	struct xdptop_key key;
+	struct floor_slot *slot;
 	__u32 idx;
 
-	if (meta == XDPTOP_FAMILY_NONE)
+	key.meta = parse_key(ctx, len, &key);
+	if (key.meta == XDPTOP_FAMILY_NONE)
 		return XDP_PASS;
 	/* The hash scaled onto 0 .. floor_n_slots - 1 by a multiply and a
 	 * shift: an epoch's slot count is no power of two, and a division
 	 * would cost more than xdptop's mask. */
-	idx = ((__u64)xdptop_hash(key.addr[0], key.addr[1], meta) * floor_n_slots) >> 32;
+	idx = ((__u64)xdptop_hash_mix((key.src[0] * XDPTOP_HASH_SRC0) ^
+				      (key.src[1] * XDPTOP_HASH_SRC1) ^ key.meta) * floor_n_slots) >> 32;
 	slot = bpf_map_lookup_elem(&floor_slots, &idx);
 	if (slot) {
 		slot->tag_packets++;

@@ -239,7 +239,7 @@ static double mib(double bytes)
  * slots, claim logs and stats, in its RSS from the mmap on. */
 static double maps_bytes(__u32 max_sources, __u32 nr_cpus)
 {
-	struct table_size z = table_size(max_sources, nr_cpus, 1);
+	struct table_size z = table_size(max_sources, nr_cpus, 1, XDPTOP_FIELD_SRC);
 
 	return (double)table_map_bytes(&z);
 }
@@ -266,7 +266,7 @@ static double tally_of(__u32 max_sources)
  * makes it. */
 static double ledger_of(__u32 max_sources, __u32 nr_cpus, __u32 n_ifaces)
 {
-	struct table_size z = table_size(max_sources, nr_cpus, n_ifaces);
+	struct table_size z = table_size(max_sources, nr_cpus, n_ifaces, XDPTOP_FIELD_SRC);
 	struct iface_arg ifaces[MAX_INTERFACES];
 	struct ledger_identity id;
 	struct ledger l;
@@ -361,7 +361,7 @@ static void memory_table(void)
 		double ledger = ledger_of(maxes[m], here, 1);
 
 		for (size_t c = 0; c < 3; c++) {
-			struct table_size z = table_size(maxes[m], cpus[c], 1);
+			struct table_size z = table_size(maxes[m], cpus[c], 1, XDPTOP_FIELD_SRC);
 			struct mem_row r = mem_row(maxes[m], sources[m], cpus[c], here);
 
 			printf("| %u | %u | %u | %u | %.1f MiB | %.1f MiB | **%.1f MiB** | %.0f B | "
@@ -397,8 +397,8 @@ static void interfaces_table(void)
 	printf("| CPUs | BPF maps, 1 interface | BPF maps, 30 interfaces | ledger, 1 | ledger, 30 | "
 	       "**30 over 1** (maps + ledger) |\n|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t c = 0; c < 3; c++) {
-		struct table_size one = table_size(65536, cpus[c], 1);
-		struct table_size thirty = table_size(65536, cpus[c], 30);
+		struct table_size one = table_size(65536, cpus[c], 1, XDPTOP_FIELD_SRC);
+		struct table_size thirty = table_size(65536, cpus[c], 30, XDPTOP_FIELD_SRC);
 		double maps1 = (double)table_map_bytes(&one), maps30 = (double)table_map_bytes(&thirty);
 		double ledger1 = ledger_of(65536, cpus[c], 1), ledger30 = ledger_of(65536, cpus[c], 30);
 		double ratio = (maps30 + ledger30) / (maps1 + ledger1);

@@ -16,7 +16,8 @@
  *                  per frame; total = sum(slots) + other + untracked by
  *                  construction, so userspace could add it up instead).
  *
- * The hash and the slot layout are xdptop.h's, shared with src/. */
+ * The hash is xdptop.h's (of a source key); the slot is a narrow one of
+ * xdptop.h's, as it was then. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
@@ -24,6 +25,13 @@
 #include "xdptop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* A slot as it was: the address, then the tag and the bytes. */
+struct v_slot {
+	__u64 addr[2];
+	__u64 tag_packets;
+	__u64 iface_bytes;
+};
 
 /* Set by prog_cost before loading, like the agent sets xdptop's. */
 const volatile __u32 v_region_slots = 1024;
@@ -35,7 +43,7 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 2 * 64 * 1024);
 	__type(key, __u32);
-	__type(value, struct xdptop_slot);
+	__type(value, struct v_slot);
 } v_slots SEC(".maps");
 
 struct {
@@ -115,12 +123,13 @@ static __always_inline int v_table_count(__u32 region, const struct v_key *key, 
 {
 	__u64 tag = family << V_TAG_SHIFT;
 	__u32 mask = v_region_slots - 1;
-	__u32 hash = xdptop_hash(key->addr[0], key->addr[1], family);
+	__u32 hash = xdptop_hash_mix((key->addr[0] * XDPTOP_HASH_SRC0) ^
+				     (key->addr[1] * XDPTOP_HASH_SRC1) ^ family);
 
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 idx = region + ((hash + i) & mask);
-		struct xdptop_slot *slot = bpf_map_lookup_elem(&v_slots, &idx);
+		struct v_slot *slot = bpf_map_lookup_elem(&v_slots, &idx);
 		__u64 tag_packets;
 
 		if (!slot)

@@ -39,6 +39,7 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    xdptop eth0                  # live view (in a terminal; else log lines)\n"
 "    xdptop -k dst --prefix4 24 eth0   # which /24 is attacked, by rate\n"
+"    xdptop -k src,proto,dport eth0    # who sends what to which port\n"
 "    xdptop --prefix6 64 --vlan eth0   # IPv6 hosts by /64, VLANs apart\n"
 "    xdptop -f json -i 10 eth0 eth1    # JSON Lines every 10 s, per interface\n"
 "    xdptop -f log -c 1 -i 5 -t 20 eth0  # the 20 busiest now, after 5 s\n"
@@ -76,7 +77,9 @@ static const struct argp_option options[] = {
 	{ "metrics-top", OPT_METRICS_TOP, "N", 0, "Keys exported per interface, the busiest "
 	  "(default 1000); the others' frames count as unlisted", 1 },
 	{ NULL, 0, NULL, 0, "What is counted:", 2 },
-	{ "key", 'k', "ADDRESS", 0, "src (default: the source address) or dst (destination)", 2 },
+	{ "key", 'k', "FIELDS", 0, "What a key is, fields with commas: src (the default: the "
+	  "source address), dst, proto, sport, dport, tcpflags (src,proto,dport; the 5-tuple "
+	  "src,dst,proto,sport,dport)", 2 },
 	{ "prefix4", OPT_PREFIX4, "LEN", 0, "Count IPv4 addresses by their /LEN prefix (1-32)", 2 },
 	{ "prefix6", OPT_PREFIX6, "LEN", 0, "Count IPv6 addresses by their /LEN prefix (1-128)", 2 },
 	{ "vlan", OPT_VLAN, NULL, 0, "Tell keys apart by their VLAN ids too", 2 },
@@ -236,6 +239,21 @@ static int parse_prefix(const char *opt, const char *arg, __u64 max, __u8 *out)
 	return err;
 }
 
+/* --key's list of fields: a name it does not know, or twice, is named. */
+static int parse_key_fields(const char *arg, __u32 *fields)
+{
+	char bad[32];
+	int err = key_parse_fields(arg, fields, bad, sizeof(bad));
+
+	if (err == -EEXIST)
+		return usage_error("--key \"%s\" names %s twice: name each field once", arg, bad);
+	if (err)
+		return usage_error("unknown --key field \"%s\" in \"%s\": use src, dst, proto, "
+				   "sport, dport or tcpflags, comma-separated (src,proto,dport)",
+				   bad, arg);
+	return EXIT_OK;
+}
+
 /* Resolves name now, so that a typo fails before anything is loaded, and so
  * that two names of one interface (an altname) are caught as one. */
 static int add_interface(struct config *cfg, const char *name)
@@ -307,13 +325,7 @@ static int parse_option(int key, char *arg, struct config *cfg)
 		cfg->sort = err;
 		return 0;
 	case 'k':
-		if (!strcmp(arg, "src"))
-			cfg->key.address = KEY_SRC;
-		else if (!strcmp(arg, "dst"))
-			cfg->key.address = KEY_DST;
-		else
-			return usage_error("unknown --key \"%s\": use src or dst", arg);
-		return 0;
+		return parse_key_fields(arg, &cfg->key.fields);
 	case OPT_PREFIX4:
 		return parse_prefix("--prefix4", arg, 32, &cfg->key.prefix4);
 	case OPT_PREFIX6:

@@ -41,27 +41,27 @@ void exported_free(struct exported *e)
 	*e = (struct exported){};
 }
 
-static __u32 home(const struct exported *e, __u32 meta, const __u64 addr[2])
+static __u32 home(const struct exported *e, const struct xdptop_key *key)
 {
-	return xdptop_hash(addr[0], addr[1], meta) & e->mask;
+	return xdptop_key_hash(key) & e->mask;
 }
 
-static struct exported_key *find(const struct exported *e, __u32 meta, const __u64 addr[2])
+static struct exported_key *find(const struct exported *e, const struct xdptop_key *key)
 {
-	for (__u32 i = home(e, meta, addr);; i = (i + 1) & e->mask) {
+	for (__u32 i = home(e, key);; i = (i + 1) & e->mask) {
 		struct exported_key *k;
 
 		if (!e->index[i])
 			return NULL;
 		k = &e->keys[e->index[i] - 1];
-		if (key_equal(k->meta, k->addr, meta, addr))
+		if (key_equal(&k->key, key))
 			return k;
 	}
 }
 
 static void index_at(struct exported *e, __u32 pos)
 {
-	__u32 i = home(e, e->keys[pos].meta, e->keys[pos].addr);
+	__u32 i = home(e, &e->keys[pos].key);
 
 	while (e->index[i])
 		i = (i + 1) & e->mask;
@@ -94,11 +94,11 @@ static void stop(struct exported_key *k, double now)
 /* A key becomes active: a lingering one goes on from its count. */
 static void admit(struct exported *e, const struct source_count *s, double rate)
 {
-	struct exported_key *k = find(e, s->meta, s->addr);
+	struct exported_key *k = find(e, &s->key);
 
 	if (!k) {
 		k = &e->keys[e->n];
-		*k = (struct exported_key){ .addr = { s->addr[0], s->addr[1] }, .meta = s->meta };
+		*k = (struct exported_key){ .key = s->key };
 		index_at(e, e->n++);
 	}
 	k->active = true;
@@ -174,7 +174,7 @@ static __u32 survey(struct exported *e, const struct report *r, double now)
 		e->keys[i].tracked = false;
 	for (__u32 i = 0; i < t->n_sources; i++) {
 		const struct source_count *s = &t->sources[i];
-		struct exported_key *k = find(e, s->meta, s->addr);
+		struct exported_key *k = find(e, &s->key);
 		double rate = room_for_all && !k ? 0 : rate_of(r, s);
 
 		if (k) {
@@ -247,7 +247,7 @@ void exported_take_up(struct exported *e, const struct tally *t)
 		const struct source_count *s = &t->sources[i];
 		struct xdptop_counter last = tally_last_interval(t, s);
 		struct xdptop_counter was = { s->packets - last.packets, s->bytes - last.bytes };
-		struct exported_key *k = find(e, s->meta, s->addr);
+		struct exported_key *k = find(e, &s->key);
 
 		if (k)
 			counter_merge(&k->count, &was);
@@ -276,7 +276,7 @@ void exported_update(struct exported *e, const struct report *r, double now)
 
 		if (!last.packets)
 			continue;
-		k = find(e, s->meta, s->addr);
+		k = find(e, &s->key);
 		counter_merge(k && k->active ? &k->count : &e->unlisted, &last);
 	}
 }

@@ -30,8 +30,7 @@
 #define EXPORTED_LINGER_SECONDS 120.0
 
 struct exported_key {
-	__u64 addr[2];
-	__u32 meta;
+	struct xdptop_key key;
 	bool active;			/* counting; else lingering */
 	bool tracked;			/* in the tally, this round */
 	double rate;			/* pps, the tally's average */

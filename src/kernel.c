@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "kernel.h"
+#include "xdptop.h"
 #include "probe.skel.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -34,6 +35,16 @@ static const struct bpf_insn atomics[] = {
 };
 
 static const struct bpf_insn pass[] = { RETURN_PASS };
+
+/* bpf_xdp_load_bytes(ctx, 0, fp - 8, 1). */
+static const struct bpf_insn load_bytes[] = {
+	MOV64_IMM(BPF_REG_2, 0),
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_3, .src_reg = BPF_REG_10 },
+	{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_3, .imm = -8 },
+	MOV64_IMM(BPF_REG_4, 1),
+	{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_load_bytes },
+	RETURN_PASS,
+};
 
 /* 1: the kernel has it; 0: it has not (EINVAL); -1: cannot tell. */
 static int answer(int err)
@@ -93,6 +104,14 @@ bool kernel_has_frags(void)
 	return has != 0;
 }
 
+/* Headers at an offset the frame decides (IPv4 options, IPv6 extension
+ * headers) are read with bpf_xdp_load_bytes() (Linux 5.18): the keys with
+ * L4 fields need it. */
+static int has_load_bytes(void)
+{
+	return loads(load_bytes, ARRAY_LEN(load_bytes), 0);
+}
+
 /* Loads probe.bpf.c's dispatcher, then its component as a program that
  * replaces the dispatcher's slot, and links the two, as libxdp does: 0 when
  * the kernel lets it, else the first refusal's errno (negative). */
@@ -142,7 +161,7 @@ static const struct {
 	{ has_xdp_link, "bpf_link for XDP (Linux 5.9)" },
 };
 
-int kernel_check(bool *single_buffer)
+int kernel_check(bool *single_buffer, __u32 key_fields)
 {
 	for (size_t i = 0; i < ARRAY_LEN(needed); i++) {
 		if (!needed[i].has()) {
@@ -151,6 +170,12 @@ int kernel_check(bool *single_buffer)
 					"does)\n", needed[i].what);
 			return EXIT_BPF;
 		}
+	}
+	if ((key_fields & XDPTOP_FIELDS_L4) && !has_load_bytes()) {
+		fprintf(stderr, "xdptop: this kernel has no bpf_xdp_load_bytes() (Linux 5.18), "
+				"which keys of proto, sport, dport or tcpflags need: count by "
+				"address here (--key src or dst), or use a newer kernel\n");
+		return EXIT_BPF;
 	}
 	if (!*single_buffer && !kernel_has_frags()) {
 		fprintf(stderr, "xdptop: this kernel has no multi-buffer XDP (xdp.frags): counting "

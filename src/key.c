@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
 #include <endian.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,15 +24,86 @@ static void prefix_mask(unsigned int len, __u64 mask[2])
 
 void key_program_config(const struct key_spec *spec, struct key_program_config *out)
 {
-	*out = (struct key_program_config){ .dst = spec->address == KEY_DST, .vlan = spec->vlan };
+	*out = (struct key_program_config){ .fields = spec->fields,
+					    .wide = xdptop_fields_wide(spec->fields),
+					    .vlan = spec->vlan };
 	prefix_mask(spec->prefix4, out->mask4);
 	prefix_mask(spec->prefix6, out->mask6);
 }
 
-const char *key_format_address(const struct key_spec *spec, __u32 meta, const __u64 addr[2],
+const enum xdptop_field key_fields_in_order[KEY_FIELDS] = {
+	XDPTOP_FIELD_SRC,   XDPTOP_FIELD_DST,	XDPTOP_FIELD_PROTO,
+	XDPTOP_FIELD_SPORT, XDPTOP_FIELD_DPORT, XDPTOP_FIELD_TCPFLAGS,
+};
+
+const char *key_field_name(enum xdptop_field field)
+{
+	switch (field) {
+	case XDPTOP_FIELD_SRC:
+		return "src";
+	case XDPTOP_FIELD_DST:
+		return "dst";
+	case XDPTOP_FIELD_PROTO:
+		return "proto";
+	case XDPTOP_FIELD_SPORT:
+		return "sport";
+	case XDPTOP_FIELD_DPORT:
+		return "dport";
+	default:
+		return "tcpflags";
+	}
+}
+
+static __u32 field_named(const char *name, size_t len)
+{
+	for (int i = 0; i < KEY_FIELDS; i++) {
+		const char *n = key_field_name(key_fields_in_order[i]);
+
+		if (strlen(n) == len && !strncmp(n, name, len))
+			return key_fields_in_order[i];
+	}
+	return 0;
+}
+
+int key_parse_fields(const char *list, __u32 *fields, char *bad, size_t bad_len)
+{
+	__u32 all = 0;
+
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+		__u32 f = field_named(p, len);
+
+		if (!f || (all & f)) {
+			snprintf(bad, bad_len, "%.*s", (int)len, p);
+			return f ? -EEXIST : -EINVAL;
+		}
+		all |= f;
+		p += len;
+		if (!*p)
+			break;
+	}
+	*fields = all;
+	return 0;
+}
+
+const char *key_format_fields(__u32 fields, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < KEY_FIELDS; i++) {
+		if (!(fields & key_fields_in_order[i]))
+			continue;
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
+			      key_field_name(key_fields_in_order[i]));
+	}
+	return buf;
+}
+
+const char *key_format_address(const struct key_spec *spec, int family, const __u64 addr[2],
 			       char buf[KEY_ADDRESS_LEN])
 {
-	bool v4 = (meta & XDPTOP_META_FAMILY_MASK) == XDPTOP_FAMILY_IPV4;
+	bool v4 = family == 4;
 	unsigned int len = v4 ? spec->prefix4 : spec->prefix6;
 	size_t n;
 
@@ -40,6 +112,137 @@ const char *key_format_address(const struct key_spec *spec, __u32 meta, const __
 	if (len < (v4 ? 32U : 128U))
 		snprintf(buf + n, KEY_ADDRESS_LEN - n, "/%u", len);
 	return buf;
+}
+
+/* The protocols a person knows by name (IANA's keywords, as
+ * /etc/protocols has them, ICMPv6 as tcpdump names it). */
+static const char *protocol_name(__u8 proto)
+{
+	switch (proto) {
+	case 1:
+		return "icmp";
+	case 2:
+		return "igmp";
+	case 4:
+		return "ipip";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 33:
+		return "dccp";
+	case 41:
+		return "ipv6";
+	case 47:
+		return "gre";
+	case 50:
+		return "esp";
+	case 51:
+		return "ah";
+	case 58:
+		return "icmp6";
+	case 89:
+		return "ospf";
+	case 103:
+		return "pim";
+	case 112:
+		return "vrrp";
+	case 132:
+		return "sctp";
+	case 136:
+		return "udplite";
+	default:
+		return NULL;
+	}
+}
+
+static bool is_icmp(__u8 proto)
+{
+	return proto == 1 || proto == 58;
+}
+
+static const char *tcpflags_text(__u8 flags, char buf[KEY_FIELD_LEN])
+{
+	static const char letters[] = "FSRPAUEC";
+	int n = 0;
+
+	for (int bit = 0; bit < 8; bit++)
+		if (flags & (1U << bit))
+			buf[n++] = letters[bit];
+	if (!n)
+		buf[n++] = '-';
+	buf[n] = '\0';
+	return buf;
+}
+
+const char *key_format_field(const struct key_spec *spec, const struct xdptop_key *k,
+			     enum xdptop_field field, char buf[KEY_FIELD_LEN])
+{
+	const char *name;
+
+	switch (field) {
+	case XDPTOP_FIELD_SRC:
+		return key_format_address(spec, key_family(k), k->src, buf);
+	case XDPTOP_FIELD_DST:
+		return key_format_address(spec, key_family(k), k->dst, buf);
+	case XDPTOP_FIELD_PROTO:
+		name = protocol_name(k->proto);
+		if (name)
+			return name;
+		break;
+	case XDPTOP_FIELD_DPORT:
+		if (is_icmp(k->proto)) {
+			snprintf(buf, KEY_FIELD_LEN, "%u/%u", k->dport >> 8, k->dport & 0xff);
+			return buf;
+		}
+		break;
+	case XDPTOP_FIELD_TCPFLAGS:
+		return tcpflags_text(k->tcpflags, buf);
+	default:
+		break;
+	}
+	snprintf(buf, KEY_FIELD_LEN, "%u", key_field_number(k, field));
+	return buf;
+}
+
+const char *key_format_text(const struct key_spec *spec, const struct xdptop_key *k,
+			    char buf[KEY_TEXT_LEN])
+{
+	char field[KEY_FIELD_LEN], vlans[KEY_VLANS_LEN];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (key_is_address(spec))
+		n = snprintf(buf, KEY_TEXT_LEN, "%s", key_format_address(spec, key_family(k),
+									 key_address(spec, k), field));
+	else if (!(spec->fields & XDPTOP_FIELDS_ADDRESS))
+		n = snprintf(buf, KEY_TEXT_LEN, "ipv%d", key_family(k));
+	for (int i = 0; !key_is_address(spec) && i < KEY_FIELDS; i++) {
+		enum xdptop_field f = key_fields_in_order[i];
+
+		if (spec->fields & f)
+			n += snprintf(buf + n, KEY_TEXT_LEN - n, "%s%s %s", n ? " " : "",
+				      key_field_name(f), key_format_field(spec, k, f, field));
+	}
+	if (spec->vlan && *key_format_vlans(k->meta, vlans))
+		snprintf(buf + n, KEY_TEXT_LEN - n, " vlan %s", vlans);
+	return buf;
+}
+
+unsigned int key_field_number(const struct xdptop_key *k, enum xdptop_field field)
+{
+	switch (field) {
+	case XDPTOP_FIELD_PROTO:
+		return k->proto;
+	case XDPTOP_FIELD_SPORT:
+		return k->sport;
+	case XDPTOP_FIELD_DPORT:
+		return k->dport;
+	case XDPTOP_FIELD_TCPFLAGS:
+		return k->tcpflags;
+	default:
+		return 0;
+	}
 }
 
 int key_vlans(__u32 meta, __u16 ids[2])
@@ -88,11 +291,19 @@ static int word_compare(__u64 a, __u64 b)
 	return a == b ? 0 : a < b ? -1 : 1;
 }
 
-int key_compare(__u32 meta_a, const __u64 a[2], __u32 meta_b, const __u64 b[2])
+static int number_compare(unsigned int a, unsigned int b)
 {
-	__u32 oa = meta_order(meta_a), ob = meta_order(meta_b);
+	return a == b ? 0 : a < b ? -1 : 1;
+}
+
+int key_compare(const struct xdptop_key *a, const struct xdptop_key *b)
+{
+	__u32 oa = meta_order(a->meta), ob = meta_order(b->meta);
 
 	if (oa != ob)
 		return oa < ob ? -1 : 1;
-	return word_compare(a[0], b[0]) ?: word_compare(a[1], b[1]);
+	return word_compare(a->src[0], b->src[0]) ?: word_compare(a->src[1], b->src[1]) ?:
+	       word_compare(a->dst[0], b->dst[0]) ?: word_compare(a->dst[1], b->dst[1]) ?:
+	       number_compare(a->proto, b->proto) ?: number_compare(a->sport, b->sport) ?:
+	       number_compare(a->dport, b->dport) ?: number_compare(a->tcpflags, b->tcpflags);
 }

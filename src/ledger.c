@@ -73,7 +73,7 @@ void ledger_identity(struct ledger_identity *id, const struct table_size *size,
 	*id = (struct ledger_identity){
 		.layout = XDPTOP_LAYOUT_VERSION, .nr_cpus = size->nr_cpus,
 		.region_slots = size->region_slots, .shared_slots = size->shared_slots,
-		.max_sources = max_sources, .key_address = key->address,
+		.max_sources = max_sources, .key_fields = key->fields,
 		.prefix4 = key->prefix4, .prefix6 = key->prefix6, .vlan = key->vlan,
 		.single_buffer = single_buffer, .set.n = size->nr_ifaces,
 	};
@@ -154,8 +154,10 @@ int ledger_set_slot(const struct ledger_set *set, int ifindex)
 
 void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
 {
+	char fields[64];
+
 	snprintf(buf, len, "--key %s --prefix4 %u --prefix6 %u%s --max-sources %u%s",
-		 id->key_address == KEY_DST ? "dst" : "src", id->prefix4, id->prefix6,
+		 key_format_fields(id->key_fields, fields, sizeof(fields)), id->prefix4, id->prefix6,
 		 id->vlan ? " --vlan" : "", id->max_sources,
 		 id->single_buffer ? " --single-buffer" : "");
 }

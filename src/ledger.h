@@ -33,11 +33,10 @@ struct ledger_identity {
 	__u32 region_slots;
 	__u32 shared_slots;
 	__u32 max_sources;
-	__u8 key_address;	/* enum key_address */
+	__u32 key_fields;	/* enum xdptop_field bits */
 	__u8 prefix4, prefix6;
 	__u8 vlan;
 	__u8 single_buffer;
-	__u8 pad[3];
 	/* The interfaces that count into the table, by slot (its place in
 	 * every slot's bytes, and its tally's in the ledger), by index and
 	 * name: an index may be given again to another interface. */

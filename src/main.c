@@ -676,7 +676,7 @@ int main(int argc, char **argv)
 
 	group = (struct group){ .members = mons, .tallies = tallies, .n = cfg.n_ifaces,
 				.budget.max_sources = cfg.max_sources };
-	err = kernel_check(&cfg.single_buffer);
+	err = kernel_check(&cfg.single_buffer, cfg.key.fields);
 	err = err ?: privs_check(cfg.single_buffer);
 	err = err ?: listen_open(&cfg.listen, &listen_fd);
 	err = err ?: open_group(&group, &cfg, &tk.start, &opened);

@@ -4,7 +4,10 @@
  * {"time":"2026-11-25T02:30:00.123Z","interface":"eth0","ifindex":2,"interval":1.000214,
  *  "sources":[{"address":"198.18.0.1","packets":3,"bytes":294,"pps":1.000,"bps":784.000}],
  *  "tracked_sources":1,"other":{...},"untracked":{...},"total":{...}}
- * With --vlan each key also has "vlan": its VLAN ids, outermost first. */
+ * With --vlan each key also has "vlan": its VLAN ids, outermost first. A key
+ * of other fields than one address has a member per field in place of
+ * "address" (key_to_json()):
+ *  {"src":"198.18.0.1","proto":6,"dport":443,"packets":3,...} */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +69,43 @@ static void append_uint(struct printbuf *pb, unsigned long long v)
 	printbuf_memappend(pb, p, (int)(buf + sizeof(buf) - p));
 }
 
+/* A key's members: "address" for an address key, else one per field
+ * ("family" first when it has no address); "vlan" with --vlan. No comma
+ * before the first, none after the last. */
+static void key_to_json(struct printbuf *pb, const struct key_spec *spec,
+			const struct xdptop_key *k)
+{
+	char text[KEY_FIELD_LEN];
+	const char *sep = "";
+
+	if (key_is_address(spec)) {
+		printbuf_strappend(pb, "\"address\":\"");
+		append_str(pb, key_format_address(spec, key_family(k), key_address(spec, k), text));
+		printbuf_strappend(pb, "\"");
+		sep = ",";
+	} else if (!(spec->fields & XDPTOP_FIELDS_ADDRESS)) {
+		sprintbuf(pb, "\"family\":%d", key_family(k));
+		sep = ",";
+	}
+	for (int i = 0; !key_is_address(spec) && i < KEY_FIELDS; i++) {
+		enum xdptop_field f = key_fields_in_order[i];
+
+		if (!(spec->fields & f))
+			continue;
+		sprintbuf(pb, "%s\"%s\":", sep, key_field_name(f));
+		sep = ",";
+		if (f & XDPTOP_FIELDS_ADDRESS) {
+			printbuf_strappend(pb, "\"");
+			append_str(pb, key_format_field(spec, k, f, text));
+			printbuf_strappend(pb, "\"");
+		} else {
+			append_uint(pb, key_field_number(k, f));
+		}
+	}
+	if (spec->vlan)
+		vlans_to_json(pb, k->meta);
+}
+
 /* v with 3 decimals, rounded half up, written as integers are (%f costs
  * several times more, and a report can hold a million rows); every rate of
  * a report goes through here, so that rows and totals round alike. Past
@@ -119,7 +159,6 @@ static int sources_to_json(json_object *jso, struct printbuf *pb, int level, int
 {
 	const struct json_sink *s = json_object_get_userdata(jso);
 	const struct report *r = s->current;
-	char addr[KEY_ADDRESS_LEN];
 
 	(void)level;
 	(void)flags;
@@ -129,11 +168,8 @@ static int sources_to_json(json_object *jso, struct printbuf *pb, int level, int
 		struct key_report kr;
 
 		report_key(r, k, &kr);
-		append_str(pb, i ? ",{\"address\":\"" : "{\"address\":\"");
-		append_str(pb, key_format_address(r->key, k->meta, k->addr, addr));
-		printbuf_strappend(pb, "\"");
-		if (r->key->vlan)
-			vlans_to_json(pb, k->meta);
+		append_str(pb, i ? ",{" : "{");
+		key_to_json(pb, r->key, &k->key);
 		printbuf_strappend(pb, ",\"packets\":");
 		append_uint(pb, k->packets);
 		printbuf_strappend(pb, ",\"bytes\":");

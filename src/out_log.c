@@ -41,11 +41,9 @@ static bool by_bytes(enum sort_key sort)
 static void write_key(FILE *out, const struct report *r, const struct source_count *k,
 		      enum sort_key sort)
 {
-	char addr[KEY_ADDRESS_LEN], vlans[KEY_VLANS_LEN];
+	char text[KEY_TEXT_LEN];
 
-	fprintf(out, "\t%s", key_format_address(r->key, k->meta, k->addr, addr));
-	if (r->key->vlan && *key_format_vlans(k->meta, vlans))
-		fprintf(out, " vlan %s", vlans);
+	fprintf(out, "\t%s", key_format_text(r->key, &k->key, text));
 	if (by_bytes(sort))
 		fprintf(out, " => %llu bytes\n", (unsigned long long)k->bytes);
 	else

@@ -182,14 +182,29 @@ static void family(struct text *t, const char *name, const char *type, const cha
 static void key_labels(struct prom_sink *p, const struct prom_iface *f,
 		       const struct exported_key *m)
 {
-	char addr[KEY_ADDRESS_LEN], vlans[KEY_VLANS_LEN];
+	const struct key_spec *spec = p->key;
+	char text[KEY_FIELD_LEN], vlans[KEY_VLANS_LEN];
 
 	put_label(&p->out, "interface", f->info->name);
-	put(&p->out, ",");
-	put_label(&p->out, "address", key_format_address(p->key, m->meta, m->addr, addr));
-	if (p->key->vlan) {
+	if (key_is_address(spec)) {
 		put(&p->out, ",");
-		put_label(&p->out, "vlan", key_format_vlans(m->meta, vlans));
+		put_label(&p->out, "address", key_format_address(spec, key_family(&m->key),
+								 key_address(spec, &m->key), text));
+	} else if (!(spec->fields & XDPTOP_FIELDS_ADDRESS)) {
+		put(&p->out, key_family(&m->key) == 4 ? ",family=\"ipv4\"" : ",family=\"ipv6\"");
+	}
+	for (int i = 0; !key_is_address(spec) && i < KEY_FIELDS; i++) {
+		enum xdptop_field field = key_fields_in_order[i];
+
+		if (!(spec->fields & field))
+			continue;
+		put(&p->out, ",");
+		put_label(&p->out, key_field_name(field),
+			  key_format_field(spec, &m->key, field, text));
+	}
+	if (spec->vlan) {
+		put(&p->out, ",");
+		put_label(&p->out, "vlan", key_format_vlans(m->key.meta, vlans));
 	}
 }
 
@@ -307,12 +322,12 @@ static void last_report(struct prom_sink *p)
 
 static void build_info(struct prom_sink *p)
 {
-	char prefix[8];
+	char prefix[8], fields[64];
 
 	family(&p->out, "xdptop_build_info", "gauge",
 	       "xdptop's version and what it counts under (the key).");
 	put(&p->out, "xdptop_build_info{version=\"%s\",key=\"%s\",", XDPTOP_VERSION,
-	    p->key->address == KEY_DST ? "dst" : "src");
+	    key_format_fields(p->key->fields, fields, sizeof(fields)));
 	snprintf(prefix, sizeof(prefix), "%u", p->key->prefix4);
 	put_label(&p->out, "prefix4", prefix);
 	snprintf(prefix, sizeof(prefix), "%u", p->key->prefix6);

@@ -84,12 +84,11 @@ struct frame {
 	size_t n_rows, cap;
 };
 
-/* A selected key: its address and VLANs (meta) on its interface. */
+/* A selected key on its interface. */
 struct selection {
 	bool on;
 	int ifindex;
-	__u32 meta;
-	__u64 addr[2];
+	struct xdptop_key key;
 };
 
 struct top_sink {
@@ -135,10 +134,19 @@ static const enum column drop_order[N_COLUMNS] = {
 	COL_AVG_BPS, COL_AVG_PPS, COL_BYTES, COL_PACKETS, COL_SHARE, COL_BPS, COL_PPS,
 };
 
+/* The key's columns: an address key's address, or the family (when the
+ * key has no address) and each field. */
+#define KEY_COLUMNS (1 + KEY_FIELDS)
+#define FAMILY_COLUMN 0		/* in place of a field */
+
 /* Where a frame's columns go on the current screen. */
 struct layout {
 	int iface_width;	/* 0: one interface, no IFACE column */
-	int addr_width;
+	int n_key_columns;
+	struct {
+		int field;	/* enum xdptop_field, or FAMILY_COLUMN */
+		int width;
+	} key_column[KEY_COLUMNS];
 	bool vlan;
 	bool shown[N_COLUMNS];
 	int x[N_COLUMNS];	/* where each shown one starts */
@@ -267,14 +275,19 @@ static void flow_fields(struct flow *f, attr_t attr, char fields[][FIELD_LEN], i
 
 static void describe_key(const struct key_spec *k, char *buf, size_t len)
 {
-	const char *what = k->address == KEY_SRC ? "source" : "destination";
+	const char *what = k->fields == XDPTOP_FIELD_DST ? "destination" : "source";
+	char fields[64];
 	int n;
 
-	if (k->prefix4 == 32 && k->prefix6 == 128)
+	if (!key_is_address(k))
+		n = snprintf(buf, len, "%s%s", key_format_fields(k->fields, fields, sizeof(fields)),
+			     k->prefix4 == 32 && k->prefix6 == 128 ? "" : ",");
+	else if (k->prefix4 == 32 && k->prefix6 == 128)
 		n = snprintf(buf, len, "%s address", what);
 	else
-		n = snprintf(buf, len, "%s prefix /%u (IPv4) /%u (IPv6)", what, k->prefix4,
-			     k->prefix6);
+		n = snprintf(buf, len, "%s prefix", what);
+	if (n > 0 && (size_t)n < len && (k->prefix4 != 32 || k->prefix6 != 128))
+		n += snprintf(buf + n, len - n, " /%u (IPv4) /%u (IPv6)", k->prefix4, k->prefix6);
 	if (k->vlan && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " and VLAN");
 }
@@ -385,8 +398,7 @@ static void view_row_set(struct view_row *v, const struct report *r, const struc
 
 static bool row_is_selected(const struct view_row *v, const struct selection *sel)
 {
-	return sel->on && v->iface->ifindex == sel->ifindex &&
-	       key_equal(v->key.meta, v->key.addr, sel->meta, sel->addr);
+	return sel->on && v->iface->ifindex == sel->ifindex && key_equal(&v->key.key, &sel->key);
 }
 
 static long selected_row(const struct top_sink *s)
@@ -410,7 +422,7 @@ static const struct source_count *find_selected(const struct top_sink *s,
 		for (size_t j = 0; j < r->n_keys; j++) {
 			const struct source_count *k = &r->tally->sources[j];
 
-			if (key_equal(k->meta, k->addr, s->sel.meta, s->sel.addr)) {
+			if (key_equal(&k->key, &s->sel.key)) {
 				*in = r;
 				return k;
 			}
@@ -495,23 +507,75 @@ static void fit_columns(struct layout *l, int key_width, enum sort_key sort)
 			l->shown[drop_order[i]] = false;
 }
 
+static const char *key_column_title(const struct key_spec *k, int field)
+{
+	switch (field) {
+	case FAMILY_COLUMN:
+		return "IP";
+	case XDPTOP_FIELD_SRC:
+		return k && !key_is_address(k) ? "SRC" : "SOURCE";
+	case XDPTOP_FIELD_DST:
+		return key_is_address(k) ? "DESTINATION" : "DST";
+	case XDPTOP_FIELD_PROTO:
+		return "PROTO";
+	case XDPTOP_FIELD_SPORT:
+		return "SPORT";
+	case XDPTOP_FIELD_DPORT:
+		return "DPORT";
+	default:
+		return "FLAGS";
+	}
+}
+
+static const char *key_column_text(const struct key_spec *k, const struct xdptop_key *key,
+				   int field, char buf[KEY_FIELD_LEN])
+{
+	if (field == FAMILY_COLUMN)
+		return key_family(key) == 4 ? "ipv4" : "ipv6";
+	return key_format_field(k, key, field, buf);
+}
+
+/* The key's columns of a key spec, each as wide as its title. */
+static void key_columns(struct layout *l, const struct key_spec *k)
+{
+	if (!k || key_is_address(k)) {
+		l->key_column[l->n_key_columns++].field = k ? (int)k->fields : XDPTOP_FIELD_SRC;
+	} else {
+		if (!(k->fields & XDPTOP_FIELDS_ADDRESS))
+			l->key_column[l->n_key_columns++].field = FAMILY_COLUMN;
+		for (int i = 0; i < KEY_FIELDS; i++)
+			if (k->fields & key_fields_in_order[i])
+				l->key_column[l->n_key_columns++].field = key_fields_in_order[i];
+	}
+	for (int i = 0; i < l->n_key_columns; i++)
+		l->key_column[i].width = (int)strlen(key_column_title(k, l->key_column[i].field));
+}
+
 static struct layout layout_of(const struct top_sink *s)
 {
 	const struct frame *f = &s->frame;
 	const struct key_spec *k = round_key(&f->data);
 	struct layout l = { .iface_width = s->o.n_ifaces > 1 ? iface_name_width(f) : 0,
-			    .addr_width = 11, .vlan = k && k->vlan };
+			    .vlan = k && k->vlan };
 	int x;
 
+	key_columns(&l, k);
+	if (!k || key_is_address(k))	/* room for an IPv4 address, as before */
+		l.key_column[0].width = 11;
 	for (size_t i = 0; i < f->n_rows; i++) {
-		char addr[KEY_ADDRESS_LEN];
-		const struct view_row *v = &f->rows[i];
-		int n = (int)strlen(key_format_address(k, v->key.meta, v->key.addr, addr));
+		for (int c = 0; c < l.n_key_columns; c++) {
+			char text[KEY_FIELD_LEN];
+			int n = (int)strlen(key_column_text(k, &f->rows[i].key.key,
+							     l.key_column[c].field, text));
 
-		l.addr_width = n > l.addr_width ? n : l.addr_width;
+			if (n > l.key_column[c].width)
+				l.key_column[c].width = n;
+		}
 	}
-	x = (l.iface_width ? l.iface_width + GAP : 0) + l.addr_width +
-	    (l.vlan ? GAP + VLAN_WIDTH : 0);
+	x = l.iface_width ? l.iface_width + GAP : 0;
+	for (int c = 0; c < l.n_key_columns; c++)
+		x += (c ? GAP : 0) + l.key_column[c].width;
+	x += l.vlan ? GAP + VLAN_WIDTH : 0;
 	fit_columns(&l, x, s->sort);
 	for (int c = 0; c < N_COLUMNS; c++) {
 		if (!l.shown[c])
@@ -540,13 +604,15 @@ static int append(char line[LINE_MAX_CHARS], int n, const char *fmt, ...)
 /* The key's columns, then the numbers' (right-aligned), as the layout
  * places them. */
 static int format_row(char line[LINE_MAX_CHARS], const struct layout *l, const char *iface,
-		      const char *addr, const char *vlan, const char *const num[N_COLUMNS])
+		      const char *const key[KEY_COLUMNS], const char *vlan,
+		      const char *const num[N_COLUMNS])
 {
 	int n = 0;
 
 	if (l->iface_width)
 		n = append(line, n, "%-*s%*s", l->iface_width, iface, GAP, "");
-	n = append(line, n, "%-*s", l->addr_width, addr);
+	for (int c = 0; c < l->n_key_columns; c++)
+		n = append(line, n, "%*s%-*s", c ? GAP : 0, "", l->key_column[c].width, key[c]);
 	if (l->vlan)
 		n = append(line, n, "%*s%-*s", GAP, "", VLAN_WIDTH, vlan);
 	for (int c = 0; c < N_COLUMNS; c++)
@@ -561,10 +627,13 @@ static void draw_column_titles(const struct top_sink *s, const struct layout *l,
 	const char *titles[N_COLUMNS];
 	char line[LINE_MAX_CHARS];
 
+	const char *key_titles[KEY_COLUMNS];
+
 	for (int c = 0; c < N_COLUMNS; c++)
 		titles[c] = column_defs[c].title;
-	format_row(line, l, "IFACE", k && k->address == KEY_DST ? "DESTINATION" : "SOURCE", "VLAN",
-		   titles);
+	for (int c = 0; c < l->n_key_columns; c++)
+		key_titles[c] = key_column_title(k, l->key_column[c].field);
+	format_row(line, l, "IFACE", key_titles, "VLAN", titles);
 	attron(A_BOLD);
 	mvaddnstr(y, 0, line, COLS);
 	attroff(A_BOLD);
@@ -587,7 +656,8 @@ static void draw_bar(int y, int x, double pct, attr_t attr)
 static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 		     const struct view_row *v, double whole)
 {
-	char addr[KEY_ADDRESS_LEN], vlans[KEY_VLANS_LEN], num[N_COLUMNS][UNIT_LEN];
+	char keys[KEY_COLUMNS][KEY_FIELD_LEN], vlans[KEY_VLANS_LEN], num[N_COLUMNS][UNIT_LEN];
+	const char *key_texts[KEY_COLUMNS];
 	char line[LINE_MAX_CHARS];
 	const char *texts[N_COLUMNS];
 	attr_t attr = row_is_selected(v, &s->sel) ? A_REVERSE : A_NORMAL;
@@ -602,9 +672,11 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 	snprintf(num[COL_SHARE], UNIT_LEN, "%.1f%%", pct);
 	for (int c = 0; c < N_COLUMNS; c++)
 		texts[c] = num[c];
-	format_row(line, l, v->iface->shown,
-		   key_format_address(round_key(&s->frame.data), v->key.meta, v->key.addr, addr),
-		   key_format_vlans(v->key.meta, vlans), texts);
+	for (int c = 0; c < l->n_key_columns; c++)
+		key_texts[c] = key_column_text(round_key(&s->frame.data), &v->key.key,
+					       l->key_column[c].field, keys[c]);
+	format_row(line, l, v->iface->shown, key_texts, key_format_vlans(v->key.key.meta, vlans),
+		   texts);
 	mvhline(y, 0, ' ' | attr, COLS);	/* a selection spans the whole line */
 	attron(attr);
 	mvaddnstr(y, 0, line, COLS);
@@ -681,8 +753,7 @@ static void select_move(struct top_sink *s, int delta)
 		i = i + delta < 0 ? 0 : i + delta >= n ? n - 1 : i + delta;
 	v = &s->frame.rows[i];
 	s->sel = (struct selection){ .on = true, .ifindex = v->iface->ifindex,
-				     .meta = v->key.meta, .addr = { v->key.addr[0],
-								    v->key.addr[1] } };
+				     .key = v->key.key };
 }
 
 /* Applies a key; false when it means nothing here. */

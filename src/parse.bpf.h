@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Ethernet -> up to two VLAN tags -> IPv4 or IPv6 -> the frame's key: its
- * source (or destination) address, cut to a prefix, with (or without) its
- * VLAN ids.
+/* Ethernet -> up to two VLAN tags -> IPv4 or IPv6 -> the frame's key
+ * (struct xdptop_key): the fields its field set names, addresses cut to a
+ * prefix, with (or without) its VLAN ids.
  *
  * The rule (the same as tests/data/README.md's): skip up to two tags of type
  * 0x8100 or 0x88A8; then 0x0800 with at least 20 bytes left, version 4 and
  * IHL >= 5 is IPv4; 0x86DD with at least 40 bytes left and version 6 is IPv6;
- * anything else is "other". Only the outermost IP header counts.
+ * anything else is "other". Only the outermost IP header counts. The rules
+ * of the protocol, ports and TCP flags are l4_parse()'s.
  *
  * What the key is, is set by the loader in rodata (src/key.c): the verifier
  * sees constants, so the branches not taken cost nothing; a prefix is two
@@ -17,6 +18,7 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 #include "xdptop.h"
 
 #define ETH_HLEN_ 14
@@ -24,12 +26,8 @@
 #define IPV4_MIN_HLEN 20
 #define IPV6_HLEN 40
 
-struct source_key {
-	__u64 addr[2];	/* IPv4 in the first 4 bytes, the rest zero */
-};
-
 /* Set by the loader between open and load (struct key_program_config). */
-const volatile __u8 key_dst;
+const volatile __u32 key_fields = XDPTOP_FIELD_SRC;
 const volatile __u8 key_vlan;
 const volatile __u64 key_mask4[2] = { ~0ULL, ~0ULL };	/* network order, as the address */
 const volatile __u64 key_mask6[2] = { ~0ULL, ~0ULL };
@@ -44,21 +42,6 @@ static __always_inline int is_vlan(__u16 proto)
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
 }
 
-/* One word of the key's address, from the source's (at src) or the
- * destination's (at dst). Both are read at constant offsets and the key
- * picks a value: picking an offset instead adds a register to a packet
- * pointer, which the verifier refuses without CAP_PERFMON (its Spectre v1
- * sanitation covers stack and map pointers only). barrier_var() keeps clang
- * from turning the pick back into one load at a picked address. */
-static __always_inline __u32 address_word(const __u8 *src, const __u8 *dst)
-{
-	__u32 s = *(__u32 *)src, d = *(__u32 *)dst;
-
-	barrier_var(s);
-	barrier_var(d);
-	return key_dst ? d : s;
-}
-
 /* The meta bits of the VLAN tag at tci, the i-th of the frame. */
 static __always_inline __u32 vlan_meta(const __u8 *tci, int i)
 {
@@ -68,11 +51,167 @@ static __always_inline __u32 vlan_meta(const __u8 *tci, int i)
 	       id << (i ? XDPTOP_META_VLAN1_SHIFT : XDPTOP_META_VLAN0_SHIFT);
 }
 
-/* Returns the meta of the key written to key (its family, and VLANs with
- * key_vlan), or XDPTOP_FAMILY_NONE when the frame has no IP address. */
-static __always_inline __u64 parse_key(void *data, void *data_end, struct source_key *key)
+/* An IPv6 address at a constant offset, in 4-byte words: memcpy from a
+ * packet pointer that clang cannot assume aligned becomes 16 byte loads. */
+static __always_inline void ipv6_address(__u64 addr[2], const __u8 *at)
 {
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		((__u32 *)addr)[i] = *(__u32 *)(at + 4 * i);
+	addr[0] &= key_mask6[0];
+	addr[1] &= key_mask6[1];
+}
+
+/* ---- protocol, ports and TCP flags ---------------------------------------
+ *
+ * The rules (README, "Keys"; tests/fieldmodel.py models them apart):
+ * - proto: IPv4's protocol; IPv6's upper layer, past up to
+ *   IPV6_EXT_MAX hop-by-hop, routing, fragment and destination options
+ *   headers (past the bound, or at another header, the last Next Header
+ *   read).
+ * - Nothing is read past the frame or past the IP length (IPv4's total
+ *   length, IPv6's 40 + payload length): a field whose bytes are not there
+ *   is 0, field by field.
+ * - TCP, UDP, UDP-Lite, SCTP and DCCP have ports; ICMP and ICMPv6 count
+ *   with sport 0 and dport type << 8 | code; other protocols, ports 0.
+ * - A later fragment (offset not 0) has no L4 header: ports and flags 0.
+ * - tcpflags: byte 13 of a TCP header, 0 for other protocols.
+ *
+ * Headers at a variable offset (IPv4 options, IPv6 extension headers) are
+ * read with bpf_xdp_load_bytes(): adding a register to a packet pointer is
+ * refused without CAP_PERFMON. */
+#define IPV6_EXT_MAX 6
+#define L4_BYTES 14	/* up to TCP's flags byte */
+
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_DCCP_ 33
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_SCTP_ 132
+#define IPPROTO_UDPLITE_ 136
+
+/* Where the L4 header is, and how much of it the IP length allows. */
+struct l4_place {
+	__u32 off;	/* from the frame's start */
+	__u32 end;	/* the IP length's end, or the frame's: nothing at or past it is read */
+	__u8 proto;
+	__u8 later;	/* a later fragment: no L4 header */
+};
+
+static __always_inline __u32 min_u32(__u32 a, __u32 b)
+{
+	return a < b ? a : b;
+}
+
+static __always_inline int is_ipv6_ext(__u8 nh)
+{
+	return nh == 0 || nh == 43 || nh == 44 || nh == 60;
+}
+
+/* Walks IPv6 extension headers from p->off, p->proto naming the first. */
+static __always_inline void ipv6_walk(struct xdp_md *ctx, struct l4_place *p)
+{
+#pragma unroll
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		__u8 ext[4] = {};
+		__u32 have;
+
+		if (!is_ipv6_ext(p->proto) || p->off + 2 > p->end)
+			return;
+		have = min_u32(p->end - p->off, sizeof(ext));
+		barrier_var(have);
+		if (have < 2 || have > sizeof(ext) ||
+		    bpf_xdp_load_bytes(ctx, p->off, ext, have))
+			return;
+		if (p->proto == 44) {	/* fragment: 8 bytes, its offset in 2-3 */
+			if (have == 4 && (bpf_ntohs(*(__u16 *)&ext[2]) & 0xfff8)) {
+				p->proto = ext[0];
+				p->later = 1;
+				return;
+			}
+			p->off += 8;
+		} else {
+			p->off += (ext[1] + 1) * 8;
+		}
+		p->proto = ext[0];
+	}
+}
+
+static __always_inline int has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_UDPLITE_ ||
+	       proto == IPPROTO_SCTP_ || proto == IPPROTO_DCCP_;
+}
+
+/* The L4 fields of the key from the header at p, as far as it is there. */
+static __always_inline void l4_fields(struct xdp_md *ctx, const struct l4_place *p,
+				      struct xdptop_key *key)
+{
+	__u8 l4[16] = {};
+	__u32 have = 0;
+
+	if (key_fields & XDPTOP_FIELD_PROTO)
+		key->proto = p->proto;
+	if (!p->later && p->off < p->end) {
+		have = min_u32(p->end - p->off, L4_BYTES);
+		barrier_var(have);
+		if (have < 1 || have > L4_BYTES || bpf_xdp_load_bytes(ctx, p->off, l4, have))
+			return;
+	}
+	if (has_ports(p->proto)) {
+		if ((key_fields & XDPTOP_FIELD_SPORT) && have >= 2)
+			key->sport = bpf_ntohs(*(__u16 *)&l4[0]);
+		if ((key_fields & XDPTOP_FIELD_DPORT) && have >= 4)
+			key->dport = bpf_ntohs(*(__u16 *)&l4[2]);
+	} else if (p->proto == IPPROTO_ICMP_ || p->proto == IPPROTO_ICMPV6_) {
+		if ((key_fields & XDPTOP_FIELD_DPORT) && have >= 2)
+			key->dport = bpf_ntohs(*(__u16 *)&l4[0]);
+	}
+	if ((key_fields & XDPTOP_FIELD_TCPFLAGS) && p->proto == IPPROTO_TCP_ && have >= L4_BYTES)
+		key->tcpflags = l4[13];
+}
+
+/* The IPv4 header at ip, off bytes into a frame of len bytes. */
+static __always_inline void ipv4_l4(struct xdp_md *ctx, const __u8 *ip, __u32 off, __u32 len,
+				    struct xdptop_key *key)
+{
+	struct l4_place p = {
+		.off = off + (ip[0] & 0x0f) * 4,
+		.end = min_u32(len, off + bpf_ntohs(*(__u16 *)(ip + 2))),
+		.proto = ip[9],
+		.later = (bpf_ntohs(*(__u16 *)(ip + 6)) & 0x1fff) != 0,
+	};
+
+	l4_fields(ctx, &p, key);
+}
+
+/* The IPv6 header at ip, off bytes into a frame of len bytes. */
+static __always_inline void ipv6_l4(struct xdp_md *ctx, const __u8 *ip, __u32 off, __u32 len,
+				    struct xdptop_key *key)
+{
+	struct l4_place p = {
+		.off = off + IPV6_HLEN,
+		.end = min_u32(len, off + IPV6_HLEN + bpf_ntohs(*(__u16 *)(ip + 4))),
+		.proto = ip[6],
+	};
+
+	ipv6_walk(ctx, &p);
+	l4_fields(ctx, &p, key);
+}
+
+/* ---- the key ------------------------------------------------------------- */
+
+/* Builds the key of a frame of len bytes (all its buffers) into key: its
+ * address words always, the rest only where the caller zeroed it first (a
+ * wide key: key_wide). Returns its meta (its family, and VLANs with key_vlan), or
+ * XDPTOP_FAMILY_NONE when the frame has no IP address. */
+static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, struct xdptop_key *key)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *pos = data;
+	__u32 off = ETH_HLEN_;	/* pos's, as a number: a packet pointer is not one */
 	__u32 vlans = 0;
 	__u16 proto;
 
@@ -89,6 +228,7 @@ static __always_inline __u64 parse_key(void *data, void *data_end, struct source
 			vlans += vlan_meta(pos, i);
 		proto = *(__u16 *)(pos + 2);
 		pos += VLAN_HLEN_;
+		off += VLAN_HLEN_;
 	}
 
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -96,8 +236,17 @@ static __always_inline __u64 parse_key(void *data, void *data_end, struct source
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 4 || (pos[0] & 0x0f) < 5)
 			return XDPTOP_FAMILY_NONE;
-		key->addr[0] = address_word(pos + IPV4_SRC_OFF, pos + IPV4_DST_OFF) & key_mask4[0];
-		key->addr[1] = 0;
+		/* The second words too: a narrow key is not zeroed before. */
+		if (key_fields & XDPTOP_FIELD_SRC) {
+			key->src[0] = *(__u32 *)(pos + IPV4_SRC_OFF) & key_mask4[0];
+			key->src[1] = 0;
+		}
+		if (key_fields & XDPTOP_FIELD_DST) {
+			key->dst[0] = *(__u32 *)(pos + IPV4_DST_OFF) & key_mask4[0];
+			key->dst[1] = 0;
+		}
+		if (key_fields & XDPTOP_FIELDS_L4)
+			ipv4_l4(ctx, pos, off, len, key);
 		return XDPTOP_FAMILY_IPV4 | vlans;
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -105,14 +254,12 @@ static __always_inline __u64 parse_key(void *data, void *data_end, struct source
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 6)
 			return XDPTOP_FAMILY_NONE;
-		/* 4-byte words, as for IPv4: memcpy from a packet pointer
-		 * that clang cannot assume aligned becomes 16 byte loads. */
-#pragma unroll
-		for (int i = 0; i < 4; i++)
-			((__u32 *)key->addr)[i] = address_word(pos + IPV6_SRC_OFF + 4 * i,
-							       pos + IPV6_DST_OFF + 4 * i);
-		key->addr[0] &= key_mask6[0];
-		key->addr[1] &= key_mask6[1];
+		if (key_fields & XDPTOP_FIELD_SRC)
+			ipv6_address(key->src, pos + IPV6_SRC_OFF);
+		if (key_fields & XDPTOP_FIELD_DST)
+			ipv6_address(key->dst, pos + IPV6_DST_OFF);
+		if (key_fields & XDPTOP_FIELDS_L4)
+			ipv6_l4(ctx, pos, off, len, key);
 		return XDPTOP_FAMILY_IPV6 | vlans;
 	}
 	return XDPTOP_FAMILY_NONE;

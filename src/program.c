@@ -71,7 +71,8 @@ static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
 	struct key_program_config k;
 
 	key_program_config(key, &k);
-	skel->rodata->key_dst = k.dst;
+	skel->rodata->key_fields = k.fields;
+	skel->rodata->key_wide = k.wide;
 	skel->rodata->key_vlan = k.vlan;
 	memcpy((void *)skel->rodata->key_mask4, k.mask4, sizeof(k.mask4));
 	memcpy((void *)skel->rodata->key_mask6, k.mask6, sizeof(k.mask6));
@@ -103,7 +104,7 @@ int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *k
 	err = err ?: check_size(max_sources, nr_cpus);
 	if (err)
 		return err;
-	a->size = table_size(max_sources, nr_cpus, share->nr_ifaces);
+	a->size = table_size(max_sources, nr_cpus, share->nr_ifaces, key->fields);
 
 	skel = xdptop_bpf__open();
 	if (!skel)
@@ -124,6 +125,7 @@ int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *k
 	bpf_program__set_autoload(skel->progs.xdptop_frags, kernel_has_frags());
 	/* table_max_sources() keeps these under 2^32. */
 	err = bpf_map__set_max_entries(skel->maps.slots, XDPTOP_EPOCHS * table_epoch_slots(z));
+	err = err ?: bpf_map__set_value_size(skel->maps.slots, z->slot_bytes);
 	err = err ?: bpf_map__set_max_entries(skel->maps.claims,
 					      XDPTOP_EPOCHS * table_epoch_claims(z));
 	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats,

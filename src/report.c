@@ -103,7 +103,7 @@ int report_order(int by_measure, const struct source_count *a, const struct sour
 	if (!order && a->bytes != b->bytes)
 		order = a->bytes > b->bytes ? -1 : 1;
 	if (!order)
-		return key_compare(a->meta, a->addr, b->meta, b->addr);
+		return key_compare(&a->key, &b->key);
 	return reverse ? -order : order;
 }
 

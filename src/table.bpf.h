@@ -15,13 +15,13 @@
  * with them, 64 KiB per CPU and epoch.
  *
  * The agent's interfaces share the table, each through a program instance
- * of its own that knows its slot (iface_slot): a key is its address and
+ * of its own that knows its slot (iface_slot): a key is its fields and
  * meta on that interface, and each interface has its own per-CPU stats.
  * Memory does not grow with the interfaces either, and --max-sources is
  * the budget of them all.
  *
  * Inside either part the table is open addressing: a multiplicative hash of
- * the key picks a slot, and the source takes the first free or matching slot
+ * the key picks a slot, and the key takes the first free or matching slot
  * among XDPTOP_PROBE_WINDOW consecutive ones (a region starts from the
  * hash's halves swapped, the shared part from the hash). When both windows
  * are full the frame is counted as "untracked" in the per-CPU stats, so
@@ -48,10 +48,10 @@
  * (or several in the shared part, when two claim at once); the reader adds
  * them up. A bounded probe stops accepting new sources a little before a
  * part is full; the shared part has twice the slots of --max-sources for
- * that. The claim publishes the address with an atomic exchange (a full
- * barrier); a CPU reads a slot's tag, then its address, with plain loads,
+ * that. The claim publishes the key with an atomic exchange (a full
+ * barrier); a CPU reads a slot's tag, then its key, with plain loads,
  * which x86 keeps in order; on a weakly ordered CPU a frame racing a claim
- * of its own window could read the address before it is written. */
+ * of its own window could read the key before it is written. */
 #ifndef TABLE_BPF_H
 #define TABLE_BPF_H
 
@@ -68,19 +68,22 @@ const volatile __u32 region_log_len = XDPTOP_DEFAULT_REGION_LOG;
 const volatile __u32 shared_log_len = XDPTOP_DEFAULT_SHARED_LOG;
 const volatile __u32 nr_ifaces = XDPTOP_DEFAULT_IFACES;
 const volatile __u32 iface_slot;	/* this program's interface: < nr_ifaces */
+const volatile __u8 key_wide;		/* xdptop_fields_wide(key_fields): 64-byte slots */
 
 /* Written by userspace through the mmapped .bss: how many times it
  * flipped; the active epoch is its low bit. A count, not the bit alone, so
  * that a ledger (--pin) can tell whether a flip came after its commit. */
 volatile __u32 epoch;
 
-/* Per epoch: nr_cpus regions of region_slots, then shared_slots. */
+/* Per epoch: nr_cpus regions of region_slots, then shared_slots. A slot
+ * is a struct xdptop_slot cut to the table's width (the loader sets the
+ * value size): sizes, not BTF types, so that the size may change. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_EPOCH_SLOTS);
-	__type(key, __u32);
-	__type(value, struct xdptop_slot);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, XDPTOP_NARROW_SLOT_BYTES);
 } slots SEC(".maps");
 
 /* The claim logs: for each epoch and CPU, 1 + region_log_len entries, how
@@ -116,7 +119,7 @@ static __always_inline void counter_add(struct xdptop_counter *c, __u64 len)
 
 /* Where one frame is counted: its key, and the epoch and CPU it counts in. */
 struct table_frame {
-	const struct source_key *key;
+	const __u64 *words;	/* the key's words a slot holds, from the first */
 	__u64 tag;		/* the key's meta, in place in tag_packets */
 	__u64 iface;		/* iface_slot, in place in iface_bytes */
 	__u64 len;
@@ -145,8 +148,27 @@ static __always_inline void log_at(__u32 idx, __u64 n, __u32 len, __u32 offset)
 static __always_inline int slot_has_key(const struct xdptop_slot *slot,
 					 const struct table_frame *f)
 {
-	return slot->iface_bytes - f->iface < XDPTOP_BYTES_MAX &&
-	       slot->addr[0] == f->key->addr[0] && slot->addr[1] == f->key->addr[1];
+	if (slot->iface_bytes - f->iface >= XDPTOP_BYTES_MAX ||
+	    slot->key[0] != f->words[0] || slot->key[1] != f->words[1])
+		return 0;
+	if (!key_wide)
+		return 1;
+	barrier();	/* a narrow key has no more words: never read them */
+	return slot->key[2] == f->words[2] && slot->key[3] == f->words[3] &&
+	       slot->key[4] == f->words[4];
+}
+
+/* Writes the key into a slot being claimed. */
+static __always_inline void slot_put_key(struct xdptop_slot *slot, const struct table_frame *f)
+{
+	slot->key[0] = f->words[0];
+	slot->key[1] = f->words[1];
+	if (key_wide) {
+		barrier();
+		slot->key[2] = f->words[2];
+		slot->key[3] = f->words[3];
+		slot->key[4] = f->words[4];
+	}
 }
 
 /* The CPU's own region: it alone writes there. Once 3/4 of it is claimed,
@@ -184,8 +206,7 @@ static __always_inline int region_count(const struct table_frame *f)
 		if (!tag_packets) {
 			if (window == 1)
 				return 0;
-			slot->addr[0] = f->key->addr[0];
-			slot->addr[1] = f->key->addr[1];
+			slot_put_key(slot, f);
 			slot->iface_bytes = f->iface | f->len;
 			barrier(); /* the key before the tag that publishes it */
 			slot->tag_packets = f->tag | 1;
@@ -237,8 +258,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 		if (!tag_packets) {
 			if (__sync_val_compare_and_swap(&slot->tag_packets, 0, XDPTOP_SLOT_BUSY))
 				continue;	/* another CPU was first */
-			slot->addr[0] = f->key->addr[0];
-			slot->addr[1] = f->key->addr[1];
+			slot_put_key(slot, f);
 			slot->iface_bytes = f->iface | f->len;
 			/* An atomic exchange: a full barrier, the key first. */
 			__sync_lock_test_and_set(&slot->tag_packets, f->tag | 1);
@@ -256,17 +276,46 @@ static __always_inline int shared_count(const struct table_frame *f)
 	return 0;
 }
 
-/* Counts one frame of source key in the active epoch e, on this cpu.
- * Returns 0 when neither probe window has this source or a free slot. */
-static __always_inline int table_count(__u32 e, __u32 cpu, const struct source_key *key,
-				       __u64 meta, __u64 len)
+/* xdptop_key_hash(key), without the terms of the fields the key lacks
+ * (they are zero). A narrow key's other words are never written: the
+ * barriers keep clang from loading them before it knows they are there
+ * (reading stack never written is refused without CAP_PERFMON). */
+static __always_inline __u32 table_hash(const struct xdptop_key *key)
+{
+	__u64 h = key->meta;
+
+	if (key_fields & XDPTOP_FIELD_SRC) {
+		barrier();
+		h ^= (key->src[0] * XDPTOP_HASH_SRC0) ^ (key->src[1] * XDPTOP_HASH_SRC1);
+	}
+	if (key_fields & XDPTOP_FIELD_DST) {
+		barrier();
+		h ^= (key->dst[0] * XDPTOP_HASH_DST0) ^ (key->dst[1] * XDPTOP_HASH_DST1);
+	}
+	if (key_fields & XDPTOP_FIELDS_L4) {
+		barrier();
+		h ^= key->l4 * XDPTOP_HASH_L4;
+	}
+	return xdptop_hash_mix(h);
+}
+
+/* The key's words a slot holds: a narrow slot its one address. */
+static __always_inline const __u64 *slot_words(const struct xdptop_key *key)
+{
+	return !key_wide && (key_fields & XDPTOP_FIELD_DST) ? key->dst : key->src;
+}
+
+/* Counts one frame of key (its meta set) in the active epoch e, on this
+ * cpu. Returns 0 when neither probe window has this key or a free slot. */
+static __always_inline int table_count(__u32 e, __u32 cpu, const struct xdptop_key *key,
+				       __u64 len)
 {
 	const struct table_frame f = {
-		.key = key,
-		.tag = meta << XDPTOP_META_SHIFT,
+		.words = slot_words(key),
+		.tag = (__u64)key->meta << XDPTOP_META_SHIFT,
 		.iface = (__u64)iface_slot << XDPTOP_IFACE_SHIFT,
 		.len = len,
-		.hash = xdptop_hash(key->addr[0], key->addr[1], meta),
+		.hash = table_hash(key),
 		.epoch_base = e * (nr_cpus * region_slots + shared_slots),
 		.region_log = (e * nr_cpus + cpu) * (1 + region_log_len),
 		.shared_log = XDPTOP_EPOCHS * nr_cpus * (1 + region_log_len) +

@@ -21,7 +21,7 @@ static __u32 shared_slots(__u32 max_sources)
 	return slots;
 }
 
-struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces)
+struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces, __u32 fields)
 {
 	__u32 shared = shared_slots(max_sources);
 	__u32 region = shared < XDPTOP_REGION_MAX_SLOTS ? shared : XDPTOP_REGION_MAX_SLOTS;
@@ -33,13 +33,15 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces)
 		.shared_slots = shared,
 		.region_log_len = region >> XDPTOP_CLAIM_LOG_SHIFT,	/* >= 1: region >= 8 */
 		.shared_log_len = shared >> XDPTOP_CLAIM_LOG_SHIFT,
+		.fields = fields,
+		.slot_bytes = xdptop_fields_slot_bytes(fields),
 	};
 }
 
 __u32 table_max_sources(__u32 nr_cpus)
 {
 	for (__u32 max = 1U << 30; max; max >>= 1) {
-		struct table_size z = table_size(max, nr_cpus, 1);
+		struct table_size z = table_size(max, nr_cpus, 1, XDPTOP_FIELD_SRC);
 
 		if (XDPTOP_EPOCHS * table_epoch_slots(&z) <= 0xffffffffULL)
 			return max;
@@ -56,7 +58,7 @@ static size_t page_round(size_t len)
 
 static size_t slots_bytes(const struct table_size *z)
 {
-	return page_round(XDPTOP_EPOCHS * table_epoch_slots(z) * sizeof(struct xdptop_slot));
+	return page_round(XDPTOP_EPOCHS * table_epoch_slots(z) * z->slot_bytes);
 }
 
 static size_t claims_bytes(const struct table_size *z)
@@ -158,6 +160,22 @@ int table_grace_period(void)
 	return err ?: bpf_map_update_elem(grace_outer_fd, &zero, &grace_inner_fd, BPF_ANY);
 }
 
+void table_slot_key(const struct table *t, const struct xdptop_slot *slot,
+		    struct xdptop_key *key)
+{
+	__u32 fields = t->size.fields;
+
+	*key = (struct xdptop_key){ .meta = slot->tag_packets >> XDPTOP_META_SHIFT };
+	if (xdptop_fields_wide(fields)) {
+		memcpy(key, slot->key, XDPTOP_WIDE_WORDS * sizeof(__u64));
+	} else {
+		__u64 *addr = fields & XDPTOP_FIELD_DST ? key->dst : key->src;
+
+		addr[0] = slot->key[0];
+		addr[1] = slot->key[1];
+	}
+}
+
 /* The tally of the interface an occupied slot was counted on, or NULL for
  * none of them: no program of the table writes that, but a slot read from
  * a map is checked before it indexes an array. */
@@ -173,17 +191,19 @@ static struct tally *slot_tally(const struct table *t, const struct xdptop_slot 
 static void drain_slot(const struct table *t, struct xdptop_slot *slot, struct tally *tallies)
 {
 	__u64 tag_packets = slot->tag_packets;
+	struct xdptop_key key;
 	struct tally *tally;
 
 	if (!tag_packets)
 		return;
 	tally = slot_tally(t, slot, tallies);
-	if (tally)
-		tally_add_source(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr,
-				 tag_packets & XDPTOP_PACKETS_MASK,
+	if (tally) {
+		table_slot_key(t, slot, &key);
+		tally_add_source(tally, &key, tag_packets & XDPTOP_PACKETS_MASK,
 				 slot->iface_bytes & XDPTOP_BYTES_MASK);
+	}
 	if (!t->keep_retired)
-		memset(slot, 0, sizeof(*slot));
+		memset(slot, 0, t->size.slot_bytes);
 }
 
 /* How far ahead the drain fetches: slots at twice this distance, the tally
@@ -193,16 +213,18 @@ static void drain_slot(const struct table *t, struct xdptop_slot *slot, struct t
 static void prefetch_tally_entry(const struct table *t, const struct xdptop_slot *slot,
 				 struct tally *tallies)
 {
-	__u64 tag_packets = slot->tag_packets;
-	const struct tally *tally = tag_packets ? slot_tally(t, slot, tallies) : NULL;
+	const struct tally *tally = slot->tag_packets ? slot_tally(t, slot, tallies) : NULL;
+	struct xdptop_key key;
 
-	if (tally)
-		tally_prefetch(tally, tag_packets >> XDPTOP_META_SHIFT, slot->addr);
+	if (tally) {
+		table_slot_key(t, slot, &key);
+		tally_prefetch(tally, &key);
+	}
 }
 
 /* What one epoch's drain or clear looks at. */
 struct epoch_view {
-	struct xdptop_slot *slots;	/* the epoch's first slot */
+	__u64 slots;			/* the epoch's first slot */
 	struct xdptop_cpu_stats *stats;	/* its interfaces' CPUs' stats */
 	__u64 *region_logs;		/* its CPUs' claim logs: count, offsets */
 	__u64 *shared_log;		/* the shared part's */
@@ -221,7 +243,7 @@ static struct epoch_view epoch_view(const struct table *t, __u32 epoch)
 	const struct table_size *z = &t->size;
 
 	return (struct epoch_view){
-		.slots = &t->slots[epoch * table_epoch_slots(z)],
+		.slots = epoch * table_epoch_slots(z),
 		.stats = &t->stats[(size_t)epoch * z->nr_ifaces * z->nr_cpus],
 		.region_logs = &t->claims[(size_t)epoch * z->nr_cpus * (1 + z->region_log_len)],
 		.shared_log = &t->claims[(size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->region_log_len) +
@@ -231,29 +253,29 @@ static struct epoch_view epoch_view(const struct table *t, __u32 epoch)
 }
 
 /* Slot j of a drain: log[j] slots on from first, or without a log, j. */
-static struct xdptop_slot *slot_at(struct xdptop_slot *first, const __u64 *log, __u64 j)
+static struct xdptop_slot *slot_at(const struct table *t, __u64 first, const __u64 *log, __u64 j)
 {
-	return &first[log ? log[j] : j];
+	return table_slot(t, first + (log ? log[j] : j));
 }
 
 /* Drains n slots (slot_at). Misses, on slots and on the tally, are
  * overlapped by fetching ahead. */
-static void drain_slots(const struct table *t, struct xdptop_slot *first, const __u64 *log,
-			__u64 n, struct tally *tallies)
+static void drain_slots(const struct table *t, __u64 first, const __u64 *log, __u64 n,
+			struct tally *tallies)
 {
 	for (__u64 i = 0; i < n; i++) {
 		if (log && i + 2 * AHEAD < n)	/* in order, the CPU fetches them */
-			__builtin_prefetch(slot_at(first, log, i + 2 * AHEAD), 1);
+			__builtin_prefetch(slot_at(t, first, log, i + 2 * AHEAD), 1);
 		if (i + AHEAD < n)
-			prefetch_tally_entry(t, slot_at(first, log, i + AHEAD), tallies);
-		drain_slot(t, slot_at(first, log, i), tallies);
+			prefetch_tally_entry(t, slot_at(t, first, log, i + AHEAD), tallies);
+		drain_slot(t, slot_at(t, first, log, i), tallies);
 	}
 }
 
 /* The slots of an epoch's part (a CPU's region, or the shared part) that a
  * drain or a clear visits: slot_at(first, log, j) for j < n. */
 struct part {
-	struct xdptop_slot *first;
+	__u64 first;			/* a slot's index in the table */
 	const __u64 *log;	/* NULL: every slot of the part, in order */
 	__u64 n;
 };
@@ -270,18 +292,20 @@ static struct part part_of(const struct table *t, const struct epoch_view *v, __
 	if (log[0] <= (shared ? z->shared_log_len : z->region_log_len))
 		return (struct part){ v->slots, log + 1, log[0] };
 	if (shared)
-		return (struct part){ &v->slots[v->shared], NULL, z->shared_slots };
-	return (struct part){ &v->slots[(size_t)which * z->region_slots], NULL, z->region_slots };
+		return (struct part){ v->slots + v->shared, NULL, z->shared_slots };
+	return (struct part){ v->slots + (__u64)which * z->region_slots, NULL, z->region_slots };
 }
 
-static void clear_part(const struct part *p)
+static void clear_part(const struct table *t, const struct part *p)
 {
+	__u32 bytes = t->size.slot_bytes;
+
 	if (!p->log) {
-		memset(p->first, 0, p->n * sizeof(*p->first));
+		memset(table_slot(t, p->first), 0, p->n * bytes);
 		return;
 	}
 	for (__u64 i = 0; i < p->n; i++)
-		memset(slot_at(p->first, p->log, i), 0, sizeof(*p->first));
+		memset(slot_at(t, p->first, p->log, i), 0, bytes);
 }
 
 /* The stats and claim counts of an epoch, once its slots are clear: until
@@ -336,7 +360,7 @@ void table_clear(struct table *t, __u32 epoch)
 	for (__u32 which = 0; which <= z->nr_cpus; which++) {
 		struct part p = part_of(t, &v, which);
 
-		clear_part(&p);
+		clear_part(t, &p);
 	}
 	clear_counts(t, &v);
 }

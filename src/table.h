@@ -16,11 +16,13 @@ struct table_size {
 	__u32 shared_slots;		/* per epoch */
 	__u32 region_log_len;		/* per CPU and epoch */
 	__u32 shared_log_len;		/* per epoch */
+	__u32 fields;			/* the key's: where a slot's words go */
+	__u32 slot_bytes;		/* the key's width: xdptop_fields_slot_bytes() */
 };
 
 /* The size of a table that tracks max_sources, in all, for nr_ifaces
- * interfaces on nr_cpus CPUs. */
-struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces);
+ * interfaces on nr_cpus CPUs, for keys of these fields. */
+struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces, __u32 fields);
 
 /* Slots in one epoch: every CPU's region, then the shared part. */
 static inline __u64 table_epoch_slots(const struct table_size *z)
@@ -50,7 +52,7 @@ struct table_maps {
 };
 
 struct table {
-	struct xdptop_slot *slots;	/* mmapped: epochs x (CPUs x region + shared) */
+	void *slots;			/* mmapped: epochs x (CPUs x region + shared) */
 	__u64 *claims;			/* mmapped: the claim logs (table.bpf.h) */
 	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x interfaces x CPUs */
 	size_t slots_len, claims_len, stats_len;
@@ -62,6 +64,16 @@ struct table {
 };
 
 int table_map(struct table *t, const struct table_maps *maps);
+
+/* Slot i of the table, counting from the first epoch's first. */
+static inline struct xdptop_slot *table_slot(const struct table *t, __u64 i)
+{
+	return (struct xdptop_slot *)((char *)t->slots + i * t->size.slot_bytes);
+}
+
+/* The key a slot holds, whole. */
+void table_slot_key(const struct table *t, const struct xdptop_slot *slot,
+		    struct xdptop_key *key);
 void table_unmap(struct table *t);
 
 /* Makes the other epoch the active one; returns the retired epoch. Its

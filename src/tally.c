@@ -31,7 +31,7 @@ static void reindex(struct tally *t, __u32 n);
 /* Room for capacity sources: the arrays move, the index is made anew. */
 static int reserve(struct tally *t, __u32 capacity)
 {
-	struct source_count *sources = aligned_alloc(sizeof(*sources),
+	struct source_count *sources = aligned_alloc(_Alignof(struct source_count),
 						     (size_t)capacity * sizeof(*sources));
 	struct source_average *averages = malloc((size_t)capacity * sizeof(*averages));
 	__u32 *index = calloc(index_slots(capacity), sizeof(*index));
@@ -93,16 +93,16 @@ void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *fro
 }
 
 /* The index entry of a source: its own, or the free one where it would go. */
-static __u32 *index_entry(struct tally *t, __u32 meta, const __u64 addr[2])
+static __u32 *index_entry(struct tally *t, const struct xdptop_key *key)
 {
-	for (__u32 i = xdptop_hash(addr[0], addr[1], meta);; i++) {
+	for (__u32 i = xdptop_key_hash(key);; i++) {
 		__u32 *pos = &t->index[i & t->mask];
 		const struct source_count *s;
 
 		if (!*pos)
 			return pos;
 		s = &t->sources[*pos - 1];
-		if (key_equal(s->meta, s->addr, meta, addr))
+		if (key_equal(&s->key, key))
 			return pos;
 	}
 }
@@ -130,10 +130,9 @@ static bool make_room(struct tally *t)
 	return t->capacity < max && !reserve(t, t->capacity > max / 2 ? max : 2 * t->capacity);
 }
 
-void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
-		      __u64 packets, __u64 bytes)
+void tally_add_source(struct tally *t, const struct xdptop_key *key, __u64 packets, __u64 bytes)
 {
-	__u32 *pos = index_entry(t, meta, addr);
+	__u32 *pos = index_entry(t, key);
 	struct source_count *e;
 
 	if (!*pos) {
@@ -148,9 +147,9 @@ void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
 			return;
 		}
 		if (t->capacity != capacity)	/* the index was made anew */
-			pos = index_entry(t, meta, addr);
-		t->sources[t->n_sources] = (struct source_count){
-			.addr = { addr[0], addr[1] }, .meta = meta, .last_seen = t->now - 1 };
+			pos = index_entry(t, key);
+		t->sources[t->n_sources] = (struct source_count){ .key = *key,
+								  .last_seen = t->now - 1 };
 		t->averages[t->n_sources] = (struct source_average){ .time = t->started,
 								     .born = t->started };
 		*pos = ++t->n_sources;
@@ -274,7 +273,7 @@ static void reindex(struct tally *t, __u32 n)
 	while (t->n_sources < n) {
 		const struct source_count *s = &t->sources[t->n_sources];
 
-		*index_entry(t, s->meta, s->addr) = ++t->n_sources;
+		*index_entry(t, &s->key) = ++t->n_sources;
 	}
 }
 
@@ -402,12 +401,12 @@ int tally_restore(struct tally *t, const struct tally_saved *saved, double start
 /* s in t, or NULL: t is only read. */
 static const struct source_count *find(const struct tally *t, const struct source_count *s)
 {
-	for (__u32 i = xdptop_hash(s->addr[0], s->addr[1], s->meta);; i++) {
+	for (__u32 i = xdptop_key_hash(&s->key);; i++) {
 		__u32 pos = t->index[i & t->mask];
 
 		if (!pos)
 			return NULL;
-		if (key_equal(t->sources[pos - 1].meta, t->sources[pos - 1].addr, s->meta, s->addr))
+		if (key_equal(&t->sources[pos - 1].key, &s->key))
 			return &t->sources[pos - 1];
 	}
 }

@@ -19,19 +19,19 @@
  * exponentially weighted moving average, as top's load averages. */
 #define TALLY_AVG_SECONDS 10.0
 
-/* What every drain and ranking reads of a key: one cache line, so that
- * a lookup misses once (tally_prefetch() fetches it). */
+/* What every drain and ranking reads of a key: 96 bytes, aligned to 32,
+ * so that a lookup misses on two cache lines at most (tally_prefetch()
+ * fetches the first). */
 struct source_count {
-	__u64 addr[2];
-	__u32 meta;		/* family and VLANs: key.h */
+	struct xdptop_key key;
 	__u32 last_seen;	/* the tally's interval when it last counted */
 	__u64 packets;		/* cumulative */
 	__u64 bytes;
 	__u64 ival_packets;	/* in interval last_seen */
 	__u64 ival_bytes;
-} __attribute__((aligned(64)));
+} __attribute__((aligned(32)));
 
-static_assert(sizeof(struct source_count) == 64, "a key's counts are one cache line");
+static_assert(sizeof(struct source_count) == 96, "a key's counts are three half lines");
 
 /* A key's weighted averages, apart: only the interval's end and the view
  * read them. */
@@ -79,8 +79,7 @@ int tally_init(struct tally *t, __u32 max_sources);
  * any source. */
 void tally_share(struct tally *t, struct tally_budget *budget);
 void tally_free(struct tally *t);
-void tally_add_source(struct tally *t, __u32 meta, const __u64 addr[2],
-		      __u64 packets, __u64 bytes);
+void tally_add_source(struct tally *t, const struct xdptop_key *key, __u64 packets, __u64 bytes);
 /* Adds frames counted outside the sources (per CPU and interval). */
 void tally_add_counters(struct tally *t, const struct tally_counters *c);
 /* Ends the open interval at `end` (seconds on the same clock as every
@@ -138,9 +137,9 @@ void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *fro
 
 /* Starts fetching what a lookup of a source touches: the drain calls it a
  * few sources ahead, so that the tally's cache misses overlap. */
-static inline void tally_prefetch(const struct tally *t, __u32 meta, const __u64 addr[2])
+static inline void tally_prefetch(const struct tally *t, const struct xdptop_key *key)
 {
-	__u32 pos = t->index[xdptop_hash(addr[0], addr[1], meta) & t->mask];
+	__u32 pos = t->index[xdptop_key_hash(key) & t->mask];
 
 	if (pos)
 		__builtin_prefetch(&t->sources[pos - 1], 1);

@@ -37,7 +37,7 @@ static enum pinned pinned_state(const char *netns, int ifindex, char *dir, size_
 
 static bool same_key(const struct ledger_identity *id, const struct key_spec *key)
 {
-	return id->key_address == key->address && id->prefix4 == key->prefix4 &&
+	return id->key_fields == key->fields && id->prefix4 == key->prefix4 &&
 	       id->prefix6 == key->prefix6 && id->vlan == key->vlan;
 }
 

@@ -9,26 +9,25 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline int count_frame(struct xdp_md *ctx, __u64 len)
+static __always_inline int count_frame(struct xdp_md *ctx, __u32 len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 e = epoch & 1;
 	__u32 stats_idx = (e * nr_ifaces + iface_slot) * nr_cpus + cpu;
 	struct xdptop_cpu_stats *stats;
-	struct source_key key;
-	__u64 meta;
+	struct xdptop_key key;
 
 	stats = bpf_map_lookup_elem(&cpu_stats, &stats_idx);
 	if (!stats) /* cpu >= nr_cpus: only with the object's default sizes */
 		return XDP_PASS;
 	counter_add(&stats->total, len);
 
-	meta = parse_key(data, data_end, &key);
-	if (meta == XDPTOP_FAMILY_NONE)
+	if (key_wide)	/* a narrow key's words are all written by parse_key() */
+		key = (struct xdptop_key){};
+	key.meta = parse_key(ctx, len, &key);
+	if (key.meta == XDPTOP_FAMILY_NONE)
 		counter_add(&stats->other, len);
-	else if (!table_count(e, cpu, &key, meta, len))
+	else if (!table_count(e, cpu, &key, len))
 		counter_add(&stats->untracked, len);
 	return XDP_PASS;
 }

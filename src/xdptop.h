@@ -28,24 +28,95 @@ enum xdptop_family {
 #define XDPTOP_META_VLAN1_SHIFT 20	/* inner VLAN id (QinQ), 12 bits */
 #define XDPTOP_VLAN_ID_MASK 0xfffU
 
-/* One key's counters in one slot of the table (see table.bpf.h).
+/* The fields a key may have (--key), as bits of a key's field set. */
+enum xdptop_field {
+	XDPTOP_FIELD_SRC = 1 << 0,
+	XDPTOP_FIELD_DST = 1 << 1,
+	XDPTOP_FIELD_PROTO = 1 << 2,
+	XDPTOP_FIELD_SPORT = 1 << 3,
+	XDPTOP_FIELD_DPORT = 1 << 4,
+	XDPTOP_FIELD_TCPFLAGS = 1 << 5,
+};
+#define XDPTOP_FIELDS_ADDRESS (XDPTOP_FIELD_SRC | XDPTOP_FIELD_DST)
+#define XDPTOP_FIELDS_L4 \
+	(XDPTOP_FIELD_PROTO | XDPTOP_FIELD_SPORT | XDPTOP_FIELD_DPORT | XDPTOP_FIELD_TCPFLAGS)
+
+/* What a frame is counted under: the fields its key's field set names,
+ * the others zero. The XDP program builds it (parse.bpf.h), the table
+ * stores it (in a slot of its width, below), the agent carries it whole.
+ * Addresses are in network order (IPv4 in the first 4 bytes, the rest
+ * zero), cut to the key's prefix; ports in host order. */
+struct xdptop_key {
+	__u64 src[2];
+	__u64 dst[2];
+	union {
+		struct {
+			__u16 sport;
+			__u16 dport;	/* ICMP and ICMPv6: type << 8 | code */
+			__u8 proto;	/* IPv6: the upper layer's, past extension headers */
+			__u8 tcpflags;	/* TCP's flags byte: FIN (0x01) to CWR (0x80) */
+			__u16 l4_pad;
+		};
+		__u64 l4;	/* the four as one word, for the table and the hash */
+	};
+	__u32 meta;		/* family and VLANs */
+	__u32 pad;
+};
+
+/* Where a key's words (src, dst, l4: all but meta) go in a slot. A key of
+ * one address and nothing more (today's --key src or dst, with or without
+ * prefixes and VLANs) keeps a slot of 32 bytes, two per cache line: the
+ * slot holds that address alone. Any other key takes a wide slot, 64
+ * bytes, which holds src, dst and l4. */
+#define XDPTOP_NARROW_WORDS 2
+#define XDPTOP_WIDE_WORDS 5
+
+static inline int xdptop_fields_wide(__u32 fields)
+{
+	return (fields & XDPTOP_FIELDS_L4) || (fields & XDPTOP_FIELDS_ADDRESS) == XDPTOP_FIELDS_ADDRESS;
+}
+
+/* The first of a key's words a slot holds: in a narrow slot of a
+ * destination key, its dst. Words count from src[0]. */
+static inline __u32 xdptop_fields_first_word(__u32 fields)
+{
+	return !xdptop_fields_wide(fields) && (fields & XDPTOP_FIELD_DST) ? 2 : 0;
+}
+
+/* Words of a key a slot holds. */
+static inline __u32 xdptop_fields_words(__u32 fields)
+{
+	return xdptop_fields_wide(fields) ? XDPTOP_WIDE_WORDS : XDPTOP_NARROW_WORDS;
+}
+
+/* One key's counters in one slot of the table (see table.bpf.h). A slot
+ * is 32 bytes (a narrow one: its first two key words) or 64 (wide, all
+ * five, and a word of padding): the table's width, set at load.
  *
- * tag_packets packs two things so that a slot is 32 bytes (two per cache
- * line) and is published with one store: the key's meta in the high 32
- * bits and the packet count in the low 32. tag_packets == 0 means the slot
- * is free; XDPTOP_SLOT_BUSY, that a CPU is claiming it in the shared part.
- * A slot whose count reaches its limit within one interval takes no more
- * frames: the key claims another slot, and the reader adds both up. The
- * address is written before tag_packets publishes it.
+ * tag_packets packs two things so that a slot is published with one
+ * store: the key's meta in the high 32 bits and the packet count in the
+ * low 32. tag_packets == 0 means the slot is free; XDPTOP_SLOT_BUSY, that
+ * a CPU is claiming it in the shared part. A slot whose count reaches its
+ * limit within one interval takes no more frames: the key claims another
+ * slot, and the reader adds both up. The key is written before
+ * tag_packets publishes it.
  *
  * The agent's interfaces share one table: iface_bytes holds the slot of the
  * interface the key was seen on (its place in the table, not its ifindex)
  * in the high 16 bits, the bytes in the low 48. */
 struct xdptop_slot {
-	__u64 addr[2];		/* address or prefix, IPv4 in the first 4 bytes */
 	__u64 tag_packets;
 	__u64 iface_bytes;
+	__u64 key[XDPTOP_WIDE_WORDS + 1];	/* the key's words, from the first */
 };
+
+#define XDPTOP_NARROW_SLOT_BYTES 32
+#define XDPTOP_WIDE_SLOT_BYTES 64
+
+static inline __u32 xdptop_fields_slot_bytes(__u32 fields)
+{
+	return xdptop_fields_wide(fields) ? XDPTOP_WIDE_SLOT_BYTES : XDPTOP_NARROW_SLOT_BYTES;
+}
 
 #define XDPTOP_META_SHIFT 32
 #define XDPTOP_PACKETS_MASK 0xffffffffULL
@@ -107,7 +178,7 @@ struct xdptop_cpu_stats {
 /* The version of everything above that a pinned table (--pin) shares with
  * the next agent, and of the ledger (ledger.c): a change to either bumps
  * it, and an agent refuses a pinned table of another version. */
-#define XDPTOP_LAYOUT_VERSION 3
+#define XDPTOP_LAYOUT_VERSION 4
 
 /* Two epochs: the XDP program counts into the active one while userspace
  * reads and clears the other (see table.bpf.h). */
@@ -126,21 +197,37 @@ struct xdptop_cpu_stats {
 #define XDPTOP_DEFAULT_EPOCH_SLOTS \
 	(XDPTOP_DEFAULT_CPUS * XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS)
 
-/* Hash of a key (address words and meta), shared by the XDP program's table
- * and the agent's tally.
- * A product only carries bits upwards, so the high half is folded onto the
- * low half before the last multiply: without it, the last group of an IPv6
- * address (bits 48-63 of addr[1]) never reached a small table's index. */
-static inline __u32 xdptop_hash(__u64 addr0, __u64 addr1, __u64 meta)
-{
-	__u64 h = (addr0 * 0x9e3779b97f4a7c15ULL) ^ (addr1 * 0xc2b2ae3d27d4eb4fULL) ^ meta;
+/* Hash of a key, shared by the XDP program's table and the agent's tally:
+ * the words' terms, xor-ed with meta, then mixed (xdptop_hash_mix()). A
+ * field the key does not have is zero and adds nothing, so the XDP program
+ * leaves out the terms of the fields its key lacks (table.bpf.h) and gets
+ * the same hash. */
+#define XDPTOP_HASH_SRC0 0x9e3779b97f4a7c15ULL
+#define XDPTOP_HASH_SRC1 0xc2b2ae3d27d4eb4fULL
+#define XDPTOP_HASH_DST0 0x165667b19e3779f9ULL
+#define XDPTOP_HASH_DST1 0x27d4eb2f165667c5ULL
+#define XDPTOP_HASH_L4 0x94d049bb133111ebULL
 
+/* A product only carries bits upwards, so the high half is folded onto the
+ * low half before the last multiply: without it, the last group of an IPv6
+ * address (bits 48-63 of its second word) never reached a small table's
+ * index. */
+static inline __u32 xdptop_hash_mix(__u64 h)
+{
 	h ^= h >> 32;
 	return (h * 0xff51afd7ed558ccdULL) >> 32;
 }
 
+static inline __u32 xdptop_key_hash(const struct xdptop_key *k)
+{
+	return xdptop_hash_mix((k->src[0] * XDPTOP_HASH_SRC0) ^ (k->src[1] * XDPTOP_HASH_SRC1) ^
+			       (k->dst[0] * XDPTOP_HASH_DST0) ^ (k->dst[1] * XDPTOP_HASH_DST1) ^
+			       (k->l4 * XDPTOP_HASH_L4) ^ k->meta);
+}
+
 #ifndef __BPF__
-static_assert(sizeof(struct xdptop_slot) == 32, "slot is half a cache line");
+static_assert(sizeof(struct xdptop_slot) == XDPTOP_WIDE_SLOT_BYTES, "a wide slot is a cache line");
+static_assert(sizeof(struct xdptop_key) == 48, "a key is six words");
 static_assert(sizeof(struct xdptop_cpu_stats) == 64, "stats are one cache line");
 #endif
 

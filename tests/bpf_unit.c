@@ -87,6 +87,28 @@ static void src_key(const struct src *s, __u64 key[2])
 	memcpy(key, s->addr, 16);
 }
 
+/* The key the table and the tally hold for s under a source-address key
+ * (the default). */
+static struct xdptop_key src_xkey(const struct src *s)
+{
+	struct xdptop_key k = { .meta = src_meta(s) };
+
+	memcpy(k.src, s->addr, 16);
+	return k;
+}
+
+/* Whether k is s's key under an address key, source or destination: the
+ * other address is zero, and so is the rest. */
+static bool key_is_src(const struct xdptop_key *k, const struct src *s)
+{
+	__u64 a[2];
+
+	src_key(s, a);
+	return k->meta == src_meta(s) && !k->l4 &&
+	       ((k->src[0] == a[0] && k->src[1] == a[1] && !k->dst[0] && !k->dst[1]) ||
+		(k->dst[0] == a[0] && k->dst[1] == a[1] && !k->src[0] && !k->src[1]));
+}
+
 static const char *src_str(const struct src *s, char *buf, size_t len)
 {
 	inet_ntop(s->family == XDPTOP_FAMILY_IPV4 ? AF_INET : AF_INET6, s->addr, buf, len);
@@ -496,13 +518,10 @@ static void assert_counter(const struct xdptop_counter *c, __u64 packets, __u64 
 
 static const struct source_count *tally_find(const struct tally *t, const struct src *s)
 {
-	__u64 key[2];
-
-	src_key(s, key);
 	for (size_t i = 0; i < t->n_sources; i++) {
 		const struct source_count *c = &t->sources[i];
 
-		if (c->meta == src_meta(s) && c->addr[0] == key[0] && c->addr[1] == key[1])
+		if (key_is_src(&c->key, s))
 			return c;
 	}
 	return NULL;
@@ -533,7 +552,7 @@ static void check_identity(const struct tally *t)
 
 	add(&sum, t->cum.untracked.packets, t->cum.untracked.bytes);
 	for (size_t i = 0; i < t->n_sources; i++) {
-		if (t->sources[i].meta) {
+		if (t->sources[i].key.meta) {
 			add(&sum, t->sources[i].packets, t->sources[i].bytes);
 			n++;
 		}
@@ -543,18 +562,31 @@ static void check_identity(const struct tally *t)
 	assert_counter(&sum, t->cum.total.packets, t->cum.total.bytes);
 }
 
-static struct xdptop_slot *epoch_slots(const struct env *e, __u32 epoch)
+/* The tables of these tests have narrow slots (an address key): they
+ * index them as arrays of the first 32 bytes of a struct xdptop_slot. */
+struct xdptop_narrow_slot {
+	__u64 tag_packets;
+	__u64 iface_bytes;
+	__u64 key[XDPTOP_NARROW_WORDS];
+};
+
+static_assert(sizeof(struct xdptop_narrow_slot) == XDPTOP_NARROW_SLOT_BYTES, "as the table's");
+static_assert(offsetof(struct xdptop_narrow_slot, key) == offsetof(struct xdptop_slot, key),
+	      "as the table's");
+
+static struct xdptop_narrow_slot *epoch_slots(const struct env *e, __u32 epoch)
 {
-	return &e->t.slots[epoch * table_epoch_slots(&e->t.size)];
+	assert_int_equal(e->t.size.slot_bytes, sizeof(struct xdptop_narrow_slot));
+	return (struct xdptop_narrow_slot *)table_slot(&e->t, epoch * table_epoch_slots(&e->t.size));
 }
 
-static struct xdptop_slot *region_of(const struct env *e, __u32 epoch, __u32 cpu)
+static struct xdptop_narrow_slot *region_of(const struct env *e, __u32 epoch, __u32 cpu)
 {
 	return &epoch_slots(e, epoch)[(size_t)cpu * e->t.size.region_slots];
 }
 
 /* The shared part of epoch: after every CPU's region. */
-static struct xdptop_slot *shared_of(const struct env *e, __u32 epoch)
+static struct xdptop_narrow_slot *shared_of(const struct env *e, __u32 epoch)
 {
 	return region_of(e, epoch, e->t.size.nr_cpus);
 }
@@ -562,9 +594,9 @@ static struct xdptop_slot *shared_of(const struct env *e, __u32 epoch)
 /* Every slot and every CPU's stats of epoch are zero. */
 static void assert_epoch_clear(const struct env *e, __u32 epoch)
 {
-	static const struct xdptop_slot zero_slot;
+	static const struct xdptop_narrow_slot zero_slot;
 	static const struct xdptop_cpu_stats zero_stats;
-	const struct xdptop_slot *all = epoch_slots(e, epoch);
+	const struct xdptop_narrow_slot *all = epoch_slots(e, epoch);
 
 	for (__u32 cpu = 0; cpu < e->t.size.nr_cpus; cpu++)
 		assert_memory_equal(&e->t.stats[epoch * e->t.size.nr_cpus + cpu], &zero_stats,
@@ -602,7 +634,7 @@ static __u64 shared_claimed(const struct env *e, __u32 epoch)
 	return shared_log_of(e, epoch)[0];
 }
 
-static __u32 slots_used(const struct xdptop_slot *first, __u32 n)
+static __u32 slots_used(const struct xdptop_narrow_slot *first, __u32 n)
 {
 	__u32 used = 0;
 
@@ -669,11 +701,9 @@ static __u32 collect(struct env *e)
  * (table.bpf.h: the hash's halves swapped). */
 static __u32 home_slot(const struct src *s, __u32 region_slots)
 {
-	__u64 key[2];
-	__u32 h;
+	struct xdptop_key k = src_xkey(s);
+	__u32 h = xdptop_key_hash(&k);
 
-	src_key(s, key);
-	h = xdptop_hash(key[0], key[1], src_meta(s));
 	return (h >> 16 | h << 16) & (region_slots - 1);
 }
 
@@ -729,13 +759,13 @@ static struct src find_far(__u32 home, __u32 region_slots)
 	}
 }
 
-static bool slot_holds(const struct xdptop_slot *slot, const struct src *s)
+static bool slot_holds(const struct xdptop_narrow_slot *slot, const struct src *s)
 {
 	__u64 key[2];
 
 	src_key(s, key);
 	return slot->tag_packets >> XDPTOP_META_SHIFT == src_meta(s) &&
-	       slot->addr[0] == key[0] && slot->addr[1] == key[1];
+	       slot->key[0] == key[0] && slot->key[1] == key[1];
 }
 
 /* A candidate, other than those in avoid[0..n), whose home slot is slot. */
@@ -1173,7 +1203,7 @@ static void test_ipv4_ipv6_same_bytes(void **state)
 /* Makes slot (in the active epoch, already holding s: one frame run) hold
  * packets frames of len bytes, as if they had run: the slot and the CPU's
  * total, and the model. */
-static void preload_slot(struct env *e, const struct src *s, struct xdptop_slot *slot,
+static void preload_slot(struct env *e, const struct src *s, struct xdptop_narrow_slot *slot,
 			 __u64 packets, __u32 len)
 {
 	__u32 epoch = table_active_epoch(&e->t);
@@ -1192,10 +1222,9 @@ static void preload_slot(struct env *e, const struct src *s, struct xdptop_slot 
 /* Where s's probe starts in the shared part. */
 static __u32 shared_home(const struct src *s, __u32 shared_slots)
 {
-	__u64 key[2];
+	struct xdptop_key k = src_xkey(s);
 
-	src_key(s, key);
-	return xdptop_hash(key[0], key[1], src_meta(s)) & (shared_slots - 1);
+	return xdptop_key_hash(&k) & (shared_slots - 1);
 }
 
 /* Fills the free slots of s's probe window in the shared part with other
@@ -1204,18 +1233,18 @@ static void fill_shared_window(struct env *e, const struct src *s)
 {
 	const struct table_size *z = &e->t.size;
 	const __u32 n = z->shared_slots, home = shared_home(s, n), epoch = table_active_epoch(&e->t);
-	struct xdptop_slot *shared = shared_of(e, epoch);
+	struct xdptop_narrow_slot *shared = shared_of(e, epoch);
 	__u64 *log = shared_log_of(e, epoch);
 
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
-		struct xdptop_slot *slot = &shared[(home + i) & (n - 1)];
+		struct xdptop_narrow_slot *slot = &shared[(home + i) & (n - 1)];
 		struct src other = v6(0x20010db8, 0x7e000000 + i);
 		__u64 key[2];
 
 		if (slot->tag_packets)
 			continue;
 		src_key(&other, key);
-		*slot = (struct xdptop_slot){ .addr = { key[0], key[1] },
+		*slot = (struct xdptop_narrow_slot){ .key = { key[0], key[1] },
 					      .tag_packets = (__u64)src_meta(&other) << XDPTOP_META_SHIFT,
 					      .iface_bytes = 0 };
 		assert_true(log[0] < z->shared_log_len);
@@ -1243,7 +1272,7 @@ static void test_collisions(void **state)
 	}
 	/* In the region, in order of arrival, from home on. */
 	for (int i = 0; i < 4; i++) {
-		const struct xdptop_slot *slot =
+		const struct xdptop_narrow_slot *slot =
 			&region_of(e, epoch, e->cpu)[(home + i) & (e->a.size.region_slots - 1)];
 
 		assert_true(slot_holds(slot, &s[i]));
@@ -1264,7 +1293,7 @@ static void test_probe_window_full(void **state)
 	enum { W = XDPTOP_PROBE_WINDOW };
 	struct env *e = env_open(state, 1024, 1024);
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->t.size.region_slots - 1;
-	struct xdptop_slot *shared = shared_of(e, epoch);
+	struct xdptop_narrow_slot *shared = shared_of(e, epoch);
 	struct src s[W + 2], far;
 	struct frame f;
 	__u32 home;
@@ -1316,7 +1345,7 @@ static void test_region_full(void **state)
 	enum { N = 20, IN_REGION = 6, FIT = 14 };
 	struct env *e = env_open(state, 4, 64);
 	const __u32 epoch = table_active_epoch(&e->t);
-	const struct xdptop_slot *region = region_of(e, epoch, e->cpu);
+	const struct xdptop_narrow_slot *region = region_of(e, epoch, e->cpu);
 	int at_home = -1, moved = -1;
 	struct src s[N];
 	struct frame f;
@@ -1530,10 +1559,9 @@ static void flood_add(struct tally *t, __u32 i)
 {
 	struct src s = flood_source(i);
 	struct tally_counters c = { .total = { flood_packets(i), 100 * flood_packets(i) } };
-	__u64 key[2];
+	struct xdptop_key key = src_xkey(&s);
 
-	src_key(&s, key);
-	tally_add_source(t, src_meta(&s), key, c.total.packets, c.total.bytes);
+	tally_add_source(t, &key, c.total.packets, c.total.bytes);
 	tally_add_counters(t, &c);
 }
 
@@ -1709,11 +1737,11 @@ static void test_tally_oldest_give_way_first(void **state)
 /* A pointer to a struct src value, for the calls below. */
 #define SRC_PTR(value) (&(struct src[1]){ value }[0])
 
-/* An instance keyed by address (KEY_SRC or KEY_DST), cut to p4 and p6 bits,
+/* An instance keyed by address (XDPTOP_FIELD_SRC or _DST), cut to p4 and p6 bits,
  * with or without VLAN ids; 1,024 sources. */
-static struct env *env_key(void **state, enum key_address address, __u8 p4, __u8 p6, bool vlan)
+static struct env *env_key(void **state, __u32 address, __u8 p4, __u8 p6, bool vlan)
 {
-	const struct key_spec key = { .address = address, .prefix4 = p4, .prefix6 = p6,
+	const struct key_spec key = { .fields = address, .prefix4 = p4, .prefix6 = p6,
 				      .vlan = vlan };
 
 	return env_open_key(state, 1024, 1024, &key);
@@ -1787,13 +1815,14 @@ static void frame_tci(struct frame *f, const struct src *s, const __u16 *tpids, 
 
 static void check_config(__u8 p4, __u8 p6, const __u8 m4[16], const __u8 m6[16])
 {
-	const struct key_spec spec = { .address = KEY_DST, .prefix4 = p4, .prefix6 = p6,
+	const struct key_spec spec = { .fields = XDPTOP_FIELD_DST, .prefix4 = p4, .prefix6 = p6,
 				       .vlan = true };
 	struct key_program_config k;
 
 	memset(&k, 0x5a, sizeof(k));
 	key_program_config(&spec, &k);
-	assert_true(k.dst);
+	assert_int_equal(k.fields, XDPTOP_FIELD_DST);
+	assert_false(k.wide);
 	assert_true(k.vlan);
 	assert_memory_equal(k.mask4, m4, 16);
 	assert_memory_equal(k.mask6, m6, 16);
@@ -1826,10 +1855,21 @@ static void test_key_config_masks(void **state)
 	check_config(24, 9, m24, m9);
 	memset(&k, 0x5a, sizeof(k));
 	key_program_config(&def, &k);
-	assert_false(k.dst);
+	assert_int_equal(k.fields, XDPTOP_FIELD_SRC);
+	assert_false(k.wide);
 	assert_false(k.vlan);
 	assert_memory_equal(k.mask4, m32, 16);
 	assert_memory_equal(k.mask6, m128, 16);
+}
+
+/* key_compare() of s with VLAN bits va and t with vb, as source keys. */
+static int key_order(const struct src *s, __u32 va, const struct src *t, __u32 vb)
+{
+	struct xdptop_key a = src_xkey(s), b = src_xkey(t);
+
+	a.meta |= va;
+	b.meta |= vb;
+	return key_compare(&a, &b);
 }
 
 /* How the outputs name keys: a prefix shorter than the family's whole
@@ -1852,18 +1892,17 @@ static void test_key_format(void **state)
 	src_key(&b, kb);
 	src_key(&z4, kz4);
 	src_key(&z6, kz6);
-	assert_string_equal(key_format_address(&p24_64, XDPTOP_FAMILY_IPV4, ka, buf),
+	assert_string_equal(key_format_address(&p24_64, 4, ka, buf),
 			    "198.18.7.0/24");
-	assert_string_equal(key_format_address(&p24_64, XDPTOP_FAMILY_IPV6, kb, buf),
+	assert_string_equal(key_format_address(&p24_64, 6, kb, buf),
 			    "2001:db8:1::/64");
-	assert_string_equal(key_format_address(&whole, XDPTOP_FAMILY_IPV4, ka, buf), "198.18.7.0");
-	assert_string_equal(key_format_address(&whole, XDPTOP_FAMILY_IPV6, kb, buf),
+	assert_string_equal(key_format_address(&whole, 4, ka, buf), "198.18.7.0");
+	assert_string_equal(key_format_address(&whole, 6, kb, buf),
 			    "2001:db8:1::");
-	assert_string_equal(key_format_address(&p1_1, XDPTOP_FAMILY_IPV4, kz4, buf), "0.0.0.0/1");
-	assert_string_equal(key_format_address(&p1_1, XDPTOP_FAMILY_IPV6, kz6, buf), "::/1");
+	assert_string_equal(key_format_address(&p1_1, 4, kz4, buf), "0.0.0.0/1");
+	assert_string_equal(key_format_address(&p1_1, 6, kz6, buf), "::/1");
 	/* The VLAN bits of meta do not change the address. */
-	assert_string_equal(key_format_address(&p24_64, XDPTOP_FAMILY_IPV4 |
-					       in_vlans(&a, 2, 4095, 4095).vlans, ka, buf),
+	assert_string_equal(key_format_address(&p24_64, 4, ka, buf),
 			    "198.18.7.0/24");
 
 	assert_int_equal(key_vlans(XDPTOP_FAMILY_IPV4, ids), 0);
@@ -1882,17 +1921,13 @@ static void test_key_format(void **state)
 
 	/* Order: IPv4 before IPv6 whatever the bytes; untagged before tagged;
 	 * VLAN ids outermost first; then the address bytes. */
-	assert_true(key_compare(XDPTOP_FAMILY_IPV4, ka, XDPTOP_FAMILY_IPV6, kz6) < 0);
-	assert_true(key_compare(XDPTOP_FAMILY_IPV4, ka, XDPTOP_FAMILY_IPV4 |
-				in_vlans(&a, 1, 0, 0).vlans, kz4) < 0);
-	assert_true(key_compare(XDPTOP_FAMILY_IPV4 | in_vlans(&a, 1, 5, 0).vlans, ka,
-				XDPTOP_FAMILY_IPV4 | in_vlans(&a, 1, 6, 0).vlans, kz4) < 0);
-	assert_true(key_compare(XDPTOP_FAMILY_IPV4 | in_vlans(&a, 2, 5, 9).vlans, ka,
-				XDPTOP_FAMILY_IPV4 | in_vlans(&a, 2, 6, 1).vlans, kz4) < 0);
-	assert_true(key_compare(XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kz6,
-				XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kb) < 0);
-	assert_int_equal(key_compare(XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kb,
-				     XDPTOP_FAMILY_IPV6 | in_vlans(&a, 2, 5, 9).vlans, kb), 0);
+	assert_true(key_order(&a, 0, &z6, 0) < 0);
+	assert_true(key_order(&a, 0, &z4, in_vlans(&a, 1, 0, 0).vlans) < 0);
+	assert_true(key_order(&a, in_vlans(&a, 1, 5, 0).vlans, &z4, in_vlans(&a, 1, 6, 0).vlans) < 0);
+	assert_true(key_order(&a, in_vlans(&a, 2, 5, 9).vlans, &z4, in_vlans(&a, 2, 6, 1).vlans) < 0);
+	assert_true(key_order(&z6, in_vlans(&a, 2, 5, 9).vlans, &b, in_vlans(&a, 2, 5, 9).vlans) < 0);
+	assert_int_equal(key_order(&b, in_vlans(&a, 2, 5, 9).vlans, &b, in_vlans(&a, 2, 5, 9).vlans),
+			 0);
 }
 
 /* With --prefix4 LEN: addresses that differ in the last bit of the prefix
@@ -1912,7 +1947,7 @@ static void test_prefix4_boundaries(void **state)
 
 	for (int i = 0; i < 3; i++) {
 		const unsigned int len = cases[i].len;
-		struct env *e = env_key(state, KEY_SRC, len, 128, false);
+		struct env *e = env_key(state, XDPTOP_FIELD_SRC, len, 128, false);
 		struct src in = flip_bit(&base, len - 1);
 		struct src k_base = cut(&base, len), k_in = cut(&in, len);
 		char buf[INET_ADDRSTRLEN];
@@ -1967,7 +2002,7 @@ static void test_prefix6_boundaries(void **state)
 
 	for (int i = 0; i < 5; i++) {
 		const unsigned int len = cases[i].len;
-		struct env *e = env_key(state, KEY_SRC, 32, len, false);
+		struct env *e = env_key(state, XDPTOP_FIELD_SRC, 32, len, false);
 		struct src in = flip_bit(&base, len - 1);
 		struct src k_base = cut(&base, len), k_in = cut(&in, len);
 
@@ -2005,7 +2040,7 @@ static void test_prefix6_boundaries(void **state)
 static void test_key_dst(void **state)
 {
 	static const __u16 two_q[] = { ETH_P_8021Q, ETH_P_8021Q };
-	struct env *e = env_key(state, KEY_DST, 32, 128, false);
+	struct env *e = env_key(state, XDPTOP_FIELD_DST, 32, 128, false);
 	struct src s1 = v4(IP4(198, 18, 1, 1)), s2 = v4(IP4(198, 18, 1, 2));
 	struct src d1 = v4(IP4(198, 19, 0, 1)), d2 = v4(IP4(198, 19, 0, 2));
 	struct src s6a = v6(0x20010db8, 0x1a), s6b = v6(0x20010db8, 0x1b);
@@ -2056,7 +2091,7 @@ static void test_key_dst(void **state)
 static void test_dst_prefix_vlan(void **state)
 {
 	static const __u16 tci7[] = { 7 }, tci7_8[] = { 7, 8 };
-	struct env *e = env_key(state, KEY_DST, 24, 64, true);
+	struct env *e = env_key(state, XDPTOP_FIELD_DST, 24, 64, true);
 	struct src s = v4(IP4(198, 18, 0, 1)), s6 = v6(0x20010db8, 1);
 	struct src da = v4(IP4(198, 19, 5, 1)), db = v4(IP4(198, 19, 5, 254));
 	struct src dc = v4(IP4(198, 19, 6, 1));
@@ -2157,7 +2192,7 @@ static void feed_tag_cases(struct env *e, const struct src *a, const struct src 
  * them; the outputs read the ids back from the key. */
 static void test_vlan_keys(void **state)
 {
-	struct env *e = env_key(state, KEY_SRC, 32, 128, true);
+	struct env *e = env_key(state, XDPTOP_FIELD_SRC, 32, 128, true);
 	struct src a = v4(IP4(198, 18, 3, 1)), b = v6(0x20010db8, 0x31);
 	char vl[KEY_VLANS_LEN];
 
@@ -2171,27 +2206,27 @@ static void test_vlan_keys(void **state)
 
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 0, 0, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->meta, vl), "");
+		assert_string_equal(key_format_vlans(c->key.meta, vl), "");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 1, 100, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->meta, vl), "100");
+		assert_string_equal(key_format_vlans(c->key.meta, vl), "100");
 		assert_int_equal(c->packets, 2 + 3 + 1 + 3 * k);
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 100, 200)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->meta, vl), "100.200");
+		assert_string_equal(key_format_vlans(c->key.meta, vl), "100.200");
 		assert_int_equal(c->packets, 2 + 1 + 2 * k);
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 200, 100)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->meta, vl), "200.100");
+		assert_string_equal(key_format_vlans(c->key.meta, vl), "200.100");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 1, 0, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->meta, vl), "0");
+		assert_string_equal(key_format_vlans(c->key.meta, vl), "0");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 4095, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->meta, vl), "4095.0");
+		assert_string_equal(key_format_vlans(c->key.meta, vl), "4095.0");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 0, 4095)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->meta, vl), "0.4095");
+		assert_string_equal(key_format_vlans(c->key.meta, vl), "0.4095");
 		assert_int_equal(c->packets, 3 + k);
 	}
 }
@@ -2205,8 +2240,8 @@ static void test_vlan_off_one_key(void **state)
 	feed_tag_cases(e, &a, &b, false);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 2);
-	assert_int_equal(tally_find(&e->tally, &a)->meta, XDPTOP_FAMILY_IPV4);
-	assert_int_equal(tally_find(&e->tally, &b)->meta, XDPTOP_FAMILY_IPV6);
+	assert_int_equal(tally_find(&e->tally, &a)->key.meta, XDPTOP_FAMILY_IPV4);
+	assert_int_equal(tally_find(&e->tally, &b)->key.meta, XDPTOP_FAMILY_IPV6);
 }
 
 /* A slot counts bytes up to 2^47 (its top 16 bits hold the interface):
@@ -2218,7 +2253,7 @@ static void test_count_bytes_full(void **state)
 	struct src s = v4(IP4(198, 18, 7, 7));
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
 	const __u32 home = home_slot(&s, e->a.size.region_slots);
-	struct xdptop_slot *r = region_of(e, epoch, e->cpu);
+	struct xdptop_narrow_slot *r = region_of(e, epoch, e->cpu);
 	struct xdptop_cpu_stats *stats = &e->t.stats[epoch * e->t.size.nr_cpus + e->cpu];
 	const __u64 more = XDPTOP_BYTES_MAX - 100 - 64;
 	struct frame f;
@@ -2246,13 +2281,13 @@ static void test_count_bytes_full(void **state)
  * interval starts from one slot again. */
 static void test_count_spill(void **state)
 {
-	struct env *e = env_key(state, KEY_SRC, 32, 128, true);
+	struct env *e = env_key(state, XDPTOP_FIELD_SRC, 32, 128, true);
 	struct src s = in_vlans(SRC_PTR(v4(IP4(198, 18, 9, 9))), 2, 100, 200);
 	struct src t = v6(0x20010db8, 0x99);
 	static const __u16 tcis[] = { 100, 200 };
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
 	const __u32 home = home_slot(&s, e->a.size.region_slots);
-	struct xdptop_slot *r = region_of(e, epoch, e->cpu);
+	struct xdptop_narrow_slot *r = region_of(e, epoch, e->cpu);
 	struct frame f, g;
 
 	frame_tci(&f, &s, TAGS_QINQ, tcis, 2, 1500);
@@ -2296,8 +2331,8 @@ static void test_count_full_no_room(void **state)
 	enum { W = XDPTOP_PROBE_WINDOW };
 	struct env *e = env_open(state, 1024, 1024);
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
-	struct xdptop_slot *region = region_of(e, epoch, e->cpu), *shared = shared_of(e, epoch);
-	struct xdptop_slot *in_shared;
+	struct xdptop_narrow_slot *region = region_of(e, epoch, e->cpu), *shared = shared_of(e, epoch);
+	struct xdptop_narrow_slot *in_shared;
 	struct src s[W];
 	__u32 home;
 	struct frame f;
@@ -2553,7 +2588,7 @@ static void clear_cut_short(struct env *e, __u32 epoch)
 {
 	const struct table_size *z = &e->t.size;
 	const __u64 *log = region_log_of(e, epoch, e->cpu);
-	struct xdptop_slot *all = epoch_slots(e, epoch);
+	struct xdptop_narrow_slot *all = epoch_slots(e, epoch);
 
 	assert_true(log[0] >= 1 && log[0] <= z->region_log_len);
 	for (__u64 i = 0; i < (log[0] + 1) / 2; i++)
@@ -2775,7 +2810,7 @@ static void two_cpus(int cpus[2])
 		fail_msg("this test needs two CPUs, it may use %d", found);
 }
 
-static __u32 slots_busy(const struct xdptop_slot *first, __u32 n)
+static __u32 slots_busy(const struct xdptop_narrow_slot *first, __u32 n)
 {
 	__u32 busy = 0;
 
@@ -2850,7 +2885,7 @@ static void check_full_interval(struct env *e, __u32 n, __u64 *had,
 	assert_non_null(counted);
 	for (__u32 k = 0; k < e->tally.n_sources; k++) {
 		const struct source_count *c = &e->tally.sources[k];
-		__u32 i = ntohl((__u32)c->addr[0]) - FLOOD_BASE;
+		__u32 i = ntohl((__u32)c->key.src[0]) - FLOOD_BASE;
 
 		assert_true(i < n);
 		if (c->packets == had[i])
@@ -2927,7 +2962,7 @@ static void test_sizing(void **state)
 	for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
 		assert_true(table_max_sources(cpus[c]) >= MAX_SOURCES_LIMIT);
 		for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
-			struct table_size z = table_size(maxes[m], cpus[c], 1);
+			struct table_size z = table_size(maxes[m], cpus[c], 1, XDPTOP_FIELD_SRC);
 
 			assert_int_equal(z.nr_cpus, cpus[c]);
 			assert_int_equal(z.shared_slots & (z.shared_slots - 1), 0);
@@ -2942,11 +2977,11 @@ static void test_sizing(void **state)
 			assert_true(XDPTOP_EPOCHS * table_epoch_claims(&z) <= UINT32_MAX);
 		}
 	}
-	two = table_size(65536, 2, 1);
-	many = table_size(65536, 256, 1);
+	two = table_size(65536, 2, 1, XDPTOP_FIELD_SRC);
+	many = table_size(65536, 256, 1, XDPTOP_FIELD_SRC);
 	assert_int_equal(two.shared_slots, many.shared_slots);
 	assert_true(table_map_bytes(&many) - table_map_bytes(&two) <=
-		    254ULL * XDPTOP_EPOCHS * (XDPTOP_REGION_MAX_SLOTS * sizeof(struct xdptop_slot) +
+		    254ULL * XDPTOP_EPOCHS * (XDPTOP_REGION_MAX_SLOTS * sizeof(struct xdptop_narrow_slot) +
 					      XDPTOP_REGION_MAX_SLOTS / 8 * sizeof(__u64) +
 					      sizeof(struct xdptop_cpu_stats)) + 2 * 4096);
 	assert_int_equal(tally_init(&t, 65536), 0);
@@ -3058,7 +3093,7 @@ static void test_two_interfaces_share(void **state)
 	struct shared_env *s = shared_open(state, 8);
 	struct src a = v4(IP4(198, 18, 1, 1)), b = v6(0x20010db8, 0x77), n[6];
 	const __u32 epoch = table_active_epoch(&s->t);
-	const struct xdptop_slot *r;
+	const struct xdptop_narrow_slot *r;
 	__u32 on[2] = {};
 
 	shared_send(s, 0, &a, 100, 3);
@@ -3066,8 +3101,8 @@ static void test_two_interfaces_share(void **state)
 	shared_send(s, 1, &b, 300, 1);
 	shared_send(s, 0, NULL, 60, 1);
 	/* a twice in this CPU's region: once per interface. */
-	r = &s->t.slots[epoch * table_epoch_slots(&s->t.size) +
-			(size_t)sched_getcpu() * s->t.size.region_slots];
+	r = (struct xdptop_narrow_slot *)table_slot(&s->t, epoch * table_epoch_slots(&s->t.size) +
+			(size_t)sched_getcpu() * s->t.size.region_slots);
 	for (__u32 i = 0; i < s->t.size.region_slots; i++)
 		if (r[i].tag_packets)
 			on[r[i].iface_bytes >> XDPTOP_IFACE_SHIFT]++;

@@ -16,6 +16,8 @@
  *   no_atomics    loading a program with an atomic operation other than
  *                 the add that returns nothing fails with EINVAL, as
  *                 before Linux 5.12
+ *   no_load_bytes loading a program that calls bpf_xdp_load_bytes() fails
+ *                 with EINVAL, as before Linux 5.18
  *   no_freplace   loading a program that replaces another's function
  *                 (BPF_PROG_TYPE_EXT, what libxdp's dispatcher runs) fails
  *                 with EPERM, as a locked-down kernel refuses it
@@ -73,6 +75,18 @@ static int has_new_atomics(const union bpf_attr *attr)
 	return 0;
 }
 
+/* Whether a program calls a helper. */
+static int calls_helper(const union bpf_attr *attr, int helper)
+{
+	const struct bpf_insn *insn = (const struct bpf_insn *)(uintptr_t)attr->insns;
+
+	for (__u32 i = 0; i < attr->insn_cnt; i++)
+		if (insn[i].code == (BPF_JMP | BPF_CALL) && insn[i].src_reg == 0 &&
+		    insn[i].imm == helper)
+			return 1;
+	return 0;
+}
+
 /* Whether this bpf() call fails, and with what errno (0: it goes on). */
 /* bpf(BPF_LINK_UPDATE) calls so far: --force's replace is the first. */
 static int link_updates;
@@ -82,6 +96,9 @@ static int bpf_fault(long cmd, const union bpf_attr *attr)
 	if (cmd == BPF_PROG_LOAD && fault("no_frags") && attr->prog_flags & BPF_F_XDP_HAS_FRAGS)
 		return EINVAL;
 	if (cmd == BPF_PROG_LOAD && fault("no_atomics") && has_new_atomics(attr))
+		return EINVAL;
+	if (cmd == BPF_PROG_LOAD && fault("no_load_bytes") &&
+	    calls_helper(attr, BPF_FUNC_xdp_load_bytes))
 		return EINVAL;
 	if (cmd == BPF_PROG_LOAD && fault("no_freplace") && attr->prog_type == BPF_PROG_TYPE_EXT)
 		return EPERM;

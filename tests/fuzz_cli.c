@@ -67,7 +67,7 @@ static void check_config(const struct config *cfg, char **argv, int argc)
 	require(cfg->interval >= 0.01 && cfg->interval <= 86400);	/* false for NaN too */
 	require(cfg->max_sources >= 1 && cfg->max_sources <= MAX_SOURCES_LIMIT);
 	require(cfg->sort >= SORT_PPS && cfg->sort <= SORT_BYTES);
-	require(cfg->key.address == KEY_SRC || cfg->key.address == KEY_DST);
+	require(cfg->key.fields && !(cfg->key.fields & ~(XDPTOP_FIELDS_ADDRESS | XDPTOP_FIELDS_L4)));
 	require(cfg->key.prefix4 >= 1 && cfg->key.prefix4 <= 32);
 	require(cfg->key.prefix6 >= 1 && cfg->key.prefix6 <= 128);
 	require(cfg->mode >= MODE_AUTO && cfg->mode <= MODE_GENERIC);

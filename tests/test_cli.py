@@ -354,7 +354,7 @@ def test_help(idle, xdptop):
     for short, long in [("-c", "--count=N"), ("-f", "--format=FORMAT"),
                         ("-i", "--interval=SECONDS"), ("-m", "--mode=MODE"),
                         ("-n", "--max-sources=N"), ("-t", "--top=N"), ("-v", "--verbose"),
-                        ("-s", "--sort=BY"), ("-k", "--key=ADDRESS"),
+                        ("-s", "--sort=BY"), ("-k", "--key=FIELDS"),
                         ("-?", "--help"), ("-V", "--version")]:
         assert re.search(rf"^\s+{re.escape(short)}, {re.escape(long)}\s", out, re.M), long
     for long in ("--force", "--usage", "--prefix4=LEN", "--prefix6=LEN", "--vlan",

@@ -369,17 +369,19 @@ def unknown_labels(model, labels_of):
     return missing
 
 
-def test_dashboard_names_only_labels_its_queries_return(lab, xdptop, prometheus, tmp_path):
+@pytest.mark.parametrize("key", [[], ["--key", "src,proto,dport"]], ids=["address", "fields"])
+def test_dashboard_names_only_labels_its_queries_return(lab, xdptop, prometheus, tmp_path, key):
     """A real Prometheus scraping an agent with --vlan (its keys carry a vlan
-    label) under VLAN-tagged traffic: every query of the dashboard, run as
-    Grafana would with the variables at All, returns data, and every label
-    that a panel names (legends, by/on/group clauses, the tables' columns,
-    sorts) is in its result. The check fails on the dashboard as it was
-    (the agents' table named vlan, not key_vlan) and on a misspelt legend."""
+    label) under VLAN-tagged traffic, keyed by address or by fields (a label
+    each): every query of the dashboard, run as Grafana would with the
+    variables at All, returns data, and every label that a panel names
+    (legends, by/on/group clauses, the tables' columns, sorts) is in its
+    result. The check fails on the dashboard as it was (the agents' table
+    named vlan, not key_vlan) and on a misspelt legend."""
     monitor = lab.netns()
     sender, host = lab.pair(mtu=1500)
     ip = link_hosts(lab, monitor, host, 0)
-    agent = lab.start(host, xdptop, "-f", "none", "-i", "0.2", "--vlan",
+    agent = lab.start(host, xdptop, "-f", "none", "-i", "0.2", "--vlan", *key,
                       "--listen", f"{ip}:9464", "v1")
     agent.wait_attached()
     pcap = write_pcap(tmp_path / "vlans.pcap",
@@ -400,15 +402,20 @@ def test_dashboard_names_only_labels_its_queries_return(lab, xdptop, prometheus,
         wait_until("every query has data",
                    lambda: all(result(e) for _, _, e in panel_targets(model)), 40)
         assert unknown_labels(model, labels_of) == []
-        assert "vlan" in labels_of("xdptop_source_packets_total")
+        key_labels = {"src", "proto", "dport"} if key else {"address"}
+        assert {"vlan", *key_labels} <= labels_of("xdptop_source_packets_total")
+        # The panels show the key's labels, whatever they are.
+        fleet = next(p for p in model["panels"] if p["title"].startswith("Top talkers across"))
+        assert key_labels <= labels_of(fleet["targets"][0]["expr"])
         # The check can fail.
         text = DASHBOARD.read_text()
         was = json.loads(text.replace("key_vlan", "vlan"))
         assert unknown_labels(was, labels_of) == [("Agents and interfaces", "A", "vlan"),
                                                   ("Agents and interfaces", "fields", "vlan")]
-        typo = json.loads(text.replace("{{address}}", "{{addr}}", 1))
-        assert unknown_labels(typo, labels_of) == \
-            [("Top talkers across the fleet (frames/s)", "A", "addr")]
+        typo = json.loads(text)
+        next(p for p in typo["panels"] if p["title"] == fleet["title"])["targets"][0][
+            "legendFormat"] = "{{addr}}"
+        assert unknown_labels(typo, labels_of) == [(fleet["title"], "A", "addr")]
         assert agent.stop() == 0, agent.stderr()
     finally:
         traffic.kill()

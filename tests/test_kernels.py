@@ -48,6 +48,22 @@ def test_without_atomics_it_is_refused_naming_them(lab, xdptop):
     assert receiver.xdp_attached() == []
 
 
+def test_without_load_bytes_l4_keys_are_refused(lab, xdptop):
+    """Before Linux 5.18 (no bpf_xdp_load_bytes): a key of L4 fields is
+    refused before anything is loaded. (An address key loads there: the
+    call is dead code for it, which the verifier removes before it looks
+    helpers up; this shim refuses any program that calls it, so it cannot
+    show that.)"""
+    _, receiver = lab.pair(mtu=1500)
+    res = receiver.run(*as_kernel_without("no_load_bytes"), xdptop, "--key", "src,dport", "-c",
+                       "1", "v1", check=False, stdin=subprocess.DEVNULL, timeout=60)
+    assert (res.returncode, res.stdout, res.stderr) == (5, "", (
+        "xdptop: this kernel has no bpf_xdp_load_bytes() (Linux 5.18), which keys of proto, "
+        "sport, dport or tcpflags need: count by address here (--key src or dst), or use a "
+        "newer kernel\n")), res
+    assert receiver.xdp_attached() == []
+
+
 def test_where_the_kernel_refuses_freplace_multiprog_says_so(lab, xdptop):
     """This machine's kernel refuses freplace by itself; Debian's do not, and
     there tests/fault.c refuses it as this one does."""

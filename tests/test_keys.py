@@ -482,6 +482,11 @@ def test_dst_synthetic(lab, xdptop, tmp_path, prefix):
 
 # ---------------------------------------------------------------- the command line
 
+def unknown_field(field, arg):
+    return (f'xdptop: unknown --key field "{field}" in "{arg}": use src, dst, proto, sport, '
+            'dport or tcpflags, comma-separated (src,proto,dport)')
+
+
 BAD_KEY_OPTIONS = [
     (["--prefix4", "0"], 'xdptop: --prefix4 must be a whole number >= 1, not "0"'),
     (["--prefix4", "33"], "xdptop: --prefix4 33 is too large: the most is 32"),
@@ -489,8 +494,14 @@ BAD_KEY_OPTIONS = [
     (["--prefix6", "129"], "xdptop: --prefix6 129 is too large: the most is 128"),
     (["--prefix4", "-1"], 'xdptop: --prefix4 must be a whole number >= 1, not "-1"'),
     (["--prefix6", "/64"], 'xdptop: --prefix6 must be a whole number >= 1, not "/64"'),
-    (["--key", "foo"], 'xdptop: unknown --key "foo": use src or dst'),
-    (["-k", "SRC"], 'xdptop: unknown --key "SRC": use src or dst'),
+    (["--key", "foo"], unknown_field("foo", "foo")),
+    (["-k", "SRC"], unknown_field("SRC", "SRC")),
+    (["--key", "src,port"], unknown_field("port", "src,port")),
+    (["--key", "src,"], unknown_field("", "src,")),
+    (["--key", ""], unknown_field("", "")),
+    (["--key", "src dst"], unknown_field("src dst", "src dst")),
+    (["--key", "dport,src,dport"],
+     'xdptop: --key "dport,src,dport" names dport twice: name each field once'),
     (["--sort", "foo"], 'xdptop: unknown --sort "foo": use pps, bps, packets or bytes'),
 ]
 
