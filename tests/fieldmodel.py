@@ -76,17 +76,24 @@ def dissect(frame):
     ext_headers = 0
 
     if family == 4:
-        ihl = frame[ip_start] & 0x0F
         total_length = u16(frame, ip_start + 2)
         limit = min(len(frame), ip_start + total_length)
+    else:
+        payload_length = u16(frame, ip_start + 4)
+        limit = min(len(frame), ip_start + 40 + payload_length)
+    # Past the fixed header every byte is read from inside the limit only: a
+    # read at or past it fails (IndexError, struct.error), it does not
+    # quietly see the bytes that follow.
+    inside = frame[:limit]
+
+    if family == 4:
+        ihl = frame[ip_start] & 0x0F
         proto = frame[ip_start + 9]
         flags_fragoffset = u16(frame, ip_start + 6)
         if flags_fragoffset & 0x1FFF != 0:
             later_fragment = True
         l4 = ip_start + ihl * 4
     else:
-        payload_length = u16(frame, ip_start + 4)
-        limit = min(len(frame), ip_start + 40 + payload_length)
         nh = frame[ip_start + 6]
         off = ip_start + 40
         for _ in range(MAX_EXTENSION_HEADERS):
@@ -94,16 +101,16 @@ def dissect(frame):
                 break
             if off + 2 > limit:
                 break
-            next_header = frame[off]
+            next_header = inside[off]
             if nh == FRAGMENT:
-                if off + 4 <= limit and u16(frame, off + 2) & 0xFFF8 != 0:
+                if off + 4 <= limit and u16(inside, off + 2) & 0xFFF8 != 0:
                     later_fragment = True
                     nh = next_header
                     ext_headers += 1
                     break
                 length = 8
             else:
-                length = (frame[off + 1] + 1) * 8
+                length = (inside[off + 1] + 1) * 8
             nh = next_header
             off += length
             ext_headers += 1
@@ -114,14 +121,14 @@ def dissect(frame):
     if not later_fragment:
         if proto in PORT_PROTOS:
             if l4 + 2 <= limit:
-                sport = u16(frame, l4)
+                sport = u16(inside, l4)
             if l4 + 4 <= limit:
-                dport = u16(frame, l4 + 2)
+                dport = u16(inside, l4 + 2)
         elif proto in ICMP_PROTOS:
             if l4 + 2 <= limit:
-                dport = frame[l4] * 256 + frame[l4 + 1]
+                dport = inside[l4] * 256 + inside[l4 + 1]
         if proto == TCP and l4 + 14 <= limit:
-            tcpflags = frame[l4 + 13]
+            tcpflags = inside[l4 + 13]
     return Dissection(family, src, dst, vlans, ip_start, limit, proto, l4, later_fragment,
                       ext_headers, sport, dport, tcpflags)
 

@@ -26,8 +26,8 @@ import keymodel as M
 from conftest import check_identity, counts, pace
 
 CAPTURES = corpus.CAPTURES
-# The corpus in one run a mode (keys merge across the captures): nine runs
-# for the corpus, each variant.
+# The corpus in one run a mode (keys merge across the captures): ten runs
+# for the corpus, each build variant.
 GROUPS = {"corpus": CAPTURES}
 
 MODES = {
@@ -36,6 +36,7 @@ MODES = {
     "proto": {"key": "proto"},
     "proto-dport": {"key": "proto,dport"},
     "dport-tcpflags": {"key": "dport,tcpflags"},
+    "sport-dst-given-in-reverse": {"key": "sport,dst"},
     "dst-proto-ports-flags-vlan-prefix": {"key": "dst,proto,sport,dport,tcpflags", "vlan": True,
                                           "prefix4": 24, "prefix6": 64},
     "src": {"key": "src"},
