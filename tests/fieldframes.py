@@ -6,9 +6,9 @@ Deterministic (no randomness, no clock), standard library only: the frames
 are put together byte by byte with struct, so that a length field can lie,
 a header can be cut anywhere and a chain can go past the walk's bound.
 Addresses only from 198.18.0.0/15 and 2001:db8::/32; every frame is 14 to
-1514 bytes. L4 checksums are left 0 (nothing here checks them: not xdptop,
-not tshark as the tests run it); the IPv4 header and ICMP checksums are
-right.
+1514 bytes. TCP, UDP, SCTP and DCCP checksums are left 0 (nothing here
+checks them: not xdptop, not tshark as the tests run it); the IPv4 header and
+ICMP checksums are right.
 
 frames() gives [Frame(labels, data)]: labels name what a frame exercises
 (test_fieldmodel.py counts them, and checks them against what the model
@@ -173,8 +173,9 @@ def dccp(sport, dport):
 
 
 def icmp(icmp_type, code, payload=b"", rest=0):
-    """ICMP or ICMPv6 (the same first bytes); the checksum is ICMP's (it
-    has no pseudo-header), a constant for ICMPv6, which nothing checks."""
+    """ICMP or ICMPv6 (the same first bytes). The checksum is summed without
+    a pseudo-header: right for ICMP, not for ICMPv6 (nothing here checks
+    it)."""
     msg = struct.pack("!BBHI", icmp_type, code, 0, rest) + payload
     return msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
 
