@@ -78,8 +78,8 @@ static __always_inline void ipv6_address(__u64 addr[2], const __u8 *at)
  * - tcpflags: byte 13 of a TCP header, 0 for other protocols.
  *
  * Headers at a variable offset (IPv4 options, IPv6 extension headers) are
- * read with bpf_xdp_load_bytes(): adding a register to a packet pointer is
- * refused without CAP_PERFMON. */
+ * read with bpf_xdp_load_bytes() (adding a register to a packet pointer is
+ * refused without CAP_PERFMON), the others in place (l4_in_place()). */
 #define IPV6_EXT_MAX 6
 #define L4_BYTES 14	/* up to TCP's flags byte */
 
@@ -144,32 +144,73 @@ static __always_inline int has_ports(__u8 proto)
 	       proto == IPPROTO_SCTP_ || proto == IPPROTO_DCCP_;
 }
 
-/* The L4 fields of the key from the header at p, as far as it is there. */
-static __always_inline void l4_fields(struct xdp_md *ctx, const struct l4_place *p,
+/* What l4_fields() reads of an L4 header: its first 4 bytes (the ports,
+ * or ICMP's type and code) and byte 13 (TCP's flags), and how many of its
+ * bytes are there. */
+struct l4_bytes {
+	__u32 first4;	/* as in the frame: network order */
+	__u8 flags;
+	__u32 have;	/* 0 to L4_BYTES */
+};
+
+/* The common case: an L4 header at a constant offset (at: IPv4 without
+ * options, IPv6 without extension headers) whose bytes are in the first
+ * buffer is read in place (4 bytes, which may pass the IP length: only
+ * those within it are used). Returns whether it was, or had nothing. */
+static __always_inline int l4_in_place(const struct l4_place *p, const __u8 *at,
+				       const void *data_end, struct l4_bytes *b)
+{
+	if (p->later || p->off >= p->end)
+		return 1;
+	if (at + 4 > (const __u8 *)data_end)
+		return 0;
+	b->have = min_u32(p->end - p->off, L4_BYTES);
+	b->first4 = *(__u32 *)at;
+	if (b->have == L4_BYTES) {
+		if (at + L4_BYTES > (const __u8 *)data_end)
+			return 0;
+		b->flags = at[13];
+	}
+	return 1;
+}
+
+/* Any other: as much of it as is there, with bpf_xdp_load_bytes(). */
+static __always_inline void l4_load(struct xdp_md *ctx, const struct l4_place *p,
+				    struct l4_bytes *b)
+{
+	__u8 buf[16] = {};
+	__u32 have;
+
+	if (p->later || p->off >= p->end)
+		return;
+	have = min_u32(p->end - p->off, L4_BYTES);
+	barrier_var(have);
+	if (have < 1 || have > L4_BYTES || bpf_xdp_load_bytes(ctx, p->off, buf, have))
+		return;
+	b->first4 = *(__u32 *)buf;
+	b->flags = buf[13];
+	b->have = have;
+}
+
+/* The L4 fields of the key from what was read of the header at p. */
+static __always_inline void l4_fields(const struct l4_place *p, const struct l4_bytes *b,
 				      struct xdptop_key *key)
 {
-	__u8 l4[16] = {};
-	__u32 have = 0;
+	__u16 first = bpf_ntohs((__u16)b->first4), second = bpf_ntohs((__u16)(b->first4 >> 16));
 
 	if (key_fields & XDPTOP_FIELD_PROTO)
 		key->proto = p->proto;
-	if (!p->later && p->off < p->end) {
-		have = min_u32(p->end - p->off, L4_BYTES);
-		barrier_var(have);
-		if (have < 1 || have > L4_BYTES || bpf_xdp_load_bytes(ctx, p->off, l4, have))
-			return;
-	}
 	if (has_ports(p->proto)) {
-		if ((key_fields & XDPTOP_FIELD_SPORT) && have >= 2)
-			key->sport = bpf_ntohs(*(__u16 *)&l4[0]);
-		if ((key_fields & XDPTOP_FIELD_DPORT) && have >= 4)
-			key->dport = bpf_ntohs(*(__u16 *)&l4[2]);
+		if ((key_fields & XDPTOP_FIELD_SPORT) && b->have >= 2)
+			key->sport = first;
+		if ((key_fields & XDPTOP_FIELD_DPORT) && b->have >= 4)
+			key->dport = second;
 	} else if (p->proto == IPPROTO_ICMP_ || p->proto == IPPROTO_ICMPV6_) {
-		if ((key_fields & XDPTOP_FIELD_DPORT) && have >= 2)
-			key->dport = bpf_ntohs(*(__u16 *)&l4[0]);
+		if ((key_fields & XDPTOP_FIELD_DPORT) && b->have >= 2)
+			key->dport = first;
 	}
-	if ((key_fields & XDPTOP_FIELD_TCPFLAGS) && p->proto == IPPROTO_TCP_ && have >= L4_BYTES)
-		key->tcpflags = l4[13];
+	if ((key_fields & XDPTOP_FIELD_TCPFLAGS) && p->proto == IPPROTO_TCP_ && b->have >= L4_BYTES)
+		key->tcpflags = b->flags;
 }
 
 /* The IPv4 header at ip, off bytes into a frame of len bytes. */
@@ -182,8 +223,12 @@ static __always_inline void ipv4_l4(struct xdp_md *ctx, const __u8 *ip, __u32 of
 		.proto = ip[9],
 		.later = (bpf_ntohs(*(__u16 *)(ip + 6)) & 0x1fff) != 0,
 	};
+	struct l4_bytes b = {};
 
-	l4_fields(ctx, &p, key);
+	if ((ip[0] & 0x0f) != 5 ||
+	    !l4_in_place(&p, ip + IPV4_MIN_HLEN, (void *)(long)ctx->data_end, &b))
+		l4_load(ctx, &p, &b);
+	l4_fields(&p, &b, key);
 }
 
 /* The IPv6 header at ip, off bytes into a frame of len bytes. */
@@ -195,9 +240,14 @@ static __always_inline void ipv6_l4(struct xdp_md *ctx, const __u8 *ip, __u32 of
 		.end = min_u32(len, off + IPV6_HLEN + bpf_ntohs(*(__u16 *)(ip + 4))),
 		.proto = ip[6],
 	};
+	struct l4_bytes b = {};
 
-	ipv6_walk(ctx, &p);
-	l4_fields(ctx, &p, key);
+	if (is_ipv6_ext(p.proto) ||
+	    !l4_in_place(&p, ip + IPV6_HLEN, (void *)(long)ctx->data_end, &b)) {
+		ipv6_walk(ctx, &p);
+		l4_load(ctx, &p, &b);
+	}
+	l4_fields(&p, &b, key);
 }
 
 /* ---- the key ------------------------------------------------------------- */
