@@ -170,7 +170,8 @@ def title(lines):
 
 def column_titles_at(lines):
     """The index of the columns' titles, or None when the screen shows none."""
-    titles = ("SOURCE", "DESTINATION", "IFACE")
+    titles = ("SOURCE", "DESTINATION", "IFACE", "SRC", "DST", "IP", "PROTO", "SPORT", "DPORT",
+              "FLAGS")
     return next((i for i, l in enumerate(lines) if l.startswith(titles)), None)
 
 
@@ -465,6 +466,33 @@ def test_signal_restores_the_terminal(lab, term, xdptop, tmp_path, sig):
     pids = sh("ip", "netns", "pids", receiver.name).stdout.split()
     assert len(pids) == 1, pids          # xdptop, exec'd by ip netns exec
     os.kill(int(pids[0]), sig)
+    assert_restored(t, wait_exit(t), 0)
+    assert receiver.xdp_attached() == []
+
+
+def test_key_of_fields_has_a_column_each(lab, term, xdptop, tmp_path):
+    """A key of fields: the title names them, a column each (SRC, PROTO,
+    DPORT, FLAGS), the protocol by name, ICMPv6's type/code, flags as
+    letters."""
+    from scapy.all import ICMPv6EchoRequest, IP, IPv6, TCP, UDP, Ether
+    eth = Ether(src=T.MAC_A, dst=T.MAC_B)
+    frames = ([eth / IP(src="198.18.1.1", dst="198.18.7.9") / TCP(dport=443, flags="S")] * 3 +
+              [eth / IP(src="198.18.1.2", dst="198.18.7.9") / UDP(sport=5353, dport=53)] * 2 +
+              [eth / IPv6(src="2001:db8::5", dst="2001:db8::9") / ICMPv6EchoRequest()])
+    sender, receiver = lab.pair(mtu=1500)
+    pcap = T.write_pcap(tmp_path / "fields.pcap", frames)
+    t = run_view(term, tmp_path, receiver, xdptop,
+                 ["--format", "top", "-i", "0.5", "--sort", "packets", "--key",
+                  "tcpflags,dport,src,proto", "v1"])
+    wait_view(t)
+    T.replay(sender, "v0", pcap)
+    lines = t.wait(lambda s: len(rows(s)) == 3, "three keys")
+    assert title(lines)[2] == "src,proto,dport,tcpflags"
+    assert column_titles(lines)[:5] == ["SRC", "PROTO", "DPORT", "FLAGS", "PPS"]
+    assert [r[:4] + r[8:9] for r in rows(lines)] == [["198.18.1.1", "tcp", "443", "S", "3"],
+                                                     ["198.18.1.2", "udp", "53", "-", "2"],
+                                                     ["2001:db8::5", "icmp6", "128/0", "-", "1"]]
+    t.keys("q")
     assert_restored(t, wait_exit(t), 0)
     assert receiver.xdp_attached() == []
 
