@@ -83,7 +83,8 @@ const char *key_format_address(const struct key_spec *spec, int family, const __
 /* A field as people read it (log lines, the view, Prometheus labels): an
  * address as key_format_address(); a protocol by its name ("tcp", "udp",
  * "icmp", "icmp6"; a number for one without); a port as a number, and for
- * ICMP and ICMPv6 the destination "port" as "type/code"; TCP flags as the
+ * ICMP and ICMPv6 the destination "port" as "type/code" (a key without
+ * proto cannot tell them: a number); TCP flags as the
  * letters of the bits set, in order FIN SYN RST PSH ACK URG ECE CWR
  * ("FSRPAUEC": "SA" is SYN-ACK), or "-" for none. */
 const char *key_format_field(const struct key_spec *spec, const struct xdptop_key *k,

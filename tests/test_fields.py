@@ -16,6 +16,7 @@ out by hand.
 import functools
 import ipaddress
 import json
+import subprocess
 
 import pytest
 
@@ -284,3 +285,63 @@ def test_checker(mode):
     for r in broken:
         with pytest.raises(AssertionError):
             check_report(r, model)
+
+
+# ---------------------------------------------------------------- log lines and Prometheus
+
+# The hand frames with --key proto,sport,dport,tcpflags (no address: the
+# family first), by hand: one frame a key, ranked by bytes, then key order.
+HAND_LOG = [
+    "\tipv4 proto tcp sport 40001 dport 443 tcpflags A => 1",
+    "\tipv6 proto 60 sport 0 dport 0 tcpflags - => 1",
+    "\tipv6 proto udp sport 5353 dport 53 tcpflags - => 1",
+    "\tipv6 proto tcp sport 40000 dport 443 tcpflags S => 1",
+    "\tipv4 proto tcp sport 0 dport 0 tcpflags - => 1",
+    "\tipv4 proto tcp sport 40000 dport 443 tcpflags S => 1",
+    "\tipv4 proto tcp sport 40000 dport 443 tcpflags SA => 1",
+    "\tipv4 proto icmp sport 0 dport 8/0 tcpflags - => 1",
+]
+
+
+def test_hand_log_lines(lab, xdptop, tmp_path):
+    pcap = G.write_pcap(tmp_path / "hand.pcap", hand_frames())
+    sender, receiver = lab.pair(mtu=9000)
+    agent = lab.start(receiver, xdptop, "--format", "log", "--interval", "60", "--key",
+                      "proto,sport,dport,tcpflags", "v1")
+    agent.wait_attached()
+    sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(pcap))
+    assert agent.stop() == 0, agent.stderr()
+    lines = agent.stdout().splitlines()
+    assert lines[1:-1] == HAND_LOG, lines
+    assert lines[-1].endswith("other: 1 packets; untracked: 0 packets; 8 keys tracked"), lines
+
+
+def test_hand_metrics_have_a_label_per_field(lab, xdptop, tmp_path):
+    """The exporter: a label per field, as the log names them, and the
+    family where the key has no address; promtool accepts the page."""
+    from test_prom import lo_up, samples, scrape_when
+    pcap = G.write_pcap(tmp_path / "hand.pcap", hand_frames())
+    sender, receiver = lab.pair(mtu=9000)
+    lo_up(receiver)
+    agent = lab.start(receiver, xdptop, "-f", "none", "-i", "0.2", "--listen", "9464",
+                      "--key", "src,dport,tcpflags", "v1")
+    agent.wait_attached()
+    sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(pcap))
+    body = scrape_when(receiver, "http://127.0.0.1:9464/metrics",
+                       lambda b: samples(b).get(("xdptop_packets_total",
+                                                  frozenset({("interface", "v1")}))) == 9)
+    assert agent.stop() == 0, agent.stderr()
+    got = {tuple(sorted(dict(labels).items())): v for (n, labels), v in samples(body).items()
+           if n == "xdptop_source_packets_total"}
+
+    def key(src, dport, flags):
+        return (("dport", dport), ("interface", "v1"), ("src", src), ("tcpflags", flags))
+    # Without proto in the key, ICMP's echo request is dport 2048, as a port.
+    assert got == {key(S4, "443", "S"): 1, key(S4, "443", "SA"): 1, key(S4, "443", "A"): 1,
+                   key(S4, "2048", "-"): 1, key(S4, "0", "-"): 1, key(S6, "443", "S"): 1,
+                   key(S6, "53", "-"): 1, key(S6, "0", "-"): 1}
+    assert 'xdptop_build_info{version="0.1.0",key="src,dport,tcpflags",prefix4="32",' \
+           'prefix6="128",key_vlan="false"} 1' in body
+    check = subprocess.run(["promtool", "check", "metrics"], input=body, text=True,
+                           capture_output=True)
+    assert (check.returncode, check.stdout + check.stderr) == (0, ""), check
