@@ -351,9 +351,9 @@ static void memory_table(void)
 	       "agent's own memory (%s; it does not depend on the CPU count). BPF arrays are "
 	       "allocated whole at load, whatever the traffic. Per source: all in over the "
 	       "sources tracked (65,536 or 1,000,000 sent). --pin adds the ledger (two images of "
-	       "64 B per --max-sources key, as ledger_create() makes it), beside.\n\n",
+	       "%zu B per --max-sources key, as ledger_create() makes it), beside.\n\n",
 	       n_agents ? "measured above, default output" :
-	       "**not measured**: its tally alone, computed");
+	       "**not measured**: its tally alone, computed", sizeof(struct source_count));
 	printf("| --max-sources | CPUs | region slots per CPU | shared slots | BPF maps | agent's "
 	       "own | **all in** | per source | --pin adds |\n");
 	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -381,6 +381,38 @@ static void memory_table(void)
 	       worst <= 160 ? "met" : "not met");
 }
 
+/* What a key's width costs: a key of one address keeps 32-byte slots, any
+ * other takes 64-byte ones; the tally and the ledger hold every key whole
+ * (struct source_count), whatever its width. */
+static void key_width_table(void)
+{
+	static const __u32 cpus[] = { 2, 64, 256 }, maxes[] = { 65536, 1048576 };
+	const __u32 wide = XDPTOP_FIELDS_ADDRESS | XDPTOP_FIELDS_L4;
+
+	printf("Memory per key width: the BPF maps of a narrow key (one address, with or without "
+	       "prefixes and VLANs: 32-byte slots) and of a wide one (any other --key, up to the "
+	       "5-tuple with tcpflags: 64-byte slots), computed (table_map_bytes()); the tally "
+	       "(tally_bytes(), the same for both: %zu B a key, its averages and its index) at "
+	       "--max-sources keys. Per key: all of it over --max-sources.\n\n",
+	       sizeof(struct source_count));
+	printf("| --max-sources | CPUs | BPF maps, narrow | BPF maps, wide | tally | **per key, "
+	       "narrow** | **per key, wide** |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+	for (size_t m = 0; m < 2; m++) {
+		double tally = tally_of(maxes[m]);
+
+		for (size_t c = 0; c < 3; c++) {
+			struct table_size zn = table_size(maxes[m], cpus[c], 1, XDPTOP_FIELD_SRC);
+			struct table_size zw = table_size(maxes[m], cpus[c], 1, wide);
+			double narrow = (double)table_map_bytes(&zn), w = (double)table_map_bytes(&zw);
+
+			printf("| %u | %u | %.1f MiB | %.1f MiB | %.1f MiB | **%.0f B** | **%.0f B** |\n",
+			       maxes[m], cpus[c], mib(narrow), mib(w), mib(tally),
+			       (narrow + tally) / maxes[m], (w + tally) / maxes[m]);
+		}
+	}
+	printf("\n");
+}
+
 /* One agent of 30 interfaces against one of 1: what is allocated whole
  * whatever the traffic (the maps, and with --pin the ledger); the tallies
  * grow with the keys they track, within the one budget. */
@@ -392,7 +424,7 @@ static void interfaces_table(void)
 	printf("Several interfaces, --max-sources 65536 (the default) shared by all: the BPF maps "
 	       "(table_size(65536, CPUs, interfaces), table_map_bytes()) and the ledger of --pin "
 	       "(ledger_create(), one for the set), computed. The tallies are not in it: they "
-	       "grow with the keys they track (each starts at 1,024 keys, 104 KiB), 65,536 keys "
+	       "grow with the keys they track (each starts at 1,024 keys, 136 KiB), 65,536 keys "
 	       "in all.\n\n");
 	printf("| CPUs | BPF maps, 1 interface | BPF maps, 30 interfaces | ledger, 1 | ledger, 30 | "
 	       "**30 over 1** (maps + ledger) |\n|---:|---:|---:|---:|---:|---:|\n");
@@ -481,6 +513,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (strchr(parts, 'c')) {
 		memory_table();
+		key_width_table();
 		interfaces_table();
 	}
 	return 0;
