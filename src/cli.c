@@ -33,7 +33,7 @@ static const char doc[] =
 "forgotten after being idle to make room) and the total. keys + other +\n"
 "untracked == total, exactly, in every report. In a terminal it shows a live\n"
 "view (keys: s or < > sort, r reverse, p or space pause, arrows or j/k select,\n"
-"Esc unselect, q quit); otherwise it writes log lines. Where an xdptop started\n"
+"Esc unselect, K another key, q quit); otherwise it writes log lines. Where an xdptop started\n"
 "with --pin counts IFACE, it shows that one's counts instead, read-only."
 "\v"
 "EXAMPLES:\n"

@@ -23,7 +23,8 @@
  * Keys: s cycles the sort, < and > move it a column, r reverses it, p or
  * space pauses the display (counting goes on), up/down (k/j) select a row,
  * which then follows its key wherever the ranking puts it, Esc unselects,
- * q quits. Messages (an interface lost) show in the bottom line. On exit,
+ * K says how to count by another key (the program's key is set when it
+ * loads, and the agent keeps no privilege to load another), q quits. Messages (an interface lost) show in the bottom line. On exit,
  * the last screen stays on the terminal as text.
  *
  * What is on screen is a frame: copies of a round's reports and of its
@@ -55,7 +56,9 @@
 #define WRAP_INDENT 2		/* where a line of the header after an interface's first starts */
 #define VLAN_WIDTH 9		/* "4095.4095" */
 #define PAUSED " PAUSED "
-#define HELP_LINE "s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit"
+#define HELP_LINE "s < > sort  r reverse  p pause  up/down select  Esc unselect  K key  q quit"
+/* K: the key is set when the program loads; another counts beside it. */
+#define KEY_HINT "another key: xdptop -k FIELDS IFACE, beside this one with --multiprog"
 #define HELP_SHORT "s sort  r reverse  p pause  q quit"	/* the way out, at any width */
 #define TERM_WHY_LEN 128
 #define UNIT_LEN 16
@@ -103,6 +106,7 @@ struct top_sink {
 	struct rows ranked;		/* one interface's ranking, while a frame is built */
 	enum sort_key sort;
 	bool reverse, paused;
+	bool key_hint;			/* K: KEY_HINT in the status line, until a key */
 	struct selection sel;
 	char status[LINE_MAX_CHARS];	/* the last message */
 };
@@ -694,7 +698,7 @@ static void draw_status(const struct top_sink *s)
 	move(LINES - 1, 0);
 	clrtoeol();
 	attron(attr);
-	mvaddnstr(LINES - 1, 0, message ? s->status :
+	mvaddnstr(LINES - 1, 0, message ? s->status : s->key_hint ? KEY_HINT :
 		  COLS < (int)strlen(HELP_LINE) ? HELP_SHORT : HELP_LINE, COLS);
 	attroff(attr);
 }
@@ -759,6 +763,7 @@ static void select_move(struct top_sink *s, int delta)
 /* Applies a key; false when it means nothing here. */
 static bool apply_key(struct top_sink *s, int key)
 {
+	s->key_hint = key == 'K';
 	switch (key) {
 	case 's':
 		s->sort = (s->sort + 1) % SORT_KEYS;
@@ -786,6 +791,8 @@ static bool apply_key(struct top_sink *s, int key)
 		break;
 	case KEY_ESC:
 		s->sel.on = false;
+		break;
+	case 'K':	/* key_hint, above */
 		break;
 	default:
 		return false;

@@ -31,7 +31,8 @@ import traffic as T
 from conftest import ASAN_ENV, BUILD, sh
 
 VALGRIND_SUPP = Path(__file__).resolve().parent / "valgrind.supp"
-HELP = "s < > sort  r reverse  p pause  up/down select  Esc unselect  q quit"
+HELP = "s < > sort  r reverse  p pause  up/down select  Esc unselect  K key  q quit"
+KEY_HINT = "another key: xdptop -k FIELDS IFACE, beside this one with --multiprog"
 HELP_SHORT = "s sort  r reverse  p pause  q quit"     # narrower than HELP
 TITLE = re.compile(r"xdptop  elapsed (\d+:\d\d:\d\d)  key: (.*)  sort: (\w+), (busiest|quietest) "
                    r"first( +PAUSED)?")
@@ -473,7 +474,7 @@ def test_signal_restores_the_terminal(lab, term, xdptop, tmp_path, sig):
 def test_key_of_fields_has_a_column_each(lab, term, xdptop, tmp_path):
     """A key of fields: the title names them, a column each (SRC, PROTO,
     DPORT, FLAGS), the protocol by name, ICMPv6's type/code, flags as
-    letters."""
+    letters. K shows how to count by another key."""
     from scapy.all import ICMPv6EchoRequest, IP, IPv6, TCP, UDP, Ether
     eth = Ether(src=T.MAC_A, dst=T.MAC_B)
     frames = ([eth / IP(src="198.18.1.1", dst="198.18.7.9") / TCP(dport=443, flags="S")] * 3 +
@@ -492,6 +493,11 @@ def test_key_of_fields_has_a_column_each(lab, term, xdptop, tmp_path):
     assert [r[:4] + r[8:9] for r in rows(lines)] == [["198.18.1.1", "tcp", "443", "S", "3"],
                                                      ["198.18.1.2", "udp", "53", "-", "2"],
                                                      ["2001:db8::5", "icmp6", "128/0", "-", "1"]]
+    # K says how to count by another key, until the next key.
+    t.keys("K")
+    t.wait(lambda s: s[-1] == KEY_HINT, "the hint in the status line")
+    t.keys("r")
+    t.wait(lambda s: s[-1] == HELP and title(s)[4] == "quietest", "the help line back")
     t.keys("q")
     assert_restored(t, wait_exit(t), 0)
     assert receiver.xdp_attached() == []
