@@ -21,7 +21,7 @@ import pytest
 
 from conftest import as_expected, check_identity, pace, sh
 from test_privs import agent_pid
-from traffic import Expected, other_frames, udp_frame, write_pcap
+from traffic import MAC_A, MAC_B, Expected, other_frames, udp_frame, write_pcap
 
 
 @pytest.fixture
@@ -530,3 +530,41 @@ def test_pin_force_over_a_netlink_program_is_refused(lab, xdptop, bpffs):
     after = sh("ip", "-n", receiver.name, "-o", "link", "show", "v1").stdout
     assert f"prog/xdp id {prog}" in after
     assert [p for p in pins(bpffs) if p.count("/") == 2] == []
+
+
+def test_a_key_of_fields_through_kill9_and_its_options(lab, xdptop, bpffs, tmp_path):
+    """A wide key (64-byte slots) pinned: kill -9, adopted, counts exact
+    across; another key is refused naming its fields."""
+    from scapy.all import IP, TCP, UDP, Ether
+    eth = Ether(src=MAC_A, dst=MAC_B)
+    syn = eth / IP(src="198.18.2.1", dst="198.18.9.9") / TCP(sport=40000, dport=443, flags="S")
+    dns = eth / IP(src="198.18.2.2", dst="198.18.9.9") / UDP(sport=5353, dport=53)
+    first = write_pcap(tmp_path / "first.pcap", [syn] * 5 + [dns] * 2)
+    second = write_pcap(tmp_path / "second.pcap", [syn] * 3 + [dns] * 4)
+    sender, receiver = lab.pair(mtu=1500)
+    root = "--pin=" + str(bpffs / "xdptop")
+    args = [root, "-f", "json", "-i", "0.05", "--key", "tcpflags,src,dport,proto", "v1"]
+    agent = lab.start(receiver, xdptop, *args)
+    agent.wait_attached()
+    sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(first))
+    time.sleep(0.3)
+    agent.proc.send_signal(signal.SIGKILL)
+    agent.wait()
+    sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(second))   # counted while no agent runs
+    agent = restart_until_adopted(lab, receiver, xdptop, args, ["v1"])
+    time.sleep(0.3)
+    assert agent.stop() == 0, agent.stderr()
+    last = final_report(agent)
+    check_identity(last)
+    keys = {(s["src"], s["proto"], s["dport"], s["tcpflags"]): s["packets"]
+            for s in last["sources"]}
+    assert keys == {("198.18.2.1", 6, 443, 2): 8, ("198.18.2.2", 17, 53, 0): 6}
+    r = receiver.run(xdptop, root, "-f", "json", "-c", "1", "-i", "0.05", "--key", "src", "v1",
+                     check=False)
+    assert (r.returncode, r.stderr.splitlines()[-1]) == (2, (
+        'xdptop: the state pinned for iface "v1" counts with --key src,proto,dport,tcpflags '
+        '--prefix4 32 --prefix6 128 --max-sources 65536, not --key src --prefix4 32 '
+        '--prefix6 128 --max-sources 65536: rerun with its options, or remove it with '
+        f"'xdptop {root} --detach v1' (its counts are lost)")), r.stderr
+    receiver.run(xdptop, root, "--detach", "v1")
+    assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
