@@ -175,7 +175,7 @@ static __always_inline void slot_put_key(struct xdptop_slot *slot, const struct 
  * only the key's first slot is looked at, and no slot claimed. */
 static __always_inline int region_count(const struct table_frame *f)
 {
-	__u32 region = f->cpu * region_slots;
+	__u32 region = xdptop_region_offset(f->cpu, region_slots);
 	__u32 mask = region_slots - 1;
 	/* The hash's halves swapped: keys whose windows collide here are apart
 	 * in the shared part, also when both parts have as many slots. The
@@ -242,7 +242,7 @@ static __always_inline void log_shared(const struct table_frame *f, __u32 offset
  * the same key then takes another slot, which the reader adds up. */
 static __always_inline int shared_count(const struct table_frame *f)
 {
-	__u32 shared = nr_cpus * region_slots;
+	__u32 shared = xdptop_region_offset(nr_cpus, region_slots);
 	__u32 mask = shared_slots - 1;
 
 #pragma unroll
@@ -316,10 +316,9 @@ static __always_inline int table_count(__u32 e, __u32 cpu, const struct xdptop_k
 		.iface = (__u64)iface_slot << XDPTOP_IFACE_SHIFT,
 		.len = len,
 		.hash = table_hash(key),
-		.epoch_base = e * (nr_cpus * region_slots + shared_slots),
-		.region_log = (e * nr_cpus + cpu) * (1 + region_log_len),
-		.shared_log = XDPTOP_EPOCHS * nr_cpus * (1 + region_log_len) +
-			      e * (1 + shared_log_len),
+		.epoch_base = e * xdptop_epoch_slots(nr_cpus, region_slots, shared_slots),
+		.region_log = xdptop_region_log(e, cpu, nr_cpus, region_log_len),
+		.shared_log = xdptop_shared_log(e, nr_cpus, region_log_len, shared_log_len),
 		.cpu = cpu,
 	};
 

@@ -233,7 +233,7 @@ struct epoch_view {
 
 static __u64 *region_log(const struct table *t, const struct epoch_view *v, __u32 cpu)
 {
-	return &v->region_logs[(size_t)cpu * (1 + t->size.region_log_len)];
+	return &v->region_logs[xdptop_region_log(0, cpu, t->size.nr_cpus, t->size.region_log_len)];
 }
 
 /* The claim logs of both epochs' regions come first, then the shared
@@ -244,11 +244,11 @@ static struct epoch_view epoch_view(const struct table *t, __u32 epoch)
 
 	return (struct epoch_view){
 		.slots = epoch * table_epoch_slots(z),
-		.stats = &t->stats[(size_t)epoch * z->nr_ifaces * z->nr_cpus],
-		.region_logs = &t->claims[(size_t)epoch * z->nr_cpus * (1 + z->region_log_len)],
-		.shared_log = &t->claims[(size_t)XDPTOP_EPOCHS * z->nr_cpus * (1 + z->region_log_len) +
-					 (size_t)epoch * (1 + z->shared_log_len)],
-		.shared = (__u64)z->nr_cpus * z->region_slots,
+		.stats = &t->stats[xdptop_stats_index(epoch, 0, 0, z->nr_ifaces, z->nr_cpus)],
+		.region_logs = &t->claims[xdptop_region_log(epoch, 0, z->nr_cpus, z->region_log_len)],
+		.shared_log = &t->claims[xdptop_shared_log(epoch, z->nr_cpus, z->region_log_len,
+							   z->shared_log_len)],
+		.shared = xdptop_region_offset(z->nr_cpus, z->region_slots),
 	};
 }
 
@@ -293,7 +293,8 @@ static struct part part_of(const struct table *t, const struct epoch_view *v, __
 		return (struct part){ v->slots, log + 1, log[0] };
 	if (shared)
 		return (struct part){ v->slots + v->shared, NULL, z->shared_slots };
-	return (struct part){ v->slots + (__u64)which * z->region_slots, NULL, z->region_slots };
+	return (struct part){ v->slots + xdptop_region_offset(which, z->region_slots), NULL,
+			      z->region_slots };
 }
 
 static void clear_part(const struct table *t, const struct part *p)
@@ -327,7 +328,8 @@ static void drain_stats(const struct table *t, const struct epoch_view *v, struc
 
 	for (__u32 i = 0; i < z->nr_ifaces; i++) {
 		for (__u32 cpu = 0; cpu < z->nr_cpus; cpu++) {
-			const struct xdptop_cpu_stats *s = &v->stats[(size_t)i * z->nr_cpus + cpu];
+			const struct xdptop_cpu_stats *s =
+				&v->stats[xdptop_stats_index(0, i, cpu, z->nr_ifaces, z->nr_cpus)];
 			struct tally_counters counts = { s->total, s->other, s->untracked };
 
 			tally_add_counters(&tallies[i], &counts);

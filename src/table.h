@@ -27,13 +27,13 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces, 
 /* Slots in one epoch: every CPU's region, then the shared part. */
 static inline __u64 table_epoch_slots(const struct table_size *z)
 {
-	return (__u64)z->nr_cpus * z->region_slots + z->shared_slots;
+	return xdptop_epoch_slots(z->nr_cpus, z->region_slots, z->shared_slots);
 }
 
 /* Entries of one epoch's claim logs: each CPU's region's, the shared part's. */
 static inline __u64 table_epoch_claims(const struct table_size *z)
 {
-	return (__u64)z->nr_cpus * (1 + z->region_log_len) + 1 + z->shared_log_len;
+	return xdptop_epoch_claims(z->nr_cpus, z->region_log_len, z->shared_log_len);
 }
 
 /* Bytes of BPF maps the table takes (slots, claim logs, stats), page-rounded. */

@@ -13,7 +13,7 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u32 len)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 e = epoch & 1;
-	__u32 stats_idx = (e * nr_ifaces + iface_slot) * nr_cpus + cpu;
+	__u32 stats_idx = xdptop_stats_index(e, iface_slot, cpu, nr_ifaces, nr_cpus);
 	struct xdptop_cpu_stats *stats;
 	struct xdptop_key key;
 

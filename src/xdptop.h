@@ -197,6 +197,46 @@ struct xdptop_cpu_stats {
 #define XDPTOP_DEFAULT_EPOCH_SLOTS \
 	(XDPTOP_DEFAULT_CPUS * XDPTOP_DEFAULT_REGION_SLOTS + XDPTOP_DEFAULT_SHARED_SLOTS)
 
+/* Where things are in the table's maps (table.bpf.h), one definition for
+ * the XDP program and its reader (table.c): per epoch, every CPU's region,
+ * then the shared part; the claim logs of every epoch's regions (a count,
+ * then the log), then each epoch's shared log; the stats per epoch,
+ * interface and CPU. */
+static inline __u64 xdptop_epoch_slots(__u32 nr_cpus, __u32 region_slots, __u32 shared_slots)
+{
+	return (__u64)nr_cpus * region_slots + shared_slots;
+}
+
+/* A CPU's region in an epoch, or with cpu == nr_cpus the shared part. */
+static inline __u64 xdptop_region_offset(__u32 cpu, __u32 region_slots)
+{
+	return (__u64)cpu * region_slots;
+}
+
+static inline __u64 xdptop_region_log(__u32 epoch, __u32 cpu, __u32 nr_cpus, __u32 region_log_len)
+{
+	return ((__u64)epoch * nr_cpus + cpu) * (1 + region_log_len);
+}
+
+static inline __u64 xdptop_shared_log(__u32 epoch, __u32 nr_cpus, __u32 region_log_len,
+				      __u32 shared_log_len)
+{
+	return (__u64)XDPTOP_EPOCHS * nr_cpus * (1 + region_log_len) +
+	       (__u64)epoch * (1 + shared_log_len);
+}
+
+/* Entries of one epoch's claim logs: its regions', its shared part's. */
+static inline __u64 xdptop_epoch_claims(__u32 nr_cpus, __u32 region_log_len, __u32 shared_log_len)
+{
+	return (__u64)nr_cpus * (1 + region_log_len) + 1 + shared_log_len;
+}
+
+static inline __u64 xdptop_stats_index(__u32 epoch, __u32 iface, __u32 cpu, __u32 nr_ifaces,
+				       __u32 nr_cpus)
+{
+	return ((__u64)epoch * nr_ifaces + iface) * nr_cpus + cpu;
+}
+
 /* Hash of a key, shared by the XDP program's table and the agent's tally:
  * the words' terms, xor-ed with meta, then mixed (xdptop_hash_mix()). A
  * field the key does not have is zero and adds nothing, so the XDP program
