@@ -406,6 +406,20 @@ def test_missing_capability(lab, xdptop, drop, missing):
     assert_clean(ns)
 
 
+@pytest.mark.parametrize("key", ["dst", "proto", "src,proto,dport", "dst,tcpflags",
+                                 "src,dst,proto,sport,dport,tcpflags"])
+def test_every_key_loads_without_perfmon(lab, xdptop, key):
+    """The verifier takes the program of every kind of key (narrow, wide,
+    with L4 fields) without CAP_PERFMON: it never adds a register to a
+    packet pointer, nor reads stack a narrow key leaves unwritten."""
+    _, ns = lab.pair(mtu=1500)
+    res = capsh(ns, xdptop, "cap_perfmon,cap_sys_admin", "-c", "1", "-i", "0.2", "-f", "json",
+                "--key", key, "--vlan", "--prefix6", "64", "v1")
+    assert res.returncode == OK, res.stderr
+    assert len(reports(res.stdout)) == 1
+    assert_clean(ns)
+
+
 def test_missing_capabilities_of_single_buffer(lab, xdptop):
     _, ns = lab.pair(mtu=1500)
     res = capsh(ns, xdptop, "cap_bpf,cap_perfmon,cap_sys_admin,cap_net_admin",
