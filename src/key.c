@@ -115,45 +115,17 @@ const char *key_format_address(const struct key_spec *spec, int family, const __
 }
 
 /* The protocols a person knows by name (IANA's keywords, as
- * /etc/protocols has them, ICMPv6 as tcpdump names it). */
+ * /etc/protocols has them, ICMPv6 as tcpdump names it); NULL for others. */
 static const char *protocol_name(__u8 proto)
 {
-	switch (proto) {
-	case 1:
-		return "icmp";
-	case 2:
-		return "igmp";
-	case 4:
-		return "ipip";
-	case 6:
-		return "tcp";
-	case 17:
-		return "udp";
-	case 33:
-		return "dccp";
-	case 41:
-		return "ipv6";
-	case 47:
-		return "gre";
-	case 50:
-		return "esp";
-	case 51:
-		return "ah";
-	case 58:
-		return "icmp6";
-	case 89:
-		return "ospf";
-	case 103:
-		return "pim";
-	case 112:
-		return "vrrp";
-	case 132:
-		return "sctp";
-	case 136:
-		return "udplite";
-	default:
-		return NULL;
-	}
+	static const char *const names[256] = {
+		[1] = "icmp", [2] = "igmp",  [4] = "ipip",  [6] = "tcp",    [17] = "udp",
+		[33] = "dccp", [41] = "ipv6", [47] = "gre", [50] = "esp",   [51] = "ah",
+		[58] = "icmp6", [89] = "ospf", [103] = "pim", [112] = "vrrp", [132] = "sctp",
+		[136] = "udplite",
+	};
+
+	return names[proto];
 }
 
 static bool is_icmp(__u8 proto)

@@ -104,6 +104,21 @@ static __always_inline __u32 min_u32(__u32 a, __u32 b)
 	return a < b ? a : b;
 }
 
+/* Reads len bytes (1 to max) at off into buf. The length goes to the
+ * helper as one more than a number checked against max - 1: a verifier
+ * before Linux 6.2 learns nothing from a check against 0, and refuses a
+ * length that may be 0. */
+static __always_inline int load_bytes(struct xdp_md *ctx, __u32 off, void *buf, __u32 len,
+				      __u32 max)
+{
+	__u32 less = len - 1;
+
+	barrier_var(less);
+	if (less > max - 1)
+		return -1;
+	return bpf_xdp_load_bytes(ctx, off, buf, less + 1);
+}
+
 static __always_inline int is_ipv6_ext(__u8 nh)
 {
 	return nh == 0 || nh == 43 || nh == 44 || nh == 60;
@@ -120,9 +135,7 @@ static __always_inline void ipv6_walk(struct xdp_md *ctx, struct l4_place *p)
 		if (!is_ipv6_ext(p->proto) || p->off + 2 > p->end)
 			return;
 		have = min_u32(p->end - p->off, sizeof(ext));
-		barrier_var(have);
-		if (have < 2 || have > sizeof(ext) ||
-		    bpf_xdp_load_bytes(ctx, p->off, ext, have))
+		if (load_bytes(ctx, p->off, ext, have, sizeof(ext)))
 			return;
 		if (p->proto == 44) {	/* fragment: 8 bytes, its offset in 2-3 */
 			if (have == 4 && (bpf_ntohs(*(__u16 *)&ext[2]) & 0xfff8)) {
@@ -184,8 +197,7 @@ static __always_inline void l4_load(struct xdp_md *ctx, const struct l4_place *p
 	if (p->later || p->off >= p->end)
 		return;
 	have = min_u32(p->end - p->off, L4_BYTES);
-	barrier_var(have);
-	if (have < 1 || have > L4_BYTES || bpf_xdp_load_bytes(ctx, p->off, buf, have))
+	if (load_bytes(ctx, p->off, buf, have, L4_BYTES))
 		return;
 	b->first4 = *(__u32 *)buf;
 	b->flags = buf[13];
@@ -261,7 +273,7 @@ static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, struct xdp
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *pos = data;
-	__u32 off = ETH_HLEN_;	/* pos's, as a number: a packet pointer is not one */
+	__u64 off = ETH_HLEN_;	/* pos's, as a number: a packet pointer is not one */
 	__u32 vlans = 0;
 	__u16 proto;
 

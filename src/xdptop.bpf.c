@@ -15,15 +15,16 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u32 len)
 	__u32 e = epoch & 1;
 	__u32 stats_idx = xdptop_stats_index(e, iface_slot, cpu, nr_ifaces, nr_cpus);
 	struct xdptop_cpu_stats *stats;
-	struct xdptop_key key;
+	/* Zeroed whole: clang may load a word of it that the key does not
+	 * use, and a verifier refuses stack never written (Linux 6.12,
+	 * without CAP_PERFMON). */
+	struct xdptop_key key = {};
 
 	stats = bpf_map_lookup_elem(&cpu_stats, &stats_idx);
 	if (!stats) /* cpu >= nr_cpus: only with the object's default sizes */
 		return XDP_PASS;
 	counter_add(&stats->total, len);
 
-	if (key_wide)	/* a narrow key's words are all written by parse_key() */
-		key = (struct xdptop_key){};
 	key.meta = parse_key(ctx, len, &key);
 	if (key.meta == XDPTOP_FAMILY_NONE)
 		counter_add(&stats->other, len);
