@@ -79,6 +79,14 @@ $(BUILD)/%.bpf.o: src/%.bpf.c $(BPF_HDRS) | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# make PARSE_BPF_H=FILE: the counting program built with FILE in place of
+# src/parse.bpf.h (tests/test_mutants.py's mutants, each in a BUILD of its
+# own). FILE is forced in first, and its include guard keeps src/'s out.
+ifneq ($(PARSE_BPF_H),)
+$(BUILD)/xdptop.bpf.o: BPF_CFLAGS += -include $(abspath $(PARSE_BPF_H))
+$(BUILD)/xdptop.bpf.o: $(PARSE_BPF_H)
+endif
+
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@

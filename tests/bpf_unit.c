@@ -2,9 +2,10 @@
 /* BPF unit tests: hand-built frames run through the loaded XDP programs with
  * BPF_PROG_TEST_RUN, collected exactly as the agent does (flip, grace period,
  * drain into a tally), and checked against a model of where every frame must
- * be counted: under its source, in other, or in untracked. Every collection
- * also checks sum(sources) + other + untracked == total (packets and bytes),
- * total == every frame run, and that the drained epoch is left all zero.
+ * be counted: under its key (an address, or any fields: test_fields_*), in
+ * other, or in untracked. Every collection also checks sum(keys) + other +
+ * untracked == total (packets and bytes), total == every frame run, and
+ * that the drained epoch is left all zero.
  *
  * The main thread is pinned to one CPU, so a test's frames all land in one
  * region and the table's layout is predictable; only the concurrent test
@@ -300,10 +301,17 @@ static const __u16 TAGS_THREE[] = { ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q };
 
 /* ---- the program, the table, the model ----------------------------------- */
 
-/* What a test expects the tally to hold: its sources, other and untracked. */
+/* Entries of the model's index: a power of 2, twice its keys. */
+#define MODEL_INDEX (2 * MAX_MODEL)
+
+/* What a test expects the tally to hold: its keys, other and untracked.
+ * The keys are whole (struct xdptop_key), whatever the env's key is; the
+ * index (linear probing over their hashes, index + 1, 0 free) keeps the
+ * fuzz's million lookups from scanning thousands of keys each. */
 struct model {
-	struct src srcs[MAX_MODEL];
+	struct xdptop_key keys[MAX_MODEL];
 	struct xdptop_counter counts[MAX_MODEL];
+	__u32 index[MODEL_INDEX];
 	int n;
 	struct xdptop_counter other, untracked, total;
 };
@@ -447,45 +455,77 @@ static void run_repeat(struct env *e, int prog, const struct frame *f, __u32 rep
 	add(&e->m.total, repeat, (__u64)repeat * f->len);
 }
 
-static int model_find(const struct model *m, const struct src *s)
+/* The index entry where k is, or the free one where it would go. */
+static __u32 *model_slot(struct model *m, const struct xdptop_key *k)
 {
-	for (int i = 0; i < m->n; i++)
-		if (src_meta(&m->srcs[i]) == src_meta(s) && !memcmp(m->srcs[i].addr, s->addr, 16))
-			return i;
-	return -1;
+	for (__u32 h = xdptop_key_hash(k);; h++) {
+		__u32 *at = &m->index[h & (MODEL_INDEX - 1)];
+
+		if (!*at || key_equal(&m->keys[*at - 1], k))
+			return at;
+	}
+}
+
+/* k's place in the model's keys, taken when it has none. */
+static int model_key(struct model *m, const struct xdptop_key *k)
+{
+	__u32 *at = model_slot(m, k);
+
+	if (!*at) {
+		assert_true(m->n < MAX_MODEL);
+		m->keys[m->n] = *k;
+		m->counts[m->n] = (struct xdptop_counter){ 0, 0 };
+		*at = ++m->n;
+	}
+	return *at - 1;
+}
+
+/* s's key under the env's key of one address: s's address in the field
+ * the key names. */
+static struct xdptop_key address_key(const struct env *e, const struct src *s)
+{
+	struct xdptop_key k = { .meta = src_meta(s) };
+
+	assert_true(key_is_address(&e->key));
+	memcpy(e->key.fields == XDPTOP_FIELD_DST ? k.dst : k.src, s->addr, 16);
+	return k;
+}
+
+/* Expects packets frames, bytes in all, under k. */
+static void expect_key(struct env *e, const struct xdptop_key *k, __u64 packets, __u64 bytes)
+{
+	add(&e->m.counts[model_key(&e->m, k)], packets, bytes);
 }
 
 /* Expects packets frames, bytes in all, under s (or in other when s is NULL). */
 static void expect(struct env *e, const struct src *s, __u64 packets, __u64 bytes)
 {
-	struct model *m = &e->m;
-	int i;
+	struct xdptop_key k;
 
 	if (!s) {
-		add(&m->other, packets, bytes);
+		add(&e->m.other, packets, bytes);
 		return;
 	}
-	i = model_find(m, s);
-	if (i < 0) {
-		assert_true(m->n < MAX_MODEL);
-		i = m->n++;
-		m->srcs[i] = *s;
-		m->counts[i] = (struct xdptop_counter){ 0, 0 };
-	}
-	add(&m->counts[i], packets, bytes);
+	k = address_key(e, s);
+	expect_key(e, &k, packets, bytes);
 }
 
-/* Expects the tally to forget s: its counts so far move to untracked. */
+/* Expects the tally to forget s: its counts so far move to untracked. The
+ * last key takes its place, and the index is built again. */
 static void expect_forgotten(struct env *e, const struct src *s)
 {
 	struct model *m = &e->m;
-	int i = model_find(m, s);
+	struct xdptop_key k = address_key(e, s);
+	__u32 i = *model_slot(m, &k);
 
-	assert_true(i >= 0);
-	add(&m->untracked, m->counts[i].packets, m->counts[i].bytes);
+	assert_true(i > 0);
+	add(&m->untracked, m->counts[i - 1].packets, m->counts[i - 1].bytes);
 	m->n--;
-	m->srcs[i] = m->srcs[m->n];
-	m->counts[i] = m->counts[m->n];
+	m->keys[i - 1] = m->keys[m->n];
+	m->counts[i - 1] = m->counts[m->n];
+	memset(m->index, 0, sizeof(m->index));
+	for (int j = 0; j < m->n; j++)
+		*model_slot(m, &m->keys[j]) = j + 1;
 }
 
 /* Runs f times times through prog and expects it under s (NULL: other). */
@@ -544,6 +584,49 @@ static void assert_source(const struct tally *t, const struct src *s, __u64 pack
 	assert_int_equal(c->bytes, bytes);
 }
 
+/* The tally's counts of k, whole: fields, family and VLANs. */
+static const struct source_count *tally_find_key(const struct tally *t,
+						 const struct xdptop_key *k)
+{
+	for (size_t i = 0; i < t->n_sources; i++)
+		if (key_equal(&t->sources[i].key, k))
+			return &t->sources[i];
+	return NULL;
+}
+
+/* Says what the tally holds, key by key, as the log names them. */
+static void print_tally(const struct env *e)
+{
+	char text[KEY_TEXT_LEN];
+
+	for (size_t i = 0; i < e->tally.n_sources; i++) {
+		const struct source_count *c = &e->tally.sources[i];
+
+		print_error("  tally: %s (meta %#x): %llu packets %llu bytes\n",
+			    key_format_text(&e->key, &c->key, text), c->key.meta,
+			    (unsigned long long)c->packets, (unsigned long long)c->bytes);
+	}
+}
+
+/* The tally has packets and bytes under k; else it names k and what it has. */
+static void assert_key(const struct env *e, const struct xdptop_key *k, __u64 packets,
+		       __u64 bytes)
+{
+	const struct source_count *c = tally_find_key(&e->tally, k);
+	char text[KEY_TEXT_LEN];
+
+	if (!c || c->packets != packets || c->bytes != bytes) {
+		print_error("key %s (meta %#x): expected %llu packets %llu bytes, tally has %s\n",
+			    key_format_text(&e->key, k, text), k->meta,
+			    (unsigned long long)packets, (unsigned long long)bytes,
+			    c ? "other counts" : "none");
+		print_tally(e);
+	}
+	assert_non_null(c);
+	assert_int_equal(c->packets, packets);
+	assert_int_equal(c->bytes, bytes);
+}
+
 /* sum(sources) + other + untracked == total, packets and bytes. */
 static void check_identity(const struct tally *t)
 {
@@ -562,8 +645,9 @@ static void check_identity(const struct tally *t)
 	assert_counter(&sum, t->cum.total.packets, t->cum.total.bytes);
 }
 
-/* The tables of these tests have narrow slots (an address key): they
- * index them as arrays of the first 32 bytes of a struct xdptop_slot. */
+/* The tests that look into the table's slots have narrow ones (an address
+ * key): they index them as arrays of the first 32 bytes of a struct
+ * xdptop_slot. A wide table is read through table_slot(). */
 struct xdptop_narrow_slot {
 	__u64 tag_packets;
 	__u64 iface_bytes;
@@ -591,18 +675,18 @@ static struct xdptop_narrow_slot *shared_of(const struct env *e, __u32 epoch)
 	return region_of(e, epoch, e->t.size.nr_cpus);
 }
 
-/* Every slot and every CPU's stats of epoch are zero. */
+/* Every slot (of either width) and every CPU's stats of epoch are zero. */
 static void assert_epoch_clear(const struct env *e, __u32 epoch)
 {
-	static const struct xdptop_narrow_slot zero_slot;
+	static const struct xdptop_slot zero_slot;
 	static const struct xdptop_cpu_stats zero_stats;
-	const struct xdptop_narrow_slot *all = epoch_slots(e, epoch);
+	const __u64 first = epoch * table_epoch_slots(&e->t.size);
 
 	for (__u32 cpu = 0; cpu < e->t.size.nr_cpus; cpu++)
 		assert_memory_equal(&e->t.stats[epoch * e->t.size.nr_cpus + cpu], &zero_stats,
 				    sizeof(zero_stats));
 	for (__u64 i = 0; i < table_epoch_slots(&e->t.size); i++)
-		assert_memory_equal(&all[i], &zero_slot, sizeof(zero_slot));
+		assert_memory_equal(table_slot(&e->t, first + i), &zero_slot, e->t.size.slot_bytes);
 }
 
 /* The claim log (count, then offsets) of the CPU's region in epoch, and
@@ -684,7 +768,9 @@ static void check_model(const struct env *e)
 	assert_counter(&e->tally.cum.other, m->other.packets, m->other.bytes);
 	assert_counter(&e->tally.cum.untracked, m->untracked.packets, m->untracked.bytes);
 	for (int i = 0; i < m->n; i++)
-		assert_source(&e->tally, &m->srcs[i], m->counts[i].packets, m->counts[i].bytes);
+		assert_key(e, &m->keys[i], m->counts[i].packets, m->counts[i].bytes);
+	if (e->tally.n_sources != (size_t)m->n)
+		print_tally(e);
 	assert_int_equal(e->tally.n_sources, m->n);
 }
 
@@ -2365,6 +2451,852 @@ static void test_count_full_no_room(void **state)
 	assert_counter(&e->tally.cum.untracked, 4, 400);
 }
 
+/* ---- key fields: protocol, ports, TCP flags -------------------------------- */
+
+/* Each test below builds its frames byte by byte and writes the key each
+ * must count under as numbers (README, "What is counted"); none is derived
+ * from the frame by code the tests share. */
+
+/* The field tests' frames go from these to DADDR4 and DADDR6. */
+static const __u8 SADDR4[4] = { 198, 51, 100, 1 };
+static const __u8 SADDR6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x05 };
+
+#define WIDE_FIELDS (XDPTOP_FIELDS_ADDRESS | XDPTOP_FIELDS_L4)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Numbers of IPv6's extension headers and of headers that end the walk;
+ * of the families; of the protocols with L4 fields. */
+enum { HOPOPTS = 0, ROUTING = 43, FRAGMENT = 44, DSTOPTS = 60, ESP = 50, AH = 51, NONXT = 59 };
+enum { V4 = XDPTOP_FAMILY_IPV4, V6 = XDPTOP_FAMILY_IPV6 };
+enum { ICMP = 1, TCP = 6, UDP = 17, DCCP = 33, ICMPV6 = 58, SCTP = 132, UDPLITE = 136 };
+
+/* An instance keyed by fields (whole addresses), with or without VLAN ids. */
+static struct env *env_fields(void **state, __u32 fields, bool vlan)
+{
+	const struct key_spec key = { .fields = fields, .prefix4 = 32, .prefix6 = 128,
+				      .vlan = vlan };
+
+	return env_open_key(state, 1024, 1024, &key);
+}
+
+/* The wide key of a frame from SADDR4 to DADDR4 with these L4 fields. */
+static struct xdptop_key k4(__u8 proto, __u16 sport, __u16 dport, __u8 tcpflags)
+{
+	struct xdptop_key k = { .meta = XDPTOP_FAMILY_IPV4, .proto = proto, .sport = sport,
+				.dport = dport, .tcpflags = tcpflags };
+
+	memcpy(k.src, SADDR4, 4);
+	memcpy(k.dst, DADDR4, 4);
+	return k;
+}
+
+/* The same from SADDR6 to DADDR6. */
+static struct xdptop_key k6(__u8 proto, __u16 sport, __u16 dport, __u8 tcpflags)
+{
+	struct xdptop_key k = { .meta = XDPTOP_FAMILY_IPV6, .proto = proto, .sport = sport,
+				.dport = dport, .tcpflags = tcpflags };
+
+	memcpy(k.src, SADDR6, 16);
+	memcpy(k.dst, DADDR6, 16);
+	return k;
+}
+
+/* k with the VLAN bits vlans in its meta (--vlan). */
+static struct xdptop_key tagged(struct xdptop_key k, __u32 vlans)
+{
+	k.meta |= vlans;
+	return k;
+}
+
+/* Starts f: the tags, then an IPv4 header from SADDR4 to DADDR4 of ihl
+ * words (options NOPs), protocol proto, flags and fragment offset frag.
+ * Returns where the IP header starts. */
+static __u32 start4(struct frame *f, const __u16 *tpids, int n_tags, __u8 ihl, __u8 proto,
+		    __u16 frag)
+{
+	__u32 l3;
+
+	put_l2(f, tpids, n_tags, ETH_P_IP);
+	l3 = f->len;
+	put_ipv4_to(f, 4, ihl, SADDR4, DADDR4);
+	f->buf[l3 + 6] = frag >> 8;
+	f->buf[l3 + 7] = frag & 0xff;
+	f->buf[l3 + 9] = proto;
+	return l3;
+}
+
+/* The same for IPv6, from SADDR6 to DADDR6, next header nh. */
+static __u32 start6(struct frame *f, const __u16 *tpids, int n_tags, __u8 nh)
+{
+	__u32 l3;
+
+	put_l2(f, tpids, n_tags, ETH_P_IPV6);
+	l3 = f->len;
+	put_ipv6_to(f, 6, SADDR6, DADDR6);
+	f->buf[l3 + 6] = nh;
+	return l3;
+}
+
+/* An IPv6 extension header of (len + 1) * 8 bytes (not a fragment
+ * header), next header nh. Its options are bytes of 6: a walk that reads
+ * one of them as a header's number sees TCP. */
+static void put_ext(struct frame *f, __u8 nh, __u8 len)
+{
+	put8(f, nh);
+	put8(f, len);
+	for (int i = 2; i < (len + 1) * 8; i++)
+		put8(f, TCP);
+}
+
+/* An IPv6 fragment header: next header nh, then the word of the offset
+ * (in 8-byte units, from bit 3) and the M flag (bit 0). */
+static void put_frag(struct frame *f, __u8 nh, __u16 offset_word)
+{
+	put8(f, nh);
+	put8(f, 0);
+	put16(f, offset_word);
+	put32(f, 0xf00d);	/* identification */
+}
+
+/* A TCP header of 20 bytes. Any L4 header of the tests is one: its first
+ * two words are the ports of TCP, UDP, UDP-Lite, SCTP and DCCP. */
+static void put_tcp(struct frame *f, __u16 sport, __u16 dport, __u8 flags)
+{
+	put16(f, sport);
+	put16(f, dport);
+	put32(f, 0x11223344);	/* sequence number */
+	put32(f, 0x55667788);	/* acknowledgment number */
+	put8(f, 0x50);		/* data offset 5 */
+	put8(f, flags);
+	put16(f, 0xfaf0);	/* window */
+	put16(f, 0xc0de);	/* checksum */
+	put16(f, 0);		/* urgent pointer */
+}
+
+/* An ICMP or ICMPv6 header: type, code, a checksum, 4 more bytes. */
+static void put_icmp(struct frame *f, __u8 type, __u8 code)
+{
+	put8(f, type);
+	put8(f, code);
+	put16(f, 0xabcd);
+	put32(f, 0x00070001);	/* identifier, sequence */
+}
+
+/* Sets the length field of the IP header at l3 (IPv4's total length,
+ * IPv6's payload length) to len, whatever the frame holds. */
+static void set_ip_length(struct frame *f, __u32 l3, __u16 len)
+{
+	__u32 at = l3 + ((f->buf[l3] >> 4) == 4 ? 2 : 4);
+
+	f->buf[at] = len >> 8;
+	f->buf[at + 1] = len & 0xff;
+}
+
+/* Runs f once through each program, single- and multi-buffer, and expects
+ * both frames under k. */
+static void feed_key(struct env *e, const struct frame *f, struct xdptop_key k)
+{
+	run(e, e->prog, f, 1);
+	run(e, e->prog_frags, f, 1);
+	expect_key(e, &k, 2, 2 * f->len);
+}
+
+/* TCP, UDP, UDP-Lite, SCTP and DCCP have ports over IPv4 and IPv6: the L4
+ * header's first two 16-bit words. Every header here has 0x12 in byte 13:
+ * TCP's flags, no field of the others. */
+static void test_fields_ports(void **state)
+{
+	static const struct {
+		__u8 proto;
+		__u16 sport, dport;
+		__u8 tcpflags;
+	} c[] = {
+		{ TCP, 40000, 443, 0x12 },
+		{ UDP, 53, 33000, 0 },
+		{ UDPLITE, 5060, 5061, 0 },
+		{ SCTP, 2905, 36412, 0 },
+		{ DCCP, 5004, 5005, 0 },
+	};
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		l3 = start4(&f, NULL, 0, 5, c[i].proto, 0);
+		put_tcp(&f, c[i].sport, c[i].dport, 0x12);
+		pad_to(&f, 80, l3);
+		feed_key(e, &f, k4(c[i].proto, c[i].sport, c[i].dport, c[i].tcpflags));
+		l3 = start6(&f, NULL, 0, c[i].proto);
+		put_tcp(&f, c[i].sport, c[i].dport, 0x12);
+		pad_to(&f, 100, l3);
+		feed_key(e, &f, k6(c[i].proto, c[i].sport, c[i].dport, c[i].tcpflags));
+	}
+	/* Port 0 and 65535 are ports like any other. */
+	l3 = start4(&f, NULL, 0, 5, UDP, 0);
+	put_tcp(&f, 0, 65535, 0x12);
+	pad_to(&f, 64, l3);
+	feed_key(e, &f, k4(UDP, 0, 65535, 0));
+	l3 = start6(&f, NULL, 0, TCP);
+	put_tcp(&f, 65535, 0, 0x12);
+	pad_to(&f, 90, l3);
+	feed_key(e, &f, k6(TCP, 65535, 0, 0x12));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 12);
+}
+
+/* Other protocols count under their number with ports and flags 0,
+ * whatever their first bytes hold: GRE, ESP, AH, unassigned ones, and in
+ * IPv4 the numbers of IPv6's extension headers (IPv4 walks none). */
+static void test_fields_other_protocols(void **state)
+{
+	static const __u8 v4[] = { HOPOPTS, ROUTING, FRAGMENT, DSTOPTS, 47, ESP, AH, NONXT, 253,
+				   255 };
+	static const __u8 v6[] = { 47, ESP, AH, NONXT, 253, 255 };
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (size_t i = 0; i < sizeof(v4); i++) {
+		l3 = start4(&f, NULL, 0, 5, v4[i], 0);
+		put_tcp(&f, 1111, 2222, 0x12);
+		pad_to(&f, 70, l3);
+		feed_key(e, &f, k4(v4[i], 0, 0, 0));
+	}
+	for (size_t i = 0; i < sizeof(v6); i++) {
+		l3 = start6(&f, NULL, 0, v6[i]);
+		put_tcp(&f, 1111, 2222, 0x12);
+		pad_to(&f, 90, l3);
+		feed_key(e, &f, k6(v6[i], 0, 0, 0));
+	}
+	collect(e);
+	assert_int_equal(e->tally.n_sources, sizeof(v4) + sizeof(v6));
+}
+
+/* ICMP and ICMPv6, in either IP version: sport 0, dport type << 8 | code
+ * (echo request 0x0800, each code of destination unreachable apart). */
+static void test_fields_icmp(void **state)
+{
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	l3 = start4(&f, NULL, 0, 5, ICMP, 0);
+	put_icmp(&f, 8, 0);
+	pad_to(&f, 98, l3);
+	feed_key(e, &f, k4(ICMP, 0, 0x0800, 0));
+	l3 = start4(&f, NULL, 0, 5, ICMP, 0);
+	put_icmp(&f, 0, 0);
+	pad_to(&f, 98, l3);
+	feed_key(e, &f, k4(ICMP, 0, 0x0000, 0));
+	for (__u8 code = 0; code < 16; code++) {
+		l3 = start4(&f, NULL, 0, 5, ICMP, 0);
+		put_icmp(&f, 3, code);
+		pad_to(&f, 70, l3);
+		feed_key(e, &f, k4(ICMP, 0, 0x0300 | code, 0));
+	}
+	l3 = start4(&f, NULL, 0, 5, ICMP, 0);
+	put_icmp(&f, 11, 1);
+	pad_to(&f, 70, l3);
+	feed_key(e, &f, k4(ICMP, 0, 0x0b01, 0));
+	l3 = start6(&f, NULL, 0, ICMPV6);
+	put_icmp(&f, 128, 0);
+	pad_to(&f, 118, l3);
+	feed_key(e, &f, k6(ICMPV6, 0, 0x8000, 0));
+	l3 = start6(&f, NULL, 0, ICMPV6);
+	put_icmp(&f, 1, 4);
+	pad_to(&f, 118, l3);
+	feed_key(e, &f, k6(ICMPV6, 0, 0x0104, 0));
+	l3 = start6(&f, NULL, 0, ICMPV6);
+	put_icmp(&f, 135, 0);
+	pad_to(&f, 86, l3);
+	feed_key(e, &f, k6(ICMPV6, 0, 0x8700, 0));
+	/* Behind a hop-by-hop header (an MLDv2 report). */
+	l3 = start6(&f, NULL, 0, HOPOPTS);
+	put_ext(&f, ICMPV6, 0);
+	put_icmp(&f, 143, 0);
+	pad_to(&f, 90, l3);
+	feed_key(e, &f, k6(ICMPV6, 0, 0x8f00, 0));
+	/* Each in the other's IP version. */
+	l3 = start4(&f, NULL, 0, 5, ICMPV6, 0);
+	put_icmp(&f, 129, 0);
+	pad_to(&f, 70, l3);
+	feed_key(e, &f, k4(ICMPV6, 0, 0x8100, 0));
+	l3 = start6(&f, NULL, 0, ICMP);
+	put_icmp(&f, 8, 0);
+	pad_to(&f, 90, l3);
+	feed_key(e, &f, k6(ICMP, 0, 0x0800, 0));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 2 + 16 + 1 + 4 + 2);
+}
+
+/* IPv4 options move the L4 header to IHL * 4, for each IHL from 5 to 15.
+ * A total length that ends inside the options, or where they end, leaves
+ * the ports out; one that leaves 2 bytes of the L4 header, sport alone. */
+static void test_fields_ipv4_options(void **state)
+{
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (__u8 ihl = 5; ihl <= 15; ihl++) {
+		l3 = start4(&f, NULL, 0, ihl, TCP, 0);
+		put_tcp(&f, 1000 + ihl, 2000 + ihl, 0x18);
+		pad_to(&f, 120, l3);
+		feed_key(e, &f, k4(TCP, 1000 + ihl, 2000 + ihl, 0x18));
+	}
+	l3 = start4(&f, NULL, 0, 15, TCP, 0);
+	put_tcp(&f, 3000, 4000, 0x18);
+	pad_to(&f, 140, l3);
+	set_ip_length(&f, l3, 40);	/* inside the options */
+	feed_key(e, &f, k4(TCP, 0, 0, 0));
+	set_ip_length(&f, l3, 60);	/* where they end */
+	feed_key(e, &f, k4(TCP, 0, 0, 0));
+	set_ip_length(&f, l3, 62);
+	feed_key(e, &f, k4(TCP, 3000, 0, 0));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 11 + 2);
+}
+
+/* IPv6 extension headers from the fixed header on: n of types[] (a
+ * fragment header with offset 0 and M set, the others lens[i]), the last
+ * one's next header last; the fixed header's next header must be types[0]. */
+static void put_chain(struct frame *f, int n, const __u8 *types, const __u8 *lens, __u8 last)
+{
+	for (int i = 0; i < n; i++) {
+		__u8 nh = i + 1 < n ? types[i + 1] : last;
+
+		if (types[i] == FRAGMENT)
+			put_frag(f, nh, 0x0001);
+		else
+			put_ext(f, nh, lens[i]);
+	}
+}
+
+/* Chains of 1 to 6 extension headers (hop-by-hop, routing, fragment,
+ * destination options, in any order, of any length) are walked to the L4
+ * header; after the 6th, proto is the next header's number (a 7th, an
+ * 8th) and there are no ports. The L4 header of case i has ports 7000 + i
+ * and 8000 + i. */
+static void test_fields_ipv6_chains(void **state)
+{
+	static const struct {
+		int n;
+		__u8 types[8], lens[8];
+		__u8 proto;	/* expected */
+		__u16 sport, dport;
+	} c[] = {
+		{ 1, { HOPOPTS }, { 0 }, UDP, 7000, 8000 },
+		{ 1, { ROUTING }, { 2 }, UDP, 7001, 8001 },
+		{ 1, { FRAGMENT }, { 0 }, UDP, 7002, 8002 },
+		{ 1, { DSTOPTS }, { 1 }, UDP, 7003, 8003 },
+		{ 2, { HOPOPTS, DSTOPTS }, { 0, 0 }, UDP, 7004, 8004 },
+		{ 3, { DSTOPTS, HOPOPTS, ROUTING }, { 1, 0, 4 }, UDP, 7005, 8005 },
+		{ 4, { HOPOPTS, ROUTING, FRAGMENT, DSTOPTS }, { 0, 4, 0, 1 }, UDP, 7006, 8006 },
+		{ 5, { HOPOPTS, DSTOPTS, ROUTING, FRAGMENT, DSTOPTS }, { 3, 0, 2, 0, 0 }, UDP, 7007,
+		  8007 },
+		{ 6, { HOPOPTS, ROUTING, DSTOPTS, FRAGMENT, DSTOPTS, DSTOPTS },
+		  { 0, 255, 3, 0, 0, 20 }, UDP, 7008, 8008 },
+		{ 6, { DSTOPTS, DSTOPTS, DSTOPTS, DSTOPTS, DSTOPTS, DSTOPTS },
+		  { 0 }, UDP, 7009, 8009 },
+		/* Past the bound. */
+		{ 7, { HOPOPTS, ROUTING, DSTOPTS, FRAGMENT, DSTOPTS, ROUTING, DSTOPTS },
+		  { 0 }, DSTOPTS, 0, 0 },
+		{ 7, { DSTOPTS, DSTOPTS, DSTOPTS, DSTOPTS, DSTOPTS, DSTOPTS, FRAGMENT },
+		  { 1, 1 }, FRAGMENT, 0, 0 },
+		{ 8, { HOPOPTS, ROUTING, DSTOPTS, DSTOPTS, DSTOPTS, DSTOPTS, ROUTING, DSTOPTS },
+		  { 0 }, ROUTING, 0, 0 },
+	};
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		l3 = start6(&f, NULL, 0, c[i].types[0]);
+		put_chain(&f, c[i].n, c[i].types, c[i].lens, UDP);
+		put_tcp(&f, 7000 + i, 8000 + i, 0x12);
+		pad_to(&f, f.len + 10, l3);
+		feed_key(e, &f, k6(c[i].proto, c[i].sport, c[i].dport, 0));
+	}
+	/* TCP after 6 headers has its flags. */
+	l3 = start6(&f, NULL, 0, ROUTING);
+	put_chain(&f, 6, (const __u8[]){ ROUTING, HOPOPTS, FRAGMENT, DSTOPTS, ROUTING, HOPOPTS },
+		  (const __u8[]){ 1, 0, 0, 2, 0, 1 }, TCP);
+	put_tcp(&f, 7100, 8100, 0xc2);
+	pad_to(&f, f.len, l3);
+	feed_key(e, &f, k6(TCP, 7100, 8100, 0xc2));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, ARRAY_SIZE(c) + 1);
+}
+
+/* The walk stops at any header but hop-by-hop, routing, fragment and
+ * destination options: at ESP and AH (with TCP behind them, IPv6 and
+ * IPv4), No Next Header, an unassigned one; proto is that header's number,
+ * the ports 0. */
+static void test_fields_ipv6_stop(void **state)
+{
+	static const __u8 stop[] = { ESP, AH, NONXT, 253 };
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (size_t i = 0; i < sizeof(stop); i++) {
+		l3 = start6(&f, NULL, 0, stop[i]);
+		put_ext(&f, TCP, 4);	/* an AH is one, with TCP behind it */
+		put_tcp(&f, 5555, 6666, 0x12);
+		pad_to(&f, f.len, l3);
+		feed_key(e, &f, k6(stop[i], 0, 0, 0));
+		l3 = start6(&f, NULL, 0, HOPOPTS);
+		put_chain(&f, 2, (const __u8[]){ HOPOPTS, ROUTING }, (const __u8[]){ 0, 0 },
+			  stop[i]);
+		put_ext(&f, TCP, 4);
+		put_tcp(&f, 5555, 6666, 0x12);
+		pad_to(&f, f.len + 20, l3);
+		feed_key(e, &f, k6(stop[i], 0, 0, 0));
+	}
+	l3 = start4(&f, NULL, 0, 5, AH, 0);
+	put_ext(&f, TCP, 4);
+	put_tcp(&f, 5555, 6666, 0x12);
+	pad_to(&f, f.len, l3);
+	feed_key(e, &f, k4(AH, 0, 0, 0));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, sizeof(stop) + 1);
+}
+
+/* The walk reads a header only when its first 2 bytes are inside the
+ * limit, else proto is that header's number: cut by the frame and by the
+ * payload length, after 0, 1 and 2 bytes of a destination options header
+ * (behind a hop-by-hop one) and of the first header. A fragment header of
+ * a later fragment whose offset word is not inside is walked over: proto
+ * its next header, with the L4 header past the limit. */
+static void test_fields_ipv6_cut_in_chain(void **state)
+{
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (__u32 n = 0; n <= 2; n++) {
+		l3 = start6(&f, NULL, 0, HOPOPTS);
+		put_chain(&f, 2, (const __u8[]){ HOPOPTS, DSTOPTS }, (const __u8[]){ 0, 0 }, UDP);
+		put_tcp(&f, 9000, 9001, 0);
+		pad_to(&f, 200, l3);
+		set_ip_length(&f, l3, 8 + n);
+		feed_key(e, &f, k6(n < 2 ? DSTOPTS : UDP, 0, 0, 0));
+		set_ip_length(&f, l3, 200);	/* longer than the frame */
+		f.len = l3 + 48 + n;
+		feed_key(e, &f, k6(n < 2 ? DSTOPTS : UDP, 0, 0, 0));
+
+		l3 = start6(&f, NULL, 0, ROUTING);
+		put_ext(&f, UDP, 0);
+		put_tcp(&f, 9000, 9001, 0);
+		pad_to(&f, 200, l3);
+		set_ip_length(&f, l3, n);
+		feed_key(e, &f, k6(n < 2 ? ROUTING : UDP, 0, 0, 0));
+
+		l3 = start6(&f, NULL, 0, FRAGMENT);
+		put_frag(&f, TCP, 0x0008);	/* offset 1: a later fragment */
+		put_tcp(&f, 9000, 9001, 0);
+		pad_to(&f, 200, l3);
+		set_ip_length(&f, l3, 2 + n);
+		feed_key(e, &f, k6(TCP, 0, 0, 0));
+	}
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 4);
+}
+
+/* IPv4 fragments: offset 0 is the first fragment, with its L4 fields
+ * whatever the flags (DF, MF, the reserved bit); any other offset is a
+ * later one, counted under its protocol with ports and flags 0. */
+static void test_fields_ipv4_fragments(void **state)
+{
+	static const struct {
+		__u16 frag;
+		__u16 sport, dport;	/* expected: the frame's are 3000 + i, 4000 + i */
+		__u8 tcpflags;
+	} c[] = {
+		{ 0x0000, 3000, 4000, 0x02 },
+		{ 0x4000, 3001, 4001, 0x02 },	/* DF */
+		{ 0x2000, 3002, 4002, 0x02 },	/* MF: the first of several */
+		{ 0x8000, 3003, 4003, 0x02 },	/* the reserved bit */
+		{ 0xe000, 3004, 4004, 0x02 },
+		{ 0x0001, 0, 0, 0 },		/* offset 8 bytes */
+		{ 0x2001, 0, 0, 0 },
+		{ 0x1000, 0, 0, 0 },
+		{ 0x1fff, 0, 0, 0 },
+		{ 0x4001, 0, 0, 0 },
+		{ 0xffff, 0, 0, 0 },
+	};
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		l3 = start4(&f, NULL, 0, 5, TCP, c[i].frag);
+		put_tcp(&f, 3000 + i, 4000 + i, 0x02);
+		pad_to(&f, 80 + i, l3);
+		feed_key(e, &f, k4(TCP, c[i].sport, c[i].dport, c[i].tcpflags));
+	}
+	/* A later fragment of ICMP has no type and code either. */
+	l3 = start4(&f, NULL, 0, 5, ICMP, 0x00b9);
+	put_icmp(&f, 8, 0);
+	pad_to(&f, 80, l3);
+	feed_key(e, &f, k4(ICMP, 0, 0, 0));
+	l3 = start4(&f, NULL, 0, 5, ICMP, 0x2000);
+	put_icmp(&f, 8, 0);
+	pad_to(&f, 80, l3);
+	feed_key(e, &f, k4(ICMP, 0, 0x0800, 0));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 5 + 1 + 2);
+}
+
+/* IPv6 fragments: a fragment header with offset 0 (the M flag and the
+ * reserved bits set or not) is walked over to the first fragment's L4
+ * header; one with another offset is a later fragment: proto is its next
+ * header (whatever it is: the walk ends there), ports and flags 0. */
+static void test_fields_ipv6_fragments(void **state)
+{
+	static const struct {
+		__u16 offset_word;
+		__u16 sport, dport;	/* expected: the frame's are 3000 + i, 4000 + i */
+		__u8 tcpflags;
+	} c[] = {
+		{ 0x0000, 3000, 4000, 0x02 },
+		{ 0x0001, 3001, 4001, 0x02 },	/* M: the first of several */
+		{ 0x0006, 3002, 4002, 0x02 },	/* the reserved bits */
+		{ 0x0007, 3003, 4003, 0x02 },
+		{ 0x0008, 0, 0, 0 },		/* offset 8 bytes */
+		{ 0x0009, 0, 0, 0 },
+		{ 0x0010, 0, 0, 0 },
+		{ 0x8000, 0, 0, 0 },
+		{ 0xfff8, 0, 0, 0 },
+		{ 0xffff, 0, 0, 0 },
+	};
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		l3 = start6(&f, NULL, 0, FRAGMENT);
+		put_frag(&f, TCP, c[i].offset_word);
+		put_tcp(&f, 3000 + i, 4000 + i, 0x02);
+		pad_to(&f, 100 + i, l3);
+		feed_key(e, &f, k6(TCP, c[i].sport, c[i].dport, c[i].tcpflags));
+	}
+	/* Behind other headers, first and later. */
+	l3 = start6(&f, NULL, 0, HOPOPTS);
+	put_chain(&f, 2, (const __u8[]){ HOPOPTS, ROUTING }, (const __u8[]){ 0, 1 }, FRAGMENT);
+	put_frag(&f, UDP, 0x0001);
+	put_tcp(&f, 3100, 4100, 0x02);
+	pad_to(&f, f.len, l3);
+	feed_key(e, &f, k6(UDP, 3100, 4100, 0));
+	l3 = start6(&f, NULL, 0, HOPOPTS);
+	put_chain(&f, 2, (const __u8[]){ HOPOPTS, ROUTING }, (const __u8[]){ 0, 1 }, FRAGMENT);
+	put_frag(&f, UDP, 0x00a9);
+	put_tcp(&f, 3100, 4100, 0x02);
+	pad_to(&f, f.len, l3);
+	feed_key(e, &f, k6(UDP, 0, 0, 0));
+	/* A first fragment's destination options are walked; a later one's
+	 * are not (its next header is the proto), nor is ICMPv6 read. */
+	l3 = start6(&f, NULL, 0, FRAGMENT);
+	put_frag(&f, DSTOPTS, 0x0001);
+	put_ext(&f, UDP, 0);
+	put_tcp(&f, 3200, 4200, 0x02);
+	pad_to(&f, f.len, l3);
+	feed_key(e, &f, k6(UDP, 3200, 4200, 0));
+	l3 = start6(&f, NULL, 0, FRAGMENT);
+	put_frag(&f, DSTOPTS, 0x0100);
+	put_ext(&f, UDP, 0);
+	put_tcp(&f, 3200, 4200, 0x02);
+	pad_to(&f, f.len, l3);
+	feed_key(e, &f, k6(DSTOPTS, 0, 0, 0));
+	l3 = start6(&f, NULL, 0, FRAGMENT);
+	put_frag(&f, ICMPV6, 0x0100);
+	put_icmp(&f, 128, 0);
+	pad_to(&f, 90, l3);
+	feed_key(e, &f, k6(ICMPV6, 0, 0, 0));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 4 + 1 + 2 + 3);
+}
+
+/* Frames that end inside the L4 header, after each of its bytes 0 to 14,
+ * while the IP length says it is all there: sport needs 2 bytes, dport 4,
+ * ICMP's type and code 2, tcpflags 14. IPv4 with options and IPv6 behind
+ * a destination options header: the count starts at the L4 header. */
+static void test_fields_cut_by_frame(void **state)
+{
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (__u32 n = 0; n <= 14; n++) {
+		l3 = start4(&f, NULL, 0, 6, TCP, 0);
+		put_tcp(&f, 0x1234, 0x5678, 0x3f);
+		pad_to(&f, 100, l3);
+		f.len = l3 + 24 + n;
+		feed_key(e, &f, k4(TCP, n >= 2 ? 0x1234 : 0, n >= 4 ? 0x5678 : 0,
+				   n >= 14 ? 0x3f : 0));
+		l3 = start6(&f, NULL, 0, DSTOPTS);
+		put_ext(&f, TCP, 0);
+		put_tcp(&f, 0x1234, 0x5678, 0x3f);
+		pad_to(&f, 120, l3);
+		f.len = l3 + 48 + n;
+		feed_key(e, &f, k6(TCP, n >= 2 ? 0x1234 : 0, n >= 4 ? 0x5678 : 0,
+				   n >= 14 ? 0x3f : 0));
+		l3 = start4(&f, NULL, 0, 5, UDP, 0);
+		put_tcp(&f, 0x4321, 0x8765, 0x3f);
+		pad_to(&f, 100, l3);
+		f.len = l3 + 20 + n;
+		feed_key(e, &f, k4(UDP, n >= 2 ? 0x4321 : 0, n >= 4 ? 0x8765 : 0, 0));
+		l3 = start4(&f, NULL, 0, 5, ICMP, 0);
+		put_icmp(&f, 3, 3);
+		pad_to(&f, 100, l3);
+		f.len = l3 + 20 + n;
+		feed_key(e, &f, k4(ICMP, 0, n >= 2 ? 0x0303 : 0, 0));
+		l3 = start6(&f, NULL, 0, ICMPV6);
+		put_icmp(&f, 1, 4);
+		pad_to(&f, 120, l3);
+		f.len = l3 + 40 + n;
+		feed_key(e, &f, k6(ICMPV6, 0, n >= 2 ? 0x0104 : 0, 0));
+	}
+	collect(e);
+	/* TCP: none, sport, both, all three; UDP: 3; ICMP: 2 each. */
+	assert_int_equal(e->tally.n_sources, 4 + 4 + 3 + 2 + 2);
+}
+
+/* The same cut by an IP length that ends inside the L4 header, the frame
+ * going on past it (the rest of the header there: nothing past the limit
+ * is read); and by lengths that end before the L4 header, or before the
+ * IP header's own end. */
+static void test_fields_cut_by_ip_length(void **state)
+{
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (__u32 n = 0; n <= 14; n++) {
+		l3 = start4(&f, NULL, 0, 7, TCP, 0);
+		put_tcp(&f, 0x1234, 0x5678, 0x3f);
+		pad_to(&f, 120, l3);
+		set_ip_length(&f, l3, 28 + n);
+		feed_key(e, &f, k4(TCP, n >= 2 ? 0x1234 : 0, n >= 4 ? 0x5678 : 0,
+				   n >= 14 ? 0x3f : 0));
+		l3 = start6(&f, NULL, 0, HOPOPTS);
+		put_ext(&f, TCP, 1);
+		put_tcp(&f, 0x1234, 0x5678, 0x3f);
+		pad_to(&f, 140, l3);
+		set_ip_length(&f, l3, 16 + n);
+		feed_key(e, &f, k6(TCP, n >= 2 ? 0x1234 : 0, n >= 4 ? 0x5678 : 0,
+				   n >= 14 ? 0x3f : 0));
+		l3 = start4(&f, NULL, 0, 5, SCTP, 0);
+		put_tcp(&f, 0x4321, 0x8765, 0x3f);
+		pad_to(&f, 100, l3);
+		set_ip_length(&f, l3, 20 + n);
+		feed_key(e, &f, k4(SCTP, n >= 2 ? 0x4321 : 0, n >= 4 ? 0x8765 : 0, 0));
+		l3 = start6(&f, NULL, 0, ICMP);
+		put_icmp(&f, 3, 1);
+		pad_to(&f, 100, l3);
+		set_ip_length(&f, l3, n);
+		feed_key(e, &f, k6(ICMP, 0, n >= 2 ? 0x0301 : 0, 0));
+	}
+	/* Before the L4 header: in the IPv4 header, or 0. */
+	for (__u16 len = 0; len < 28; len += 9) {
+		l3 = start4(&f, NULL, 0, 7, TCP, 0);
+		put_tcp(&f, 0x1234, 0x5678, 0x3f);
+		pad_to(&f, 120, l3);
+		set_ip_length(&f, l3, len);
+		feed_key(e, &f, k4(TCP, 0, 0, 0));
+	}
+	collect(e);
+	/* TCP: none, sport, both, all three, each family; SCTP 3; ICMP 2. */
+	assert_int_equal(e->tally.n_sources, 4 + 4 + 3 + 2);
+}
+
+/* tcpflags is byte 13 of the TCP header: each flag, and combinations of
+ * them; byte 12 (the data offset, here 15 words) is not part of it. */
+static void test_fields_tcpflags(void **state)
+{
+	static const __u8 flags[] = { 0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80,
+				      0x11, 0x12, 0x14, 0x18, 0x19, 0xc2, 0xff };
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	struct frame f;
+	__u32 l3;
+
+	for (size_t i = 0; i < sizeof(flags); i++) {
+		l3 = start4(&f, NULL, 0, 5, TCP, 0);
+		put_tcp(&f, 50000, 80, flags[i]);
+		f.buf[l3 + 20 + 12] = 0xf0;
+		pad_to(&f, 100, l3);
+		feed_key(e, &f, k4(TCP, 50000, 80, flags[i]));
+		l3 = start6(&f, NULL, 0, TCP);
+		put_tcp(&f, 50000, 80, flags[i]);
+		pad_to(&f, 80, l3);
+		feed_key(e, &f, k6(TCP, 50000, 80, flags[i]));
+	}
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 2 * sizeof(flags));
+}
+
+/* The meta bits of VLAN ids 100 (and 101 inside it): put_l2()'s tags. */
+#define VLAN_100 (1U << XDPTOP_META_NVLANS_SHIFT | 100U << XDPTOP_META_VLAN0_SHIFT)
+#define VLAN_100_101 \
+	(2U << XDPTOP_META_NVLANS_SHIFT | 100U << XDPTOP_META_VLAN0_SHIFT | \
+	 101U << XDPTOP_META_VLAN1_SHIFT)
+
+/* Frames behind one tag and two, their keys' VLAN bits one and two. */
+static void feed_tagged(struct env *e, __u32 one, __u32 two)
+{
+	struct frame f;
+	__u32 l3;
+
+	l3 = start4(&f, TAG_8021Q, 1, 5, TCP, 0);
+	put_tcp(&f, 1111, 22, 0x02);
+	pad_to(&f, 80, l3);
+	feed_key(e, &f, tagged(k4(TCP, 1111, 22, 0x02), one));
+	l3 = start4(&f, TAGS_QINQ, 2, 6, TCP, 0);
+	put_tcp(&f, 1112, 22, 0x10);
+	pad_to(&f, 90, l3);
+	feed_key(e, &f, tagged(k4(TCP, 1112, 22, 0x10), two));
+	l3 = start4(&f, TAGS_QINQ, 2, 5, ICMP, 0);
+	put_icmp(&f, 8, 0);
+	pad_to(&f, 90, l3);
+	feed_key(e, &f, tagged(k4(ICMP, 0, 0x0800, 0), two));
+	/* The IP length counts from the IP header, not the frame's start. */
+	l3 = start4(&f, TAGS_QINQ, 2, 5, TCP, 0);
+	put_tcp(&f, 1113, 22, 0x10);
+	pad_to(&f, 120, l3);
+	set_ip_length(&f, l3, 23);
+	feed_key(e, &f, tagged(k4(TCP, 1113, 0, 0), two));
+	l3 = start6(&f, TAG_8021AD, 1, HOPOPTS);
+	put_ext(&f, UDP, 0);
+	put_tcp(&f, 546, 547, 0x02);
+	pad_to(&f, 110, l3);
+	feed_key(e, &f, tagged(k6(UDP, 546, 547, 0), one));
+	l3 = start6(&f, TAGS_QINQ, 2, TCP);
+	put_tcp(&f, 1114, 22, 0x18);
+	pad_to(&f, 120, l3);
+	f.len = l3 + 40 + 13;
+	feed_key(e, &f, tagged(k6(TCP, 1114, 22, 0), two));
+	l3 = start6(&f, TAGS_QINQ, 2, TCP);
+	put_tcp(&f, 1114, 22, 0x18);
+	pad_to(&f, 140, l3);
+	set_ip_length(&f, l3, 14);
+	feed_key(e, &f, tagged(k6(TCP, 1114, 22, 0x18), two));
+}
+
+/* Behind one tag and two (QinQ) the L4 header moves with the IP header,
+ * and so does the IP length's limit; with --vlan the keys hold the VLAN
+ * ids too, without it the family alone. */
+static void test_fields_vlan(void **state)
+{
+	struct env *e = env_fields(state, WIDE_FIELDS, true);
+
+	feed_tagged(e, VLAN_100, VLAN_100_101);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 7);
+	env_teardown(state);
+	e = env_fields(state, WIDE_FIELDS, false);
+	feed_tagged(e, 0, 0);
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 7);
+}
+
+/* Keys of a few fields, or one, hold those alone: the others are 0, the
+ * addresses too, and the family stays (IPv4 and IPv6 to port 443 are two
+ * keys). The frames: IPv4 TCP 40000 -> 443 SYN-ACK, IPv6 TCP 40001 -> 443
+ * SYN, IPv4 UDP 53 -> 443, IPv4 ICMP echo, a later IPv4 fragment of TCP. */
+static void test_fields_narrow(void **state)
+{
+	static const struct {
+		__u32 fields;
+		struct xdptop_key keys[5];	/* each frame's */
+		int distinct;
+	} c[] = {
+		{ XDPTOP_FIELD_DPORT,
+		  { { .meta = V4, .dport = 443 }, { .meta = V6, .dport = 443 },
+		    { .meta = V4, .dport = 443 }, { .meta = V4, .dport = 0x0800 }, { .meta = V4 } },
+		  4 },
+		{ XDPTOP_FIELD_SPORT,
+		  { { .meta = V4, .sport = 40000 }, { .meta = V6, .sport = 40001 },
+		    { .meta = V4, .sport = 53 }, { .meta = V4 }, { .meta = V4 } },
+		  4 },
+		{ XDPTOP_FIELD_PROTO,
+		  { { .meta = V4, .proto = TCP }, { .meta = V6, .proto = TCP },
+		    { .meta = V4, .proto = UDP }, { .meta = V4, .proto = ICMP },
+		    { .meta = V4, .proto = TCP } },
+		  4 },
+		{ XDPTOP_FIELD_TCPFLAGS,
+		  { { .meta = V4, .tcpflags = 0x12 }, { .meta = V6, .tcpflags = 0x02 },
+		    { .meta = V4 }, { .meta = V4 }, { .meta = V4 } },
+		  3 },
+		{ XDPTOP_FIELD_PROTO | XDPTOP_FIELD_DPORT,
+		  { { .meta = V4, .proto = TCP, .dport = 443 },
+		    { .meta = V6, .proto = TCP, .dport = 443 },
+		    { .meta = V4, .proto = UDP, .dport = 443 },
+		    { .meta = V4, .proto = ICMP, .dport = 0x0800 }, { .meta = V4, .proto = TCP } },
+		  5 },
+	};
+	static struct frame f[5];
+	__u32 l3;
+
+	l3 = start4(&f[0], NULL, 0, 5, TCP, 0);
+	put_tcp(&f[0], 40000, 443, 0x12);
+	pad_to(&f[0], 80, l3);
+	l3 = start6(&f[1], NULL, 0, TCP);
+	put_tcp(&f[1], 40001, 443, 0x02);
+	pad_to(&f[1], 90, l3);
+	l3 = start4(&f[2], NULL, 0, 5, UDP, 0);
+	put_tcp(&f[2], 53, 443, 0x12);
+	pad_to(&f[2], 100, l3);
+	l3 = start4(&f[3], NULL, 0, 5, ICMP, 0);
+	put_icmp(&f[3], 8, 0);
+	pad_to(&f[3], 110, l3);
+	l3 = start4(&f[4], NULL, 0, 5, TCP, 0x0010);
+	put_tcp(&f[4], 40000, 443, 0x12);
+	pad_to(&f[4], 120, l3);
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		struct env *e = env_fields(state, c[i].fields, false);
+
+		for (int j = 0; j < 5; j++)
+			feed_key(e, &f[j], c[i].keys[j]);
+		collect(e);
+		assert_int_equal(e->tally.n_sources, c[i].distinct);
+		env_teardown(state);
+	}
+}
+
+/* Runs f through the multi-buffer program alone (a frame longer than a
+ * page: the single-buffer one refuses it) and expects it under k. */
+static void feed_frags_key(struct env *e, const struct frame *f, struct xdptop_key k)
+{
+	run(e, e->prog_frags, f, 1);
+	expect_key(e, &k, 1, f->len);
+}
+
+/* Jumbo frames through the multi-buffer program: the fields are read
+ * wherever they are, also past the frame's first buffer (BPF_PROG_TEST_RUN
+ * puts at most a page less headroom and tailroom there, 3,520 bytes): the
+ * TCP header 4,150 bytes in, behind two IPv6 extension headers of 2 KB,
+ * and cut there by the IP length. */
+static void test_fields_jumbo(void **state)
+{
+	struct env *e = env_fields(state, WIDE_FIELDS, false);
+	static struct frame f;
+	__u32 l3;
+
+	l3 = start4(&f, NULL, 0, 5, TCP, 0);
+	put_tcp(&f, 2049, 2050, 0x18);
+	pad_to(&f, JUMBO, l3);
+	feed_frags_key(e, &f, k4(TCP, 2049, 2050, 0x18));
+	l3 = start6(&f, NULL, 0, HOPOPTS);
+	put_chain(&f, 2, (const __u8[]){ HOPOPTS, DSTOPTS }, (const __u8[]){ 255, 255 }, TCP);
+	put_tcp(&f, 2051, 2052, 0x18);
+	pad_to(&f, JUMBO, l3);
+	feed_frags_key(e, &f, k6(TCP, 2051, 2052, 0x18));
+	set_ip_length(&f, l3, 4096 + 3);
+	feed_frags_key(e, &f, k6(TCP, 2051, 0, 0));
+	collect(e);
+	assert_int_equal(e->tally.n_sources, 3);
+}
+
 /* ---- a reader running while frames are counted ----------------------------- */
 
 /* 20 rounds of 10,000 frames: 9,500 one per call, frames in turn, then one
@@ -2457,7 +3389,9 @@ static void writer_stop(struct writer *w)
 #define FUZZ_FRAMES 1000000
 #define FUZZ_POOL 16	/* sources per family: the keys stay few, the counts exact */
 
-static __u64 fuzz_state = 0x9e3779b97f4a7c15ULL;
+#define FUZZ_SEED 0x9e3779b97f4a7c15ULL
+
+static __u64 fuzz_state;	/* each fuzz starts from FUZZ_SEED */
 
 static __u64 fuzz_next(void)	/* xorshift64: the same frames every run */
 {
@@ -2478,8 +3412,8 @@ static __u16 fuzz_ethertype(void)
 /* The rule, written again from the README for the test alone: up to two
  * tags of 0x8100 or 0x88A8; 0x0800 with 20 bytes left, version 4 and IHL
  * >= 5; 0x86DD with 40 bytes left and version 6; else other. Returns
- * whether f has a source, written to s. */
-static bool fuzz_model(const struct frame *f, struct src *s)
+ * whether f has a source, written to s, its IP header at *l3. */
+static bool fuzz_model(const struct frame *f, struct src *s, __u32 *l3)
 {
 	const __u8 *b = f->buf;
 	__u32 off = 14, type = (__u32)b[12] << 8 | b[13];
@@ -2491,6 +3425,7 @@ static bool fuzz_model(const struct frame *f, struct src *s)
 		off += 4;
 	}
 	*s = (struct src){};
+	*l3 = off;
 	if (type == 0x0800 && f->len - off >= 20 && b[off] >> 4 == 4 && (b[off] & 15) >= 5) {
 		s->family = XDPTOP_FAMILY_IPV4;
 		memcpy(s->addr, b + off + 12, 4);
@@ -2545,9 +3480,11 @@ static void test_fuzz_frames(void **state)
 	struct env *e = env_open(state, 1024, 1024);
 	static struct frame f;
 
+	fuzz_state = FUZZ_SEED;
 	for (__u32 i = 1; i <= FUZZ_FRAMES; i++) {
 		struct src s;
-		bool has = (fuzz_frame(&f), fuzz_model(&f, &s));
+		__u32 l3;
+		bool has = (fuzz_frame(&f), fuzz_model(&f, &s, &l3));
 
 		run(e, i & 1 ? e->prog : e->prog_frags, &f, 1);
 		expect(e, has ? &s : NULL, 1, f.len);
@@ -2558,6 +3495,289 @@ static void test_fuzz_frames(void **state)
 	assert_true(e->m.other.packets > FUZZ_FRAMES / 4);
 }
 
+
+/* ---- fuzzing the key fields ----------------------------------------------- */
+
+/* Bytes a fuzzed frame stays under: the single-buffer program takes a page
+ * less XDP's headroom and tailroom, 3,520. */
+#define FIELDS_FUZZ_CAP 3300
+
+/* The L4 fields' values come from small pools, so that the keys stay about
+ * a thousand and every count is exact: ports (also ICMP's type and code,
+ * the same bytes), TCP flags, protocols (of each class of the rules, and
+ * IPv6's extension headers: the L4 header is then read as one). */
+static const __u16 FUZZ_SPORTS[] = { 0x0035, 0x01bb, 0xc001 };
+static const __u16 FUZZ_DPORTS[] = { 0x0050, 0x0800, 0xffff };
+static const __u8 FUZZ_FLAGS[] = { 0x02, 0x12, 0x10, 0x11 };
+static const __u8 FUZZ_PROTOS[] = { ICMP, TCP, UDP, DCCP, ICMPV6, SCTP, UDPLITE, ESP, AH, NONXT,
+				    47, HOPOPTS, ROUTING, FRAGMENT, DSTOPTS };
+static const __u8 FUZZ_EXTS[] = { HOPOPTS, ROUTING, FRAGMENT, DSTOPTS };
+/* IPv4's flags and offset word, IPv6's fragment offset word: first and
+ * later fragments, and the bits around the offset. */
+static const __u16 FUZZ_FRAG4[] = { 0x0001, 0x2000, 0x2001, 0x1000, 0x1fff, 0x8000, 0xe000 };
+static const __u16 FUZZ_FRAG6[] = { 0x0000, 0x0001, 0x0006, 0x0008, 0x0009, 0xfff8, 0x8000 };
+
+#define PICK(pool) ((pool)[fuzz_next() % ARRAY_SIZE(pool)])
+
+/* n random bytes. */
+static void put_random(struct frame *f, __u32 n)
+{
+	for (__u32 i = 0; i < n; i++)
+		put8(f, (__u8)fuzz_next());
+}
+
+/* An IPv4 header of any IHL (random options) and fragment word, its
+ * source from a pool of 2, protocol proto. */
+static void fuzz_ipv4_header(struct frame *f, __u8 proto)
+{
+	__u64 r = fuzz_next();
+	__u8 ihl = r % 2 ? 5 : 5 + (r >> 1) % 11;
+	__u16 frag = r % 3 ? (r >> 8) % 2 * 0x4000 : PICK(FUZZ_FRAG4);
+	const __u8 saddr[4] = { 198, 18, 0, (r >> 16) % 2 };
+
+	put8(f, 0x40 | ihl);
+	put8(f, 0);
+	put16(f, 0);		/* total length: set at the end */
+	put16(f, (__u16)r);
+	put16(f, frag);
+	put8(f, 64);
+	put8(f, proto);
+	put16(f, 0);
+	put(f, saddr, 4);
+	put(f, DADDR4, 4);
+	put_random(f, ihl * 4 - 20);
+}
+
+/* An IPv6 header, its source from a pool of 2, then up to 9 extension
+ * headers (past the bound of 6), of random lengths (mostly short: a long
+ * one only while the frame stays under FIELDS_FUZZ_CAP), the last one's
+ * next header proto. */
+static void fuzz_ipv6_header(struct frame *f, __u8 proto)
+{
+	__u64 r = fuzz_next();
+	int n = r % 10;
+	__u8 saddr[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = (r >> 8) % 2 };
+	__u8 types[9];
+
+	for (int i = 0; i < n; i++)
+		types[i] = PICK(FUZZ_EXTS);
+	put32(f, 6U << 28);
+	put16(f, 0);		/* payload length: set at the end */
+	put8(f, n ? types[0] : proto);
+	put8(f, 64);
+	put(f, saddr, 16);
+	put(f, DADDR6, 16);
+	for (int i = 0; i < n; i++) {
+		__u8 nh = i + 1 < n ? types[i + 1] : proto;
+		__u64 len = fuzz_next();
+
+		len = len % 16 ? len % 4 : (len >> 4) % 256;
+		if (f->len + (len + 1) * 8 > FIELDS_FUZZ_CAP - 64)	/* 64: the L4 header's room */
+			len = 0;
+		if (types[i] == FRAGMENT) {
+			put_frag(f, nh, PICK(FUZZ_FRAG6));
+		} else {
+			put8(f, nh);
+			put8(f, len);
+			put_random(f, (len + 1) * 8 - 2);
+		}
+	}
+}
+
+/* A frame shaped to meet the rules of the L4 fields: up to two tags, an
+ * IPv4 or IPv6 header as above, an L4 header of 20 bytes whose ports and
+ * flags come from the pools (the rest random), random payload; then an IP
+ * length that is right, or lies short or long (or is random), and a frame
+ * often cut short, mostly around the L4 header. */
+static void fuzz_fields_frame(struct frame *f)
+{
+	__u64 r = fuzz_next();
+	int tags = r % 4 < 2 ? 0 : r % 4 - 1;
+	bool v6 = r >> 2 & 1;
+	__u8 proto = r >> 3 & 7 ? PICK(FUZZ_PROTOS) : (__u8)(r >> 8);
+	__u32 l3, l4, real;
+
+	put_l2(f, TAGS_QINQ, tags, v6 ? ETH_P_IPV6 : ETH_P_IP);
+	l3 = f->len;
+	if (v6)
+		fuzz_ipv6_header(f, proto);
+	else
+		fuzz_ipv4_header(f, proto);
+	l4 = f->len;
+	put16(f, PICK(FUZZ_SPORTS));
+	put16(f, PICK(FUZZ_DPORTS));
+	put_random(f, 9);
+	put8(f, PICK(FUZZ_FLAGS));
+	put_random(f, 6 + fuzz_next() % 32);
+	real = f->len - l3 - (v6 ? 40 : 0);
+	r = fuzz_next();
+	switch (r % 8) {
+	case 5:
+		real = real > r / 8 % 24 ? real - r / 8 % 24 : 0;
+		break;
+	case 6:
+		real += r / 8 % 24;
+		break;
+	case 7:
+		real = r / 8;
+		break;
+	}
+	set_ip_length(f, l3, (__u16)real);
+	r = fuzz_next();
+	if (r % 4 == 0)
+		f->len = l4 - 6 + r / 4 % 24 < f->len ? l4 - 6 + r / 4 % 24 : f->len;
+	else if (r % 8 == 1)
+		f->len = l3 + r / 8 % (f->len - l3);
+}
+
+/* What the field model met in a frame (fuzz_fields_model()). */
+enum fuzz_case {
+	FZ_PORTS,	/* ports read, both */
+	FZ_ICMP,	/* ICMP's type and code read */
+	FZ_ICMPV6,
+	FZ_FLAGS,	/* TCP's flags read */
+	FZ_NO_PORTS,	/* a protocol without L4 fields */
+	FZ_CUT,		/* the limit inside the first 14 bytes of an L4 header */
+	FZ_LENGTH,	/* the limit set by the IP length, before the frame's end */
+	FZ_OPTIONS,	/* IPv4 options before ports */
+	FZ_LATER4,	/* a later fragment */
+	FZ_LATER6,
+	FZ_CHAIN6,	/* 6 extension headers walked, then ports */
+	FZ_BOUND,	/* 6 walked, the next one too: past the bound */
+	FZ_EXT_CUT,	/* an extension header with less than 2 bytes inside */
+	FZ_STOP,	/* the walk stopped at ESP or AH after a header */
+	FZ_CASES
+};
+
+static __u32 be16_at(const __u8 *p)
+{
+	return (__u32)p[0] << 8 | p[1];
+}
+
+/* The IPv6 header types the walk goes over. */
+static bool fuzz_is_ext(__u32 nh)
+{
+	return nh == HOPOPTS || nh == ROUTING || nh == FRAGMENT || nh == DSTOPTS;
+}
+
+/* The rules of the L4 fields, written again from the README for the fuzz
+ * alone (no code shared with parse.bpf.h): the limit; the protocol,
+ * IPv6's past up to 6 extension headers; later fragments; then ports,
+ * ICMP's type and code and TCP's flags, each if its bytes are inside the
+ * limit. The IP header of f starts at l3; k holds its family and
+ * addresses. Adds 1 << FZ_* to cases for each case met. */
+static void fuzz_fields_model(const struct frame *f, __u32 l3, struct xdptop_key *k,
+			      __u32 *cases)
+{
+	const __u8 *b = f->buf;
+	bool v6 = k->meta == XDPTOP_FAMILY_IPV6, later = false;
+	__u32 end = v6 ? l3 + 40 + be16_at(b + l3 + 4) : l3 + be16_at(b + l3 + 2);
+	__u32 limit = end < f->len ? end : f->len;
+	__u32 nh = v6 ? b[l3 + 6] : b[l3 + 9], l4 = v6 ? l3 + 40 : l3 + (b[l3] & 15) * 4;
+	int walked = 0;
+
+	if (!v6)
+		later = be16_at(b + l3 + 6) & 0x1fff;
+	for (; v6 && walked < 6 && fuzz_is_ext(nh) && !later; walked++) {
+		__u32 next;
+
+		if (l4 + 2 > limit) {
+			*cases |= 1 << FZ_EXT_CUT;
+			break;
+		}
+		next = b[l4];
+		if (nh == FRAGMENT)
+			later = l4 + 4 <= limit && (be16_at(b + l4 + 2) & 0xfff8);
+		l4 += nh == FRAGMENT ? 8 : (b[l4 + 1] + 1) * 8;
+		nh = next;
+	}
+	*cases |= walked == 6 && !later && fuzz_is_ext(nh) ? 1 << FZ_BOUND : 0;
+	*cases |= walked && (nh == ESP || nh == AH) ? 1 << FZ_STOP : 0;
+	*cases |= limit < f->len ? 1 << FZ_LENGTH : 0;
+	k->proto = nh;
+	if (later) {
+		*cases |= 1 << (v6 ? FZ_LATER6 : FZ_LATER4);
+		return;
+	}
+	if (nh == TCP || nh == UDP || nh == UDPLITE || nh == SCTP || nh == DCCP) {
+		if (l4 + 2 <= limit)
+			k->sport = be16_at(b + l4);
+		if (l4 + 4 <= limit) {
+			k->dport = be16_at(b + l4 + 2);
+			*cases |= 1 << FZ_PORTS | (walked == 6) << FZ_CHAIN6 |
+				  (!v6 && l4 > l3 + 20) << FZ_OPTIONS;
+		}
+	} else if (nh == ICMP || nh == ICMPV6) {
+		if (l4 + 2 <= limit) {
+			k->dport = be16_at(b + l4);
+			*cases |= 1 << (nh == ICMP ? FZ_ICMP : FZ_ICMPV6);
+		}
+	} else {
+		*cases |= 1 << FZ_NO_PORTS;
+		return;
+	}
+	if (nh == TCP && l4 + 14 <= limit) {
+		k->tcpflags = b[l4 + 13];
+		*cases |= 1 << FZ_FLAGS;
+	}
+	*cases |= l4 < limit && limit < l4 + 14 ? 1 << FZ_CUT : 0;
+}
+
+/* The wide key of f: its family and addresses by the address rule
+ * (fuzz_model()), then the fields. Returns whether f has one. */
+static bool fuzz_fields_key(const struct frame *f, struct xdptop_key *k, __u32 *cases)
+{
+	struct src s;
+	__u32 l3;
+
+	*k = (struct xdptop_key){};
+	if (!fuzz_model(f, &s, &l3))
+		return false;
+	k->meta = s.family;
+	memcpy(k->src, s.addr, 16);
+	if (s.family == XDPTOP_FAMILY_IPV4)
+		memcpy(k->dst, f->buf + l3 + 16, 4);
+	else
+		memcpy(k->dst, f->buf + l3 + 24, 16);
+	fuzz_fields_model(f, l3, k, cases);
+	return true;
+}
+
+/* A million frames shaped by fuzz_fields_frame() through both programs,
+ * keyed by every field: each frame's key predicted by the model above,
+ * every count exact, collected every 100,000 frames; each case of the
+ * rules met many times. */
+static void test_fields_fuzz(void **state)
+{
+	struct env *e = env_open_key(state, 8192, 8192,
+				     &(struct key_spec){ .fields = WIDE_FIELDS, .prefix4 = 32,
+							 .prefix6 = 128 });
+	static struct frame f;
+	__u32 met[FZ_CASES] = { 0 };
+
+	fuzz_state = FUZZ_SEED;
+	for (__u32 i = 1; i <= FUZZ_FRAMES; i++) {
+		struct xdptop_key k;
+		__u32 cases = 0;
+
+		fuzz_fields_frame(&f);
+		run(e, i & 1 ? e->prog : e->prog_frags, &f, 1);
+		if (fuzz_fields_key(&f, &k, &cases))
+			expect_key(e, &k, 1, f.len);
+		else
+			add(&e->m.other, 1, f.len);
+		for (int c = 0; c < FZ_CASES; c++)
+			met[c] += cases >> c & 1;
+		if (i % 100000 == 0)
+			collect(e);
+	}
+	for (int c = 0; c < FZ_CASES; c++) {
+		if (met[c] < 1000)
+			print_error("case %d met %u times\n", c, met[c]);
+		assert_true(met[c] >= 1000);
+	}
+	print_message("%d keys\n", e->m.n);
+}
 
 /* Where an agent can die within a round of --pin (ledger.h's protocol). */
 enum crash_point {
@@ -3217,7 +4437,9 @@ static void test_ledger_two_interfaces(void **state)
 	ledger_close(&l);
 }
 
-int main(void)
+/* bpf_unit [PATTERN]: the tests whose names match PATTERN ('*' and '?'),
+ * or all of them. */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ipv4, env_teardown),
@@ -3255,10 +4477,26 @@ int main(void)
 		cmocka_unit_test_teardown(test_dst_prefix_vlan, env_teardown),
 		cmocka_unit_test_teardown(test_vlan_keys, env_teardown),
 		cmocka_unit_test_teardown(test_vlan_off_one_key, env_teardown),
+		cmocka_unit_test_teardown(test_fields_ports, env_teardown),
+		cmocka_unit_test_teardown(test_fields_other_protocols, env_teardown),
+		cmocka_unit_test_teardown(test_fields_icmp, env_teardown),
+		cmocka_unit_test_teardown(test_fields_ipv4_options, env_teardown),
+		cmocka_unit_test_teardown(test_fields_ipv6_chains, env_teardown),
+		cmocka_unit_test_teardown(test_fields_ipv6_stop, env_teardown),
+		cmocka_unit_test_teardown(test_fields_ipv6_cut_in_chain, env_teardown),
+		cmocka_unit_test_teardown(test_fields_ipv4_fragments, env_teardown),
+		cmocka_unit_test_teardown(test_fields_ipv6_fragments, env_teardown),
+		cmocka_unit_test_teardown(test_fields_cut_by_frame, env_teardown),
+		cmocka_unit_test_teardown(test_fields_cut_by_ip_length, env_teardown),
+		cmocka_unit_test_teardown(test_fields_tcpflags, env_teardown),
+		cmocka_unit_test_teardown(test_fields_vlan, env_teardown),
+		cmocka_unit_test_teardown(test_fields_narrow, env_teardown),
+		cmocka_unit_test_teardown(test_fields_jumbo, env_teardown),
 		cmocka_unit_test_teardown(test_count_spill, env_teardown),
 		cmocka_unit_test_teardown(test_count_full_no_room, env_teardown),
 		cmocka_unit_test_teardown(test_count_bytes_full, env_teardown),
 		cmocka_unit_test_teardown(test_fuzz_frames, env_teardown),
+		cmocka_unit_test_teardown(test_fields_fuzz, env_teardown),
 		cmocka_unit_test_teardown(test_concurrent_reader, env_teardown),
 		cmocka_unit_test_teardown(test_ledger_crash_points, env_teardown),
 		cmocka_unit_test_teardown(test_shared_claims_two_cpus, env_teardown),
@@ -3271,5 +4509,7 @@ int main(void)
 		perror("bpf_unit: sched_setaffinity");
 		return 1;
 	}
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
