@@ -48,12 +48,8 @@ ALL_CFLAGS = $(call cflags,)
 ALL_LDFLAGS = $(XDPTOP_LDFLAGS) $(LDFLAGS)
 LDLIBS += -lxdp -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthread -lm
 
-# -no-stack-slot-sharing: a stack slot that held a spilled pointer is never
-# reused for a narrower value. A verifier before Linux 6.3 refuses that
-# ("attempt to corrupt spilled pointer on stack") without CAP_PERFMON,
-# which the agent does not need otherwise (Debian 12's 6.1 did).
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall $(WERROR_FLAGS) -D__BPF__ \
-	      -mllvm -no-stack-slot-sharing -I/usr/include/$(ARCH)-linux-gnu -Isrc
+	      -I/usr/include/$(ARCH)-linux-gnu -Isrc
 
 AGENT_SRCS := main.c cli.c iface.c msg.c privs.c kernel.c attach.c program.c attach_link.c \
 	      attach_netlink.c adopt.c dispatcher.c detacher.c pin.c ledger.c status.c key.c \

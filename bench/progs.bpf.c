@@ -123,30 +123,23 @@ int lru_percpu_hash(struct xdp_md *ctx)
 
 /* The floor of any table that counts a stream of distinct sources: xdptop's
  * parsing and hash (of the default key), then plain adds into the one
- * 32-byte slot at that hash,
- * in an array of as many slots as xdptop's table has in one epoch. No probe,
+ * 32-byte slot at that hash, in an array of as many slots as xdptop's
+ * table has in one epoch. No probe,
  * no claim, no key compared (it adds unrelated sources up): one cache miss
  * per frame once the array outgrows the caches, which no table avoids. */
-const volatile __u32 floor_n_slots = 1;
-
-/* A narrow slot of xdptop's table. */
-struct floor_slot {
-	__u64 tag_packets;
-	__u64 iface_bytes;
-	__u64 key[XDPTOP_NARROW_WORDS];
-};	/* set by prog_cost: floor_slots' max_entries */
+const volatile __u32 floor_n_slots = 1;	/* set by prog_cost: floor_slots' max_entries */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct floor_slot);
+	__type(value, struct xdptop_slot);
 } floor_slots SEC(".maps");
 
 static __always_inline int count_floor(struct xdp_md *ctx, __u64 len)
 {
 	struct xdptop_key key;
-	struct floor_slot *slot;
+	struct xdptop_slot *slot;
 	__u32 idx;
 
 	key.meta = parse_key(ctx, len, &key);

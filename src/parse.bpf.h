@@ -264,9 +264,8 @@ static __always_inline void ipv6_l4(struct xdp_md *ctx, const __u8 *ip, __u32 of
 
 /* ---- the key ------------------------------------------------------------- */
 
-/* Builds the key of a frame of len bytes (all its buffers) into key: its
- * address words always, the rest only where the caller zeroed it first (a
- * wide key: key_wide). Returns its meta (its family, and VLANs with key_vlan), or
+/* Builds the key of a frame of len bytes (all its buffers) into key,
+ * zeroed by the caller. Returns its meta (its family, and VLANs with key_vlan), or
  * XDPTOP_FAMILY_NONE when the frame has no IP address. */
 static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, struct xdptop_key *key)
 {
@@ -298,15 +297,10 @@ static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, struct xdp
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 4 || (pos[0] & 0x0f) < 5)
 			return XDPTOP_FAMILY_NONE;
-		/* The second words too: a narrow key is not zeroed before. */
-		if (key_fields & XDPTOP_FIELD_SRC) {
+		if (key_fields & XDPTOP_FIELD_SRC)
 			key->src[0] = *(__u32 *)(pos + IPV4_SRC_OFF) & key_mask4[0];
-			key->src[1] = 0;
-		}
-		if (key_fields & XDPTOP_FIELD_DST) {
+		if (key_fields & XDPTOP_FIELD_DST)
 			key->dst[0] = *(__u32 *)(pos + IPV4_DST_OFF) & key_mask4[0];
-			key->dst[1] = 0;
-		}
 		if (key_fields & XDPTOP_FIELDS_L4)
 			ipv4_l4(ctx, pos, off, len, key);
 		return XDPTOP_FAMILY_IPV4 | vlans;

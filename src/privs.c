@@ -137,3 +137,9 @@ bool privs_have_sys_admin(void)
 	capng_clear(CAPNG_SELECT_BOTH);
 	return capng_get_caps_process() || have(CAP_SYS_ADMIN);	/* cannot tell: try */
 }
+
+bool privs_have_perfmon(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	return capng_get_caps_process() || have(CAP_PERFMON) || have(CAP_SYS_ADMIN);
+}

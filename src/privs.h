@@ -33,4 +33,7 @@ int privs_drop_all(int (*per_interval)(void));
  * opens the programs in it by id); true when it cannot tell. */
 bool privs_have_sys_admin(void);
 
+/* Whether it has CAP_PERFMON (or CAP_SYS_ADMIN); true when it cannot tell. */
+bool privs_have_perfmon(void);
+
 #endif /* PRIVS_H */

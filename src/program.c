@@ -11,6 +11,7 @@
 #include "attach.h"
 #include "attach_ways.h"
 #include "kernel.h"
+#include "privs.h"
 #include "table.h"
 #include "xdptop.skel.h"
 
@@ -26,16 +27,28 @@ int load_error(int err)
 				"or grant CAP_BPF and CAP_NET_ADMIN (and CAP_PERFMON with "
 				"--single-buffer)\n", strerror(-err));
 		return EXIT_PRIVILEGE;
+	case EACCES:
+		if (privs_have_perfmon())
+			break;
+		/* Linux 6.1's verifier, without CAP_PERFMON, refuses a
+		 * narrower store into a stack slot that holds a register
+		 * clang spilled there ("attempt to corrupt spilled pointer"),
+		 * which the program's code does; 6.12's takes it. */
+		fprintf(stderr, "xdptop: this kernel's verifier refused xdptop's XDP program "
+				"without CAP_PERFMON (%s): grant CAP_PERFMON too (see the "
+				"README's Privileges), or rerun with -v for its log\n", strerror(-err));
+		return EXIT_PRIVILEGE;
 	case ENOMEM:
 	case E2BIG:
 		fprintf(stderr, "xdptop: not enough memory for the counting table (%s): "
 				"lower --max-sources\n", strerror(-err));
 		return EXIT_BPF;
 	default:
-		fprintf(stderr, "xdptop: the kernel rejected xdptop's XDP program (%s): rerun "
-				"with -v for the verifier's log\n", strerror(-err));
-		return EXIT_BPF;
+		break;
 	}
+	fprintf(stderr, "xdptop: the kernel rejected xdptop's XDP program (%s): rerun with -v for "
+			"the verifier's log\n", strerror(-err));
+	return EXIT_BPF;
 }
 
 /* The CPUs the maps are sized for: libbpf reads them from sysfs. */
@@ -55,9 +68,9 @@ static int possible_cpus(__u32 *n)
 
 /* A table of max_sources fits a BPF array on these CPUs, or say the most
  * that does. */
-static int check_size(__u32 max_sources, __u32 nr_cpus)
+static int check_size(__u32 max_sources, __u32 nr_cpus, __u32 fields)
 {
-	__u32 most = table_max_sources(nr_cpus);
+	__u32 most = table_max_sources(nr_cpus, fields);
 
 	if (max_sources <= most)
 		return EXIT_OK;
@@ -101,7 +114,7 @@ int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *k
 	int err;
 
 	err = possible_cpus(&nr_cpus);
-	err = err ?: check_size(max_sources, nr_cpus);
+	err = err ?: check_size(max_sources, nr_cpus, key->fields);
 	if (err)
 		return err;
 	a->size = table_size(max_sources, nr_cpus, share->nr_ifaces, key->fields);
@@ -124,8 +137,8 @@ int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *k
 	bpf_program__set_autoload(skel->progs.xdptop, single_buffer);
 	bpf_program__set_autoload(skel->progs.xdptop_frags, kernel_has_frags());
 	/* table_max_sources() keeps these under 2^32. */
-	err = bpf_map__set_max_entries(skel->maps.slots, XDPTOP_EPOCHS * table_epoch_slots(z));
-	err = err ?: bpf_map__set_value_size(skel->maps.slots, z->slot_bytes);
+	err = bpf_map__set_max_entries(skel->maps.slots,
+				       XDPTOP_EPOCHS * table_epoch_slots(z) * z->slot_elements);
 	err = err ?: bpf_map__set_max_entries(skel->maps.claims,
 					      XDPTOP_EPOCHS * table_epoch_claims(z));
 	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_stats,

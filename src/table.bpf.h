@@ -75,15 +75,14 @@ const volatile __u8 key_wide;		/* xdptop_fields_wide(key_fields): 64-byte slots 
  * that a ledger (--pin) can tell whether a flip came after its commit. */
 volatile __u32 epoch;
 
-/* Per epoch: nr_cpus regions of region_slots, then shared_slots. A slot
- * is a struct xdptop_slot cut to the table's width (the loader sets the
- * value size): sizes, not BTF types, so that the size may change. */
+/* Per epoch: nr_cpus regions of region_slots, then shared_slots; a slot
+ * is one element (narrow) or two (wide: key_wide). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, XDPTOP_EPOCHS * XDPTOP_DEFAULT_EPOCH_SLOTS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, XDPTOP_NARROW_SLOT_BYTES);
+	__type(key, __u32);
+	__type(value, struct xdptop_slot);
 } slots SEC(".maps");
 
 /* The claim logs: for each epoch and CPU, 1 + region_log_len entries, how
@@ -119,7 +118,8 @@ static __always_inline void counter_add(struct xdptop_counter *c, __u64 len)
 
 /* Where one frame is counted: its key, and the epoch and CPU it counts in. */
 struct table_frame {
-	const __u64 *words;	/* the key's words a slot holds, from the first */
+	const struct xdptop_key *key;
+	const __u64 *first;	/* the key's words in a slot's first element: its address */
 	__u64 tag;		/* the key's meta, in place in tag_packets */
 	__u64 iface;		/* iface_slot, in place in iface_bytes */
 	__u64 len;
@@ -143,31 +143,53 @@ static __always_inline void log_at(__u32 idx, __u64 n, __u32 len, __u32 offset)
 		*entry = offset;
 }
 
-/* The slot holds this key on this interface, and has room for more bytes
- * (one compare: another interface's bits make the difference huge). */
-static __always_inline int slot_has_key(const struct xdptop_slot *slot,
+/* The first element of slot number idx (from the table's first). */
+static __always_inline __u32 slot_element(__u32 idx)
+{
+	return idx << key_wide;
+}
+
+/* The second element of a wide slot whose first is elem, or NULL. */
+static __always_inline struct xdptop_slot_rest *slot_rest(__u32 elem)
+{
+	__u32 next = elem + 1;
+
+	return bpf_map_lookup_elem(&slots, &next);
+}
+
+/* The slot (its first element elem) holds this key on this interface, and
+ * has room for more bytes (one compare: another interface's bits make the
+ * difference huge). */
+static __always_inline int slot_has_key(const struct xdptop_slot *slot, __u32 elem,
 					 const struct table_frame *f)
 {
+	const struct xdptop_slot_rest *rest;
+
 	if (slot->iface_bytes - f->iface >= XDPTOP_BYTES_MAX ||
-	    slot->key[0] != f->words[0] || slot->key[1] != f->words[1])
+	    slot->key[0] != f->first[0] || slot->key[1] != f->first[1])
 		return 0;
 	if (!key_wide)
 		return 1;
-	barrier();	/* a narrow key has no more words: never read them */
-	return slot->key[2] == f->words[2] && slot->key[3] == f->words[3] &&
-	       slot->key[4] == f->words[4];
+	rest = slot_rest(elem);
+	return rest && rest->key[0] == f->key->dst[0] && rest->key[1] == f->key->dst[1] &&
+	       rest->key[2] == f->key->l4;
 }
 
 /* Writes the key into a slot being claimed. */
-static __always_inline void slot_put_key(struct xdptop_slot *slot, const struct table_frame *f)
+static __always_inline void slot_put_key(struct xdptop_slot *slot, __u32 elem,
+					 const struct table_frame *f)
 {
-	slot->key[0] = f->words[0];
-	slot->key[1] = f->words[1];
-	if (key_wide) {
-		barrier();
-		slot->key[2] = f->words[2];
-		slot->key[3] = f->words[3];
-		slot->key[4] = f->words[4];
+	struct xdptop_slot_rest *rest;
+
+	slot->key[0] = f->first[0];
+	slot->key[1] = f->first[1];
+	if (!key_wide)
+		return;
+	rest = slot_rest(elem);
+	if (rest) {
+		rest->key[0] = f->key->dst[0];
+		rest->key[1] = f->key->dst[1];
+		rest->key[2] = f->key->l4;
 	}
 }
 
@@ -193,20 +215,20 @@ static __always_inline int region_count(const struct table_frame *f)
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 offset = region + ((hash + i) & mask);
-		__u32 idx = f->epoch_base + offset;
+		__u32 elem = slot_element(f->epoch_base + offset);
 		struct xdptop_slot *slot;
 		__u64 tag_packets;
 
 		if (i >= window)
 			return 0;
-		slot = bpf_map_lookup_elem(&slots, &idx);
+		slot = bpf_map_lookup_elem(&slots, &elem);
 		if (!slot)
 			return 0;
 		tag_packets = slot->tag_packets;
 		if (!tag_packets) {
 			if (window == 1)
 				return 0;
-			slot_put_key(slot, f);
+			slot_put_key(slot, elem, f);
 			slot->iface_bytes = f->iface | f->len;
 			barrier(); /* the key before the tag that publishes it */
 			slot->tag_packets = f->tag | 1;
@@ -217,7 +239,7 @@ static __always_inline int region_count(const struct table_frame *f)
 		 * another slot of its window. */
 		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
 		    (tag_packets & XDPTOP_PACKETS_MASK) != XDPTOP_PACKETS_MASK &&
-		    slot_has_key(slot, f)) {
+		    slot_has_key(slot, elem, f)) {
 			slot->tag_packets = tag_packets + 1;
 			slot->iface_bytes += f->len;
 			return 1;
@@ -248,8 +270,8 @@ static __always_inline int shared_count(const struct table_frame *f)
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 offset = shared + ((f->hash + i) & mask);
-		__u32 idx = f->epoch_base + offset;
-		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &idx);
+		__u32 elem = slot_element(f->epoch_base + offset);
+		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &elem);
 		__u64 tag_packets;
 
 		if (!slot)
@@ -258,7 +280,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 		if (!tag_packets) {
 			if (__sync_val_compare_and_swap(&slot->tag_packets, 0, XDPTOP_SLOT_BUSY))
 				continue;	/* another CPU was first */
-			slot_put_key(slot, f);
+			slot_put_key(slot, elem, f);
 			slot->iface_bytes = f->iface | f->len;
 			/* An atomic exchange: a full barrier, the key first. */
 			__sync_lock_test_and_set(&slot->tag_packets, f->tag | 1);
@@ -267,7 +289,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 		}
 		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
 		    (tag_packets & XDPTOP_PACKETS_MASK) < XDPTOP_SHARED_PACKETS_MAX &&
-		    slot_has_key(slot, f)) {
+		    slot_has_key(slot, elem, f)) {
 			__sync_fetch_and_add(&slot->tag_packets, 1);
 			__sync_fetch_and_add(&slot->iface_bytes, f->len);
 			return 1;
@@ -277,30 +299,23 @@ static __always_inline int shared_count(const struct table_frame *f)
 }
 
 /* xdptop_key_hash(key), without the terms of the fields the key lacks
- * (they are zero). A narrow key's other words are never written: the
- * barriers keep clang from loading them before it knows they are there
- * (reading stack never written is refused without CAP_PERFMON). */
+ * (they are zero). */
 static __always_inline __u32 table_hash(const struct xdptop_key *key)
 {
 	__u64 h = key->meta;
 
-	if (key_fields & XDPTOP_FIELD_SRC) {
-		barrier();
+	if (key_fields & XDPTOP_FIELD_SRC)
 		h ^= (key->src[0] * XDPTOP_HASH_SRC0) ^ (key->src[1] * XDPTOP_HASH_SRC1);
-	}
-	if (key_fields & XDPTOP_FIELD_DST) {
-		barrier();
+	if (key_fields & XDPTOP_FIELD_DST)
 		h ^= (key->dst[0] * XDPTOP_HASH_DST0) ^ (key->dst[1] * XDPTOP_HASH_DST1);
-	}
-	if (key_fields & XDPTOP_FIELDS_L4) {
-		barrier();
+	if (key_fields & XDPTOP_FIELDS_L4)
 		h ^= key->l4 * XDPTOP_HASH_L4;
-	}
 	return xdptop_hash_mix(h);
 }
 
-/* The key's words a slot holds: a narrow slot its one address. */
-static __always_inline const __u64 *slot_words(const struct xdptop_key *key)
+/* The key's words a slot's first element holds: a narrow slot's address,
+ * a wide one's source. */
+static __always_inline const __u64 *slot_first(const struct xdptop_key *key)
 {
 	return !key_wide && (key_fields & XDPTOP_FIELD_DST) ? key->dst : key->src;
 }
@@ -311,7 +326,8 @@ static __always_inline int table_count(__u32 e, __u32 cpu, const struct xdptop_k
 				       __u64 len)
 {
 	const struct table_frame f = {
-		.words = slot_words(key),
+		.key = key,
+		.first = slot_first(key),
 		.tag = (__u64)key->meta << XDPTOP_META_SHIFT,
 		.iface = (__u64)iface_slot << XDPTOP_IFACE_SHIFT,
 		.len = len,

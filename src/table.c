@@ -34,16 +34,16 @@ struct table_size table_size(__u32 max_sources, __u32 nr_cpus, __u32 nr_ifaces, 
 		.region_log_len = region >> XDPTOP_CLAIM_LOG_SHIFT,	/* >= 1: region >= 8 */
 		.shared_log_len = shared >> XDPTOP_CLAIM_LOG_SHIFT,
 		.fields = fields,
-		.slot_bytes = xdptop_fields_slot_bytes(fields),
+		.slot_elements = xdptop_fields_slot_elements(fields),
 	};
 }
 
-__u32 table_max_sources(__u32 nr_cpus)
+__u32 table_max_sources(__u32 nr_cpus, __u32 fields)
 {
 	for (__u32 max = 1U << 30; max; max >>= 1) {
-		struct table_size z = table_size(max, nr_cpus, 1, XDPTOP_FIELD_SRC);
+		struct table_size z = table_size(max, nr_cpus, 1, fields);
 
-		if (XDPTOP_EPOCHS * table_epoch_slots(&z) <= 0xffffffffULL)
+		if (XDPTOP_EPOCHS * table_epoch_slots(&z) * z.slot_elements <= 0xffffffffULL)
 			return max;
 	}
 	return 0;
@@ -58,7 +58,8 @@ static size_t page_round(size_t len)
 
 static size_t slots_bytes(const struct table_size *z)
 {
-	return page_round(XDPTOP_EPOCHS * table_epoch_slots(z) * z->slot_bytes);
+	return page_round(XDPTOP_EPOCHS * table_epoch_slots(z) * z->slot_elements *
+			  sizeof(struct xdptop_slot));
 }
 
 static size_t claims_bytes(const struct table_size *z)
@@ -167,7 +168,11 @@ void table_slot_key(const struct table *t, const struct xdptop_slot *slot,
 
 	*key = (struct xdptop_key){ .meta = slot->tag_packets >> XDPTOP_META_SHIFT };
 	if (xdptop_fields_wide(fields)) {
-		memcpy(key, slot->key, XDPTOP_WIDE_WORDS * sizeof(__u64));
+		const struct xdptop_slot_rest *rest = (const struct xdptop_slot_rest *)&slot[1];
+
+		memcpy(key->src, slot->key, sizeof(key->src));
+		memcpy(key->dst, rest->key, sizeof(key->dst));
+		key->l4 = rest->key[2];
 	} else {
 		__u64 *addr = fields & XDPTOP_FIELD_DST ? key->dst : key->src;
 
@@ -203,7 +208,7 @@ static void drain_slot(const struct table *t, struct xdptop_slot *slot, struct t
 				 slot->iface_bytes & XDPTOP_BYTES_MASK);
 	}
 	if (!t->keep_retired)
-		memset(slot, 0, t->size.slot_bytes);
+		memset(slot, 0, t->size.slot_elements * sizeof(*slot));
 }
 
 /* How far ahead the drain fetches: slots at twice this distance, the tally
@@ -299,7 +304,7 @@ static struct part part_of(const struct table *t, const struct epoch_view *v, __
 
 static void clear_part(const struct table *t, const struct part *p)
 {
-	__u32 bytes = t->size.slot_bytes;
+	__u32 bytes = t->size.slot_elements * sizeof(struct xdptop_slot);
 
 	if (!p->log) {
 		memset(table_slot(t, p->first), 0, p->n * bytes);

@@ -17,7 +17,7 @@ struct table_size {
 	__u32 region_log_len;		/* per CPU and epoch */
 	__u32 shared_log_len;		/* per epoch */
 	__u32 fields;			/* the key's: where a slot's words go */
-	__u32 slot_bytes;		/* the key's width: xdptop_fields_slot_bytes() */
+	__u32 slot_elements;		/* the key's width: xdptop_fields_slot_elements() */
 };
 
 /* The size of a table that tracks max_sources, in all, for nr_ifaces
@@ -40,9 +40,9 @@ static inline __u64 table_epoch_claims(const struct table_size *z)
 __u64 table_map_bytes(const struct table_size *z);
 
 /* The largest --max-sources whose table a BPF array can hold on nr_cpus
- * CPUs: its slots, both epochs, must number less than 2^32 (the interfaces
- * add no slots). */
-__u32 table_max_sources(__u32 nr_cpus);
+ * CPUs for keys of these fields: its elements, both epochs, must number
+ * less than 2^32 (the interfaces add none). */
+__u32 table_max_sources(__u32 nr_cpus, __u32 fields);
 
 /* What a loaded program instance shares with its reader. */
 struct table_maps {
@@ -52,7 +52,7 @@ struct table_maps {
 };
 
 struct table {
-	void *slots;			/* mmapped: epochs x (CPUs x region + shared) */
+	struct xdptop_slot *slots;	/* mmapped: epochs x (CPUs x region + shared) x elements */
 	__u64 *claims;			/* mmapped: the claim logs (table.bpf.h) */
 	struct xdptop_cpu_stats *stats;	/* mmapped: epochs x interfaces x CPUs */
 	size_t slots_len, claims_len, stats_len;
@@ -68,7 +68,7 @@ int table_map(struct table *t, const struct table_maps *maps);
 /* Slot i of the table, counting from the first epoch's first. */
 static inline struct xdptop_slot *table_slot(const struct table *t, __u64 i)
 {
-	return (struct xdptop_slot *)((char *)t->slots + i * t->size.slot_bytes);
+	return &((struct xdptop_slot *)t->slots)[i * t->size.slot_elements];
 }
 
 /* The key a slot holds, whole. */

@@ -64,34 +64,20 @@ struct xdptop_key {
 };
 
 /* Where a key's words (src, dst, l4: all but meta) go in a slot. A key of
- * one address and nothing more (today's --key src or dst, with or without
- * prefixes and VLANs) keeps a slot of 32 bytes, two per cache line: the
- * slot holds that address alone. Any other key takes a wide slot, 64
- * bytes, which holds src, dst and l4. */
-#define XDPTOP_NARROW_WORDS 2
-#define XDPTOP_WIDE_WORDS 5
-
+ * one address and nothing more (--key src or dst, with or without prefixes
+ * and VLANs) keeps a narrow slot, 32 bytes, two per cache line, which
+ * holds that address. Any other key takes a wide slot, 64 bytes: two
+ * elements of the table's array, the second (struct xdptop_slot_rest)
+ * holding dst and l4. Two elements, not one of 64 bytes: a program never
+ * touches past a 32-byte element, not even on the paths its key never
+ * takes, which a verifier before Linux 6.17 checks too without
+ * CAP_PERFMON (Spectre v1: it simulates the branch not taken). */
 static inline int xdptop_fields_wide(__u32 fields)
 {
 	return (fields & XDPTOP_FIELDS_L4) || (fields & XDPTOP_FIELDS_ADDRESS) == XDPTOP_FIELDS_ADDRESS;
 }
 
-/* The first of a key's words a slot holds: in a narrow slot of a
- * destination key, its dst. Words count from src[0]. */
-static inline __u32 xdptop_fields_first_word(__u32 fields)
-{
-	return !xdptop_fields_wide(fields) && (fields & XDPTOP_FIELD_DST) ? 2 : 0;
-}
-
-/* Words of a key a slot holds. */
-static inline __u32 xdptop_fields_words(__u32 fields)
-{
-	return xdptop_fields_wide(fields) ? XDPTOP_WIDE_WORDS : XDPTOP_NARROW_WORDS;
-}
-
-/* One key's counters in one slot of the table (see table.bpf.h). A slot
- * is 32 bytes (a narrow one: its first two key words) or 64 (wide, all
- * five, and a word of padding): the table's width, set at load.
+/* One key's counters in one slot of the table (see table.bpf.h).
  *
  * tag_packets packs two things so that a slot is published with one
  * store: the key's meta in the high 32 bits and the packet count in the
@@ -107,15 +93,19 @@ static inline __u32 xdptop_fields_words(__u32 fields)
 struct xdptop_slot {
 	__u64 tag_packets;
 	__u64 iface_bytes;
-	__u64 key[XDPTOP_WIDE_WORDS + 1];	/* the key's words, from the first */
+	__u64 key[2];		/* the address of a narrow key; src of a wide one */
 };
 
-#define XDPTOP_NARROW_SLOT_BYTES 32
-#define XDPTOP_WIDE_SLOT_BYTES 64
+/* The second element of a wide slot. */
+struct xdptop_slot_rest {
+	__u64 key[3];		/* dst, l4 */
+	__u64 pad;
+};
 
-static inline __u32 xdptop_fields_slot_bytes(__u32 fields)
+/* The table's array elements a slot of these fields takes: 1 or 2. */
+static inline __u32 xdptop_fields_slot_elements(__u32 fields)
 {
-	return xdptop_fields_wide(fields) ? XDPTOP_WIDE_SLOT_BYTES : XDPTOP_NARROW_SLOT_BYTES;
+	return xdptop_fields_wide(fields) ? 2 : 1;
 }
 
 #define XDPTOP_META_SHIFT 32
@@ -266,7 +256,8 @@ static inline __u32 xdptop_key_hash(const struct xdptop_key *k)
 }
 
 #ifndef __BPF__
-static_assert(sizeof(struct xdptop_slot) == XDPTOP_WIDE_SLOT_BYTES, "a wide slot is a cache line");
+static_assert(sizeof(struct xdptop_slot) == 32, "a narrow slot is half a cache line");
+static_assert(sizeof(struct xdptop_slot_rest) == sizeof(struct xdptop_slot), "an element");
 static_assert(sizeof(struct xdptop_key) == 48, "a key is six words");
 static_assert(sizeof(struct xdptop_cpu_stats) == 64, "stats are one cache line");
 #endif

@@ -646,31 +646,21 @@ static void check_identity(const struct tally *t)
 }
 
 /* The tests that look into the table's slots have narrow ones (an address
- * key): they index them as arrays of the first 32 bytes of a struct
- * xdptop_slot. A wide table is read through table_slot(). */
-struct xdptop_narrow_slot {
-	__u64 tag_packets;
-	__u64 iface_bytes;
-	__u64 key[XDPTOP_NARROW_WORDS];
-};
-
-static_assert(sizeof(struct xdptop_narrow_slot) == XDPTOP_NARROW_SLOT_BYTES, "as the table's");
-static_assert(offsetof(struct xdptop_narrow_slot, key) == offsetof(struct xdptop_slot, key),
-	      "as the table's");
-
-static struct xdptop_narrow_slot *epoch_slots(const struct env *e, __u32 epoch)
+ * key): they index them as arrays of struct xdptop_slot. A wide table is
+ * read through table_slot(). */
+static struct xdptop_slot *epoch_slots(const struct env *e, __u32 epoch)
 {
-	assert_int_equal(e->t.size.slot_bytes, sizeof(struct xdptop_narrow_slot));
-	return (struct xdptop_narrow_slot *)table_slot(&e->t, epoch * table_epoch_slots(&e->t.size));
+	assert_int_equal(e->t.size.slot_elements, 1);
+	return table_slot(&e->t, epoch * table_epoch_slots(&e->t.size));
 }
 
-static struct xdptop_narrow_slot *region_of(const struct env *e, __u32 epoch, __u32 cpu)
+static struct xdptop_slot *region_of(const struct env *e, __u32 epoch, __u32 cpu)
 {
 	return &epoch_slots(e, epoch)[(size_t)cpu * e->t.size.region_slots];
 }
 
 /* The shared part of epoch: after every CPU's region. */
-static struct xdptop_narrow_slot *shared_of(const struct env *e, __u32 epoch)
+static struct xdptop_slot *shared_of(const struct env *e, __u32 epoch)
 {
 	return region_of(e, epoch, e->t.size.nr_cpus);
 }
@@ -678,7 +668,7 @@ static struct xdptop_narrow_slot *shared_of(const struct env *e, __u32 epoch)
 /* Every slot (of either width) and every CPU's stats of epoch are zero. */
 static void assert_epoch_clear(const struct env *e, __u32 epoch)
 {
-	static const struct xdptop_slot zero_slot;
+	static const struct xdptop_slot zero_slot[2];
 	static const struct xdptop_cpu_stats zero_stats;
 	const __u64 first = epoch * table_epoch_slots(&e->t.size);
 
@@ -686,7 +676,8 @@ static void assert_epoch_clear(const struct env *e, __u32 epoch)
 		assert_memory_equal(&e->t.stats[epoch * e->t.size.nr_cpus + cpu], &zero_stats,
 				    sizeof(zero_stats));
 	for (__u64 i = 0; i < table_epoch_slots(&e->t.size); i++)
-		assert_memory_equal(table_slot(&e->t, first + i), &zero_slot, e->t.size.slot_bytes);
+		assert_memory_equal(table_slot(&e->t, first + i), zero_slot,
+				    e->t.size.slot_elements * sizeof(zero_slot[0]));
 }
 
 /* The claim log (count, then offsets) of the CPU's region in epoch, and
@@ -718,7 +709,7 @@ static __u64 shared_claimed(const struct env *e, __u32 epoch)
 	return shared_log_of(e, epoch)[0];
 }
 
-static __u32 slots_used(const struct xdptop_narrow_slot *first, __u32 n)
+static __u32 slots_used(const struct xdptop_slot *first, __u32 n)
 {
 	__u32 used = 0;
 
@@ -845,7 +836,7 @@ static struct src find_far(__u32 home, __u32 region_slots)
 	}
 }
 
-static bool slot_holds(const struct xdptop_narrow_slot *slot, const struct src *s)
+static bool slot_holds(const struct xdptop_slot *slot, const struct src *s)
 {
 	__u64 key[2];
 
@@ -1289,7 +1280,7 @@ static void test_ipv4_ipv6_same_bytes(void **state)
 /* Makes slot (in the active epoch, already holding s: one frame run) hold
  * packets frames of len bytes, as if they had run: the slot and the CPU's
  * total, and the model. */
-static void preload_slot(struct env *e, const struct src *s, struct xdptop_narrow_slot *slot,
+static void preload_slot(struct env *e, const struct src *s, struct xdptop_slot *slot,
 			 __u64 packets, __u32 len)
 {
 	__u32 epoch = table_active_epoch(&e->t);
@@ -1319,18 +1310,18 @@ static void fill_shared_window(struct env *e, const struct src *s)
 {
 	const struct table_size *z = &e->t.size;
 	const __u32 n = z->shared_slots, home = shared_home(s, n), epoch = table_active_epoch(&e->t);
-	struct xdptop_narrow_slot *shared = shared_of(e, epoch);
+	struct xdptop_slot *shared = shared_of(e, epoch);
 	__u64 *log = shared_log_of(e, epoch);
 
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
-		struct xdptop_narrow_slot *slot = &shared[(home + i) & (n - 1)];
+		struct xdptop_slot *slot = &shared[(home + i) & (n - 1)];
 		struct src other = v6(0x20010db8, 0x7e000000 + i);
 		__u64 key[2];
 
 		if (slot->tag_packets)
 			continue;
 		src_key(&other, key);
-		*slot = (struct xdptop_narrow_slot){ .key = { key[0], key[1] },
+		*slot = (struct xdptop_slot){ .key = { key[0], key[1] },
 					      .tag_packets = (__u64)src_meta(&other) << XDPTOP_META_SHIFT,
 					      .iface_bytes = 0 };
 		assert_true(log[0] < z->shared_log_len);
@@ -1358,7 +1349,7 @@ static void test_collisions(void **state)
 	}
 	/* In the region, in order of arrival, from home on. */
 	for (int i = 0; i < 4; i++) {
-		const struct xdptop_narrow_slot *slot =
+		const struct xdptop_slot *slot =
 			&region_of(e, epoch, e->cpu)[(home + i) & (e->a.size.region_slots - 1)];
 
 		assert_true(slot_holds(slot, &s[i]));
@@ -1379,7 +1370,7 @@ static void test_probe_window_full(void **state)
 	enum { W = XDPTOP_PROBE_WINDOW };
 	struct env *e = env_open(state, 1024, 1024);
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->t.size.region_slots - 1;
-	struct xdptop_narrow_slot *shared = shared_of(e, epoch);
+	struct xdptop_slot *shared = shared_of(e, epoch);
 	struct src s[W + 2], far;
 	struct frame f;
 	__u32 home;
@@ -1431,7 +1422,7 @@ static void test_region_full(void **state)
 	enum { N = 20, IN_REGION = 6, FIT = 14 };
 	struct env *e = env_open(state, 4, 64);
 	const __u32 epoch = table_active_epoch(&e->t);
-	const struct xdptop_narrow_slot *region = region_of(e, epoch, e->cpu);
+	const struct xdptop_slot *region = region_of(e, epoch, e->cpu);
 	int at_home = -1, moved = -1;
 	struct src s[N];
 	struct frame f;
@@ -2339,7 +2330,7 @@ static void test_count_bytes_full(void **state)
 	struct src s = v4(IP4(198, 18, 7, 7));
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
 	const __u32 home = home_slot(&s, e->a.size.region_slots);
-	struct xdptop_narrow_slot *r = region_of(e, epoch, e->cpu);
+	struct xdptop_slot *r = region_of(e, epoch, e->cpu);
 	struct xdptop_cpu_stats *stats = &e->t.stats[epoch * e->t.size.nr_cpus + e->cpu];
 	const __u64 more = XDPTOP_BYTES_MAX - 100 - 64;
 	struct frame f;
@@ -2373,7 +2364,7 @@ static void test_count_spill(void **state)
 	static const __u16 tcis[] = { 100, 200 };
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
 	const __u32 home = home_slot(&s, e->a.size.region_slots);
-	struct xdptop_narrow_slot *r = region_of(e, epoch, e->cpu);
+	struct xdptop_slot *r = region_of(e, epoch, e->cpu);
 	struct frame f, g;
 
 	frame_tci(&f, &s, TAGS_QINQ, tcis, 2, 1500);
@@ -2417,8 +2408,8 @@ static void test_count_full_no_room(void **state)
 	enum { W = XDPTOP_PROBE_WINDOW };
 	struct env *e = env_open(state, 1024, 1024);
 	const __u32 epoch = table_active_epoch(&e->t), mask = e->a.size.region_slots - 1;
-	struct xdptop_narrow_slot *region = region_of(e, epoch, e->cpu), *shared = shared_of(e, epoch);
-	struct xdptop_narrow_slot *in_shared;
+	struct xdptop_slot *region = region_of(e, epoch, e->cpu), *shared = shared_of(e, epoch);
+	struct xdptop_slot *in_shared;
 	struct src s[W];
 	__u32 home;
 	struct frame f;
@@ -3808,7 +3799,7 @@ static void clear_cut_short(struct env *e, __u32 epoch)
 {
 	const struct table_size *z = &e->t.size;
 	const __u64 *log = region_log_of(e, epoch, e->cpu);
-	struct xdptop_narrow_slot *all = epoch_slots(e, epoch);
+	struct xdptop_slot *all = epoch_slots(e, epoch);
 
 	assert_true(log[0] >= 1 && log[0] <= z->region_log_len);
 	for (__u64 i = 0; i < (log[0] + 1) / 2; i++)
@@ -4030,7 +4021,7 @@ static void two_cpus(int cpus[2])
 		fail_msg("this test needs two CPUs, it may use %d", found);
 }
 
-static __u32 slots_busy(const struct xdptop_narrow_slot *first, __u32 n)
+static __u32 slots_busy(const struct xdptop_slot *first, __u32 n)
 {
 	__u32 busy = 0;
 
@@ -4180,7 +4171,8 @@ static void test_sizing(void **state)
 
 	(void)state;
 	for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
-		assert_true(table_max_sources(cpus[c]) >= MAX_SOURCES_LIMIT);
+		assert_true(table_max_sources(cpus[c], XDPTOP_FIELDS_ADDRESS | XDPTOP_FIELDS_L4) >=
+			    MAX_SOURCES_LIMIT);
 		for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
 			struct table_size z = table_size(maxes[m], cpus[c], 1, XDPTOP_FIELD_SRC);
 
@@ -4201,7 +4193,7 @@ static void test_sizing(void **state)
 	many = table_size(65536, 256, 1, XDPTOP_FIELD_SRC);
 	assert_int_equal(two.shared_slots, many.shared_slots);
 	assert_true(table_map_bytes(&many) - table_map_bytes(&two) <=
-		    254ULL * XDPTOP_EPOCHS * (XDPTOP_REGION_MAX_SLOTS * sizeof(struct xdptop_narrow_slot) +
+		    254ULL * XDPTOP_EPOCHS * (XDPTOP_REGION_MAX_SLOTS * sizeof(struct xdptop_slot) +
 					      XDPTOP_REGION_MAX_SLOTS / 8 * sizeof(__u64) +
 					      sizeof(struct xdptop_cpu_stats)) + 2 * 4096);
 	assert_int_equal(tally_init(&t, 65536), 0);
@@ -4313,7 +4305,7 @@ static void test_two_interfaces_share(void **state)
 	struct shared_env *s = shared_open(state, 8);
 	struct src a = v4(IP4(198, 18, 1, 1)), b = v6(0x20010db8, 0x77), n[6];
 	const __u32 epoch = table_active_epoch(&s->t);
-	const struct xdptop_narrow_slot *r;
+	const struct xdptop_slot *r;
 	__u32 on[2] = {};
 
 	shared_send(s, 0, &a, 100, 3);
@@ -4321,7 +4313,7 @@ static void test_two_interfaces_share(void **state)
 	shared_send(s, 1, &b, 300, 1);
 	shared_send(s, 0, NULL, 60, 1);
 	/* a twice in this CPU's region: once per interface. */
-	r = (struct xdptop_narrow_slot *)table_slot(&s->t, epoch * table_epoch_slots(&s->t.size) +
+	r = (struct xdptop_slot *)table_slot(&s->t, epoch * table_epoch_slots(&s->t.size) +
 			(size_t)sched_getcpu() * s->t.size.region_slots);
 	for (__u32 i = 0; i < s->t.size.region_slots; i++)
 		if (r[i].tag_packets)

@@ -47,8 +47,7 @@ def test_object_sections(bpffs_dir):
     kernel once loaded: exactly the two programs, xdptop in section xdp and
     xdptop_frags in xdp.frags (libbpf loads that one multi-buffer), global
     functions with BTF; the GPL-compatible license; the three maps, each an
-    array of BPF_F_MMAPABLE with u32 keys and its value type (the slots by
-    their sizes: the loader widens a slot for a wide key); the .bss and
+    array of BPF_F_MMAPABLE with u32 keys and its value type; the .bss and
     .rodata variables the agent sets."""
     import json
     obj = BUILD / "xdptop.bpf.o"
@@ -106,22 +105,18 @@ def test_object_sections(bpffs_dir):
 
     BPF_MAP_TYPE_ARRAY, BPF_F_MMAPABLE = 2, 1 << 10
     maps = {name: map_def(var) for name, var in datasec(".maps").items()}
-    values = {"slots": None, "claims": "unsigned long long", "cpu_stats": "xdptop_cpu_stats"}
+    values = {"slots": "xdptop_slot", "claims": "unsigned long long",
+              "cpu_stats": "xdptop_cpu_stats"}
     assert set(maps) == set(values), maps
-    sized = {"type", "map_flags", "max_entries", "key_size", "value_size"}
     for name, d in maps.items():
-        assert set(d) == (sized if name == "slots" else
-                          {"type", "map_flags", "max_entries", "key", "value"}), (name, d)
+        assert set(d) == {"type", "map_flags", "max_entries", "key", "value"}, (name, d)
         assert d["type"] == BPF_MAP_TYPE_ARRAY, (name, d)
         assert d["map_flags"] == BPF_F_MMAPABLE, (name, d)
         assert d["max_entries"] > 0, (name, d)
-        if name == "slots":
-            assert (d["key_size"], d["value_size"]) == (4, 32), d   # a narrow slot
-            d["value"] = (None, d["value_size"])
-        else:
-            assert d["key"] == ("unsigned int", 4), (name, d)
-            assert d["value"][0] == values[name], (name, d)
+        assert d["key"] == ("unsigned int", 4), (name, d)
+        assert d["value"][0] == values[name], (name, d)
     assert maps["claims"]["value"] == ("unsigned long long", 8)
+    assert maps["slots"]["value"] == ("xdptop_slot", 32)     # a wide slot takes two
     assert set(datasec(".bss")) == {"epoch"}
     assert {"key_mask4", "key_mask6", "key_fields", "key_wide", "key_vlan", "nr_cpus", "nr_ifaces",
             "iface_slot", "region_slots", "shared_slots", "region_log_len",

@@ -43,11 +43,7 @@ MUTANTS = [
     ("fragment_header_16_bytes", "p->off += 8;", "p->off += 16;",
      [FUZZ, "test_fields_ipv6_chains", "test_fields_ipv6_fragments"]),
     # The walk reads a header's first 2 bytes only when both are inside.
-    ("ext_header_read_with_1_byte",
-     "p->off + 2 > p->end)\n\t\t\treturn;\n\t\thave = min_u32(p->end - p->off, sizeof(ext));\n"
-     "\t\tbarrier_var(have);\n\t\tif (have < 2 ||",
-     "p->off + 1 > p->end)\n\t\t\treturn;\n\t\thave = min_u32(p->end - p->off, sizeof(ext));\n"
-     "\t\tbarrier_var(have);\n\t\tif (have < 1 ||",
+    ("ext_header_read_with_1_byte", "p->off + 2 > p->end)", "p->off + 1 > p->end)",
      [FUZZ, "test_fields_ipv6_cut_in_chain"]),
     # Fragments.
     ("ipv6_m_flag_is_later", "& 0xfff8)", "& 0xfff9)",
@@ -62,8 +58,10 @@ MUTANTS = [
      [FUZZ, "test_fields_ipv4_fragments"]),
     ("ipv4_offset_high_bit_missed", "& 0x1fff) != 0", "& 0x0fff) != 0",
      [FUZZ, "test_fields_ipv4_fragments"]),
-    ("later_fragment_read", "if (!p->later && p->off < p->end)", "if (p->off < p->end)",
-     [FUZZ, "test_fields_ipv4_fragments", "test_fields_ipv6_fragments"]),
+    ("later_fragment_read_in_place", "if (p->later || p->off >= p->end)\n\t\treturn 1;",
+     "if (p->off >= p->end)\n\t\treturn 1;", [FUZZ, "test_fields_ipv4_fragments"]),
+    ("later_fragment_loaded", "if (p->later || p->off >= p->end)\n\t\treturn;",
+     "if (p->off >= p->end)\n\t\treturn;", [FUZZ, "test_fields_ipv6_fragments"]),
     # Which protocols have which fields.
     ("udplite_no_ports", "proto == IPPROTO_UDP_ || proto == IPPROTO_UDPLITE_ ||",
      "proto == IPPROTO_UDP_ ||", [FUZZ, "test_fields_ports"]),
@@ -75,23 +73,24 @@ MUTANTS = [
      [FUZZ, "test_fields_icmp", "test_fields_cut_by_frame"]),
     ("icmpv6_no_type", " || p->proto == IPPROTO_ICMPV6_", "",
      [FUZZ, "test_fields_icmp", "test_fields_cut_by_frame"]),
-    ("icmp_dport_from_checksum", "key->dport = bpf_ntohs(*(__u16 *)&l4[0]);",
-     "key->dport = bpf_ntohs(*(__u16 *)&l4[2]);", [FUZZ, "test_fields_icmp"]),
-    ("tcpflags_byte_12", "key->tcpflags = l4[13];", "key->tcpflags = l4[12];",
+    ("icmp_dport_from_checksum", "key->dport = first;", "key->dport = second;",
+     [FUZZ, "test_fields_icmp"]),
+    ("tcpflags_byte_12_in_place", "b->flags = at[13];", "b->flags = at[12];",
      [FUZZ, "test_fields_tcpflags", "test_fields_ports"]),
-    ("tcpflags_of_any_protocol", "p->proto == IPPROTO_TCP_ && have >= L4_BYTES",
-     "have >= L4_BYTES", [FUZZ, "test_fields_ports"]),
+    ("tcpflags_byte_12_loaded", "b->flags = buf[13];", "b->flags = buf[12];", [FUZZ]),
+    ("tcpflags_of_any_protocol", "p->proto == IPPROTO_TCP_ && b->have >= L4_BYTES",
+     "b->have >= L4_BYTES", [FUZZ, "test_fields_ports"]),
     ("tcpflags_never_there", "#define L4_BYTES 14", "#define L4_BYTES 13",
      [FUZZ, "test_fields_tcpflags"]),
     # Each field needs its bytes inside the limit.
-    ("sport_with_1_byte", "(key_fields & XDPTOP_FIELD_SPORT) && have >= 2",
-     "(key_fields & XDPTOP_FIELD_SPORT) && have >= 1",
+    ("sport_with_1_byte", "(key_fields & XDPTOP_FIELD_SPORT) && b->have >= 2",
+     "(key_fields & XDPTOP_FIELD_SPORT) && b->have >= 1",
      [FUZZ, "test_fields_cut_by_frame", "test_fields_cut_by_ip_length"]),
-    ("dport_with_3_bytes", "(key_fields & XDPTOP_FIELD_DPORT) && have >= 4",
-     "(key_fields & XDPTOP_FIELD_DPORT) && have >= 3",
+    ("dport_with_3_bytes", "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 4",
+     "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 3",
      [FUZZ, "test_fields_cut_by_frame", "test_fields_cut_by_ip_length"]),
-    ("icmp_type_with_1_byte", "(key_fields & XDPTOP_FIELD_DPORT) && have >= 2",
-     "(key_fields & XDPTOP_FIELD_DPORT) && have >= 1",
+    ("icmp_type_with_1_byte", "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 2",
+     "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 1",
      [FUZZ, "test_fields_cut_by_frame", "test_fields_cut_by_ip_length"]),
     # The limit.
     ("ipv4_length_ignored", ".end = min_u32(len, off + bpf_ntohs(*(__u16 *)(ip + 2))),",
@@ -103,6 +102,8 @@ MUTANTS = [
      [FUZZ, "test_fields_cut_by_ip_length"]),
     ("ipv4_length_from_untagged_start", "min_u32(len, off + bpf_ntohs",
      "min_u32(len, ETH_HLEN_ + bpf_ntohs", [FUZZ, "test_fields_vlan"]),
+    ("in_place_ip_length_ignored", "b->have = min_u32(p->end - p->off, L4_BYTES);",
+     "b->have = L4_BYTES;", [FUZZ, "test_fields_cut_by_ip_length"]),
     # Where the L4 header is.
     ("ihl_ignored", ".off = off + (ip[0] & 0x0f) * 4,", ".off = off + IPV4_MIN_HLEN,",
      [FUZZ, "test_fields_ipv4_options"]),
@@ -111,7 +112,7 @@ MUTANTS = [
     # A key holds the fields it names, no others.
     ("proto_in_every_l4_key", "if (key_fields & XDPTOP_FIELD_PROTO)",
      "if (key_fields & XDPTOP_FIELDS_L4)", ["test_fields_narrow"]),
-    ("sport_in_every_key", "(key_fields & XDPTOP_FIELD_SPORT) && have >= 2", "have >= 2",
+    ("sport_in_every_key", "(key_fields & XDPTOP_FIELD_SPORT) && b->have >= 2", "b->have >= 2",
      ["test_fields_narrow"]),
 ]
 

@@ -182,8 +182,8 @@ def wait_counting(agent, timeout=20):
 def bounding_set_option():
     """setpriv's form of the unit's CapabilityBoundingSet=, and its mask."""
     caps = unit_setting("CapabilityBoundingSet").split()
-    assert caps == ["CAP_BPF", "CAP_NET_ADMIN"], caps
-    numbers = {"CAP_BPF": 39, "CAP_NET_ADMIN": 12}
+    assert caps == ["CAP_BPF", "CAP_NET_ADMIN", "CAP_PERFMON"], caps
+    numbers = {"CAP_BPF": 39, "CAP_NET_ADMIN": 12, "CAP_PERFMON": 38}
     mask = sum(1 << numbers[c] for c in caps)
     return "--bounding-set=-all," + ",".join("+" + c[4:].lower() for c in caps), f"{mask:016x}"
 
@@ -684,7 +684,7 @@ def test_unit_runs_under_systemd(deb, clean_root, bpffs):  # noqa: F811
         boot = subprocess.run(
             ["sh", "-c", join + '; exec "$@"', "sh", "systemd-nspawn", "-q", "-D", str(root),
              "--boot", "--private-network", "--register=no", "--keep-unit",
-             "--capability=CAP_BPF", "--system-call-filter=bpf",
+             "--capability=CAP_BPF,CAP_PERFMON", "--system-call-filter=bpf",
              f"--bind={bpffs}:/sys/fs/bpf", "--console=read-only"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
     finally:
