@@ -42,7 +42,7 @@ struct {
 SEC("xdp")
 int go_lru(struct xdp_md *ctx)
 {
-	struct xdptop_key key;
+	struct xdptop_key key = {};
 	__u32 ip, *count;
 
 	if (parse_key(ctx, ctx->data_end - ctx->data, &key) != XDPTOP_FAMILY_IPV4)
@@ -88,7 +88,7 @@ struct {
 static __always_inline int count_in(void *map, struct xdp_md *ctx)
 {
 	struct hash_key key = {};
-	struct xdptop_key src;
+	struct xdptop_key src = {};
 	struct hash_value *v;
 	__u32 len = ctx->data_end - ctx->data;
 
@@ -138,7 +138,7 @@ struct {
 
 static __always_inline int count_floor(struct xdp_md *ctx, __u64 len)
 {
-	struct xdptop_key key;
+	struct xdptop_key key = {};
 	struct xdptop_slot *slot;
 	__u32 idx;
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
@@ -86,18 +87,33 @@ int key_parse_fields(const char *list, __u32 *fields, char *bad, size_t bad_len)
 	return 0;
 }
 
-const char *key_format_fields(__u32 fields, char *buf, size_t len)
+const char *key_format_fields(__u32 fields, char buf[KEY_FIELDS_TEXT_LEN])
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
 	for (int i = 0; i < KEY_FIELDS; i++) {
-		if (!(fields & key_fields_in_order[i]))
-			continue;
-		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
-			      key_field_name(key_fields_in_order[i]));
+		if (fields & key_fields_in_order[i])
+			n += snprintf(buf + n, KEY_FIELDS_TEXT_LEN - n, "%s%s", n ? "," : "",
+				      key_field_name(key_fields_in_order[i]));
 	}
 	return buf;
+}
+
+int key_shown(const struct key_spec *spec, int shown[KEY_SHOWN_MAX])
+{
+	int n = 0;
+
+	if (key_is_address(spec)) {
+		shown[n++] = spec->fields;
+		return n;
+	}
+	if (!(spec->fields & XDPTOP_FIELDS_ADDRESS))
+		shown[n++] = KEY_SHOWN_FAMILY;
+	for (int i = 0; i < KEY_FIELDS; i++)
+		if (spec->fields & key_fields_in_order[i])
+			shown[n++] = key_fields_in_order[i];
+	return n;
 }
 
 const char *key_format_address(const struct key_spec *spec, int family, const __u64 addr[2],
@@ -177,27 +193,35 @@ const char *key_format_field(const struct key_spec *spec, const struct xdptop_ke
 	return buf;
 }
 
+/* Two named addresses, four named numbers or words, a VLAN pair: the text
+ * never reaches the end of its buffer, so the lengths added up stay in it. */
+static_assert(KEY_TEXT_LEN > 2 * (sizeof(" src ") + KEY_ADDRESS_LEN) + 4 * sizeof(" tcpflags 65535/255") +
+	      sizeof(" vlan ") + KEY_VLANS_LEN, "key_format_text() fits");
+static_assert(KEY_FIELDS_TEXT_LEN >= sizeof("src,dst,proto,sport,dport,tcpflags"),
+	      "key_format_fields() fits");
+
 const char *key_format_text(const struct key_spec *spec, const struct xdptop_key *k,
 			    char buf[KEY_TEXT_LEN])
 {
 	char field[KEY_FIELD_LEN], vlans[KEY_VLANS_LEN];
-	size_t n = 0;
+	int shown[KEY_SHOWN_MAX], n = key_shown(spec, shown);
+	size_t len = 0;
 
-	buf[0] = '\0';
-	if (key_is_address(spec))
-		n = snprintf(buf, KEY_TEXT_LEN, "%s", key_format_address(spec, key_family(k),
-									 key_address(spec, k), field));
-	else if (!(spec->fields & XDPTOP_FIELDS_ADDRESS))
-		n = snprintf(buf, KEY_TEXT_LEN, "ipv%d", key_family(k));
-	for (int i = 0; !key_is_address(spec) && i < KEY_FIELDS; i++) {
-		enum xdptop_field f = key_fields_in_order[i];
+	for (int i = 0; i < n; i++) {
+		const char *sep = i ? " " : "";
 
-		if (spec->fields & f)
-			n += snprintf(buf + n, KEY_TEXT_LEN - n, "%s%s %s", n ? " " : "",
-				      key_field_name(f), key_format_field(spec, k, f, field));
+		if (key_is_address(spec))
+			len += snprintf(buf + len, KEY_TEXT_LEN - len, "%s",
+					key_format_field(spec, k, shown[i], field));
+		else if (shown[i] == KEY_SHOWN_FAMILY)
+			len += snprintf(buf + len, KEY_TEXT_LEN - len, "ipv%d", key_family(k));
+		else
+			len += snprintf(buf + len, KEY_TEXT_LEN - len, "%s%s %s", sep,
+					key_field_name(shown[i]),
+					key_format_field(spec, k, shown[i], field));
 	}
 	if (spec->vlan && *key_format_vlans(k->meta, vlans))
-		snprintf(buf + n, KEY_TEXT_LEN - n, " vlan %s", vlans);
+		snprintf(buf + len, KEY_TEXT_LEN - len, " vlan %s", vlans);
 	return buf;
 }
 

@@ -34,8 +34,18 @@ const char *key_field_name(enum xdptop_field field);
  * first it repeats. */
 int key_parse_fields(const char *list, __u32 *fields, char *bad, size_t bad_len);
 
+/* Longest text of key_format_fields(): every field. */
+#define KEY_FIELDS_TEXT_LEN 40
+
 /* "src,proto,dport": the fields in order. */
-const char *key_format_fields(__u32 fields, char *buf, size_t len);
+const char *key_format_fields(__u32 fields, char buf[KEY_FIELDS_TEXT_LEN]);
+
+/* What every output shows of a key, in order: an address key its address
+ * (its one field), any other its family when it has no address
+ * (KEY_SHOWN_FAMILY), then each of its fields. Returns how many. */
+#define KEY_SHOWN_FAMILY 0
+#define KEY_SHOWN_MAX (1 + KEY_FIELDS)
+int key_shown(const struct key_spec *spec, int shown[KEY_SHOWN_MAX]);
 
 /* A key of one address (src or dst) and nothing more: its outputs name it
  * "address", as before fields came. */
@@ -91,7 +101,7 @@ const char *key_format_field(const struct key_spec *spec, const struct xdptop_ke
 			     enum xdptop_field field, char buf[KEY_FIELD_LEN]);
 
 /* Longest text of key_format_text(): every field named, an address each. */
-#define KEY_TEXT_LEN 192
+#define KEY_TEXT_LEN 256
 
 /* The key as a log line names it: an address key as its address
  * ("198.18.7.0/24"), any other as its fields, each named

@@ -154,10 +154,10 @@ int ledger_set_slot(const struct ledger_set *set, int ifindex)
 
 void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
 {
-	char fields[64];
+	char fields[KEY_FIELDS_TEXT_LEN];
 
 	snprintf(buf, len, "--key %s --prefix4 %u --prefix6 %u%s --max-sources %u%s",
-		 key_format_fields(id->key_fields, fields, sizeof(fields)), id->prefix4, id->prefix6,
+		 key_format_fields(id->key_fields, fields), id->prefix4, id->prefix6,
 		 id->vlan ? " --vlan" : "", id->max_sources,
 		 id->single_buffer ? " --single-buffer" : "");
 }

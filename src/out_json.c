@@ -76,30 +76,23 @@ static void key_to_json(struct printbuf *pb, const struct key_spec *spec,
 			const struct xdptop_key *k)
 {
 	char text[KEY_FIELD_LEN];
-	const char *sep = "";
+	int shown[KEY_SHOWN_MAX], n = key_shown(spec, shown);
 
-	if (key_is_address(spec)) {
-		printbuf_strappend(pb, "\"address\":\"");
-		append_str(pb, key_format_address(spec, key_family(k), key_address(spec, k), text));
-		printbuf_strappend(pb, "\"");
-		sep = ",";
-	} else if (!(spec->fields & XDPTOP_FIELDS_ADDRESS)) {
-		sprintbuf(pb, "\"family\":%d", key_family(k));
-		sep = ",";
-	}
-	for (int i = 0; !key_is_address(spec) && i < KEY_FIELDS; i++) {
-		enum xdptop_field f = key_fields_in_order[i];
+	for (int i = 0; i < n; i++) {
+		const char *name = key_is_address(spec) ? "address" :
+				   shown[i] == KEY_SHOWN_FAMILY ? "family" : key_field_name(shown[i]);
 
-		if (!(spec->fields & f))
-			continue;
-		sprintbuf(pb, "%s\"%s\":", sep, key_field_name(f));
-		sep = ",";
-		if (f & XDPTOP_FIELDS_ADDRESS) {
-			printbuf_strappend(pb, "\"");
-			append_str(pb, key_format_field(spec, k, f, text));
-			printbuf_strappend(pb, "\"");
+		append_str(pb, i ? ",\"" : "\"");
+		append_str(pb, name);
+		append_str(pb, "\":");
+		if (shown[i] == KEY_SHOWN_FAMILY) {
+			append_uint(pb, key_family(k));
+		} else if (shown[i] & XDPTOP_FIELDS_ADDRESS) {
+			append_str(pb, "\"");
+			append_str(pb, key_format_field(spec, k, shown[i], text));
+			append_str(pb, "\"");
 		} else {
-			append_uint(pb, key_field_number(k, f));
+			append_uint(pb, key_field_number(k, shown[i]));
 		}
 	}
 	if (spec->vlan)

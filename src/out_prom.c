@@ -184,23 +184,18 @@ static void key_labels(struct prom_sink *p, const struct prom_iface *f,
 {
 	const struct key_spec *spec = p->key;
 	char text[KEY_FIELD_LEN], vlans[KEY_VLANS_LEN];
+	int shown[KEY_SHOWN_MAX], n = key_shown(spec, shown);
 
 	put_label(&p->out, "interface", f->info->name);
-	if (key_is_address(spec)) {
+	for (int i = 0; i < n; i++) {
 		put(&p->out, ",");
-		put_label(&p->out, "address", key_format_address(spec, key_family(&m->key),
-								 key_address(spec, &m->key), text));
-	} else if (!(spec->fields & XDPTOP_FIELDS_ADDRESS)) {
-		put(&p->out, key_family(&m->key) == 4 ? ",family=\"ipv4\"" : ",family=\"ipv6\"");
-	}
-	for (int i = 0; !key_is_address(spec) && i < KEY_FIELDS; i++) {
-		enum xdptop_field field = key_fields_in_order[i];
-
-		if (!(spec->fields & field))
-			continue;
-		put(&p->out, ",");
-		put_label(&p->out, key_field_name(field),
-			  key_format_field(spec, &m->key, field, text));
+		if (key_is_address(spec))
+			put_label(&p->out, "address", key_format_field(spec, &m->key, shown[i], text));
+		else if (shown[i] == KEY_SHOWN_FAMILY)
+			put_label(&p->out, "family", key_family(&m->key) == 4 ? "ipv4" : "ipv6");
+		else
+			put_label(&p->out, key_field_name(shown[i]),
+				  key_format_field(spec, &m->key, shown[i], text));
 	}
 	if (spec->vlan) {
 		put(&p->out, ",");
@@ -322,12 +317,12 @@ static void last_report(struct prom_sink *p)
 
 static void build_info(struct prom_sink *p)
 {
-	char prefix[8], fields[64];
+	char prefix[8], fields[KEY_FIELDS_TEXT_LEN];
 
 	family(&p->out, "xdptop_build_info", "gauge",
 	       "xdptop's version and what it counts under (the key).");
 	put(&p->out, "xdptop_build_info{version=\"%s\",key=\"%s\",", XDPTOP_VERSION,
-	    key_format_fields(p->key->fields, fields, sizeof(fields)));
+	    key_format_fields(p->key->fields, fields));
 	snprintf(prefix, sizeof(prefix), "%u", p->key->prefix4);
 	put_label(&p->out, "prefix4", prefix);
 	snprintf(prefix, sizeof(prefix), "%u", p->key->prefix6);

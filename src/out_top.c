@@ -24,8 +24,9 @@
  * space pauses the display (counting goes on), up/down (k/j) select a row,
  * which then follows its key wherever the ranking puts it, Esc unselects,
  * K says how to count by another key (the program's key is set when it
- * loads, and the agent keeps no privilege to load another), q quits. Messages (an interface lost) show in the bottom line. On exit,
- * the last screen stays on the terminal as text.
+ * loads, and the agent keeps no privilege to load another), q quits.
+ * Messages (an interface lost) show in the bottom line. On exit, the last
+ * screen stays on the terminal as text.
  *
  * What is on screen is a frame: copies of a round's reports and of its
  * ranked rows, so that a paused display outlives the tallies it was taken
@@ -138,19 +139,14 @@ static const enum column drop_order[N_COLUMNS] = {
 	COL_AVG_BPS, COL_AVG_PPS, COL_BYTES, COL_PACKETS, COL_SHARE, COL_BPS, COL_PPS,
 };
 
-/* The key's columns: an address key's address, or the family (when the
- * key has no address) and each field. */
-#define KEY_COLUMNS (1 + KEY_FIELDS)
-#define FAMILY_COLUMN 0		/* in place of a field */
-
 /* Where a frame's columns go on the current screen. */
 struct layout {
 	int iface_width;	/* 0: one interface, no IFACE column */
-	int n_key_columns;
+	int n_key_columns;	/* what the key shows: key_shown() */
 	struct {
-		int field;	/* enum xdptop_field, or FAMILY_COLUMN */
+		int field;	/* enum xdptop_field, or KEY_SHOWN_FAMILY */
 		int width;
-	} key_column[KEY_COLUMNS];
+	} key_column[KEY_SHOWN_MAX];
 	bool vlan;
 	bool shown[N_COLUMNS];
 	int x[N_COLUMNS];	/* where each shown one starts */
@@ -280,17 +276,16 @@ static void flow_fields(struct flow *f, attr_t attr, char fields[][FIELD_LEN], i
 static void describe_key(const struct key_spec *k, char *buf, size_t len)
 {
 	const char *what = k->fields == XDPTOP_FIELD_DST ? "destination" : "source";
-	char fields[64];
+	bool cut = (k->fields & XDPTOP_FIELDS_ADDRESS) && (k->prefix4 != 32 || k->prefix6 != 128);
+	char fields[KEY_FIELDS_TEXT_LEN];
 	int n;
 
 	if (!key_is_address(k))
-		n = snprintf(buf, len, "%s%s", key_format_fields(k->fields, fields, sizeof(fields)),
-			     k->prefix4 == 32 && k->prefix6 == 128 ? "" : ",");
-	else if (k->prefix4 == 32 && k->prefix6 == 128)
-		n = snprintf(buf, len, "%s address", what);
+		n = snprintf(buf, len, "%s%s", key_format_fields(k->fields, fields),
+			     cut ? " by prefix" : "");
 	else
-		n = snprintf(buf, len, "%s prefix", what);
-	if (n > 0 && (size_t)n < len && (k->prefix4 != 32 || k->prefix6 != 128))
+		n = snprintf(buf, len, "%s %s", what, cut ? "prefix" : "address");
+	if (cut && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n, " /%u (IPv4) /%u (IPv6)", k->prefix4, k->prefix6);
 	if (k->vlan && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " and VLAN");
@@ -511,13 +506,22 @@ static void fit_columns(struct layout *l, int key_width, enum sort_key sort)
 			l->shown[drop_order[i]] = false;
 }
 
+/* k, or before any report the default key, whose columns the view shows. */
+static const struct key_spec *key_or_default(const struct key_spec *k)
+{
+	static const struct key_spec default_key = KEY_SPEC_DEFAULT;
+
+	return k ? k : &default_key;
+}
+
 static const char *key_column_title(const struct key_spec *k, int field)
 {
+	k = key_or_default(k);
 	switch (field) {
-	case FAMILY_COLUMN:
+	case KEY_SHOWN_FAMILY:
 		return "IP";
 	case XDPTOP_FIELD_SRC:
-		return k && !key_is_address(k) ? "SRC" : "SOURCE";
+		return key_is_address(k) ? "SOURCE" : "SRC";
 	case XDPTOP_FIELD_DST:
 		return key_is_address(k) ? "DESTINATION" : "DST";
 	case XDPTOP_FIELD_PROTO:
@@ -534,25 +538,22 @@ static const char *key_column_title(const struct key_spec *k, int field)
 static const char *key_column_text(const struct key_spec *k, const struct xdptop_key *key,
 				   int field, char buf[KEY_FIELD_LEN])
 {
-	if (field == FAMILY_COLUMN)
+	if (field == KEY_SHOWN_FAMILY)
 		return key_family(key) == 4 ? "ipv4" : "ipv6";
 	return key_format_field(k, key, field, buf);
 }
 
-/* The key's columns of a key spec, each as wide as its title. */
+/* The key's columns, each as wide as its title. */
 static void key_columns(struct layout *l, const struct key_spec *k)
 {
-	if (!k || key_is_address(k)) {
-		l->key_column[l->n_key_columns++].field = k ? (int)k->fields : XDPTOP_FIELD_SRC;
-	} else {
-		if (!(k->fields & XDPTOP_FIELDS_ADDRESS))
-			l->key_column[l->n_key_columns++].field = FAMILY_COLUMN;
-		for (int i = 0; i < KEY_FIELDS; i++)
-			if (k->fields & key_fields_in_order[i])
-				l->key_column[l->n_key_columns++].field = key_fields_in_order[i];
+	int shown[KEY_SHOWN_MAX];
+
+	k = key_or_default(k);
+	l->n_key_columns = key_shown(k, shown);
+	for (int i = 0; i < l->n_key_columns; i++) {
+		l->key_column[i].field = shown[i];
+		l->key_column[i].width = (int)strlen(key_column_title(k, shown[i]));
 	}
-	for (int i = 0; i < l->n_key_columns; i++)
-		l->key_column[i].width = (int)strlen(key_column_title(k, l->key_column[i].field));
 }
 
 static struct layout layout_of(const struct top_sink *s)
@@ -608,7 +609,7 @@ static int append(char line[LINE_MAX_CHARS], int n, const char *fmt, ...)
 /* The key's columns, then the numbers' (right-aligned), as the layout
  * places them. */
 static int format_row(char line[LINE_MAX_CHARS], const struct layout *l, const char *iface,
-		      const char *const key[KEY_COLUMNS], const char *vlan,
+		      const char *const key[KEY_SHOWN_MAX], const char *vlan,
 		      const char *const num[N_COLUMNS])
 {
 	int n = 0;
@@ -631,7 +632,7 @@ static void draw_column_titles(const struct top_sink *s, const struct layout *l,
 	const char *titles[N_COLUMNS];
 	char line[LINE_MAX_CHARS];
 
-	const char *key_titles[KEY_COLUMNS];
+	const char *key_titles[KEY_SHOWN_MAX];
 
 	for (int c = 0; c < N_COLUMNS; c++)
 		titles[c] = column_defs[c].title;
@@ -660,8 +661,8 @@ static void draw_bar(int y, int x, double pct, attr_t attr)
 static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 		     const struct view_row *v, double whole)
 {
-	char keys[KEY_COLUMNS][KEY_FIELD_LEN], vlans[KEY_VLANS_LEN], num[N_COLUMNS][UNIT_LEN];
-	const char *key_texts[KEY_COLUMNS];
+	char keys[KEY_SHOWN_MAX][KEY_FIELD_LEN], vlans[KEY_VLANS_LEN], num[N_COLUMNS][UNIT_LEN];
+	const char *key_texts[KEY_SHOWN_MAX];
 	char line[LINE_MAX_CHARS];
 	const char *texts[N_COLUMNS];
 	attr_t attr = row_is_selected(v, &s->sel) ? A_REVERSE : A_NORMAL;
@@ -763,7 +764,6 @@ static void select_move(struct top_sink *s, int delta)
 /* Applies a key; false when it means nothing here. */
 static bool apply_key(struct top_sink *s, int key)
 {
-	s->key_hint = key == 'K';
 	switch (key) {
 	case 's':
 		s->sort = (s->sort + 1) % SORT_KEYS;
@@ -792,11 +792,12 @@ static bool apply_key(struct top_sink *s, int key)
 	case KEY_ESC:
 		s->sel.on = false;
 		break;
-	case 'K':	/* key_hint, above */
+	case 'K':	/* below */
 		break;
 	default:
 		return false;
 	}
+	s->key_hint = key == 'K';	/* until the next key it knows */
 	return true;
 }
 

@@ -7,7 +7,7 @@
  * 0x8100 or 0x88A8; then 0x0800 with at least 20 bytes left, version 4 and
  * IHL >= 5 is IPv4; 0x86DD with at least 40 bytes left and version 6 is IPv6;
  * anything else is "other". Only the outermost IP header counts. The rules
- * of the protocol, ports and TCP flags are l4_parse()'s.
+ * of the protocol, ports and TCP flags are below.
  *
  * What the key is, is set by the loader in rodata (src/key.c): the verifier
  * sees constants, so the branches not taken cost nothing; a prefix is two
@@ -64,7 +64,8 @@ static __always_inline void ipv6_address(__u64 addr[2], const __u8 *at)
 
 /* ---- protocol, ports and TCP flags ---------------------------------------
  *
- * The rules (README, "Keys"; tests/fieldmodel.py models them apart):
+ * The rules (README, "What is counted"; tests/fieldmodel.py models them
+ * apart):
  * - proto: IPv4's protocol; IPv6's upper layer, past up to
  *   IPV6_EXT_MAX hop-by-hop, routing, fragment and destination options
  *   headers (past the bound, or at another header, the last Next Header
@@ -177,6 +178,11 @@ static __always_inline int l4_in_place(const struct l4_place *p, const __u8 *at,
 		return 1;
 	if (at + 4 > (const __u8 *)data_end)
 		return 0;
+	/* Written before it knows: l4_load() writes all of b over, and it
+	 * cannot fail where the header is within the frame. So written, the
+	 * program passes the verifier without CAP_PERFMON; written after, a
+	 * narrower store falls into a slot of a spilled register, which it
+	 * refuses ("attempt to corrupt spilled pointer on stack"). */
 	b->have = min_u32(p->end - p->off, L4_BYTES);
 	b->first4 = *(__u32 *)at;
 	if (b->have == L4_BYTES) {

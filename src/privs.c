@@ -132,14 +132,20 @@ int privs_drop_all(int (*per_interval)(void))
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? say_no_drop(errno) : EXIT_OK;
 }
 
-bool privs_have_sys_admin(void)
+/* Whether the process has cap, or may have it: true when it cannot tell
+ * (then trying says). */
+static bool may_have(int cap)
 {
 	capng_clear(CAPNG_SELECT_BOTH);
-	return capng_get_caps_process() || have(CAP_SYS_ADMIN);	/* cannot tell: try */
+	return capng_get_caps_process() || have(cap);
+}
+
+bool privs_have_sys_admin(void)
+{
+	return may_have(CAP_SYS_ADMIN);
 }
 
 bool privs_have_perfmon(void)
 {
-	capng_clear(CAPNG_SELECT_BOTH);
-	return capng_get_caps_process() || have(CAP_PERFMON) || have(CAP_SYS_ADMIN);
+	return may_have(CAP_PERFMON) || may_have(CAP_SYS_ADMIN);
 }

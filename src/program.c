@@ -33,10 +33,12 @@ int load_error(int err)
 		/* Linux 6.1's verifier, without CAP_PERFMON, refuses a
 		 * narrower store into a stack slot that holds a register
 		 * clang spilled there ("attempt to corrupt spilled pointer"),
-		 * which the program's code does; 6.12's takes it. */
+		 * which the program's code does; 6.12's takes it. Another
+		 * refusal may be the cause: -v shows which. */
 		fprintf(stderr, "xdptop: this kernel's verifier refused xdptop's XDP program "
-				"without CAP_PERFMON (%s): grant CAP_PERFMON too (see the "
-				"README's Privileges), or rerun with -v for its log\n", strerror(-err));
+				"without CAP_PERFMON (%s), as Linux 6.1's does: grant CAP_PERFMON "
+				"too (see the README's Privileges), or rerun with -v for its "
+				"log\n", strerror(-err));
 		return EXIT_PRIVILEGE;
 	case ENOMEM:
 	case E2BIG:

@@ -3,16 +3,16 @@
  *
  * Design. One BPF_F_MMAPABLE array holds, for each of XDPTOP_EPOCHS epochs,
  * one small region per CPU and one shared part; a frame is counted in the
- * active epoch. A source goes first to its CPU's own region: one writer, no
- * atomics, no cache line shared with another CPU, so a source that several
+ * active epoch. A key goes first to its CPU's own region: one writer, no
+ * atomics, no cache line shared with another CPU, so a key that several
  * CPUs see at once (RSS, a flood on every queue) costs each no more than
- * one. When the source's probe window there is full (the region holds at
+ * one. When the key's probe window there is full (the region holds at
  * most XDPTOP_REGION_MAX_SLOTS, what one CPU sees in an interval in most
  * cases), it goes to the shared part, sized for all of --max-sources:
  * there a CPU claims a free slot with a compare-and-swap and counts with
  * atomic adds. Memory is therefore 2 x (CPUs x region + shared) slots, not
  * 2 x CPUs x --max-sources: the CPUs' regions are the only part that grows
- * with them, 64 KiB per CPU and epoch.
+ * with them, 64 KiB per CPU and epoch (128 KiB for a wide key).
  *
  * The agent's interfaces share the table, each through a program instance
  * of its own that knows its slot (iface_slot): a key is its fields and
@@ -31,7 +31,7 @@
  * second slot there, which the reader adds up), so that a flood of new keys
  * costs one cache line in the region, not a window of them.
  *
- * Claims are logged (once per new source per interval, never per frame)
+ * Claims are logged (once per new key per interval, never per frame)
  * while they are few: each CPU's in its region in a log of its own, all
  * CPUs' in the shared part in one log whose index they take with an atomic
  * add. Userspace drains a sparse epoch by visiting only the logged slots.
@@ -41,12 +41,12 @@
  * returned, claims included), reads the retired epoch through mmap, adds it
  * to its cumulative tally and clears it. The retired epoch is quiescent
  * while it is read, so each report is an exact cut, and the table only has
- * to hold the sources seen in one interval: idle sources age out by
+ * to hold the keys seen in one interval: idle keys age out by
  * themselves, with no kernel-side eviction and no lost count.
  *
- * Limits. A source seen by several CPUs takes a slot in each one's region
+ * Limits. A key seen by several CPUs takes a slot in each one's region
  * (or several in the shared part, when two claim at once); the reader adds
- * them up. A bounded probe stops accepting new sources a little before a
+ * them up. A bounded probe stops accepting new keys a little before a
  * part is full; the shared part has twice the slots of --max-sources for
  * that. The claim publishes the key with an atomic exchange (a full
  * barrier); a CPU reads a slot's tag, then its key, with plain loads,
@@ -119,7 +119,7 @@ static __always_inline void counter_add(struct xdptop_counter *c, __u64 len)
 /* Where one frame is counted: its key, and the epoch and CPU it counts in. */
 struct table_frame {
 	const struct xdptop_key *key;
-	const __u64 *first;	/* the key's words in a slot's first element: its address */
+	const __u64 *first;	/* what a slot's first element holds: src or dst */
 	__u64 tag;		/* the key's meta, in place in tag_packets */
 	__u64 iface;		/* iface_slot, in place in iface_bytes */
 	__u64 len;
@@ -313,11 +313,9 @@ static __always_inline __u32 table_hash(const struct xdptop_key *key)
 	return xdptop_hash_mix(h);
 }
 
-/* The key's words a slot's first element holds: a narrow slot's address,
- * a wide one's source. */
 static __always_inline const __u64 *slot_first(const struct xdptop_key *key)
 {
-	return !key_wide && (key_fields & XDPTOP_FIELD_DST) ? key->dst : key->src;
+	return xdptop_fields_first_dst(key_fields) ? key->dst : key->src;
 }
 
 /* Counts one frame of key (its meta set) in the active epoch e, on this

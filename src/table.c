@@ -174,7 +174,7 @@ void table_slot_key(const struct table *t, const struct xdptop_slot *slot,
 		memcpy(key->dst, rest->key, sizeof(key->dst));
 		key->l4 = rest->key[2];
 	} else {
-		__u64 *addr = fields & XDPTOP_FIELD_DST ? key->dst : key->src;
+		__u64 *addr = xdptop_fields_first_dst(fields) ? key->dst : key->src;
 
 		addr[0] = slot->key[0];
 		addr[1] = slot->key[1];
@@ -229,7 +229,7 @@ static void prefetch_tally_entry(const struct table *t, const struct xdptop_slot
 
 /* What one epoch's drain or clear looks at. */
 struct epoch_view {
-	__u64 slots;			/* the epoch's first slot */
+	__u64 slots;			/* the epoch's first slot, by its number */
 	struct xdptop_cpu_stats *stats;	/* its interfaces' CPUs' stats */
 	__u64 *region_logs;		/* its CPUs' claim logs: count, offsets */
 	__u64 *shared_log;		/* the shared part's */

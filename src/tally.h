@@ -21,7 +21,7 @@
 
 /* What every drain and ranking reads of a key: 96 bytes, aligned to 32,
  * so that a lookup misses on two cache lines at most (tally_prefetch()
- * fetches the first). */
+ * fetches both). */
 struct source_count {
 	struct xdptop_key key;
 	__u32 last_seen;	/* the tally's interval when it last counted */
@@ -141,8 +141,10 @@ static inline void tally_prefetch(const struct tally *t, const struct xdptop_key
 {
 	__u32 pos = t->index[xdptop_key_hash(key) & t->mask];
 
-	if (pos)
+	if (pos) {	/* its two cache lines: half the entries straddle one */
 		__builtin_prefetch(&t->sources[pos - 1], 1);
+		__builtin_prefetch((const char *)&t->sources[pos] - 1, 1);
+	}
 }
 
 #endif /* TALLY_H */

@@ -42,7 +42,8 @@ int xdptop(struct xdp_md *ctx)
 }
 
 /* Jumbo MTU: frames may span several buffers; only the helper knows their
- * whole length. The headers parsed are always in the first buffer. */
+ * whole length. Headers past the first buffer are read with
+ * bpf_xdp_load_bytes() (parse.bpf.h). */
 SEC("xdp.frags")
 int xdptop_frags(struct xdp_md *ctx)
 {

@@ -77,6 +77,13 @@ static inline int xdptop_fields_wide(__u32 fields)
 	return (fields & XDPTOP_FIELDS_L4) || (fields & XDPTOP_FIELDS_ADDRESS) == XDPTOP_FIELDS_ADDRESS;
 }
 
+/* Whether a slot's first element holds the key's dst, not its src: a
+ * narrow key of the destination. */
+static inline int xdptop_fields_first_dst(__u32 fields)
+{
+	return !xdptop_fields_wide(fields) && (fields & XDPTOP_FIELD_DST);
+}
+
 /* One key's counters in one slot of the table (see table.bpf.h).
  *
  * tag_packets packs two things so that a slot is published with one
@@ -146,7 +153,7 @@ struct xdptop_cpu_stats {
 	__u64 pad[2];
 };
 
-/* Slots a frame's source may occupy, from its hash slot on. A bounded probe
+/* Slots a frame's key may occupy, from its hash slot on. A bounded probe
  * keeps the per-packet cost flat when the table is full. */
 #define XDPTOP_PROBE_WINDOW 8
 
@@ -156,8 +163,9 @@ struct xdptop_cpu_stats {
  * visiting the logged ones. A log is the count, then the offsets. */
 #define XDPTOP_CLAIM_LOG_SHIFT 3
 
-/* The most slots a CPU's own region has: 64 KiB an epoch, so that 256 CPUs
- * take 32 MiB for their regions, and a region stays in the CPU's cache. */
+/* The most slots a CPU's own region has: 64 KiB an epoch (of narrow slots),
+ * so that 256 CPUs take 32 MiB for their regions, and a region stays in the
+ * CPU's cache. */
 #define XDPTOP_REGION_MAX_SLOTS 2048
 
 /* A region 3/4 claimed takes no more keys in its epoch, and a frame looks
