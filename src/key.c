@@ -32,7 +32,8 @@ void key_program_config(const struct key_spec *spec, struct key_program_config *
 	prefix_mask(spec->prefix6, out->mask6);
 }
 
-const enum xdptop_field key_fields_in_order[KEY_FIELDS] = {
+/* The fields in the order every output shows them. */
+static const enum xdptop_field key_fields_in_order[KEY_FIELDS] = {
 	XDPTOP_FIELD_SRC,   XDPTOP_FIELD_DST,	XDPTOP_FIELD_PROTO,
 	XDPTOP_FIELD_SPORT, XDPTOP_FIELD_DPORT, XDPTOP_FIELD_TCPFLAGS,
 };

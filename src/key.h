@@ -22,9 +22,8 @@ struct key_spec {
 #define KEY_SPEC_DEFAULT \
 	{ .fields = XDPTOP_FIELD_SRC, .prefix4 = 32, .prefix6 = 128, .vlan = false }
 
-/* The fields in the order every output shows them. */
+/* The fields a key may have. */
 #define KEY_FIELDS 6
-extern const enum xdptop_field key_fields_in_order[KEY_FIELDS];
 
 /* "src", "dst", "proto", "sport", "dport", "tcpflags": --key's names. */
 const char *key_field_name(enum xdptop_field field);
@@ -52,12 +51,6 @@ int key_shown(const struct key_spec *spec, int shown[KEY_SHOWN_MAX]);
 static inline bool key_is_address(const struct key_spec *spec)
 {
 	return spec->fields == XDPTOP_FIELD_SRC || spec->fields == XDPTOP_FIELD_DST;
-}
-
-/* The address of such a key. */
-static inline const __u64 *key_address(const struct key_spec *spec, const struct xdptop_key *k)
-{
-	return spec->fields == XDPTOP_FIELD_DST ? k->dst : k->src;
 }
 
 /* 4 or 6. */
