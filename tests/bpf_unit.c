@@ -2663,6 +2663,19 @@ static void test_fields_other_protocols(void **state)
 	assert_int_equal(e->tally.n_sources, sizeof(v4) + sizeof(v6));
 }
 
+/* One ICMP or ICMPv6 frame of len bytes, type and code, in IPv4 or IPv6 (of
+ * protocol proto, either one), fed and expected under dport. */
+static void icmp_case(struct env *e, int version, __u8 proto, __u8 type, __u8 code, __u32 len,
+		      __u16 dport)
+{
+	struct frame f;
+	__u32 l3 = version == 4 ? start4(&f, NULL, 0, 5, proto, 0) : start6(&f, NULL, 0, proto);
+
+	put_icmp(&f, type, code);
+	pad_to(&f, len, l3);
+	feed_key(e, &f, version == 4 ? k4(proto, 0, dport, 0) : k6(proto, 0, dport, 0));
+}
+
 /* ICMP and ICMPv6, in either IP version: sport 0, dport type << 8 | code
  * (echo request 0x0800, each code of destination unreachable apart). */
 static void test_fields_icmp(void **state)
@@ -2671,36 +2684,14 @@ static void test_fields_icmp(void **state)
 	struct frame f;
 	__u32 l3;
 
-	l3 = start4(&f, NULL, 0, 5, ICMP, 0);
-	put_icmp(&f, 8, 0);
-	pad_to(&f, 98, l3);
-	feed_key(e, &f, k4(ICMP, 0, 0x0800, 0));
-	l3 = start4(&f, NULL, 0, 5, ICMP, 0);
-	put_icmp(&f, 0, 0);
-	pad_to(&f, 98, l3);
-	feed_key(e, &f, k4(ICMP, 0, 0x0000, 0));
-	for (__u8 code = 0; code < 16; code++) {
-		l3 = start4(&f, NULL, 0, 5, ICMP, 0);
-		put_icmp(&f, 3, code);
-		pad_to(&f, 70, l3);
-		feed_key(e, &f, k4(ICMP, 0, 0x0300 | code, 0));
-	}
-	l3 = start4(&f, NULL, 0, 5, ICMP, 0);
-	put_icmp(&f, 11, 1);
-	pad_to(&f, 70, l3);
-	feed_key(e, &f, k4(ICMP, 0, 0x0b01, 0));
-	l3 = start6(&f, NULL, 0, ICMPV6);
-	put_icmp(&f, 128, 0);
-	pad_to(&f, 118, l3);
-	feed_key(e, &f, k6(ICMPV6, 0, 0x8000, 0));
-	l3 = start6(&f, NULL, 0, ICMPV6);
-	put_icmp(&f, 1, 4);
-	pad_to(&f, 118, l3);
-	feed_key(e, &f, k6(ICMPV6, 0, 0x0104, 0));
-	l3 = start6(&f, NULL, 0, ICMPV6);
-	put_icmp(&f, 135, 0);
-	pad_to(&f, 86, l3);
-	feed_key(e, &f, k6(ICMPV6, 0, 0x8700, 0));
+	icmp_case(e, 4, ICMP, 8, 0, 98, 0x0800);
+	icmp_case(e, 4, ICMP, 0, 0, 98, 0x0000);
+	for (__u8 code = 0; code < 16; code++)
+		icmp_case(e, 4, ICMP, 3, code, 70, 0x0300 | code);
+	icmp_case(e, 4, ICMP, 11, 1, 70, 0x0b01);
+	icmp_case(e, 6, ICMPV6, 128, 0, 118, 0x8000);
+	icmp_case(e, 6, ICMPV6, 1, 4, 118, 0x0104);
+	icmp_case(e, 6, ICMPV6, 135, 0, 86, 0x8700);
 	/* Behind a hop-by-hop header (an MLDv2 report). */
 	l3 = start6(&f, NULL, 0, HOPOPTS);
 	put_ext(&f, ICMPV6, 0);
@@ -2708,14 +2699,8 @@ static void test_fields_icmp(void **state)
 	pad_to(&f, 90, l3);
 	feed_key(e, &f, k6(ICMPV6, 0, 0x8f00, 0));
 	/* Each in the other's IP version. */
-	l3 = start4(&f, NULL, 0, 5, ICMPV6, 0);
-	put_icmp(&f, 129, 0);
-	pad_to(&f, 70, l3);
-	feed_key(e, &f, k4(ICMPV6, 0, 0x8100, 0));
-	l3 = start6(&f, NULL, 0, ICMP);
-	put_icmp(&f, 8, 0);
-	pad_to(&f, 90, l3);
-	feed_key(e, &f, k6(ICMP, 0, 0x0800, 0));
+	icmp_case(e, 4, ICMPV6, 129, 0, 70, 0x8100);
+	icmp_case(e, 6, ICMP, 8, 0, 90, 0x0800);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 2 + 16 + 1 + 4 + 2);
 }
