@@ -45,7 +45,7 @@ int go_lru(struct xdp_md *ctx)
 	struct xdptop_key key = {};
 	__u32 ip, *count;
 
-	if (parse_key(ctx, ctx->data_end - ctx->data, &key) != XDPTOP_FAMILY_IPV4)
+	if (parse_key(ctx, ctx->data_end - ctx->data, false, &key) != XDPTOP_FAMILY_IPV4)
 		return XDP_PASS;
 	ip = (__u32)key.src[0];
 	count = bpf_map_lookup_elem(&go_stats, &ip);
@@ -92,7 +92,7 @@ static __always_inline int count_in(void *map, struct xdp_md *ctx)
 	struct hash_value *v;
 	__u32 len = ctx->data_end - ctx->data;
 
-	key.family = parse_key(ctx, len, &src);
+	key.family = parse_key(ctx, len, false, &src);
 	if (key.family == XDPTOP_FAMILY_NONE)
 		return XDP_PASS;
 	key.addr[0] = src.src[0];
@@ -142,7 +142,7 @@ static __always_inline int count_floor(struct xdp_md *ctx, __u64 len)
 	struct xdptop_slot *slot;
 	__u32 idx;
 
-	key.meta = parse_key(ctx, len, &key);
+	key.meta = parse_key(ctx, len, false, &key);
 	if (key.meta == XDPTOP_FAMILY_NONE)
 		return XDP_PASS;
 	/* The hash scaled onto 0 .. floor_n_slots - 1 by a multiply and a

@@ -133,7 +133,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 		struct timing *tm = r ? &steady[r - 1] : &first;
 		__u32 retired;
 
-		fill(p, bpf_program__fd(a.skel->progs.xdptop), &f, n, a.size.nr_cpus);
+		fill(p, bpf_program__fd(attachment_program(&a, false)), &f, n, a.size.nr_cpus);
 		t0 = now(CLOCK_MONOTONIC);
 		retired = table_flip(&t);
 		err = table_grace_period();

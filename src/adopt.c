@@ -224,7 +224,7 @@ static void adopt_kind(struct attachment *a, __u32 prog_id, bool single_buffer)
 
 	a->frags = !single_buffer ||
 		   (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    !strcmp(info.name, "xdptop_frags"));
+		    is_frags_program(info.name));
 	if (fd >= 0)
 		close(fd);
 	a->mode = !bpf_xdp_query(a->ifindex, 0, &q) && q.drv_prog_id == prog_id ?

@@ -120,7 +120,12 @@ bool is_xdptop_program(const char *name);
  * Needs CAP_NET_ADMIN. */
 int netlink_detach(int ifindex, __u32 mode_flags, int prog_fd);
 
-/* The name of the XDP program attached: "xdptop" or "xdptop_frags". */
+/* a's program for multi-buffer frames (frags) or single-buffer ones, of
+ * its key's width (xdptop.bpf.c). */
+struct bpf_program *attachment_program(const struct attachment *a, bool frags);
+
+/* The name of the XDP program attached: "xdptop" or "xdptop_frags" for a
+ * key of one address, "xdptop_wide" or "xdptop_wfrags" for any other. */
 const char *attachment_program_name(const struct attachment *a);
 
 /* Whether detaching at exit needs CAP_NET_ADMIN (a netlink attachment). */

@@ -29,11 +29,6 @@ bool prog_name_of(__u32 id, char *name)
 	return ok;
 }
 
-bool is_xdptop_program(const char *name)
-{
-	return !strcmp(name, "xdptop") || !strcmp(name, "xdptop_frags");
-}
-
 static void describe_prog(__u32 id, char *buf, size_t len)
 {
 	char name[BPF_OBJ_NAME_LEN];
@@ -119,15 +114,13 @@ static int link_xdp(const struct attachment *a, bool frags, enum attach_mode mod
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts,
 		    .flags = mode == MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
-	struct bpf_program *prog = frags ? a->skel->progs.xdptop_frags : a->skel->progs.xdptop;
-
-	return bpf_link_create(bpf_program__fd(prog), a->ifindex, BPF_XDP, &opts);
+	return bpf_link_create(bpf_program__fd(attachment_program(a, frags)), a->ifindex, BPF_XDP, &opts);
 }
 
 bool frags_instead(const struct attachment *a, bool single_buffer, int err)
 {
 	return single_buffer && (err == -ERANGE || err == -EINVAL) &&
-	       bpf_program__fd(a->skel->progs.xdptop_frags) >= 0;
+	       bpf_program__fd(attachment_program(a, true)) >= 0;
 }
 
 /* The multi-buffer (xdp.frags) program by default: while a single-buffer

@@ -34,9 +34,16 @@ struct bpf_map *pinned_map(const struct attachment *a, enum pin_object o);
 int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *key,
 	       bool single_buffer, const struct table_share *share);
 
+/* Loads a's programs of its key's width for these frame kinds, no other. */
+void programs_autoload(const struct attachment *a, bool single_buffer, bool frags);
+
 /* The program of a's that is attached, or to be: the multi-buffer one or
  * the single-buffer one (a->frags). */
 struct bpf_program *attached_program(const struct attachment *a);
+
+/* Whether a program of this name is one of xdptop's for multi-buffer
+ * frames. */
+bool is_frags_program(const char *name);
 
 /* The id of the program prog_fd, or 0 when it cannot be told. */
 __u32 prog_id_of(int prog_fd);

@@ -218,10 +218,8 @@ static int attach_in_mode(struct attachment *a, struct xdp_program *prog, enum a
 
 int dispatcher_join(struct attachment *a, const struct config *cfg)
 {
-	struct bpf_program *ours = a->frags ? a->skel->progs.xdptop_frags : a->skel->progs.xdptop;
-	struct bpf_program *other = a->frags ? a->skel->progs.xdptop : a->skel->progs.xdptop_frags;
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = a->skel->obj,
-			    .prog_name = bpf_program__name(ours));
+			    .prog_name = bpf_program__name(attached_program(a)));
 	enum attach_mode mode = cfg->mode, there;
 	struct xdp_program *prog;
 	int err;
@@ -248,8 +246,7 @@ int dispatcher_join(struct attachment *a, const struct config *cfg)
 		mode = there;
 		note_other_xdptop(a);
 	}
-	bpf_program__set_autoload(other, false);
-	bpf_program__set_autoload(ours, true);
+	programs_autoload(a, !a->frags, a->frags);
 	prog = xdp_program__create(&opts);
 	err = libxdp_get_error(prog);
 	if (err)

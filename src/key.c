@@ -25,9 +25,7 @@ static void prefix_mask(unsigned int len, __u64 mask[2])
 
 void key_program_config(const struct key_spec *spec, struct key_program_config *out)
 {
-	*out = (struct key_program_config){ .fields = spec->fields,
-					    .wide = xdptop_fields_wide(spec->fields),
-					    .vlan = spec->vlan };
+	*out = (struct key_program_config){ .fields = spec->fields, .vlan = spec->vlan };
 	prefix_mask(spec->prefix4, out->mask4);
 	prefix_mask(spec->prefix6, out->mask6);
 }

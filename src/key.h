@@ -63,7 +63,6 @@ static inline int key_family(const struct xdptop_key *k)
  * in network byte order over the 16 bytes of a key's address. */
 struct key_program_config {
 	__u32 fields;
-	bool wide;		/* 64-byte slots: xdptop_fields_wide() */
 	bool vlan;
 	__u64 mask4[2];
 	__u64 mask6[2];

@@ -15,6 +15,7 @@
 #ifndef PARSE_BPF_H
 #define PARSE_BPF_H
 
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_endian.h>
@@ -31,6 +32,14 @@ const volatile __u32 key_fields = XDPTOP_FIELD_SRC;
 const volatile __u8 key_vlan;
 const volatile __u64 key_mask4[2] = { ~0ULL, ~0ULL };	/* network order, as the address */
 const volatile __u64 key_mask6[2] = { ~0ULL, ~0ULL };
+
+/* The fields a program's keys have. A program is built for one key width
+ * (xdptop.bpf.c): a narrow one's keys are one address, whatever key_fields
+ * says beyond, so that clang leaves out the code of the other fields. */
+static __always_inline __u32 program_fields(bool wide)
+{
+	return wide ? key_fields : key_fields & XDPTOP_FIELDS_ADDRESS;
+}
 
 #define IPV4_SRC_OFF 12
 #define IPV4_DST_OFF 16
@@ -212,28 +221,28 @@ static __always_inline void l4_load(struct xdp_md *ctx, const struct l4_place *p
 
 /* The L4 fields of the key from what was read of the header at p. */
 static __always_inline void l4_fields(const struct l4_place *p, const struct l4_bytes *b,
-				      struct xdptop_key *key)
+				      __u32 fields, struct xdptop_key *key)
 {
 	__u16 first = bpf_ntohs((__u16)b->first4), second = bpf_ntohs((__u16)(b->first4 >> 16));
 
-	if (key_fields & XDPTOP_FIELD_PROTO)
+	if (fields & XDPTOP_FIELD_PROTO)
 		key->proto = p->proto;
 	if (has_ports(p->proto)) {
-		if ((key_fields & XDPTOP_FIELD_SPORT) && b->have >= 2)
+		if ((fields & XDPTOP_FIELD_SPORT) && b->have >= 2)
 			key->sport = first;
-		if ((key_fields & XDPTOP_FIELD_DPORT) && b->have >= 4)
+		if ((fields & XDPTOP_FIELD_DPORT) && b->have >= 4)
 			key->dport = second;
 	} else if (p->proto == IPPROTO_ICMP_ || p->proto == IPPROTO_ICMPV6_) {
-		if ((key_fields & XDPTOP_FIELD_DPORT) && b->have >= 2)
+		if ((fields & XDPTOP_FIELD_DPORT) && b->have >= 2)
 			key->dport = first;
 	}
-	if ((key_fields & XDPTOP_FIELD_TCPFLAGS) && p->proto == IPPROTO_TCP_ && b->have >= L4_BYTES)
+	if ((fields & XDPTOP_FIELD_TCPFLAGS) && p->proto == IPPROTO_TCP_ && b->have >= L4_BYTES)
 		key->tcpflags = b->flags;
 }
 
 /* The IPv4 header at ip, off bytes into a frame of len bytes. */
 static __always_inline void ipv4_l4(struct xdp_md *ctx, const __u8 *ip, __u32 off, __u32 len,
-				    struct xdptop_key *key)
+				    __u32 fields, struct xdptop_key *key)
 {
 	struct l4_place p = {
 		.off = off + (ip[0] & 0x0f) * 4,
@@ -246,12 +255,12 @@ static __always_inline void ipv4_l4(struct xdp_md *ctx, const __u8 *ip, __u32 of
 	if ((ip[0] & 0x0f) != 5 ||
 	    !l4_in_place(&p, ip + IPV4_MIN_HLEN, (void *)(long)ctx->data_end, &b))
 		l4_load(ctx, &p, &b);
-	l4_fields(&p, &b, key);
+	l4_fields(&p, &b, fields, key);
 }
 
 /* The IPv6 header at ip, off bytes into a frame of len bytes. */
 static __always_inline void ipv6_l4(struct xdp_md *ctx, const __u8 *ip, __u32 off, __u32 len,
-				    struct xdptop_key *key)
+				    __u32 fields, struct xdptop_key *key)
 {
 	struct l4_place p = {
 		.off = off + IPV6_HLEN,
@@ -265,16 +274,19 @@ static __always_inline void ipv6_l4(struct xdp_md *ctx, const __u8 *ip, __u32 of
 		ipv6_walk(ctx, &p);
 		l4_load(ctx, &p, &b);
 	}
-	l4_fields(&p, &b, key);
+	l4_fields(&p, &b, fields, key);
 }
 
 /* ---- the key ------------------------------------------------------------- */
 
 /* Builds the key of a frame of len bytes (all its buffers) into key,
- * zeroed by the caller. Returns its meta (its family, and VLANs with key_vlan), or
- * XDPTOP_FAMILY_NONE when the frame has no IP address. */
-static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, struct xdptop_key *key)
+ * zeroed by the caller, for a program of this key width. Returns its meta
+ * (its family, and VLANs with key_vlan), or XDPTOP_FAMILY_NONE when the
+ * frame has no IP address. */
+static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, bool wide,
+				       struct xdptop_key *key)
 {
+	__u32 fields = program_fields(wide);
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *pos = data;
@@ -303,12 +315,12 @@ static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, struct xdp
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 4 || (pos[0] & 0x0f) < 5)
 			return XDPTOP_FAMILY_NONE;
-		if (key_fields & XDPTOP_FIELD_SRC)
+		if (fields & XDPTOP_FIELD_SRC)
 			key->src[0] = *(__u32 *)(pos + IPV4_SRC_OFF) & key_mask4[0];
-		if (key_fields & XDPTOP_FIELD_DST)
+		if (fields & XDPTOP_FIELD_DST)
 			key->dst[0] = *(__u32 *)(pos + IPV4_DST_OFF) & key_mask4[0];
-		if (key_fields & XDPTOP_FIELDS_L4)
-			ipv4_l4(ctx, pos, off, len, key);
+		if (fields & XDPTOP_FIELDS_L4)
+			ipv4_l4(ctx, pos, off, len, fields, key);
 		return XDPTOP_FAMILY_IPV4 | vlans;
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -316,12 +328,12 @@ static __always_inline __u32 parse_key(struct xdp_md *ctx, __u32 len, struct xdp
 			return XDPTOP_FAMILY_NONE;
 		if ((pos[0] >> 4) != 6)
 			return XDPTOP_FAMILY_NONE;
-		if (key_fields & XDPTOP_FIELD_SRC)
+		if (fields & XDPTOP_FIELD_SRC)
 			ipv6_address(key->src, pos + IPV6_SRC_OFF);
-		if (key_fields & XDPTOP_FIELD_DST)
+		if (fields & XDPTOP_FIELD_DST)
 			ipv6_address(key->dst, pos + IPV6_DST_OFF);
-		if (key_fields & XDPTOP_FIELDS_L4)
-			ipv6_l4(ctx, pos, off, len, key);
+		if (fields & XDPTOP_FIELDS_L4)
+			ipv6_l4(ctx, pos, off, len, fields, key);
 		return XDPTOP_FAMILY_IPV6 | vlans;
 	}
 	return XDPTOP_FAMILY_NONE;

@@ -87,7 +87,6 @@ static void set_key(struct xdptop_bpf *skel, const struct key_spec *key)
 
 	key_program_config(key, &k);
 	skel->rodata->key_fields = k.fields;
-	skel->rodata->key_wide = k.wide;
 	skel->rodata->key_vlan = k.vlan;
 	memcpy((void *)skel->rodata->key_mask4, k.mask4, sizeof(k.mask4));
 	memcpy((void *)skel->rodata->key_mask6, k.mask6, sizeof(k.mask6));
@@ -136,8 +135,7 @@ int open_sized(struct attachment *a, __u32 max_sources, const struct key_spec *k
 	/* Only the programs it may attach: the single-buffer one needs
 	 * CAP_PERFMON to load (see privs.c); a kernel without xdp.frags
 	 * refuses the multi-buffer one (kernel_check() chose --single-buffer). */
-	bpf_program__set_autoload(skel->progs.xdptop, single_buffer);
-	bpf_program__set_autoload(skel->progs.xdptop_frags, kernel_has_frags());
+	programs_autoload(a, single_buffer, kernel_has_frags());
 	/* table_max_sources() keeps these under 2^32. */
 	err = bpf_map__set_max_entries(skel->maps.slots,
 				       XDPTOP_EPOCHS * table_epoch_slots(z) * z->slot_elements);
@@ -161,9 +159,46 @@ int attachment_load_shared(struct attachment *a, __u32 max_sources, const struct
 	return err ? load_error(err) : EXIT_OK;
 }
 
+/* The programs' names (xdptop.bpf.c), by key width and frame kind. */
+static const char *const program_names[2][2] = {
+	{ "xdptop", "xdptop_frags" },
+	{ "xdptop_wide", "xdptop_wfrags" },
+};
+
+struct bpf_program *attachment_program(const struct attachment *a, bool frags)
+{
+	bool wide = xdptop_fields_wide(a->size.fields);
+
+	return bpf_object__find_program_by_name(a->skel->obj, program_names[wide][frags]);
+}
+
+void programs_autoload(const struct attachment *a, bool single_buffer, bool frags)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, a->skel->obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_program__set_autoload(attachment_program(a, false), single_buffer);
+	bpf_program__set_autoload(attachment_program(a, true), frags);
+}
+
 struct bpf_program *attached_program(const struct attachment *a)
 {
-	return a->frags ? a->skel->progs.xdptop_frags : a->skel->progs.xdptop;
+	return attachment_program(a, a->frags);
+}
+
+bool is_xdptop_program(const char *name)
+{
+	for (int wide = 0; wide < 2; wide++)
+		for (int frags = 0; frags < 2; frags++)
+			if (!strcmp(name, program_names[wide][frags]))
+				return true;
+	return false;
+}
+
+bool is_frags_program(const char *name)
+{
+	return !strcmp(name, program_names[0][1]) || !strcmp(name, program_names[1][1]);
 }
 
 __u32 prog_id_of(int prog_fd)

@@ -68,7 +68,6 @@ const volatile __u32 region_log_len = XDPTOP_DEFAULT_REGION_LOG;
 const volatile __u32 shared_log_len = XDPTOP_DEFAULT_SHARED_LOG;
 const volatile __u32 nr_ifaces = XDPTOP_DEFAULT_IFACES;
 const volatile __u32 iface_slot;	/* this program's interface: < nr_ifaces */
-const volatile __u8 key_wide;		/* xdptop_fields_wide(key_fields): 64-byte slots */
 
 /* Written by userspace through the mmapped .bss: how many times it
  * flipped; the active epoch is its low bit. A count, not the bit alone, so
@@ -76,7 +75,7 @@ const volatile __u8 key_wide;		/* xdptop_fields_wide(key_fields): 64-byte slots 
 volatile __u32 epoch;
 
 /* Per epoch: nr_cpus regions of region_slots, then shared_slots; a slot
- * is one element (narrow) or two (wide: key_wide). */
+ * is one element (narrow) or two (wide). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -118,8 +117,12 @@ static __always_inline void counter_add(struct xdptop_counter *c, __u64 len)
 
 /* Where one frame is counted: its key, and the epoch and CPU it counts in. */
 struct table_frame {
-	const struct xdptop_key *key;
-	const __u64 *first;	/* what a slot's first element holds: src or dst */
+	bool wide;		/* the program's key width: a slot of one element or two */
+	/* The key's words as a slot holds them: in its first element, src
+	 * or dst (xdptop.h); in a wide slot's second, dst and l4. Values, not
+	 * pointers into the key: so clang keeps a narrow key in registers. */
+	__u64 first[2];
+	__u64 rest[3];
 	__u64 tag;		/* the key's meta, in place in tag_packets */
 	__u64 iface;		/* iface_slot, in place in iface_bytes */
 	__u64 len;
@@ -144,9 +147,9 @@ static __always_inline void log_at(__u32 idx, __u64 n, __u32 len, __u32 offset)
 }
 
 /* The first element of slot number idx (from the table's first). */
-static __always_inline __u32 slot_element(__u32 idx)
+static __always_inline __u32 slot_element(const struct table_frame *f, __u32 idx)
 {
-	return idx << key_wide;
+	return f->wide ? idx << 1 : idx;
 }
 
 /* The second element of a wide slot whose first is elem, or NULL. */
@@ -168,11 +171,11 @@ static __always_inline int slot_has_key(const struct xdptop_slot *slot, __u32 el
 	if (slot->iface_bytes - f->iface >= XDPTOP_BYTES_MAX ||
 	    slot->key[0] != f->first[0] || slot->key[1] != f->first[1])
 		return 0;
-	if (!key_wide)
+	if (!f->wide)
 		return 1;
 	rest = slot_rest(elem);
-	return rest && rest->key[0] == f->key->dst[0] && rest->key[1] == f->key->dst[1] &&
-	       rest->key[2] == f->key->l4;
+	return rest && rest->key[0] == f->rest[0] && rest->key[1] == f->rest[1] &&
+	       rest->key[2] == f->rest[2];
 }
 
 /* Writes the key into a slot being claimed. */
@@ -183,13 +186,13 @@ static __always_inline void slot_put_key(struct xdptop_slot *slot, __u32 elem,
 
 	slot->key[0] = f->first[0];
 	slot->key[1] = f->first[1];
-	if (!key_wide)
+	if (!f->wide)
 		return;
 	rest = slot_rest(elem);
 	if (rest) {
-		rest->key[0] = f->key->dst[0];
-		rest->key[1] = f->key->dst[1];
-		rest->key[2] = f->key->l4;
+		rest->key[0] = f->rest[0];
+		rest->key[1] = f->rest[1];
+		rest->key[2] = f->rest[2];
 	}
 }
 
@@ -215,7 +218,7 @@ static __always_inline int region_count(const struct table_frame *f)
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 offset = region + ((hash + i) & mask);
-		__u32 elem = slot_element(f->epoch_base + offset);
+		__u32 elem = slot_element(f, f->epoch_base + offset);
 		struct xdptop_slot *slot;
 		__u64 tag_packets;
 
@@ -270,7 +273,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 offset = shared + ((f->hash + i) & mask);
-		__u32 elem = slot_element(f->epoch_base + offset);
+		__u32 elem = slot_element(f, f->epoch_base + offset);
 		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &elem);
 		__u64 tag_packets;
 
@@ -300,36 +303,37 @@ static __always_inline int shared_count(const struct table_frame *f)
 
 /* xdptop_key_hash(key), without the terms of the fields the key lacks
  * (they are zero). */
-static __always_inline __u32 table_hash(const struct xdptop_key *key)
+static __always_inline __u32 table_hash(const struct xdptop_key *key, __u32 fields)
 {
 	__u64 h = key->meta;
 
-	if (key_fields & XDPTOP_FIELD_SRC)
+	if (fields & XDPTOP_FIELD_SRC)
 		h ^= (key->src[0] * XDPTOP_HASH_SRC0) ^ (key->src[1] * XDPTOP_HASH_SRC1);
-	if (key_fields & XDPTOP_FIELD_DST)
+	if (fields & XDPTOP_FIELD_DST)
 		h ^= (key->dst[0] * XDPTOP_HASH_DST0) ^ (key->dst[1] * XDPTOP_HASH_DST1);
-	if (key_fields & XDPTOP_FIELDS_L4)
+	if (fields & XDPTOP_FIELDS_L4)
 		h ^= key->l4 * XDPTOP_HASH_L4;
 	return xdptop_hash_mix(h);
 }
 
-static __always_inline const __u64 *slot_first(const struct xdptop_key *key)
-{
-	return xdptop_fields_first_dst(key_fields) ? key->dst : key->src;
-}
 
 /* Counts one frame of key (its meta set) in the active epoch e, on this
- * cpu. Returns 0 when neither probe window has this key or a free slot. */
+ * cpu, for a program of this key width. Returns 0 when neither probe
+ * window has this key or a free slot. */
 static __always_inline int table_count(__u32 e, __u32 cpu, const struct xdptop_key *key,
-				       __u64 len)
+				       bool wide, __u64 len)
 {
+	bool first_dst = !wide && (key_fields & XDPTOP_FIELD_DST);
 	const struct table_frame f = {
-		.key = key,
-		.first = slot_first(key),
+		.wide = wide,
+		/* A narrow key's address is its src or its dst (xdptop.h). */
+		.first = { first_dst ? key->dst[0] : key->src[0],
+			   first_dst ? key->dst[1] : key->src[1] },
+		.rest = { key->dst[0], key->dst[1], key->l4 },
 		.tag = (__u64)key->meta << XDPTOP_META_SHIFT,
 		.iface = (__u64)iface_slot << XDPTOP_IFACE_SHIFT,
 		.len = len,
-		.hash = table_hash(key),
+		.hash = table_hash(key, program_fields(wide)),
 		.epoch_base = e * xdptop_epoch_slots(nr_cpus, region_slots, shared_slots),
 		.region_log = xdptop_region_log(e, cpu, nr_cpus, region_log_len),
 		.shared_log = xdptop_shared_log(e, nr_cpus, region_log_len, shared_log_len),

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* xdptop's XDP programs: count every received frame under its key (or as
- * "other"), then pass it on. Counting never changes traffic. */
+ * "other"), then pass it on. Counting never changes traffic.
+ *
+ * Four programs, of which the loader loads the two for its key's width
+ * (src/program.c): one per frame kind (below) and key width. A narrow key
+ * (one address: --key src, the default, or dst) has programs of its own,
+ * built knowing that: no code of the other fields, and slots of one
+ * element. A wide key's read its fields from key_fields. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "xdptop.h"
@@ -9,7 +15,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline int count_frame(struct xdp_md *ctx, __u32 len)
+static __always_inline int count_frame(struct xdp_md *ctx, __u32 len, bool wide)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 e = epoch & 1;
@@ -25,10 +31,10 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u32 len)
 		return XDP_PASS;
 	counter_add(&stats->total, len);
 
-	key.meta = parse_key(ctx, len, &key);
+	key.meta = parse_key(ctx, len, wide, &key);
 	if (key.meta == XDPTOP_FAMILY_NONE)
 		counter_add(&stats->other, len);
-	else if (!table_count(e, cpu, &key, len))
+	else if (!table_count(e, cpu, &key, wide, len))
 		counter_add(&stats->untracked, len);
 	return XDP_PASS;
 }
@@ -38,7 +44,13 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u32 len)
 SEC("xdp")
 int xdptop(struct xdp_md *ctx)
 {
-	return count_frame(ctx, ctx->data_end - ctx->data);
+	return count_frame(ctx, ctx->data_end - ctx->data, false);
+}
+
+SEC("xdp")
+int xdptop_wide(struct xdp_md *ctx)
+{
+	return count_frame(ctx, ctx->data_end - ctx->data, true);
 }
 
 /* Jumbo MTU: frames may span several buffers; only the helper knows their
@@ -47,5 +59,13 @@ int xdptop(struct xdp_md *ctx)
 SEC("xdp.frags")
 int xdptop_frags(struct xdp_md *ctx)
 {
-	return count_frame(ctx, bpf_xdp_get_buff_len(ctx));
+	return count_frame(ctx, bpf_xdp_get_buff_len(ctx), false);
+}
+
+/* Program names have 15 characters at most: "xdptop_wide_frags" would be
+ * cut. */
+SEC("xdp.frags")
+int xdptop_wfrags(struct xdp_md *ctx)
+{
+	return count_frame(ctx, bpf_xdp_get_buff_len(ctx), true);
 }

@@ -355,8 +355,8 @@ static struct env *env_open_key(void **state, __u32 max_sources, __u32 tally_max
 	attachment_table_maps(&e->a, &maps);
 	assert_int_equal(table_map(&e->t, &maps), 0);
 	assert_int_equal(tally_init(&e->tally, tally_max), 0);
-	e->prog = bpf_program__fd(e->a.skel->progs.xdptop);
-	e->prog_frags = bpf_program__fd(e->a.skel->progs.xdptop_frags);
+	e->prog = bpf_program__fd(attachment_program(&e->a, false));
+	e->prog_frags = bpf_program__fd(attachment_program(&e->a, true));
 	assert_true(e->prog >= 0 && e->prog_frags >= 0);
 	e->cpu = sched_getcpu();
 	assert_true(e->cpu < e->a.size.nr_cpus);
@@ -1899,7 +1899,6 @@ static void check_config(__u8 p4, __u8 p6, const __u8 m4[16], const __u8 m6[16])
 	memset(&k, 0x5a, sizeof(k));
 	key_program_config(&spec, &k);
 	assert_int_equal(k.fields, XDPTOP_FIELD_DST);
-	assert_false(k.wide);
 	assert_true(k.vlan);
 	assert_memory_equal(k.mask4, m4, 16);
 	assert_memory_equal(k.mask6, m6, 16);
@@ -1933,7 +1932,6 @@ static void test_key_config_masks(void **state)
 	memset(&k, 0x5a, sizeof(k));
 	key_program_config(&def, &k);
 	assert_int_equal(k.fields, XDPTOP_FIELD_SRC);
-	assert_false(k.wide);
 	assert_false(k.vlan);
 	assert_memory_equal(k.mask4, m32, 16);
 	assert_memory_equal(k.mask6, m128, 16);
@@ -4239,7 +4237,7 @@ static struct shared_env *shared_open(void **state, __u32 max_sources)
 		s->a[i] = ATTACHMENT_UNOPENED("");
 		assert_int_equal(attachment_load_shared(&s->a[i], max_sources, &key, true, &share),
 				 EXIT_OK);
-		s->prog[i] = bpf_program__fd(s->a[i].skel->progs.xdptop);
+		s->prog[i] = bpf_program__fd(attachment_program(&s->a[i], false));
 		assert_int_equal(tally_init(&s->tallies[i], max_sources), 0);
 		tally_share(&s->tallies[i], &s->budget);
 	}

@@ -1,5 +1,5 @@
 """The build's contract: build/xdptop.bpf.o loads on its own with bpftool
-(working default map sizes) and holds both programs; make install honours
+(working default map sizes) and holds its four programs; make install honours
 PREFIX and DESTDIR; the agent builds with gcc and clang, with the user's
 CFLAGS or EXTRA_CFLAGS winning over the project's flags and -Werror on;
 WERROR=0 turns -Werror off; make clean removes the BUILD it is given.
@@ -36,7 +36,8 @@ def bpffs_dir(tmp_path):
 def test_object_loads_with_bpftool(bpffs_dir):
     pin = bpffs_dir
     sh("bpftool", "prog", "loadall", str(BUILD / "xdptop.bpf.o"), str(pin))
-    assert sorted(p.name for p in pin.iterdir()) == ["xdptop", "xdptop_frags"]
+    assert sorted(p.name for p in pin.iterdir()) == \
+        ["xdptop", "xdptop_frags", "xdptop_wfrags", "xdptop_wide"]
     shown = sh("bpftool", "prog", "show", "pinned", str(pin / "xdptop_frags")).stdout
     assert " xdp " in shown and "name xdptop_frags" in shown, shown
 
@@ -44,8 +45,9 @@ def test_object_loads_with_bpftool(bpffs_dir):
 def test_object_sections(bpffs_dir):
     """What the agent needs of build/xdptop.bpf.o, read from the object
     itself (ELF symbols and its BTF, as libbpf reads them) and from the
-    kernel once loaded: exactly the two programs, xdptop in section xdp and
-    xdptop_frags in xdp.frags (libbpf loads that one multi-buffer), global
+    kernel once loaded: exactly the four programs, xdptop and xdptop_wide
+    in section xdp, xdptop_frags and xdptop_wfrags in xdp.frags (libbpf
+    loads those multi-buffer), global
     functions with BTF; the GPL-compatible license; the three maps, each an
     array of BPF_F_MMAPABLE with u32 keys and its value type; the .bss and
     .rodata variables the agent sets."""
@@ -61,7 +63,8 @@ def test_object_sections(bpffs_dir):
     symbols = [sym["Symbol"] for sym in elf["Symbols"]]
     funcs = {sym["Name"]["Value"]: sym["Section"]["Value"] for sym in symbols
              if sym["Type"]["Value"] == "Function"}
-    assert funcs == {"xdptop": "xdp", "xdptop_frags": "xdp.frags"}, funcs
+    assert funcs == {"xdptop": "xdp", "xdptop_frags": "xdp.frags", "xdptop_wide": "xdp",
+                     "xdptop_wfrags": "xdp.frags"}, funcs
     for sym in symbols:
         if sym["Type"]["Value"] == "Function":
             assert sym["Binding"]["Value"] == "Global" and sym["Size"] > 0, sym
@@ -77,7 +80,8 @@ def test_object_sections(bpffs_dir):
     btf = json.loads(sh("bpftool", "-j", "btf", "dump", "file", str(obj)).stdout)["types"]
     by_id = {t["id"]: t for t in btf}
     assert {t["name"]: t.get("linkage") for t in btf if t["kind"] == "FUNC"} == \
-        {"xdptop": "global", "xdptop_frags": "global"}
+        {"xdptop": "global", "xdptop_frags": "global", "xdptop_wide": "global",
+         "xdptop_wfrags": "global"}
 
     def resolve(type_id):
         t = by_id[type_id]
@@ -118,16 +122,17 @@ def test_object_sections(bpffs_dir):
     assert maps["claims"]["value"] == ("unsigned long long", 8)
     assert maps["slots"]["value"] == ("xdptop_slot", 32)     # a wide slot takes two
     assert set(datasec(".bss")) == {"epoch"}
-    assert {"key_mask4", "key_mask6", "key_fields", "key_wide", "key_vlan", "nr_cpus", "nr_ifaces",
+    assert {"key_mask4", "key_mask6", "key_fields", "key_vlan", "nr_cpus", "nr_ifaces",
             "iface_slot", "region_slots", "shared_slots", "region_log_len",
             "shared_log_len"} <= set(datasec(".rodata"))
     assert set(datasec("license")) == {"LICENSE"}
 
-    # The kernel's view: both XDP programs, GPL-compatible, with BTF, using
-    # those maps as mmapable arrays of those sizes.
+    # The kernel's view: the four XDP programs (two frame kinds, two key
+    # widths), GPL-compatible, with BTF, using those maps as mmapable arrays
+    # of those sizes.
     pin = bpffs_dir
     sh("bpftool", "prog", "loadall", str(obj), str(pin))
-    for prog in ("xdptop", "xdptop_frags"):
+    for prog in ("xdptop", "xdptop_frags", "xdptop_wide", "xdptop_wfrags"):
         shown = json.loads(sh("bpftool", "-j", "prog", "show", "pinned",
                               str(pin / prog)).stdout)
         assert (shown["type"], shown["name"], shown["gpl_compatible"]) == \

@@ -406,7 +406,7 @@ def test_missing_capability(lab, xdptop, drop, missing):
     assert_clean(ns)
 
 
-@pytest.mark.parametrize("key", ["dst", "proto", "src,proto,dport", "dst,tcpflags",
+@pytest.mark.parametrize("key", ["src", "dst", "proto", "src,proto,dport", "dst,tcpflags",
                                  "src,dst,proto,sport,dport,tcpflags"])
 def test_every_key_loads_without_perfmon(lab, xdptop, key):
     """The verifier takes the program of every kind of key (narrow, wide,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, DATA, as_expected, pace, sh
+from conftest import BUILD, DATA, as_expected, counts, pace, sh
 from test_cli import assert_clean, attached_prog, link
 from test_defects import CANNOT_WRITE, shell
 from test_pin import bpffs  # noqa: F401 (a fixture)
@@ -221,27 +221,42 @@ def test_a_mode_other_than_the_dispatchers_is_refused(lab, xdptop, libxdp):
     assert_clean(receiver)
 
 
-def test_two_agents_count_two_keys_side_by_side(lab, xdptop, libxdp):
+def test_agents_count_keys_side_by_side(lab, xdptop, libxdp):
     """One counts sources (--multiprog, as a service would), another the
-    destinations of the same frames; the second is told of the first."""
+    destinations of the same frames, a third (src,dst: a wide key, its
+    own program) the pairs; the second is told of the first. The pairs,
+    added up by source, are the sources' counts."""
     sender, receiver = lab.pair(mtu=1500)
     by_src = lab.start(receiver, xdptop, "--multiprog", "-f", "json", "-i", "60", "v1")
     by_src.wait_attached()
     src_id = dispatcher_ids(receiver, "v1")["xdptop_frags"]
     by_dst = lab.start(receiver, xdptop, "-k", "dst", "-f", "json", "-i", "60", "v1")
     by_dst.wait_attached()
-    assert dispatched(receiver, "v1") == [("xdptop_frags", 1), ("xdptop_frags", 1)]
+    by_pair = lab.start(receiver, xdptop, "-k", "src,dst", "-f", "json", "-i", "60", "v1")
+    by_pair.wait_attached()
+    assert dispatched(receiver, "v1") == [("xdptop_frags", 1), ("xdptop_frags", 1),
+                                          ("xdptop_wfrags", 1)]
     assert by_dst.stderr().splitlines()[0] == (
         f'xdptop: the dispatcher on iface "v1" already runs an xdptop program (id {src_id}): '
         "another agent's, or one left by an agent killed with its xdptop-detach ('xdptop "
         "--detach v1' takes xdptop's out while no agent runs there)")
     sender.run("tcpreplay", "-q", *pace(), "-i", "v0", str(CAPTURE))
     time.sleep(2)   # emulated, a veth's receiver lags its sender
+    assert by_pair.stop() == 0, by_pair.stderr()
     assert by_dst.stop() == 0, by_dst.stderr()
     assert by_src.stop() == 0, by_src.stderr()
     for agent, name in ((by_src, "dcb_ets"), (by_dst, "dcb_ets.dst")):
         expected = json.loads((DATA / f"{name}.expected.json").read_text())
         assert [as_expected(r) for r in agent.reports()] == [expected]
+    (sources,), (pairs,) = by_src.reports(), by_pair.reports()
+    added = {}
+    for key in pairs["sources"]:
+        packets, octets = added.get(key["src"], (0, 0))
+        added[key["src"]] = (packets + key["packets"], octets + key["bytes"])
+    assert added == {key["address"]: (key["packets"], key["bytes"])
+                     for key in sources["sources"]}
+    for part in ("other", "total"):
+        assert counts(pairs[part]) == counts(sources[part]), part
     assert_clean(receiver)
 
 

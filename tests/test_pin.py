@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import as_expected, check_identity, pace, sh
+from test_cli import attached_prog
 from test_privs import agent_pid
 from traffic import MAC_A, MAC_B, Expected, other_frames, udp_frame, write_pcap
 
@@ -534,7 +535,9 @@ def test_pin_force_over_a_netlink_program_is_refused(lab, xdptop, bpffs):
 
 def test_a_key_of_fields_through_kill9_and_its_options(lab, xdptop, bpffs, tmp_path):
     """A wide key (64-byte slots) pinned: kill -9, adopted, counts exact
-    across; another key is refused naming its fields."""
+    across; another key is refused naming its fields. The program is the
+    wide key's (xdptop_wide, single-buffer), and stays so: the adopting
+    agent tells it from the pinned program's name."""
     from scapy.all import IP, TCP, UDP, Ether
     eth = Ether(src=MAC_A, dst=MAC_B)
     syn = eth / IP(src="198.18.2.1", dst="198.18.9.9") / TCP(sport=40000, dport=443, flags="S")
@@ -543,9 +546,11 @@ def test_a_key_of_fields_through_kill9_and_its_options(lab, xdptop, bpffs, tmp_p
     second = write_pcap(tmp_path / "second.pcap", [syn] * 3 + [dns] * 4)
     sender, receiver = lab.pair(mtu=1500)
     root = "--pin=" + str(bpffs / "xdptop")
-    args = [root, "-f", "json", "-i", "0.05", "--key", "tcpflags,src,dport,proto", "v1"]
+    args = [root, "-f", "json", "-i", "0.05", "--key", "tcpflags,src,dport,proto",
+            "--single-buffer", "v1"]
     agent = lab.start(receiver, xdptop, *args)
     agent.wait_attached()
+    assert attached_prog(receiver, "v1")[1:] == ("xdptop_wide", 1)
     sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(first))
     time.sleep(0.3)
     agent.proc.send_signal(signal.SIGKILL)
@@ -553,6 +558,7 @@ def test_a_key_of_fields_through_kill9_and_its_options(lab, xdptop, bpffs, tmp_p
     sender.run("tcpreplay", "-q", "-t", "-i", "v0", str(second))   # counted while no agent runs
     agent = restart_until_adopted(lab, receiver, xdptop, args, ["v1"])
     time.sleep(0.3)
+    assert attached_prog(receiver, "v1")[1:] == ("xdptop_wide", 1)
     assert agent.stop() == 0, agent.stderr()
     last = final_report(agent)
     check_identity(last)
@@ -563,8 +569,8 @@ def test_a_key_of_fields_through_kill9_and_its_options(lab, xdptop, bpffs, tmp_p
                      check=False)
     assert (r.returncode, r.stderr.splitlines()[-1]) == (2, (
         'xdptop: the state pinned for iface "v1" counts with --key src,proto,dport,tcpflags '
-        '--prefix4 32 --prefix6 128 --max-sources 65536, not --key src --prefix4 32 '
-        '--prefix6 128 --max-sources 65536: rerun with its options, or remove it with '
-        f"'xdptop {root} --detach v1' (its counts are lost)")), r.stderr
+        '--prefix4 32 --prefix6 128 --max-sources 65536 --single-buffer, not --key src '
+        '--prefix4 32 --prefix6 128 --max-sources 65536: rerun with its options, or remove '
+        f"it with 'xdptop {root} --detach v1' (its counts are lost)")), r.stderr
     receiver.run(xdptop, root, "--detach", "v1")
     assert pins(bpffs) == ["xdptop"] and receiver.xdp_attached() == []
