@@ -1418,12 +1418,12 @@ static void print_key_modes(struct key_block b[N_KEY_KINDS][N_KEY_COUNTS], const
 	       "out), which varies the source address: under --key dst every frame has one key, "
 	       "under /24 and /64 prefixes IPv4 has 4 keys and IPv6 one, under the keys of "
 	       "fields as many as sources (the frames are UDP: their ports and protocol do not "
-	       "vary). ns per frame, median of "
-	       "the rounds (ratio to the empty program, median of the rounds' ratios); last columns: the worst key of one address against the "
-	       "default key of the same block, and xdptop's counts (every mode: identity and total == sent; "
-	       "default and --vlan: every source exact too). Last row: each mode's ratio to the "
-	       "default key (median of its block's rounds), geometric mean over the 8 blocks.\n\n", rounds,
-	       opt_repeat);
+	       "vary). ns per frame, median of the rounds (ratio to the empty program, median of "
+	       "the rounds' ratios); last columns: the worst key of one address against the "
+	       "default key of the same block, and xdptop's counts (every mode: identity and "
+	       "total == sent; default and --vlan: every source exact too). Last row: each mode's "
+	       "ratio to the default key (median of its block's rounds), geometric mean over the 8 "
+	       "blocks.\n\n", rounds, opt_repeat);
 	printf("| frame | sources | empty |");
 	for (int i = 0; i < N_KEY_MODES; i++)
 		printf(" %s%s%s |", i ? "" : "**", key_modes[i].name, i ? "" : "**");

@@ -114,7 +114,9 @@ static int link_xdp(const struct attachment *a, bool frags, enum attach_mode mod
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts,
 		    .flags = mode == MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
-	return bpf_link_create(bpf_program__fd(attachment_program(a, frags)), a->ifindex, BPF_XDP, &opts);
+	int prog_fd = bpf_program__fd(attachment_program(a, frags));
+
+	return bpf_link_create(prog_fd, a->ifindex, BPF_XDP, &opts);
 }
 
 bool frags_instead(const struct attachment *a, bool single_buffer, int err)

@@ -194,8 +194,9 @@ const char *key_format_field(const struct key_spec *spec, const struct xdptop_ke
 
 /* Two named addresses, four named numbers or words, a VLAN pair: the text
  * never reaches the end of its buffer, so the lengths added up stay in it. */
-static_assert(KEY_TEXT_LEN > 2 * (sizeof(" src ") + KEY_ADDRESS_LEN) + 4 * sizeof(" tcpflags 65535/255") +
-	      sizeof(" vlan ") + KEY_VLANS_LEN, "key_format_text() fits");
+static_assert(KEY_TEXT_LEN > 2 * (sizeof(" src ") + KEY_ADDRESS_LEN) +
+			       4 * sizeof(" tcpflags 65535/255") + sizeof(" vlan ") + KEY_VLANS_LEN,
+	      "key_format_text() fits");
 static_assert(KEY_FIELDS_TEXT_LEN >= sizeof("src,dst,proto,sport,dport,tcpflags"),
 	      "key_format_fields() fits");
 

@@ -316,7 +316,6 @@ static __always_inline __u32 table_hash(const struct xdptop_key *key, __u32 fiel
 	return xdptop_hash_mix(h);
 }
 
-
 /* Counts one frame of key (its meta set) in the active epoch e, on this
  * cpu, for a program of this key width. Returns 0 when neither probe
  * window has this key or a free slot. */

@@ -83,14 +83,14 @@ MUTANTS = [
     ("tcpflags_never_there", "#define L4_BYTES 14", "#define L4_BYTES 13",
      [FUZZ, "test_fields_tcpflags"]),
     # Each field needs its bytes inside the limit.
-    ("sport_with_1_byte", "(key_fields & XDPTOP_FIELD_SPORT) && b->have >= 2",
-     "(key_fields & XDPTOP_FIELD_SPORT) && b->have >= 1",
+    ("sport_with_1_byte", "(fields & XDPTOP_FIELD_SPORT) && b->have >= 2",
+     "(fields & XDPTOP_FIELD_SPORT) && b->have >= 1",
      [FUZZ, "test_fields_cut_by_frame", "test_fields_cut_by_ip_length"]),
-    ("dport_with_3_bytes", "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 4",
-     "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 3",
+    ("dport_with_3_bytes", "(fields & XDPTOP_FIELD_DPORT) && b->have >= 4",
+     "(fields & XDPTOP_FIELD_DPORT) && b->have >= 3",
      [FUZZ, "test_fields_cut_by_frame", "test_fields_cut_by_ip_length"]),
-    ("icmp_type_with_1_byte", "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 2",
-     "(key_fields & XDPTOP_FIELD_DPORT) && b->have >= 1",
+    ("icmp_type_with_1_byte", "(fields & XDPTOP_FIELD_DPORT) && b->have >= 2",
+     "(fields & XDPTOP_FIELD_DPORT) && b->have >= 1",
      [FUZZ, "test_fields_cut_by_frame", "test_fields_cut_by_ip_length"]),
     # The limit.
     ("ipv4_length_ignored", ".end = min_u32(len, off + bpf_ntohs(*(__u16 *)(ip + 2))),",
@@ -107,12 +107,12 @@ MUTANTS = [
     # Where the L4 header is.
     ("ihl_ignored", ".off = off + (ip[0] & 0x0f) * 4,", ".off = off + IPV4_MIN_HLEN,",
      [FUZZ, "test_fields_ipv4_options"]),
-    ("ipv6_after_untagged_header", "ipv6_l4(ctx, pos, off, len, key);",
-     "ipv6_l4(ctx, pos, ETH_HLEN_, len, key);", [FUZZ, "test_fields_vlan"]),
+    ("ipv6_after_untagged_header", "ipv6_l4(ctx, pos, off, len, fields, key);",
+     "ipv6_l4(ctx, pos, ETH_HLEN_, len, fields, key);", [FUZZ, "test_fields_vlan"]),
     # A key holds the fields it names, no others.
-    ("proto_in_every_l4_key", "if (key_fields & XDPTOP_FIELD_PROTO)",
-     "if (key_fields & XDPTOP_FIELDS_L4)", ["test_fields_narrow"]),
-    ("sport_in_every_key", "(key_fields & XDPTOP_FIELD_SPORT) && b->have >= 2", "b->have >= 2",
+    ("proto_in_every_l4_key", "if (fields & XDPTOP_FIELD_PROTO)",
+     "if (fields & XDPTOP_FIELDS_L4)", ["test_fields_narrow"]),
+    ("sport_in_every_key", "(fields & XDPTOP_FIELD_SPORT) && b->have >= 2", "b->have >= 2",
      ["test_fields_narrow"]),
 ]
 
