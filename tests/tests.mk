@@ -22,6 +22,11 @@ $(BUILD)/bpf_unit: tests/bpf_unit.c $(LIB_OBJS) $(BUILD)/xdptop.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) tests/bpf_unit.c $(LIB_OBJS) $(UNIT_LIBS) -o $@
 
+# src/ipfix.c's messages into a file, for another decoder (tests/test_ipfix.py).
+$(BUILD)/ipfix_encode: tests/ipfix_encode.c $(BUILD)/ipfix.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
+
 $(BUILD)/deny_bpf: tests/deny_bpf.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) $< -o $@
@@ -45,7 +50,7 @@ $(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h tests/fuzz.h | $(BUILD)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_HTTP_SRCS) -lmicrohttpd -lpthread -o $@
 
 check-build: all $(BUILD)/bpf_unit $(BUILD)/deny_bpf $(BUILD)/fault.so $(BUILD)/fuzz_cli \
-	$(BUILD)/fuzz_http $(BUILD)/foreign.bpf.o
+	$(BUILD)/fuzz_http $(BUILD)/foreign.bpf.o $(BUILD)/ipfix_encode
 
 # $(call fuzz_run,TARGET,FLAGS): FUZZ_TIME seconds of fuzz_TARGET from the seeds in
 # tests/fuzz/TARGET (which stay as they are; what the run learns goes to

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* ipfix_encode SIZE RECORDS FILE: src/ipfix.c's messages of at most SIZE
+ * bytes, written one after another into FILE, for tests/test_ipfix.py to
+ * decode with another decoder (python3-ipfix): the templates, one options
+ * record (the sampling interval), then RECORDS data records, record i
+ * holding source 198.18.0.0 + i, i + 1 packets, 100 (i + 1) bytes, start
+ * 1,700,000,000,000 + i ms, end a second later, interface 7. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "ipfix.h"
+
+#define DOMAIN 42
+#define EXPORT_TIME 1700000000u
+
+static int write_message(void *ctx, const __u8 *msg, size_t len)
+{
+	return fwrite(msg, 1, len, ctx) == len ? 0 : -EIO;
+}
+
+int main(int argc, char **argv)
+{
+	struct ipfix_template data = { .id = 256 }, options = { .id = 257, .n_scope = 1 };
+	struct ipfix_writer w;
+	FILE *out;
+	long records;
+
+	if (argc != 4 || (records = atol(argv[2])) < 0 || !(out = fopen(argv[3], "wb"))) {
+		fprintf(stderr, "usage: ipfix_encode SIZE RECORDS FILE\n");
+		return 2;
+	}
+	ipfix_template_add(&data, 8, 4);	/* sourceIPv4Address */
+	ipfix_template_add(&data, 2, 8);	/* packetDeltaCount */
+	ipfix_template_add(&data, 1, 8);	/* octetDeltaCount */
+	ipfix_template_add(&data, 152, 8);	/* flowStartMilliseconds */
+	ipfix_template_add(&data, 153, 8);	/* flowEndMilliseconds */
+	ipfix_template_add(&data, 10, 4);	/* ingressInterface */
+	ipfix_template_add(&options, 149, 4);	/* observationDomainId (scope) */
+	ipfix_template_add(&options, 34, 4);	/* samplingInterval */
+	if (ipfix_writer_init(&w, atol(argv[1]), DOMAIN, write_message, out)) {
+		fprintf(stderr, "ipfix_encode: bad SIZE %s\n", argv[1]);
+		return 2;
+	}
+	ipfix_set_time(&w, EXPORT_TIME);
+	ipfix_template(&w, &data);
+	ipfix_template(&w, &options);
+	ipfix_put32(ipfix_put32(ipfix_record(&w, &options), DOMAIN), 1);
+	for (long i = 0; i < records; i++) {
+		__u8 *p = ipfix_record(&w, &data);
+		__u64 start = 1700000000000ull + i;
+
+		p = ipfix_put32(p, 0xc6120000u + i);
+		p = ipfix_put64(p, i + 1);
+		p = ipfix_put64(p, 100 * (i + 1));
+		p = ipfix_put64(p, start);
+		p = ipfix_put64(p, start + 1000);
+		ipfix_put32(p, 7);
+	}
+	ipfix_flush(&w);
+	ipfix_writer_free(&w);
+	return fclose(out) || w.err ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+"""src/ipfix.c's messages (tests/ipfix_encode.c writes them), read by
+another decoder, python3-ipfix (Debian's), and walked by hand: every
+message within its size limit, sets that tile it exactly, sequence numbers
+that count the data records sent before, the templates first, and every
+record's values as ipfix_encode.c's model says."""
+import datetime
+import ipaddress
+import subprocess
+
+import pytest
+
+import ipfix.ie
+import ipfix.message
+
+from conftest import BUILD
+
+DOMAIN = 42
+EXPORT_TIME = 1700000000
+
+
+def messages(path):
+    """The messages of a file of them, one after another."""
+    data = path.read_bytes()
+    out, off = [], 0
+    while off < len(data):
+        length = int.from_bytes(data[off + 2:off + 4], "big")
+        assert length >= 16, (off, length)
+        out.append(data[off:off + length])
+        off += length
+    assert off == len(data)
+    return out
+
+
+def sets(message):
+    """(set id, set length) of a message's sets, which must tile it."""
+    out, off = [], 16
+    while off < len(message):
+        set_id = int.from_bytes(message[off:off + 2], "big")
+        length = int.from_bytes(message[off + 2:off + 4], "big")
+        assert length > 4 and off + length <= len(message), (off, length)
+        out.append((set_id, length))
+        off += length
+    assert off == len(message)
+    return out
+
+
+def expected_record(i):
+    start = datetime.datetime.fromtimestamp((1700000000000 + i) / 1000, datetime.timezone.utc)
+    return {
+        "sourceIPv4Address": ipaddress.IPv4Address(0xC6120000 + i),
+        "packetDeltaCount": i + 1,
+        "octetDeltaCount": 100 * (i + 1),
+        "flowStartMilliseconds": start.replace(tzinfo=None),
+        "flowEndMilliseconds": (start + datetime.timedelta(seconds=1)).replace(tzinfo=None),
+        "ingressInterface": 7,
+    }
+
+
+# 420: 16 + 4 + 10 records of 40 bytes, filled to the byte; 122: the least
+# a template takes.
+@pytest.mark.parametrize("size,records", [(1400, 0), (1400, 1), (1400, 1000), (512, 1000),
+                                          (420, 100), (122, 50), (65535, 5000)])
+def test_messages_decode_as_encoded(tmp_path, size, records):
+    out = tmp_path / "messages"
+    subprocess.run([str(BUILD / "ipfix_encode"), str(size), str(records), str(out)], check=True)
+    ipfix.ie.use_iana_default()
+    decoder = ipfix.message.MessageBuffer()
+    decoded, sent = [], 0
+    msgs = messages(out)
+    for k, msg in enumerate(msgs):
+        assert len(msg) <= size
+        assert int.from_bytes(msg[0:2], "big") == 10
+        set_ids = [set_id for set_id, _ in sets(msg)]
+        if k == 0:
+            assert set_ids[:2] == [2, 3], "the templates come first"
+        else:
+            assert all(set_id >= 256 for set_id in set_ids), set_ids
+        decoder.from_bytes(msg)
+        assert (decoder.odid, decoder.sequence) == (DOMAIN, sent)
+        assert decoder.get_export_time() == datetime.datetime.utcfromtimestamp(EXPORT_TIME)
+        these = list(decoder.namedict_iterator())
+        sent += len(these)
+        decoded += these
+    assert decoded[0] == {"observationDomainId": DOMAIN, "samplingInterval": 1}
+    assert decoded[1:] == [expected_record(i) for i in range(records)]
+    # Full: no message but the last could have taken one more record (40
+    # bytes, in the data set it ends with).
+    for msg in msgs[:-1]:
+        assert len(msg) + 40 > size
+
+
+def test_a_size_too_small_for_a_template_is_refused(tmp_path):
+    res = subprocess.run([str(BUILD / "ipfix_encode"), "121", "1", str(tmp_path / "m")],
+                         capture_output=True, text=True)
+    assert (res.returncode, res.stderr) == (2, "ipfix_encode: bad SIZE 121\n")
