@@ -1,10 +1,11 @@
 #!/bin/bash
 # against.sh REV [RUNS]: the default key's per-frame cost in this tree
 # against revision REV's, REV built in a worktree of its own: RUNS times
-# (4 by default), REV's `prog_cost -p f -n 11` then this tree's, back to
-# back. The figure is 1f's default column as a ratio to the empty program:
-# the ratio is taken within each round, so it survives the host's drift
-# between runs that ns per frame do not (prog_cost.c). Prints, per run and
+# (4 by default), REV's `prog_cost -p f -n 11` and this tree's, back to
+# back, each first in every other run. The figure is 1f's default column as
+# a ratio to the empty program: the ratio is taken within each round, so it
+# survives the host's drift between runs that ns per frame do not
+# (prog_cost.c). Prints, per run and
 # over all, the geometric mean of each build's ratios over the 8 blocks, and
 # this tree's over REV's. Needs root. BUILD: this tree's build (build).
 set -euo pipefail
@@ -13,15 +14,27 @@ rev=$1 runs=${2:-4} BUILD=${BUILD:-build}
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d /tmp/xdpb-against-$$.XXXXXX)
 trap 'git worktree remove --force "$tmp/tree" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-git worktree add --detach "$tmp/tree" "$rev" >/dev/null 2>&1
+git worktree add --detach "$tmp/tree" "$rev" >/dev/null
 echo "against.sh: building $rev and this tree" >&2
 make -s -C "$tmp/tree" bench-build -j"$(nproc)" >/dev/null
 make -s BUILD="$BUILD" bench-build -j"$(nproc)" >/dev/null
 
+# One run of a build's prog_cost 1f into FILE; its progress and errors in
+# FILE.err, shown when it fails.
+measure() {
+	"$1" -p f -n 11 >"$2" 2>"$2.err" || { cat "$2.err" >&2; exit 1; }
+}
+# Each run in turn goes first: what comes first in a run does not favour
+# one build.
 for ((i = 1; i <= runs; i++)); do
 	echo "against.sh: run $i of $runs" >&2
-	"$tmp/tree/build/bench/prog_cost" -p f -n 11 2>/dev/null >"$tmp/old.$i"
-	"$BUILD/bench/prog_cost" -p f -n 11 2>/dev/null >"$tmp/new.$i"
+	if ((i % 2)); then
+		measure "$tmp/tree/build/bench/prog_cost" "$tmp/old.$i"
+		measure "$BUILD/bench/prog_cost" "$tmp/new.$i"
+	else
+		measure "$BUILD/bench/prog_cost" "$tmp/new.$i"
+		measure "$tmp/tree/build/bench/prog_cost" "$tmp/old.$i"
+	fi
 done
 /usr/bin/python3 - "$rev" "$(git rev-parse --short HEAD)" "$tmp" "$runs" <<'PY'
 import math, re, sys

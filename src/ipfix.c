@@ -21,10 +21,15 @@ __u8 *ipfix_put64(__u8 *p, __u64 v)
 	return ipfix_put32(ipfix_put32(p, v >> 32), v);
 }
 
-void ipfix_template_add(struct ipfix_template *t, __u16 id, __u16 len)
+int ipfix_template_add(struct ipfix_template *t, __u16 id, __u16 len)
 {
+	/* 0x8000: an enterprise number follows; 65535: variable length. */
+	if (t->n_fields >= IPFIX_TEMPLATE_MAX_FIELDS || (id & 0x8000) || !len || len == 65535 ||
+	    t->record_len + len > IPFIX_MESSAGE_MAX)
+		return -EINVAL;
 	t->field[t->n_fields++] = (struct ipfix_field){ id, len };
 	t->record_len += len;
+	return 0;
 }
 
 int ipfix_writer_init(struct ipfix_writer *w, size_t size, __u32 domain, ipfix_send_fn send,
@@ -102,11 +107,14 @@ static void open_set(struct ipfix_writer *w, __u16 id, size_t need)
 	w->len += IPFIX_SET_HEADER_LEN;
 }
 
-void ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t)
+int ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t)
 {
 	size_t len = (t->n_scope ? 6 : 4) + 4 * t->n_fields;
 	__u8 *p;
 
+	if (t->id < IPFIX_FIRST_TEMPLATE_ID || t->n_scope > t->n_fields ||
+	    (size_t)IPFIX_MESSAGE_HEADER_LEN + IPFIX_SET_HEADER_LEN + t->record_len > w->size)
+		return -EINVAL;
 	open_set(w, t->n_scope ? IPFIX_SET_OPTIONS_TEMPLATES : IPFIX_SET_TEMPLATES, len);
 	p = w->buf + w->len;
 	p = ipfix_put16(p, t->id);
@@ -118,6 +126,7 @@ void ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t)
 		p = ipfix_put16(p, t->field[i].len);
 	}
 	w->len += len;
+	return 0;
 }
 
 __u8 *ipfix_record(struct ipfix_writer *w, const struct ipfix_template *t)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* IPFIX (RFC 7011) messages, encoded by hand (README, design notes: why not
- * libfixbuf). A message is a 16-byte header, then sets; a set is a 4-byte
+/* IPFIX (RFC 7011) messages, encoded by hand: libfixbuf (Debian's) has a
+ * fixed size limit over UDP, swallows send errors, resolves a bad name
+ * once per record, and encodes 20-30 times slower. A message is a 16-byte header, then sets; a set is a 4-byte
  * header (its id: 2 templates, 3 options templates, a template's id for its
  * data records; its length), then records. A writer fills one message at a
  * time, never past its size limit, and hands each full one to a send
@@ -17,7 +18,8 @@
 #define IPFIX_SET_TEMPLATES 2
 #define IPFIX_SET_OPTIONS_TEMPLATES 3
 #define IPFIX_FIRST_TEMPLATE_ID 256
-/* The largest message: its length is 16 bits. */
+/* The largest message: its length is 16 bits (over UDP, the path's MTU
+ * less the IP and UDP headers is the limit that matters). */
 #define IPFIX_MESSAGE_MAX 65535
 #define IPFIX_TEMPLATE_MAX_FIELDS 24
 
@@ -36,8 +38,10 @@ struct ipfix_template {
 	struct ipfix_field field[IPFIX_TEMPLATE_MAX_FIELDS];
 };
 
-/* Adds a field to t; record_len follows. */
-void ipfix_template_add(struct ipfix_template *t, __u16 id, __u16 len);
+/* Adds a field of IANA's (no enterprise number) of fixed length to t;
+ * record_len follows. 0, or -EINVAL when t is full or the field is not
+ * one of those. */
+int ipfix_template_add(struct ipfix_template *t, __u16 id, __u16 len);
 
 /* Sends one whole message; returns 0 or a negative errno, which the writer
  * keeps (ipfix_writer.err) and goes on. */
@@ -55,7 +59,7 @@ struct ipfix_writer {
 	__u32 export_time;	/* seconds since the epoch, of every message until changed */
 	ipfix_send_fn send;
 	void *ctx;
-	int err;		/* the first error of send since ipfix_writer_clear_error() */
+	int err;		/* the first error of send */
 	__u64 messages;		/* sent */
 };
 
@@ -69,11 +73,14 @@ void ipfix_writer_free(struct ipfix_writer *w);
 void ipfix_set_time(struct ipfix_writer *w, __u32 export_time);
 
 /* Adds t's template record (to a template set, or an options template set
- * when it has scope fields). */
-void ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t);
+ * when it has scope fields). 0, or -EINVAL for a template that is not
+ * one: an id below IPFIX_FIRST_TEMPLATE_ID, more scope fields than fields,
+ * a record that no message of the writer's size holds. */
+int ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t);
 
-/* Room for one data record of t, record_len bytes to fill at once: in a
- * set of t's, in this message or, when it is full, the next. */
+/* Room for one data record of t (a template ipfix_template() took),
+ * record_len bytes to fill at once: in a set of t's, in this message or,
+ * when it is full, the next. */
 __u8 *ipfix_record(struct ipfix_writer *w, const struct ipfix_template *t);
 
 /* Sends the message being filled, if it holds a set. */

@@ -159,18 +159,22 @@ int attachment_load_shared(struct attachment *a, __u32 max_sources, const struct
 	return err ? load_error(err) : EXIT_OK;
 }
 
-/* The programs' names (xdptop.bpf.c), by key width and frame kind. */
+struct bpf_program *attachment_program(const struct attachment *a, bool frags)
+{
+	const struct xdptop_bpf *s = a->skel;
+
+	if (xdptop_fields_wide(a->size.fields))
+		return frags ? s->progs.xdptop_wfrags : s->progs.xdptop_wide;
+	return frags ? s->progs.xdptop_frags : s->progs.xdptop;
+}
+
+/* The programs' names as the kernel has them (xdptop.bpf.c's functions),
+ * by key width and frame kind: how xdptop knows its own programs, its
+ * pinned ones and another agent's. */
 static const char *const program_names[2][2] = {
 	{ "xdptop", "xdptop_frags" },
 	{ "xdptop_wide", "xdptop_wfrags" },
 };
-
-struct bpf_program *attachment_program(const struct attachment *a, bool frags)
-{
-	bool wide = xdptop_fields_wide(a->size.fields);
-
-	return bpf_object__find_program_by_name(a->skel->obj, program_names[wide][frags]);
-}
 
 void programs_autoload(const struct attachment *a, bool single_buffer, bool frags)
 {
