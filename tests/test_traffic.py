@@ -296,12 +296,16 @@ FRAME_SIZES = {
     9000: [64, 1514, 1515, 3000, 4096, 4097, 6000, 8192, 9000, 9014],
 }
 # (MTU, options) -> the program attached: the multi-buffer one by default;
-# the single-buffer one when asked for and the MTU allows it.
+# the single-buffer one when asked for and the MTU allows it; a wide key's
+# pair of programs the same way.
+WIDE = "--key src,proto"
 MTU_CASES = {
     (1500, ""): "xdptop_frags",
     (9000, ""): "xdptop_frags",
     (1500, "--single-buffer"): "xdptop",
     (9000, "--single-buffer"): "xdptop_frags",
+    (1500, f"--single-buffer {WIDE}"): "xdptop_wide",
+    (9000, f"--single-buffer {WIDE}"): "xdptop_wfrags",
 }
 
 
@@ -341,6 +345,9 @@ def test_mtu(lab, xdptop, tmp_path, mtu, options):
     agent = run_once(lab, receiver, xdptop, args, send)
     assert programs == [(MTU_CASES[mtu, options], XDP_ATTACHED_DRV)]
     report = only_report(agent)
+    if WIDE in options:     # every frame is UDP: one key a source
+        assert {s["proto"] for s in report["sources"]} == {17}
+        report["sources"] = [dict(s, address=s["src"]) for s in report["sources"]]
     assert counts(report["untracked"]) == ZERO
     assert as_expected(report) == expected.as_expected()
 
