@@ -322,10 +322,10 @@ static __always_inline __u32 table_hash(const struct xdptop_key *key, __u32 fiel
 static __always_inline int table_count(__u32 e, __u32 cpu, const struct xdptop_key *key,
 				       bool wide, __u64 len)
 {
-	bool first_dst = !wide && (key_fields & XDPTOP_FIELD_DST);
+	bool first_dst = !wide && xdptop_fields_first_dst(key_fields);
 	const struct table_frame f = {
 		.wide = wide,
-		/* A narrow key's address is its src or its dst (xdptop.h). */
+		/* A narrow key's address is its src or its dst. */
 		.first = { first_dst ? key->dst[0] : key->src[0],
 			   first_dst ? key->dst[1] : key->src[1] },
 		.rest = { key->dst[0], key->dst[1], key->l4 },
