@@ -87,35 +87,46 @@ void ipfix_flush(struct ipfix_writer *w)
 	w->records = 0;
 	w->messages++;
 	w->len = 0;
+	w->described = 0;
 }
 
-/* Room for need bytes in a set of this id: the open one if it is this
- * id's and has room, else a new one, in a new message when this one is
- * full. */
-static void open_set(struct ipfix_writer *w, __u16 id, size_t need)
+static size_t template_record_len(const struct ipfix_template *t)
 {
-	if (w->set_at && w->set_id == id && w->len + need <= w->size)
-		return;
+	return (t->n_scope ? 6 : 4) + 4 * t->n_fields;
+}
+
+static __u64 template_bit(const struct ipfix_template *t)
+{
+	return 1ULL << (t->id - IPFIX_FIRST_TEMPLATE_ID);
+}
+
+int ipfix_template_check(const struct ipfix_writer *w, const struct ipfix_template *t)
+{
+	size_t first = IPFIX_MESSAGE_HEADER_LEN + 2 * IPFIX_SET_HEADER_LEN +
+		       template_record_len(t) + t->record_len;
+
+	if (t->id < IPFIX_FIRST_TEMPLATE_ID || t->id >= IPFIX_FIRST_TEMPLATE_ID + IPFIX_TEMPLATES_MAX ||
+	    !t->n_fields || t->n_scope > t->n_fields || first > w->size)
+		return -EINVAL;
+	return 0;
+}
+
+/* Opens a set of this id where the message ends. */
+static void begin_set(struct ipfix_writer *w, __u16 id)
+{
 	close_set(w);
-	if (w->len && w->len + IPFIX_SET_HEADER_LEN + need > w->size)
-		ipfix_flush(w);
-	if (!w->len)
-		w->len = IPFIX_MESSAGE_HEADER_LEN;	/* written by ipfix_flush() */
 	w->set_at = w->len;
 	w->set_id = id;
 	ipfix_put16(w->buf + w->len, id);
 	w->len += IPFIX_SET_HEADER_LEN;
 }
 
-int ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t)
+/* t's template record, in a set of its own. */
+static void describe(struct ipfix_writer *w, const struct ipfix_template *t)
 {
-	size_t len = (t->n_scope ? 6 : 4) + 4 * t->n_fields;
 	__u8 *p;
 
-	if (t->id < IPFIX_FIRST_TEMPLATE_ID || t->n_scope > t->n_fields ||
-	    (size_t)IPFIX_MESSAGE_HEADER_LEN + IPFIX_SET_HEADER_LEN + t->record_len > w->size)
-		return -EINVAL;
-	open_set(w, t->n_scope ? IPFIX_SET_OPTIONS_TEMPLATES : IPFIX_SET_TEMPLATES, len);
+	begin_set(w, t->n_scope ? IPFIX_SET_OPTIONS_TEMPLATES : IPFIX_SET_TEMPLATES);
 	p = w->buf + w->len;
 	p = ipfix_put16(p, t->id);
 	p = ipfix_put16(p, t->n_fields);
@@ -125,15 +136,35 @@ int ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t)
 		p = ipfix_put16(p, t->field[i].id);
 		p = ipfix_put16(p, t->field[i].len);
 	}
-	w->len += len;
-	return 0;
+	w->len += template_record_len(t);
+	close_set(w);
+	w->described |= template_bit(t);
+}
+
+/* The bytes a record of t adds to the message being filled: its template
+ * first when the message has not described it yet, and a set header when
+ * the open set is not t's. */
+static size_t record_cost(const struct ipfix_writer *w, const struct ipfix_template *t)
+{
+	if (!(w->described & template_bit(t)))
+		return 2 * IPFIX_SET_HEADER_LEN + template_record_len(t) + t->record_len;
+	if (!w->set_at || w->set_id != t->id)
+		return IPFIX_SET_HEADER_LEN + t->record_len;
+	return t->record_len;
 }
 
 __u8 *ipfix_record(struct ipfix_writer *w, const struct ipfix_template *t)
 {
 	__u8 *p;
 
-	open_set(w, t->id, t->record_len);
+	if (w->len && w->len + record_cost(w, t) > w->size)
+		ipfix_flush(w);
+	if (!w->len)
+		w->len = IPFIX_MESSAGE_HEADER_LEN;	/* written by ipfix_flush() */
+	if (!(w->described & template_bit(t)))
+		describe(w, t);
+	if (!w->set_at || w->set_id != t->id)
+		begin_set(w, t->id);
 	p = w->buf + w->len;
 	w->len += t->record_len;
 	w->records++;

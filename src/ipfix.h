@@ -5,7 +5,13 @@
  * header (its id: 2 templates, 3 options templates, a template's id for its
  * data records; its length), then records. A writer fills one message at a
  * time, never past its size limit, and hands each full one to a send
- * callback: encoded once, a message may go to several collectors. */
+ * callback: encoded once, a message may go to several collectors.
+ *
+ * Every message describes itself: the template of each record in it comes
+ * first in the same message. Over UDP a collector that starts, restarts or
+ * lost a message decodes the very next one, so nothing sent after it came
+ * back is lost waiting for a template resent on a timer; it costs a
+ * template record (about 30 bytes) a template a message. */
 #ifndef IPFIX_H
 #define IPFIX_H
 
@@ -22,6 +28,8 @@
  * less the IP and UDP headers is the limit that matters). */
 #define IPFIX_MESSAGE_MAX 65535
 #define IPFIX_TEMPLATE_MAX_FIELDS 24
+/* Template ids a writer takes: IPFIX_FIRST_TEMPLATE_ID and the next ones. */
+#define IPFIX_TEMPLATES_MAX 64
 
 /* An information element of a template: its IANA id, its length in a
  * record. */
@@ -56,6 +64,7 @@ struct ipfix_writer {
 	__u32 domain;		/* observation domain */
 	__u32 sequence;		/* data records sent in this domain before this message */
 	__u32 records;		/* data records in the message being filled */
+	__u64 described;	/* the templates it holds, a bit an id from 256 */
 	__u32 export_time;	/* seconds since the epoch, of every message until changed */
 	ipfix_send_fn send;
 	void *ctx;
@@ -72,15 +81,17 @@ void ipfix_writer_free(struct ipfix_writer *w);
 /* The export time of the messages from now on. */
 void ipfix_set_time(struct ipfix_writer *w, __u32 export_time);
 
-/* Adds t's template record (to a template set, or an options template set
- * when it has scope fields). 0, or -EINVAL for a template that is not
- * one: an id below IPFIX_FIRST_TEMPLATE_ID, more scope fields than fields,
- * a record that no message of the writer's size holds. */
-int ipfix_template(struct ipfix_writer *w, const struct ipfix_template *t);
+/* Whether w can write records of t (an options template when it has scope
+ * fields): 0, or -EINVAL for a template that is not one: an id out of
+ * IPFIX_FIRST_TEMPLATE_ID's IPFIX_TEMPLATES_MAX, no fields, more scope
+ * fields than fields, or a template record and a record that no message of
+ * the writer's size holds. */
+int ipfix_template_check(const struct ipfix_writer *w, const struct ipfix_template *t);
 
-/* Room for one data record of t (a template ipfix_template() took),
- * record_len bytes to fill at once: in a set of t's, in this message or,
- * when it is full, the next. */
+/* Room for one data record of t (a template ipfix_template_check() took),
+ * record_len bytes to fill at once: in a set of t's, after t's template
+ * record if the message has none yet, in this message or, when it is full,
+ * the next. */
 __u8 *ipfix_record(struct ipfix_writer *w, const struct ipfix_template *t);
 
 /* Sends the message being filled, if it holds a set. */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* ipfix_encode SIZE RECORDS FILE: src/ipfix.c's messages of at most SIZE
  * bytes, written one after another into FILE, for tests/test_ipfix.py to
- * decode with another decoder (python3-ipfix): the templates, one options
- * record (the sampling interval), then RECORDS data records, record i
+ * decode with another decoder (python3-ipfix): one options record (the
+ * sampling interval), then RECORDS data records, each message holding the
+ * templates of its records, record i
  * holding source 198.18.0.0 + i, i + 1 packets, 100 (i + 1) bytes, start
  * 1,700,000,000,000 + i ms, end a second later, interface 7.
  * ipfix_encode refusals: what the encoder refuses, one line a case. */
@@ -46,9 +47,14 @@ static int refusals(void)
 		return 1;
 	ipfix_template_add(&low, 1, 8);
 	ipfix_template_add(&scope, 1, 8);
-	printf("a template id below 256: %d\n", ipfix_template(&w, &low));
-	printf("more scope fields than fields: %d\n", ipfix_template(&w, &scope));
-	printf("a record larger than a message: %d\n", ipfix_template(&w, &full));
+	printf("a template id below 256: %d\n", ipfix_template_check(&w, &low));
+	low.id = IPFIX_FIRST_TEMPLATE_ID + IPFIX_TEMPLATES_MAX;
+	printf("a template id past the most: %d\n", ipfix_template_check(&w, &low));
+	printf("more scope fields than fields: %d\n", ipfix_template_check(&w, &scope));
+	printf("a record larger than a message: %d\n", ipfix_template_check(&w, &full));
+	scope.n_scope = 0;
+	scope.n_fields = 0;
+	printf("no fields: %d\n", ipfix_template_check(&w, &scope));
 	ipfix_writer_free(&w);
 	printf("a size below the least: %d\n", ipfix_writer_init(&w, 121, 1, no_send, NULL));
 	printf("a size past 65535: %d\n", ipfix_writer_init(&w, 65536, 1, no_send, NULL));
@@ -81,7 +87,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ipfix_set_time(&w, EXPORT_TIME);
-	if (ipfix_template(&w, &data) || ipfix_template(&w, &options))
+	if (ipfix_template_check(&w, &data) || ipfix_template_check(&w, &options))
 		return 1;
 	ipfix_put32(ipfix_put32(ipfix_record(&w, &options), DOMAIN), 1);
 	for (long i = 0; i < records; i++) {

@@ -1,8 +1,9 @@
 """src/ipfix.c's messages (tests/ipfix_encode.c writes them), read by
 another decoder, python3-ipfix (Debian's), and walked by hand: every
 message within its size limit, sets that tile it exactly, sequence numbers
-that count the data records sent before, the templates first, and every
-record's values as ipfix_encode.c's model says."""
+that count the data records sent before, the template of every record
+earlier in its own message, and every record's values as ipfix_encode.c's
+model says."""
 import datetime
 import ipaddress
 import subprocess
@@ -53,10 +54,10 @@ def expected_record(i):
     }
 
 
-# 420: 16 + 4 + 10 records of 40 bytes, filled to the byte; 122: the least
-# a template takes.
+# 452: 16, the template set (4 + 28), 4 + 10 records of 40 bytes, filled to
+# the byte; 122: the least a writer takes.
 @pytest.mark.parametrize("size,records", [(1400, 0), (1400, 1), (1400, 1000), (512, 1000),
-                                          (420, 100), (122, 50), (65535, 5000)])
+                                          (452, 100), (122, 50), (65535, 5000)])
 def test_messages_decode_as_encoded(tmp_path, size, records):
     import ipfix.ie
     import ipfix.message
@@ -70,14 +71,15 @@ def test_messages_decode_as_encoded(tmp_path, size, records):
         assert len(msg) <= size
         assert int.from_bytes(msg[0:2], "big") == 10
         set_ids = [set_id for set_id, _ in sets(msg)]
+        # Each message describes itself: a template set before the records
+        # of its template, once a message.
         if k == 0:
-            assert set_ids[:2] == [2, 3], "the templates come first"
+            assert set_ids[:2] == [3, 257], set_ids
             # The options template record: id, 2 fields, 1 of them scope
             # (which python3-ipfix reads but never checks).
-            options_set = 16 + sets(msg)[0][1]
-            assert msg[options_set + 4:options_set + 10] == bytes([1, 1, 0, 2, 0, 1])
-        else:
-            assert all(set_id >= 256 for set_id in set_ids), set_ids
+            assert msg[16 + 4:16 + 10] == bytes([1, 1, 0, 2, 0, 1])
+        assert set_ids[-2:] == [2, 256] if records or k else set_ids == [3, 257], set_ids
+        assert set_ids.count(2) == (1 if records else 0) and set_ids.count(256) <= 1, set_ids
         decoder.from_bytes(msg)
         assert (decoder.odid, decoder.sequence) == (DOMAIN, sent)
         assert decoder.get_export_time() == datetime.datetime.utcfromtimestamp(EXPORT_TIME)
@@ -103,8 +105,10 @@ def test_what_the_encoder_refuses():
         "a length of 0: -22",
         "a record past 65535: -22",
         "a template id below 256: -22",
+        "a template id past the most: -22",
         "more scope fields than fields: -22",
         "a record larger than a message: -22",
+        "no fields: -22",
         "a size below the least: -22",
         "a size past 65535: -22",
     ]
