@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include "cli.h"
 #include "iface.h"
 #include "pin.h"
@@ -46,6 +47,8 @@ static const char doc[] =
 "    xdptop -f log -c 1 -i 5 -t 20 eth0  # the 20 busiest now, after 5 s\n"
 "    xdptop --pin -f none --listen 0.0.0.0:9464 eth0   # a Prometheus exporter\n"
 "                                 # whose counts survive restarts\n"
+"    xdptop -f none --ipfix collector.example:4739 eth0   # every key, every\n"
+"                                 # second, to a flow collector (nfacctd)\n"
 "\n"
 "EXIT STATUS:\n"
 "    0  success\n"
@@ -61,7 +64,8 @@ static const char doc[] =
 static const char args_doc[] = "IFACE...";
 
 enum { OPT_FORCE = 256, OPT_PREFIX4, OPT_PREFIX6, OPT_VLAN, OPT_SINGLE_BUFFER, OPT_PIN,
-       OPT_STATUS, OPT_DETACH, OPT_LISTEN, OPT_METRICS_TOP, OPT_MULTIPROG, OPT_PRIORITY };
+       OPT_STATUS, OPT_DETACH, OPT_LISTEN, OPT_METRICS_TOP, OPT_MULTIPROG, OPT_PRIORITY,
+       OPT_IPFIX, OPT_IPFIX_MTU, OPT_IPFIX_DOMAIN };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Reports:", 1 },
@@ -77,6 +81,13 @@ static const struct argp_option options[] = {
 	  "alone: 127.0.0.1; 0.0.0.0:PORT or [::]:PORT for every address)", 1 },
 	{ "metrics-top", OPT_METRICS_TOP, "N", 0, "Keys exported per interface, the busiest "
 	  "(default 1000); the others' frames count as unlisted", 1 },
+	{ "ipfix", OPT_IPFIX, "HOST:PORT", 0, "Send every key's counts of every interval to "
+	  "this IPFIX flow collector over UDP ([IPV6]:PORT; repeat for several)", 1 },
+	{ "ipfix-mtu", OPT_IPFIX_MTU, "BYTES", 0, "The largest IP packet an IPFIX message may "
+	  "take (default " IPFIX_MTU_DEFAULT_TEXT ")", 1 },
+	{ "ipfix-domain", OPT_IPFIX_DOMAIN, "N", 0, "The IPFIX observation domain id (default: "
+	  "one from the interfaces' names and the key, so that each xdptop of a host has its "
+	  "own)", 1 },
 	{ NULL, 0, NULL, 0, "What is counted:", 2 },
 	{ "key", 'k', "FIELDS", 0, "What a key is, fields with commas: src (the default: the "
 	  "source address), dst, proto, sport, dport, tcpflags (src,proto,dport; the 5-tuple "
@@ -172,6 +183,13 @@ static int parse_interval(const char *arg, double *out)
 
 /* --format given: else the view in a terminal, log lines otherwise. */
 static bool format_given;
+/* --ipfix-mtu or --ipfix-domain given, which need --ipfix; the domain,
+ * else one of the interfaces and the key. */
+static bool ipfix_given, domain_given;
+
+/* The smallest MTU an IPv4 host must take (RFC 791): room for every
+ * template xdptop writes and a record. */
+#define IPFIX_MTU_MIN 576
 
 static int parse_format(const char *arg, struct config *cfg)
 {
@@ -228,6 +246,36 @@ bad:
 	return usage_error("--listen \"%s\" is not [ADDR:]PORT: use a port (9100: loopback "
 			   "only), 0.0.0.0:9100 or [::]:9100 (every address), or one address",
 			   arg);
+}
+
+/* --ipfix HOST:PORT, resolved now: a name that does not resolve fails
+ * before anything is attached. */
+static int add_collector(struct ipfix_config *ipfix, const char *arg)
+{
+	struct collector_spec *spec = &ipfix->to[ipfix->n];
+	int err;
+
+	if (ipfix->n == IPFIX_COLLECTORS_MAX)
+		return usage_error("too many --ipfix collectors: at most %d, \"%s\" is one too "
+				   "many", IPFIX_COLLECTORS_MAX, arg);
+	err = collector_parse(arg, spec);
+	if (err == -ERANGE)
+		return usage_error("--ipfix \"%s\": the port must be 1-65535", arg);
+	if (err)
+		return usage_error("--ipfix \"%s\" is not HOST:PORT: use a name or an address and "
+				   "a port (collector.example:4739, 198.18.0.2:4739, "
+				   "[2001:db8::2]:4739)", arg);
+	err = collector_resolve(spec);
+	if (err)
+		return usage_error("cannot resolve --ipfix host \"%s\" (%s): check the name, or "
+				   "give the collector's address", spec->host, gai_strerror(err));
+	for (int i = 0; i < ipfix->n; i++)
+		if (ipfix->to[i].len == spec->len && !memcmp(&ipfix->to[i].addr, &spec->addr,
+							     spec->len))
+			return usage_error("--ipfix \"%s\" is \"%s\" again: name each collector "
+					   "once", arg, ipfix->to[i].text);
+	ipfix->n++;
+	return EXIT_OK;
 }
 
 /* A prefix length from 1 to max: /0 would count every address as one. */
@@ -370,6 +418,19 @@ static int parse_option(int key, char *arg, struct config *cfg)
 		return 0;
 	case OPT_LISTEN:
 		return parse_listen(arg, &cfg->listen);
+	case OPT_IPFIX:
+		return add_collector(&cfg->ipfix, arg);
+	case OPT_IPFIX_MTU:
+		ipfix_given = true;
+		err = parse_whole("--ipfix-mtu", arg, IPFIX_MTU_MIN, 65535, &v);
+		cfg->ipfix.mtu = v;
+		return err;
+	case OPT_IPFIX_DOMAIN:
+		ipfix_given = true;
+		domain_given = true;
+		err = parse_whole("--ipfix-domain", arg, 1, UINT32_MAX, &v);
+		cfg->ipfix.domain = v;
+		return err;
 	case OPT_METRICS_TOP:
 		err = parse_whole("--metrics-top", arg, 1, MAX_SOURCES_LIMIT, &v);
 		cfg->metrics_top = v;
@@ -414,6 +475,32 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return code ? EINVAL : 0;
 }
 
+/* An observation domain of the interfaces' names and the key (FNV-1a): the
+ * same on every restart of the same command, and another for another
+ * xdptop of the host (another interface, or another key beside with
+ * --multiprog), so that a collector never mixes their templates. Never 0,
+ * which RFC 7011 keeps for records of no domain. */
+static __u32 fnv1a(__u32 h, const char *s)
+{
+	do	/* its terminating zero too: "ab" "c" is not "a" "bc" */
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	while (*s++);
+	return h;
+}
+
+static __u32 default_domain(const struct config *cfg)
+{
+	char fields[KEY_FIELDS_TEXT_LEN], text[KEY_FIELDS_TEXT_LEN + 32];
+	__u32 h = 2166136261u;
+
+	snprintf(text, sizeof(text), "%s/%u/%u/%d", key_format_fields(cfg->key.fields, fields),
+		 cfg->key.prefix4, cfg->key.prefix6, cfg->key.vlan);
+	h = fnv1a(h, text);
+	for (int i = 0; i < cfg->n_ifaces; i++)
+		h = fnv1a(h, cfg->ifaces[i].kernel_name);
+	return h ?: 1;
+}
+
 const char *mode_name(enum attach_mode mode)
 {
 	switch (mode) {
@@ -444,11 +531,14 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		.format = FORMAT_LOG,
 		.metrics_top = METRICS_TOP_DEFAULT,
 		.priority = XDPTOP_PRIORITY,
+		.ipfix.mtu = IPFIX_MTU_DEFAULT,
 	};
 	/* argp's own errors (unknown option, missing value) exit with
 	 * argp_err_exit_status; ours come back from parse_opt as exit codes. */
 	argp_err_exit_status = EXIT_USAGE;
 	format_given = false;
+	ipfix_given = false;
+	domain_given = false;
 	if (argc > 0)
 		argv[0] = name;
 	err = argp_parse(&argp, argc, argv, 0, NULL, &p);
@@ -459,8 +549,14 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	if (cfg->format == FORMAT_TOP && !(isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)))
 		return usage_error("--format top needs a terminal on stdin and stdout: use "
 				   "--format log or --format json");
-	if (cfg->format == FORMAT_NONE && !cfg->listen.len && cfg->action == ACTION_COUNT)
-		return usage_error("--format none shows nothing without --listen: add --listen "
-				   "PORT, or choose another format");
+	if (cfg->format == FORMAT_NONE && !cfg->listen.len && !cfg->ipfix.n &&
+	    cfg->action == ACTION_COUNT)
+		return usage_error("--format none shows nothing without --listen or --ipfix: add "
+				   "--listen PORT or --ipfix HOST:PORT, or choose another format");
+	if (ipfix_given && !cfg->ipfix.n)
+		return usage_error("--ipfix-mtu and --ipfix-domain need --ipfix: add --ipfix "
+				   "HOST:PORT");
+	if (!domain_given)
+		cfg->ipfix.domain = default_domain(cfg);
 	return EXIT_OK;
 }

@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <linux/types.h>
+#include "collector.h"
 #include "key.h"
 #include "msg.h"
 #include "report.h"
@@ -55,6 +56,17 @@ struct listen_spec {
 
 #define METRICS_TOP_DEFAULT 1000
 
+/* --ipfix: the flow collectors every interval's keys go to. */
+struct ipfix_config {
+	struct collector_spec to[IPFIX_COLLECTORS_MAX];
+	int n;			/* 0: no export */
+	__u32 mtu;		/* the largest IP packet a message may take */
+	__u32 domain;		/* observation domain id */
+};
+
+#define IPFIX_MTU_DEFAULT 1400
+#define IPFIX_MTU_DEFAULT_TEXT "1400"
+
 /* xdptop's run priority in a libxdp dispatcher, where lower runs first:
  * ahead of the default (50) and of programs that set their own, so it counts
  * what a filter after it drops. */
@@ -76,6 +88,7 @@ struct config {
 	enum action action;
 	struct listen_spec listen;
 	__u32 metrics_top;	/* keys exported per interface */
+	struct ipfix_config ipfix;
 	const char *pin_root;	/* --pin: where on bpffs; NULL without */
 	bool single_buffer;	/* the cheaper program, which caps the link's MTU */
 	bool multiprog;		/* through a dispatcher even on a free interface */

@@ -54,10 +54,10 @@ static const struct sink_ops *const format_sinks[] = {
 	[FORMAT_LOG] = &sink_log,
 	[FORMAT_JSON] = &sink_json,
 	[FORMAT_TOP] = &sink_top,
-	[FORMAT_NONE] = NULL,	/* --listen alone */
+	[FORMAT_NONE] = NULL,	/* --listen or --ipfix alone */
 };
 
-#define MAX_SINKS 2
+#define MAX_SINKS 3
 
 struct sinks {
 	struct sink *sink[MAX_SINKS];
@@ -444,7 +444,8 @@ static int open_sinks(struct sinks *sinks, const struct config *cfg, int *listen
 {
 	const struct sink_options o = { .out = stdout, .sort = cfg->sort, .top = cfg->top,
 					.n_ifaces = cfg->n_ifaces, .listen_fd = *listen_fd,
-					.metrics_top = cfg->metrics_top };
+					.metrics_top = cfg->metrics_top, .key = &cfg->key,
+					.ipfix = &cfg->ipfix };
 	const struct sink_ops *ops = format_sinks[cfg->format];
 	int err = ops ? open_sink(sinks, ops, &o) : EXIT_OK;
 
@@ -452,6 +453,8 @@ static int open_sinks(struct sinks *sinks, const struct config *cfg, int *listen
 		*listen_fd = -1;	/* the sink's, even when it fails */
 		err = open_sink(sinks, &sink_prom, &o);
 	}
+	if (!err && cfg->ipfix.n)
+		err = open_sink(sinks, &sink_ipfix, &o);
 	return err;
 }
 
@@ -522,6 +525,19 @@ static int run_watch(struct watch *w, const struct config *cfg, struct ticker *t
 
 static const struct watch *watched;
 
+/* The xdptop that counts exports what it counts: a second exporter of the
+ * same frames would double them at the collector. */
+static int watch_check_export(const struct watch *w, const struct config *cfg)
+{
+	if (!cfg->ipfix.n)
+		return EXIT_OK;
+	fprintf(stderr, "xdptop: iface \"%s\" is counted by an xdptop pinned in %s, which alone "
+			"can export what it counts: give --ipfix to that xdptop (XDPTOP_OPTS in "
+			"/etc/default/xdptop for the service), not to a watcher\n",
+		w->w[0].info.shown, w->w[0].dir);
+	return EXIT_USAGE;
+}
+
 static int read_watched(void)
 {
 	return watch_probe(watched);
@@ -533,7 +549,7 @@ static int watch(struct watch *w, const struct config *cfg, struct ticker *tk)
 {
 	struct sinks sinks = {};
 	int listen_fd = -1;
-	int err = listen_open(&cfg->listen, &listen_fd);
+	int err = watch_check_export(w, cfg) ?: listen_open(&cfg->listen, &listen_fd);
 
 	watched = w;
 	err = err ?: privs_drop_all(read_watched);

@@ -4,12 +4,15 @@
  * watch file descriptors of its own (a terminal's keys) through main's one
  * loop. Several run at once. A new output is one more out_*.c that defines a
  * struct sink_ops, opened by main.c's open_sinks(): a --format is one line
- * in its table, the exporter is opened there beside it with --listen. */
+ * in its table, the exporters are opened there beside it with --listen and
+ * --ipfix. */
 #ifndef OUTPUT_H
 #define OUTPUT_H
 
 #include <stdio.h>
 #include "report.h"
+
+struct ipfix_config;
 
 /* What a sink takes from the command line: only these. */
 struct sink_options {
@@ -19,6 +22,8 @@ struct sink_options {
 	size_t n_ifaces;
 	int listen_fd;		/* the exporter's socket, bound (taken by it) */
 	__u32 metrics_top;	/* keys the exporter exports per interface */
+	const struct key_spec *key;
+	const struct ipfix_config *ipfix;	/* the flow collectors (--ipfix) */
 };
 
 struct sink {
@@ -73,5 +78,6 @@ extern const struct sink_ops sink_log;
 extern const struct sink_ops sink_json;
 extern const struct sink_ops sink_top;
 extern const struct sink_ops sink_prom;
+extern const struct sink_ops sink_ipfix;
 
 #endif /* OUTPUT_H */

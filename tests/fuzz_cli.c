@@ -13,7 +13,10 @@
  * --help, --usage, --version (print and exit: nothing of ours), the hidden
  * --program-name (it keeps a pointer into argv in a libc global) and the
  * hidden --HANG (it sleeps for an hour). cli.c is fuzzed as it ships: no
- * hook, no #ifdef. Interface names are resolved for real (lookups only). */
+ * hook, no #ifdef. Interface names are resolved for real (lookups only);
+ * --ipfix hosts too, but never through DNS: the link also wraps
+ * getaddrinfo, to which the wrapper adds AI_NUMERICHOST (a fuzzed name
+ * must not become a query that leaves the machine). */
 #include <argp.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include "cli.h"
 #include "fuzz.h"
@@ -33,7 +37,20 @@ error_t __real_argp_parse(const struct argp *argp, int argc, char **argv, unsign
 			  int *end_index, void *input);
 error_t __wrap_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
 			  int *end_index, void *input);
+int __real_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+			struct addrinfo **res);
+int __wrap_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		       struct addrinfo **res);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int __wrap_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		       struct addrinfo **res)
+{
+	struct addrinfo numeric = *hints;
+
+	numeric.ai_flags |= AI_NUMERICHOST;
+	return __real_getaddrinfo(node, service, &numeric, res);
+}
 
 error_t __wrap_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
 			  int *end_index, void *input)
@@ -55,6 +72,27 @@ static bool check_listen(const struct listen_spec *l)
 	return l->addr.ss_family == AF_INET6 && l->len == sizeof(*in6) && in6->sin6_port;
 }
 
+/* --ipfix: collectors out_ipfix.c can send to, each once. */
+static void check_ipfix(const struct ipfix_config *x)
+{
+	require(x->n >= 0 && x->n <= IPFIX_COLLECTORS_MAX);
+	require(x->mtu >= 576 && x->mtu <= 65535 && x->domain);
+	for (int i = 0; i < x->n; i++) {
+		const struct collector_spec *c = &x->to[i];
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&c->addr;
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&c->addr;
+
+		require(memchr(c->text, '\0', sizeof(c->text)) && c->text[0] && c->host[0]);
+		if (c->addr.ss_family == AF_INET)
+			require(c->len == sizeof(*in) && in->sin_port);
+		else
+			require(c->addr.ss_family == AF_INET6 && c->len == sizeof(*in6) &&
+				in6->sin6_port);
+		for (int j = 0; j < i; j++)
+			require(x->to[j].len != c->len || memcmp(&x->to[j].addr, &c->addr, c->len));
+	}
+}
+
 /* What main.c and the modules after it take for granted of a parsed config. */
 static void check_config(const struct config *cfg, char **argv, int argc)
 {
@@ -74,7 +112,9 @@ static void check_config(const struct config *cfg, char **argv, int argc)
 	require(cfg->format >= FORMAT_LOG && cfg->format <= FORMAT_NONE);
 	require(cfg->format != FORMAT_TOP || tty);
 	/* --format none: the exporter is the output, unless nothing is counted. */
-	require(cfg->format != FORMAT_NONE || cfg->listen.len || cfg->action != ACTION_COUNT);
+	require(cfg->format != FORMAT_NONE || cfg->listen.len || cfg->ipfix.n ||
+		cfg->action != ACTION_COUNT);
+	check_ipfix(&cfg->ipfix);
 	require(cfg->metrics_top >= 1 && cfg->metrics_top <= MAX_SOURCES_LIMIT);
 	require(!cfg->listen.len || check_listen(&cfg->listen));
 	for (int i = 0; i < cfg->n_ifaces; i++) {

@@ -168,8 +168,8 @@ def test_bad_listen(xdptop, arg):
 def test_format_none_needs_listen(xdptop):
     r = sh(xdptop, "-f", "none", "lo", check=False)
     assert (r.returncode, r.stderr) == (2, "xdptop: --format none shows nothing without "
-                                           "--listen: add --listen PORT, or choose another "
-                                           "format\n")
+                                           "--listen or --ipfix: add --listen PORT or --ipfix "
+                                           "HOST:PORT, or choose another format\n")
 
 
 # ---------------------------------------------------------------- a real Prometheus

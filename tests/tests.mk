@@ -14,7 +14,7 @@ UNIT_LIBS = $(LDLIBS) -lcmocka
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR_FLAGS) -Isrc $(EXTRA_CFLAGS) \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_CLI_SRCS := tests/fuzz_cli.c src/cli.c src/iface.c src/msg.c src/report.c src/tally.c \
-		 src/key.c
+		 src/key.c src/collector.c
 FUZZ_HTTP_SRCS := tests/fuzz_http.c src/http.c
 FUZZ_TIME ?= 300
 
@@ -43,7 +43,8 @@ $(BUILD)/foreign.bpf.o: tests/foreign.bpf.c | $(BUILD)
 
 $(BUILD)/fuzz_cli: $(FUZZ_CLI_SRCS) src/*.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse $(FUZZ_CLI_SRCS) -lm -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wl,--wrap=argp_parse -Wl,--wrap=getaddrinfo $(FUZZ_CLI_SRCS) \
+		-lm -o $@
 
 $(BUILD)/fuzz_http: $(FUZZ_HTTP_SRCS) src/http.h tests/fuzz.h | $(BUILD)
 	$(call msg,FUZZ-CC,$@)

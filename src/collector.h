@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Where IPFIX messages go (--ipfix HOST:PORT): one UDP socket per flow
+ * collector, connected, so that a collector that refuses (an ICMP port
+ * unreachable) is known by the next send. A send that fails loses that
+ * message for that collector only: it is counted, said once when sending
+ * starts failing and once when it works again, and a collector named by a
+ * name is looked up again meanwhile (in the background: counting never
+ * waits for a DNS server). */
+#ifndef COLLECTOR_H
+#define COLLECTOR_H
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+
+#define IPFIX_COLLECTORS_MAX 8
+#define COLLECTOR_HOST_MAX 253	/* a DNS name's longest */
+
+/* A collector as --ipfix names it, resolved when the command line is read:
+ * an unknown name fails then, before anything is attached. */
+struct collector_spec {
+	char host[COLLECTOR_HOST_MAX + 1];	/* a name, or an address without brackets */
+	char port[6];
+	bool literal;				/* an address: never looked up again */
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char text[COLLECTOR_HOST_MAX + 10];	/* "host:port", "[2001:db8::1]:4739" */
+};
+
+/* Splits "HOST:PORT" or "[IPV6]:PORT" into spec (unresolved). 0, or
+ * -EINVAL when it is neither, -ERANGE for a port not in 1-65535. */
+int collector_parse(const char *arg, struct collector_spec *spec);
+
+/* Resolves spec's host for UDP: 0, or getaddrinfo()'s error (an EAI_*
+ * code: gai_strerror() names it). */
+int collector_resolve(struct collector_spec *spec);
+
+struct collector {
+	const struct collector_spec *spec;
+	struct sockaddr_storage addr;	/* as last resolved */
+	socklen_t len;
+	int fd;
+	bool connected;
+	bool failing;			/* a round lost messages, and none since went whole */
+	__u64 sent, lost;		/* messages, since the start */
+	__u64 lost_since;		/* lost since it started failing */
+	__u32 sent_round, lost_round;	/* in the round being sent */
+	int first_err;			/* of the round */
+	struct gaicb lookup;		/* a new lookup of the name, while failing */
+	struct gaicb *pending;		/* &lookup while it runs */
+	double looked_up;		/* when the last lookup started, seconds (CLOCK_MONOTONIC) */
+};
+
+/* A socket to spec's address: 0, or a negative errno after one line that
+ * names the cause. */
+int collector_open(struct collector *c, const struct collector_spec *spec);
+
+/* Sends one message: 0, or the negative errno of a send that failed (the
+ * message is lost for this collector, and counted). */
+int collector_send(struct collector *c, const void *msg, size_t len);
+
+/* After a round's messages: says that sending fails when a round lost
+ * some and the one before had not, and that it works again after a whole
+ * round went out. By rounds, not messages: a collector that refuses makes
+ * only every other send fail (the kernel reports each ICMP refusal once),
+ * which must not read as failing and recovering by turns. */
+void collector_settle(struct collector *c);
+
+void collector_close(struct collector *c);
+
+#endif /* COLLECTOR_H */
