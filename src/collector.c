@@ -14,6 +14,10 @@
  * million keys' messages on a slow link) gives the message up: the loop
  * must go on counting. */
 #define SEND_TIMEOUT_MS 100
+/* Rounds in a row without a failure before a collector that failed counts
+ * as back: a refusal comes back after its message was sent, and may only
+ * show as the next round's send failing. */
+#define CLEAN_ROUNDS_TO_RESUME 2
 /* A name looked up again at most this often while its collector fails. */
 #define LOOKUP_EVERY_SECONDS 10.0
 
@@ -182,15 +186,32 @@ int collector_send(struct collector *c, const void *message, size_t len)
 	return err;
 }
 
+/* A refusal that came back since the last send (an ICMP error the kernel
+ * keeps for the next send): a message of the round did not arrive. */
+static void take_refusal(struct collector *c)
+{
+	socklen_t len = sizeof(int);
+	int pending = 0;
+
+	if (c->fd < 0 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &pending, &len) || !pending)
+		return;
+	c->lost++;
+	c->lost_round++;
+	if (!c->first_err)
+		c->first_err = -pending;
+}
+
 void collector_settle(struct collector *c)
 {
+	take_refusal(c);
+	c->clean_rounds = c->lost_round || !c->sent_round ? 0 : c->clean_rounds + 1;
 	if (c->lost_round && !c->failing) {
 		msg("cannot send IPFIX to %s (%s): counting and the other outputs go on, and "
 		    "xdptop sends again as soon as it can (said once)", c->spec->text,
 		    strerror(-c->first_err));
 		c->failing = true;
 		c->lost_since = 0;
-	} else if (!c->lost_round && c->sent_round && c->failing) {
+	} else if (c->failing && c->clean_rounds >= CLEAN_ROUNDS_TO_RESUME) {
 		msg("sending IPFIX to %s again: %llu messages lost while it failed", c->spec->text,
 		    (unsigned long long)c->lost_since);
 		c->failing = false;

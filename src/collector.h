@@ -44,9 +44,11 @@ struct collector {
 	int fd;
 	bool connected;
 	bool failing;			/* a round lost messages, and none since went whole */
-	__u64 sent, lost;		/* messages, since the start */
+	__u64 sent, lost;		/* messages, since the start: lost, those the
+					 * kernel could not send or that came back refused */
 	__u64 lost_since;		/* lost since it started failing */
 	__u32 sent_round, lost_round;	/* in the round being sent */
+	__u32 clean_rounds;		/* in a row, none lost */
 	int first_err;			/* of the round */
 	struct gaicb lookup;		/* a new lookup of the name, while failing */
 	struct gaicb *pending;		/* &lookup while it runs */
@@ -62,10 +64,11 @@ int collector_open(struct collector *c, const struct collector_spec *spec);
 int collector_send(struct collector *c, const void *msg, size_t len);
 
 /* After a round's messages: says that sending fails when a round lost
- * some and the one before had not, and that it works again after a whole
- * round went out. By rounds, not messages: a collector that refuses makes
- * only every other send fail (the kernel reports each ICMP refusal once),
- * which must not read as failing and recovering by turns. */
+ * some (a send failed, or a refusal came back) and the one before had not,
+ * and that it works again after two whole rounds went out. By rounds, not
+ * messages: a collector that refuses makes only every other send fail (the
+ * kernel reports each ICMP refusal once, on the next send), which must not
+ * read as failing and recovering by turns. */
 void collector_settle(struct collector *c);
 
 void collector_close(struct collector *c);

@@ -92,8 +92,9 @@ static void add(struct key_template *kt, __u16 id, __u16 len, enum value v)
 
 /* The key's own fields: its addresses (with their prefix lengths when the
  * key is a prefix), else its family; protocol, ports, TCP flags; the
- * VLAN ids (58 for one tag; a QinQ frame's outer and inner as 243 and
- * 245, RFC 7133's names for them). */
+ * VLAN ids: the outermost as vlanId (58), which every collector reads, and
+ * a QinQ frame's outer and inner also as dot1qVlanId (243) and
+ * dot1qCustomerVlanId (245), RFC 7133's names for them. */
 static void add_key_fields(struct key_template *kt, const struct key_spec *key, int tags)
 {
 	bool v6 = kt->family == 6;
@@ -123,7 +124,7 @@ static void add_key_fields(struct key_template *kt, const struct key_spec *key, 
 		add(kt, IE_DESTINATION_TRANSPORT_PORT, 2, V_DPORT);
 	if (key->fields & XDPTOP_FIELD_TCPFLAGS)	/* reduced to a byte (RFC 7011, 6.2): */
 		add(kt, IE_TCP_CONTROL_BITS, 1, V_TCPFLAGS);	/* nfacctd reads one */
-	if (tags == 1)
+	if (tags)
 		add(kt, IE_VLAN_ID, 2, V_VLAN);
 	if (tags == 2) {
 		add(kt, IE_DOT1Q_VLAN_ID, 2, V_VLAN);
