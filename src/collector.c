@@ -182,7 +182,6 @@ int collector_send(struct collector *c, const void *message, size_t len)
 	c->lost_round++;
 	if (!c->first_err)
 		c->first_err = err;
-	look_up_again(c);
 	return err;
 }
 
@@ -204,6 +203,8 @@ static void take_refusal(struct collector *c)
 void collector_settle(struct collector *c)
 {
 	take_refusal(c);
+	if (c->lost_round)
+		look_up_again(c);
 	c->clean_rounds = c->lost_round || !c->sent_round ? 0 : c->clean_rounds + 1;
 	if (c->lost_round && !c->failing) {
 		msg("cannot send IPFIX to %s (%s): counting and the other outputs go on, and "

@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
+VALGRIND_SUPP = ROOT / "tests" / "valgrind.supp"
 BUILD = Path(os.environ.get("XDPTOP_BUILD", ROOT / "build"))
 
 # Each build variant the suite runs against: the normal one, and the one with

@@ -11,15 +11,16 @@ collected against xdptop's own JSON reports, exactly.
 The collectors listen on the receiver namespace's loopback; nothing leaves
 the test's namespaces."""
 import collections
-import ipaddress
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
 import corpus
 import fieldframes
 from collectors import Capture, Nfacctd, Nfcapd
-from conftest import pace, sh
+from conftest import BUILD, VALGRIND_SUPP, pace, sh
 
 IPFIX_ONLY = ["--format", "json", "--interval", "1"]
 
@@ -337,7 +338,8 @@ def _wait(predicate, what, timeout=30):
     import time
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, f"{what} within {timeout}s"
+        assert time.monotonic() < deadline, \
+            f"{what() if callable(what) else what} within {timeout}s"
         time.sleep(0.1)
 
 
@@ -412,3 +414,66 @@ def test_pure_exporter(lab, xdptop, services, tmp_path):
     check_intervals(keys, totals)
     assert totals_sum(totals, "packetDeltaCount", "octetDeltaCount") == \
         corpus.expected("kday2")["total"]
+
+
+# ---------------------------------------------------------------- names
+
+
+@pytest.fixture
+def hosts_file(lab):
+    """writes(ns, text): the /etc/hosts that `ip netns exec` gives ns's
+    commands (/etc/netns/NS/hosts, bind-mounted over /etc/hosts), written in
+    place so that a running command sees the change; removed at the end."""
+    made = []
+
+    def write(ns, text):
+        d = Path("/etc/netns") / ns.name
+        if d not in made:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "hosts").touch()
+            made.append(d)
+        with open(d / "hosts", "r+") as f:
+            f.truncate(0)
+            f.write(text)
+    yield write
+    for d in made:
+        shutil.rmtree(d)
+
+
+def test_name_looked_up_again(lab, xdptop, services, tmp_path, hosts_file):
+    """--ipfix collector.test:4739, a name of the namespace's hosts file:
+    resolved at start to an address where nothing listens (refused), then
+    moved to the one where nfacctd listens. xdptop looks the name up again
+    while sending fails, sends there, says so, and nfacctd has every frame
+    sent after, exactly."""
+    looked_up_again(lab, services, tmp_path, hosts_file, [xdptop])
+
+
+def test_valgrind_memcheck_export(lab, services, tmp_path, hosts_file):
+    """The same under valgrind (the plain build): the lookup in the
+    background (getaddrinfo_a's thread), the sockets made again, the
+    messages; no error, no leak."""
+    err = looked_up_again(lab, services, tmp_path, hosts_file, [
+        "valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
+        "--error-exitcode=42", f"--suppressions={VALGRIND_SUPP}", str(BUILD / "xdptop")])
+    assert "ERROR SUMMARY: 0 errors" in err, err
+
+
+def looked_up_again(lab, services, tmp_path, hosts_file, command):
+    sender, receiver = receiver_with_loopback(lab)
+    hosts_file(receiver, "127.0.0.2 collector.test\n")
+    nfacctd = start(services, Nfacctd(receiver, tmp_path, "src_host"))
+    agent = lab.start(receiver, *command, *IPFIX_ONLY, "--ipfix", "collector.test:4739", "v1")
+    agent.wait_attached(timeout=60)
+    _wait(lambda: "cannot send IPFIX to collector.test:4739" in agent.stderr(), "the failure",
+          timeout=60)
+    hosts_file(receiver, "127.0.0.1 collector.test\n")
+    _wait(lambda: "sending IPFIX to collector.test:4739 again" in agent.stderr(),
+          lambda: f"the return ({agent.stderr()})", timeout=60)
+    before = json_sums(agent.reports()[-1], lambda s: s["address"])
+    replay(sender, corpus.pcap("bgp-bgpsec"))
+    assert agent.stop(timeout=120) == 0, agent.stderr()
+    after = json_sums(agent.reports()[-1], lambda s: s["address"])
+    assert not before and after
+    assert nfacctd.wait_sums(lambda r: r["ip_src"], after) == after
+    return agent.stderr()

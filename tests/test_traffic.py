@@ -10,15 +10,14 @@ Each sender is bounded in frames and time (see traffic.py).
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 
 import traffic as T
-from conftest import BUILD, DATA, as_expected, check_identity, counts, sh, totals_line
+from conftest import BUILD, DATA, VALGRIND_SUPP, as_expected, check_identity, counts, sh, \
+    totals_line
 
 ZERO = {"packets": 0, "bytes": 0}
-VALGRIND_SUPP = Path(__file__).resolve().parent / "valgrind.supp"
 
 def run_once(lab, ns, binary, args, send, n_ifaces=1, settle=0.2):
     """Starts xdptop, sends, lets the last frames land, stops it (one final
