@@ -13,6 +13,7 @@ the test's namespaces."""
 import collections
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -477,3 +478,52 @@ def looked_up_again(lab, services, tmp_path, hosts_file, command):
     assert not before and after
     assert nfacctd.wait_sums(lambda r: r["ip_src"], after) == after
     return agent.stderr()
+
+
+# ---------------------------------------------------------------- a fleet
+
+
+def test_two_hosts_one_collector(lab, xdptop, services, tmp_path):
+    """Two hosts export to one nfacctd, each over a link of its own into
+    the collector's namespace. A scanner is small on each host: below
+    --metrics-top, so Prometheus never shows it; nfacctd's sum of it over
+    the fleet is the two hosts' JSON counts added, exactly, and so is every
+    other key's."""
+    import traffic as T
+    collector = lab.netns()
+    collector.run("ip", "link", "set", "lo", "up")
+    nfacctd = None
+    agents, plans = [], {}
+    for h in (1, 2):
+        sender, host = receiver_with_loopback(lab, mtu=1500)
+        lab.veth(host, collector, "up0", f"c{h}")
+        host.run("ip", "addr", "add", f"198.18.{h}.1/30", "dev", "up0")
+        collector.run("ip", "addr", "add", f"198.18.{h}.2/30", "dev", f"c{h}")
+        busy = [T.udp_frame(f"198.18.10.{h}", 100)] * 40
+        scan = [T.udp_frame("198.18.10.99", 60 + h)] * (2 + h)
+        pcap = T.write_pcap(tmp_path / f"host{h}.pcap", busy + scan)
+        plans[h] = (sender, pcap)
+        if nfacctd is None:
+            nfacctd = start(services, Nfacctd(collector, tmp_path, "src_host", addr="0.0.0.0"))
+        agent = lab.start(host, xdptop, *IPFIX_ONLY, "--listen", "127.0.0.1:9464",
+                          "--metrics-top", "1", "--ipfix", f"198.18.{h}.2:4739", "v1")
+        agent.wait_attached()
+        agents.append((host, agent))
+    for h, (sender, pcap) in plans.items():
+        T.replay(sender, "v0", pcap)
+    _wait(lambda: all(a.reports() and a.reports()[-1]["total"]["packets"] >= 43
+                      for _, a in agents), "both hosts counted")
+    time.sleep(1.5)   # a round past the last frame, so /metrics has them
+    for host, agent in agents:
+        page = host.run("/usr/bin/python3", "-c", "import urllib.request as u; print(u.urlopen("
+                        "'http://127.0.0.1:9464/metrics').read().decode())").stdout
+        assert 'address="198.18.10.' in page and "198.18.10.99" not in page, page
+    fleet = collections.defaultdict(lambda: [0, 0])
+    for _, agent in agents:
+        assert agent.stop() == 0, agent.stderr()
+        for k, (p, b) in json_sums(agent.reports()[-1], lambda s: s["address"]).items():
+            fleet[k][0] += p
+            fleet[k][1] += b
+    fleet = dict(fleet)
+    assert fleet["198.18.10.99"] == [3 + 4, 3 * 61 + 4 * 62], fleet
+    assert nfacctd.wait_sums(lambda r: r["ip_src"], fleet) == fleet
