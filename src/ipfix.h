@@ -64,6 +64,8 @@ struct ipfix_writer {
 	__u32 domain;		/* observation domain */
 	__u32 sequence;		/* data records sent in this domain before this message */
 	__u32 records;		/* data records in the message being filled */
+	__u32 skip;		/* records to take and drop: sent before (a catch-up) */
+	__u8 *scratch;		/* where they go */
 	__u64 described;	/* the templates it holds, a bit an id from 256 */
 	__u32 export_time;	/* seconds since the epoch, of every message until changed */
 	ipfix_send_fn send;
@@ -91,7 +93,8 @@ int ipfix_template_check(const struct ipfix_writer *w, const struct ipfix_templa
 /* Room for one data record of t (a template ipfix_template_check() took),
  * record_len bytes to fill at once: in a set of t's, after t's template
  * record if the message has none yet, in this message or, when it is full,
- * the next. */
+ * the next. While w->skip is not 0, room that goes nowhere (the record was
+ * sent before) and one less to skip. */
 __u8 *ipfix_record(struct ipfix_writer *w, const struct ipfix_template *t);
 
 /* Sends the message being filled, if it holds a set. */

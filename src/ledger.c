@@ -27,6 +27,7 @@ struct ledger_header {
 	__u32 max_sources;	/* of each image; also in id, checked apart */
 	__u32 committed;	/* commits so far: odd, image 1 holds the counts; stored last */
 	struct ledger_identity id;
+	struct ledger_export export;
 } __attribute__((aligned(LINE)));
 
 struct ledger_image {
@@ -40,6 +41,8 @@ struct ledger_member {
 	struct tally_counters cum;
 	__u32 n_sources;
 	__u32 now;
+	struct tally_counters last;	/* the interval it ended */
+	double last_length;
 } __attribute__((aligned(LINE)));
 
 /* The first element alone says how large the rest is. */
@@ -296,7 +299,8 @@ void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *sa
 
 	for (__u32 i = 0; i < slot; i++)
 		sources += m[i].n_sources;
-	*saved = (struct tally_saved){ sources, m[slot].n_sources, m[slot].now, m[slot].cum };
+	*saved = (struct tally_saved){ sources, m[slot].n_sources, m[slot].now, m[slot].cum,
+				       m[slot].last, m[slot].last_length };
 	*flips = img->flips;
 	*cut_ns = img->cut_ns;
 }
@@ -318,7 +322,8 @@ void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, _
 		memcpy(sources, saved.sources, (size_t)saved.n_sources * sizeof(*saved.sources));
 		sources += saved.n_sources;
 		m[i] = (struct ledger_member){ .cum = saved.cum, .n_sources = saved.n_sources,
-					       .now = saved.now };
+					       .now = saved.now, .last = saved.last,
+					       .last_length = saved.last_length };
 	}
 	img->flips = flips;
 	img->cut_ns = cut_ns;
@@ -391,6 +396,16 @@ int ledger_fetch(struct ledger *l, __u32 slot)
 	if (err)
 		return err;
 	return memcmp(line[0], l->hdr, LINE) || memcmp(line[1], img, LINE) ? 1 : 0;
+}
+
+struct ledger_export *ledger_export(struct ledger *l)
+{
+	return &l->hdr->export;
+}
+
+__u32 ledger_commits(const struct ledger *l)
+{
+	return __atomic_load_n(&l->hdr->committed, __ATOMIC_ACQUIRE);
 }
 
 void ledger_close(struct ledger *l)

@@ -47,6 +47,18 @@ struct ledger_identity {
 	} set;
 };
 
+/* What --ipfix sent of the rounds committed (out_ipfix.c writes it), so
+ * that the next agent sends what an agent killed while sending did not,
+ * and nothing twice: a message is marked sent once every collector had it,
+ * and a round done once its last message was. Each field is one store;
+ * their order makes every instant readable (out_ipfix.c). */
+struct ledger_export {
+	__u32 commit;		/* the commit whose round is, or was, being sent */
+	__u32 done;		/* that round went out whole */
+	__u32 first;		/* the IPFIX sequence number at its start */
+	__u32 sequence;		/* after its records sent so far */
+};
+
 struct ledger {
 	int fd;
 	void *mem;		/* mapped; read-only: a copy (ledger_fetch()) */
@@ -131,6 +143,13 @@ void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *sa
 /* Commits the set's tallies (by slot), which have absorbed the epoch that
  * the flips-th flip retired, cut at cut_ns. */
 void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns);
+
+/* The mark of what --ipfix sent, in the pinned ledger. */
+struct ledger_export *ledger_export(struct ledger *l);
+
+/* Commits so far: the one the tallies were recovered from, after
+ * ledger_recover(); the round's own, after ledger_persist(). */
+__u32 ledger_commits(const struct ledger *l);
 
 void ledger_close(struct ledger *l);
 

@@ -184,23 +184,65 @@ static int collect(struct group *g, const struct ticker *tk, struct round *round
 	table_drain(&g->table, retired, g->tallies);
 	for (int k = 0; k < g->n; k++)
 		tally_end_interval(&g->tallies[k], round->elapsed);
-	if (ledger->fd >= 0)	/* --pin */
+	if (ledger->fd >= 0) {	/* --pin */
 		ledger_persist(ledger, &g->table, g->tallies, retired, ns_of(&cut));
+		round->commit = ledger_commits(ledger);
+	}
 	return EXIT_OK;
 }
 
-/* Hands every sink the round: begin, each interface's report, end. */
+/* Hands a sink the round: begin, each interface's report, end. */
+static int write_round_to(struct sink *s, const struct round *round)
+{
+	int err = s->ops->begin(s, round);
+
+	for (size_t j = 0; j < round->n_reports && !err; j++)
+		err = s->ops->report(s, &round->reports[j]);
+	return err ?: s->ops->end(s);
+}
+
 static int write_round(const struct sinks *sinks, const struct round *round)
 {
 	int err = 0;
 
+	for (int i = 0; i < sinks->n && !err; i++)
+		err = write_round_to(sinks->sink[i], round);
+	return err;
+}
+
+/* With --pin, before the first round: hands the sinks that ask for it (the
+ * IPFIX exporter) the round the agent before committed last, made again of
+ * the tallies taken up, at the time of its cut. */
+static int catch_up(const struct group *g, const struct key_spec *key, const struct sinks *sinks)
+{
+	static struct report reports[MAX_INTERFACES];
+	const struct ledger *l = &g->members[0].att.ledger;
+	struct round round = { .reports = reports, .n_reports = g->n };
+	struct timespec mono, real;
+	struct tally_saved saved;
+	__u64 cut_ns;
+	__u32 flips;
+	int err = 0;
+
+	round.commit = l->fd < 0 ? 0 : ledger_commits(l);
+	if (!round.commit)
+		return 0;
+	ledger_committed(l, 0, &saved, &flips, &cut_ns);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	round.when.tv_sec = real.tv_sec - (ns_of(&mono) - cut_ns) / 1000000000;
+	round.when.tv_nsec = real.tv_nsec - (long)((ns_of(&mono) - cut_ns) % 1000000000);
+	if (round.when.tv_nsec < 0) {
+		round.when.tv_sec--;
+		round.when.tv_nsec += 1000000000;
+	}
+	for (int i = 0; i < g->n; i++)
+		report_build(&reports[i], &g->members[i].info, key, g->members[i].tally);
 	for (int i = 0; i < sinks->n && !err; i++) {
 		struct sink *s = sinks->sink[i];
 
-		err = s->ops->begin(s, round);
-		for (size_t j = 0; j < round->n_reports && !err; j++)
-			err = s->ops->report(s, &round->reports[j]);
-		err = err ?: s->ops->end(s);
+		if (s->ops->catch_up && s->ops->catch_up(s, round.commit))
+			err = write_round_to(s, &round);
 	}
 	return err;
 }
@@ -440,12 +482,13 @@ static int open_sink(struct sinks *sinks, const struct sink_ops *ops,
 }
 
 /* The format's sink, and the exporter's with --listen (it takes *listen_fd). */
-static int open_sinks(struct sinks *sinks, const struct config *cfg, int *listen_fd)
+static int open_sinks(struct sinks *sinks, const struct config *cfg, int *listen_fd,
+		      struct ledger_export *export_mark)
 {
 	const struct sink_options o = { .out = stdout, .sort = cfg->sort, .top = cfg->top,
 					.n_ifaces = cfg->n_ifaces, .listen_fd = *listen_fd,
 					.metrics_top = cfg->metrics_top, .key = &cfg->key,
-					.ipfix = &cfg->ipfix };
+					.ipfix = &cfg->ipfix, .export_mark = export_mark };
 	const struct sink_ops *ops = format_sinks[cfg->format];
 	int err = ops ? open_sink(sinks, ops, &o) : EXIT_OK;
 
@@ -553,7 +596,7 @@ static int watch(struct watch *w, const struct config *cfg, struct ticker *tk)
 
 	watched = w;
 	err = err ?: privs_drop_all(read_watched);
-	err = err ?: open_sinks(&sinks, cfg, &listen_fd);
+	err = err ?: open_sinks(&sinks, cfg, &listen_fd, NULL);
 	if (!err)
 		err = run_watch(w, cfg, tk, &sinks);
 	close_sinks(&sinks);
@@ -562,6 +605,14 @@ static int watch(struct watch *w, const struct config *cfg, struct ticker *tk)
 	msg_release();
 	watch_close(w);
 	return err;
+}
+
+/* With --pin, where the IPFIX exporter marks what it sent; else NULL. */
+static struct ledger_export *export_mark(struct group *g)
+{
+	struct ledger *l = &g->members[0].att.ledger;
+
+	return l->fd < 0 ? NULL : ledger_export(l);
 }
 
 /* With --pin, once every tally of g is there: takes up the counts pinned. */
@@ -700,7 +751,8 @@ int main(int argc, char **argv)
 	err = err ?: privs_drop(table_grace_period, needs_net_admin(mons, opened));
 	if (!err) {
 		say_how_to_stop(&cfg);
-		err = open_sinks(&sinks, &cfg, &listen_fd);
+		err = open_sinks(&sinks, &cfg, &listen_fd, export_mark(&group));
+		err = err ?: catch_up(&group, &cfg.key, &sinks);
 	}
 	if (!err)
 		err = run(&group, &cfg, &tk, &sinks);

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "collector.h"
 #include "ipfix.h"
+#include "ledger.h"
 #include "output.h"
 
 /* Information elements (IANA's registry, RFC 7012 and later). */
@@ -82,6 +83,7 @@ struct ipfix_sink {
 	struct collector collectors[IPFIX_COLLECTORS_MAX];
 	int n_collectors;
 	const struct round *round;
+	struct ledger_export *mark;	/* with --pin: what was sent, pinned */
 };
 
 static void add(struct key_template *kt, __u16 id, __u16 len, enum value v)
@@ -169,7 +171,9 @@ static void make_options_templates(struct ipfix_sink *x)
 	ipfix_template_add(&x->totals, IE_NOT_SENT_OCTET_TOTAL_COUNT, 8);
 }
 
-/* Hands a message to every collector: encoded once, sent to each. */
+/* Hands a message to every collector: encoded once, sent to each; then,
+ * with --pin, marks its records sent (x->w.records: those of the message,
+ * not yet counted in the sequence). */
 static int send_all(void *ctx, const __u8 *message, size_t len)
 {
 	struct ipfix_sink *x = ctx;
@@ -180,6 +184,9 @@ static int send_all(void *ctx, const __u8 *message, size_t len)
 
 		err = err ?: e;
 	}
+	if (x->mark && x->round->commit)
+		__atomic_store_n(&x->mark->sequence, x->w.sequence + x->w.records,
+				 __ATOMIC_RELEASE);
 	return err;
 }
 
@@ -228,11 +235,16 @@ static int ipfix_open(struct sink **out, const struct sink_options *o)
 	x->base.ops = &sink_ipfix;
 	x->key = o->key;
 	x->domain = c->domain;
+	x->mark = o->export_mark;
 	make_options_templates(x);
 	for (int v6 = 0; v6 < 2; v6++)
 		for (int tags = 0; tags <= TAGS_MAX; tags++)
 			make_key_template(&x->keys[v6][tags], o->key, v6, tags);
 	err = ipfix_writer_init(&x->w, message_size(c), c->domain, send_all, x);
+	if (!err && x->mark && !x->mark->commit && !x->mark->done)
+		x->mark->done = 1;	/* a new mark: exporting starts after commit 0 */
+	if (!err && x->mark)	/* the sequence goes on from the agent before */
+		x->w.sequence = x->mark->sequence;
 	err = err ?: check_templates(x);
 	for (int i = 0; !err && i < c->n; i++, x->n_collectors++)
 		err = collector_open(&x->collectors[i], &c->to[i]);
@@ -245,12 +257,47 @@ static int ipfix_open(struct sink **out, const struct sink_options *o)
 	return 0;
 }
 
+/* With --pin, a round of a new commit starts: the mark says not done,
+ * then where its sequence starts, then its commit, in that order: a death
+ * in between leaves the mark of the commit before, not done, and the next
+ * agent sends this round whole. A round caught up keeps the mark as the
+ * agent before left it. */
+static void mark_round(struct ipfix_sink *x, __u32 commit)
+{
+	if (!x->mark || !commit || x->mark->commit == commit)
+		return;
+	__atomic_store_n(&x->mark->done, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&x->mark->first, x->w.sequence, __ATOMIC_RELEASE);
+	__atomic_store_n(&x->mark->sequence, x->w.sequence, __ATOMIC_RELEASE);
+	__atomic_store_n(&x->mark->commit, commit, __ATOMIC_RELEASE);
+}
+
+/* The round of the last commit is sent again when the agent before, which
+ * exported, died sending it (the records it sent are skipped) or before it
+ * started (it had marked the round before): from the sequence it reached.
+ * Not when it sent it whole, nor when it is older: no agent exported the
+ * rounds in between. */
+static bool ipfix_catch_up(struct sink *s, __u32 commit)
+{
+	struct ipfix_sink *x = (struct ipfix_sink *)s;
+	const struct ledger_export *m = x->mark;
+
+	if (!m || (m->commit != commit && m->commit + 1 != commit) ||
+	    (m->commit == commit && m->done))
+		return false;
+	if (m->commit == commit)
+		x->w.skip = m->sequence - m->first;
+	x->w.sequence = m->sequence;
+	return true;
+}
+
 static int ipfix_begin(struct sink *s, const struct round *r)
 {
 	struct ipfix_sink *x = (struct ipfix_sink *)s;
 	__u8 *p;
 
 	x->round = r;
+	mark_round(x, r->commit);
 	ipfix_set_time(&x->w, r->when.tv_sec);
 	p = ipfix_record(&x->w, &x->sampling);
 	p = ipfix_put32(p, x->domain);
@@ -366,6 +413,9 @@ static int ipfix_end(struct sink *s)
 	struct ipfix_sink *x = (struct ipfix_sink *)s;
 
 	ipfix_flush(&x->w);
+	x->w.skip = 0;
+	if (x->mark && x->round->commit)
+		__atomic_store_n(&x->mark->done, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < x->n_collectors; i++)
 		collector_settle(&x->collectors[i]);
 	return 0;
@@ -387,5 +437,6 @@ const struct sink_ops sink_ipfix = {
 	.begin = ipfix_begin,
 	.report = ipfix_report,
 	.end = ipfix_end,
+	.catch_up = ipfix_catch_up,
 	.close = ipfix_close,
 };

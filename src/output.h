@@ -13,6 +13,7 @@
 #include "report.h"
 
 struct ipfix_config;
+struct ledger_export;
 
 /* What a sink takes from the command line: only these. */
 struct sink_options {
@@ -24,6 +25,7 @@ struct sink_options {
 	__u32 metrics_top;	/* keys the exporter exports per interface */
 	const struct key_spec *key;
 	const struct ipfix_config *ipfix;	/* the flow collectors (--ipfix) */
+	struct ledger_export *export_mark;	/* with --pin: what --ipfix sent */
 };
 
 struct sink {
@@ -47,6 +49,10 @@ struct sink_ops {
 	 * readable: a sink_request, or a negative errno. */
 	int (*watch)(struct sink *s, int fds[SINK_MAX_FDS]);
 	int (*input)(struct sink *s);
+	/* Optional, with --pin: whether the sink must be handed again the round
+	 * of this commit, the last the agent before committed (it may have
+	 * died before writing it). */
+	bool (*catch_up)(struct sink *s, __u32 commit);
 	void (*close)(struct sink *s);
 };
 

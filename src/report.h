@@ -45,6 +45,7 @@ struct report {
 /* Every interface's report at one cut: what a sink sees. */
 struct round {
 	struct timespec when;		/* CLOCK_REALTIME of the cut */
+	__u32 commit;			/* with --pin, the ledger's commit of its counts; else 0 */
 	double elapsed;			/* seconds since counting started */
 	const struct report *reports;
 	size_t n_reports;

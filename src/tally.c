@@ -393,6 +393,8 @@ int tally_restore(struct tally *t, const struct tally_saved *saved, double start
 	reindex(t, saved->n_sources);
 	t->budget->used += saved->n_sources;
 	t->cum = saved->cum;
+	t->last = saved->last;
+	t->last_length = saved->last_length;
 	t->now = saved->now;
 	t->started = started;
 	return 0;

@@ -104,17 +104,22 @@ static inline struct xdptop_counter tally_last_interval(const struct tally *t,
 void tally_average(const struct tally *t, const struct source_count *s, double *pps, double *bps);
 
 /* What of a tally outlives the agent (ledger.c keeps it): the sources and
- * the cumulative counters, as of an interval's end. */
+ * the cumulative counters, as of an interval's end, and that interval's own
+ * counters and length (an exporter that died before sending it sends it
+ * from there: out_ipfix.c). */
 struct tally_saved {
 	const struct source_count *sources;
 	__u32 n_sources;
 	__u32 now;
 	struct tally_counters cum;
+	struct tally_counters last;
+	double last_length;
 };
 
 static inline struct tally_saved tally_saved(const struct tally *t)
 {
-	return (struct tally_saved){ t->sources, t->n_sources, t->now, t->cum };
+	return (struct tally_saved){ t->sources, t->n_sources, t->now, t->cum, t->last,
+				     t->last_length };
 }
 
 /* Puts back a saved tally into a fresh one, whose open interval started at

@@ -176,7 +176,7 @@ struct xdptop_cpu_stats {
 /* The version of everything above that a pinned table (--pin) shares with
  * the next agent, and of the ledger (ledger.c): a change to either bumps
  * it, and an agent refuses a pinned table of another version. */
-#define XDPTOP_LAYOUT_VERSION 4
+#define XDPTOP_LAYOUT_VERSION 5
 
 /* Two epochs: the XDP program counts into the active one while userspace
  * reads and clears the other (see table.bpf.h). */

@@ -21,10 +21,12 @@
  *   no_freplace   loading a program that replaces another's function
  *                 (BPF_PROG_TYPE_EXT, what libxdp's dispatcher runs) fails
  *                 with EPERM, as a locked-down kernel refuses it
+ *   die_at_send=N the process kills itself (SIGKILL) as it is about to
+ *                 send its Nth datagram (IPFIX), which never goes out
  *
  * Every other call goes on to the real one. libbpf calls bpf() through
- * syscall(3). For tests/test_defects.py, test_privs.py, test_kernels.py and
- * test_dispatcher.py. */
+ * syscall(3). For tests/test_defects.py, test_privs.py, test_kernels.py,
+ * test_dispatcher.py and test_export.py. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -33,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
 #include <microhttpd.h>
@@ -145,6 +149,25 @@ int prctl(int option, ...)
 	if (!real)
 		real = (int (*)(int, ...))dlsym(RTLD_NEXT, "prctl");
 	return real(option, a[0], a[1], a[2], a[3]);
+}
+
+/* Datagrams sent so far (die_at_send). */
+static long datagrams;
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	static ssize_t (*real)(int, const void *, size_t, int);
+	const char *f = getenv("XDPTOP_FAULT");
+	socklen_t optlen = sizeof(int);
+	int type = 0;
+
+	if (f && !strncmp(f, "die_at_send=", 12) &&
+	    !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) && type == SOCK_DGRAM &&
+	    ++datagrams == atol(f + 12))
+		raise(SIGKILL);
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t, int))dlsym(RTLD_NEXT, "send");
+	return real(fd, buf, len, flags);
 }
 
 struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,

@@ -527,3 +527,73 @@ def test_two_hosts_one_collector(lab, xdptop, services, tmp_path):
     fleet = dict(fleet)
     assert fleet["198.18.10.99"] == [3 + 4, 3 * 61 + 4 * 62], fleet
     assert nfacctd.wait_sums(lambda r: r["ip_src"], fleet) == fleet
+
+
+# ---------------------------------------------------------------- --pin
+
+
+@pytest.fixture
+def bpffs():
+    """A bpffs of the test's own."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="xdptop-bpffs-") as d:
+        root = Path(d)
+        sh("mount", "-t", "bpf", "bpf", str(root))
+        try:
+            yield root
+        finally:
+            sh("umount", "-l", str(root), check=False)
+
+
+def with_fault(xdptop, fault):
+    asan = "detect_leaks=1:abort_on_error=0:exitcode=99:verify_asan_link_order=0"
+    return ["env", f"LD_PRELOAD={Path(xdptop).parent / 'fault.so'}", f"XDPTOP_FAULT={fault}",
+            f"ASAN_OPTIONS={asan}", xdptop]
+
+
+# The datagram an agent dies sending: the first (no record of the round
+# sent yet), the second and the fourth (inside the first round: it takes
+# several messages of 548 bytes).
+@pytest.mark.parametrize("die_at", [1, 2, 4])
+def test_pin_restart_sends_each_record_once(lab, xdptop, bpffs, services, tmp_path, die_at):
+    """With --pin, an agent killed (SIGKILL) as it is about to send a
+    message, after its round was committed: the next agent adopts the
+    counts, sends what the first had not sent of that round (from the
+    record it stopped at) and goes on. Every record is sent once: the
+    sequence numbers run on without a gap or a repeat across both agents,
+    and the records add up to the last agent's JSON, key by key, and so do
+    the totals options records."""
+    sender, receiver = receiver_with_loopback(lab)
+    capture = start(services, Capture(receiver, tmp_path, port=4741))
+    args = ["--pin=" + str(bpffs / "xdptop"), *IPFIX_ONLY, "--ipfix", "127.0.0.1:4741",
+            "--ipfix-mtu", "576", "v1"]
+    first = lab.start(receiver, *with_fault(xdptop, f"die_at_send={die_at}"), *args)
+    first.wait_attached()
+    # 818 frames at once: the first round holds their keys, 7 messages.
+    sender.run("tcpreplay", "-q", *pace(), "-i", "v0",
+               *(str(corpus.pcap(n)) for n in corpus.CAPTURES[:20]))
+    assert first.wait(timeout=60) == -9, first.stderr()
+    sent_before = len(capture.datagrams())
+    assert sent_before == die_at - 1
+    replay(sender, corpus.pcap("kday2"))        # counted by the program alone
+    restarted_ms = time.time() * 1000
+    second = lab.start(receiver, xdptop, *args)
+    _wait(lambda: "Adopted the XDP program pinned" in second.stderr(), "adoption")
+    replay(sender, *(corpus.pcap(n) for n in corpus.CAPTURES[20:]))
+    _wait(lambda: len(second.reports()) >= 2, "two rounds")
+    assert second.stop() == 0, second.stderr()
+    report = second.reports()[-1]
+
+    msgs = messages_of(capture)
+    check_sequence(msgs)
+    # The second agent's first message is of the round the first died in:
+    # keys of an interval that ended before it started.
+    caught_up, _, _ = split(msgs[die_at - 1:die_at])
+    assert caught_up and all(r["flowEndMilliseconds"].timestamp() * 1000 < restarted_ms
+                             for r in caught_up), caught_up
+    keys, totals, _ = split(msgs)
+    assert record_sums(keys, lambda r: address(r, "source")) == \
+        json_sums(report, lambda s: s["address"])
+    check_intervals(keys, totals)
+    check_totals(totals, report)
+    receiver.run(xdptop, "--pin=" + str(bpffs / "xdptop"), "--detach", "v1")
