@@ -54,7 +54,7 @@ BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall $(WERROR_FLAGS) -D__BPF__ \
 AGENT_SRCS := main.c cli.c iface.c msg.c privs.c kernel.c attach.c program.c attach_link.c \
 	      attach_netlink.c adopt.c dispatcher.c detacher.c pin.c ledger.c status.c key.c \
 	      table.c tally.c report.c output.c out_log.c out_json.c out_top.c out_prom.c exported.c \
-	      http.c watch.c ipfix.c collector.c out_ipfix.c
+	      http.c watch.c ipfix.c collector.c pacer.c out_ipfix.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out main.c,$(AGENT_SRCS)))
 BPF_HDRS := src/xdptop.h src/parse.bpf.h src/table.bpf.h
 # The counting program, and the one kernel.c probes freplace with.

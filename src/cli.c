@@ -185,11 +185,7 @@ static int parse_interval(const char *arg, double *out)
 static bool format_given;
 /* --ipfix-mtu or --ipfix-domain given, which need --ipfix; the domain,
  * else one of the interfaces and the key. */
-static bool ipfix_given, domain_given;
-
-/* The smallest MTU an IPv4 host must take (RFC 791): room for every
- * template xdptop writes and a record. */
-#define IPFIX_MTU_MIN 576
+static bool ipfix_options_given, domain_given;
 
 static int parse_format(const char *arg, struct config *cfg)
 {
@@ -421,12 +417,12 @@ static int parse_option(int key, char *arg, struct config *cfg)
 	case OPT_IPFIX:
 		return add_collector(&cfg->ipfix, arg);
 	case OPT_IPFIX_MTU:
-		ipfix_given = true;
+		ipfix_options_given = true;
 		err = parse_whole("--ipfix-mtu", arg, IPFIX_MTU_MIN, 65535, &v);
 		cfg->ipfix.mtu = v;
 		return err;
 	case OPT_IPFIX_DOMAIN:
-		ipfix_given = true;
+		ipfix_options_given = true;
 		domain_given = true;
 		err = parse_whole("--ipfix-domain", arg, 1, UINT32_MAX, &v);
 		cfg->ipfix.domain = v;
@@ -475,11 +471,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return code ? EINVAL : 0;
 }
 
-/* An observation domain of the interfaces' names and the key (FNV-1a): the
- * same on every restart of the same command, and another for another
- * xdptop of the host (another interface, or another key beside with
- * --multiprog), so that a collector never mixes their templates. Never 0,
- * which RFC 7011 keeps for records of no domain. */
+/* FNV-1a of s, on from h. */
 static __u32 fnv1a(__u32 h, const char *s)
 {
 	do	/* its terminating zero too: "ab" "c" is not "a" "bc" */
@@ -488,6 +480,11 @@ static __u32 fnv1a(__u32 h, const char *s)
 	return h;
 }
 
+/* An observation domain of the interfaces' names and the key: the same on
+ * every restart of the same command, and another for another xdptop of
+ * the host (another interface, or another key beside with --multiprog), so
+ * that a collector never mixes their templates. Never 0, which RFC 7011
+ * keeps for records of no domain. */
 static __u32 default_domain(const struct config *cfg)
 {
 	char fields[KEY_FIELDS_TEXT_LEN], text[KEY_FIELDS_TEXT_LEN + 32];
@@ -537,7 +534,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	 * argp_err_exit_status; ours come back from parse_opt as exit codes. */
 	argp_err_exit_status = EXIT_USAGE;
 	format_given = false;
-	ipfix_given = false;
+	ipfix_options_given = false;
 	domain_given = false;
 	if (argc > 0)
 		argv[0] = name;
@@ -553,7 +550,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	    cfg->action == ACTION_COUNT)
 		return usage_error("--format none shows nothing without --listen or --ipfix: add "
 				   "--listen PORT or --ipfix HOST:PORT, or choose another format");
-	if (ipfix_given && !cfg->ipfix.n)
+	if (ipfix_options_given && !cfg->ipfix.n)
 		return usage_error("--ipfix-mtu and --ipfix-domain need --ipfix: add --ipfix "
 				   "HOST:PORT");
 	if (!domain_given)

@@ -64,6 +64,9 @@ struct ipfix_config {
 	__u32 domain;		/* observation domain id */
 };
 
+/* The smallest MTU an IPv4 host must take (RFC 791): room for every
+ * template xdptop writes and a record. */
+#define IPFIX_MTU_MIN 576
 #define IPFIX_MTU_DEFAULT 1400
 #define IPFIX_MTU_DEFAULT_TEXT "1400"
 

@@ -118,13 +118,16 @@ static int connect_socket(struct collector *c)
 
 int collector_open(struct collector *c, const struct collector_spec *spec)
 {
+	int err;
+
 	*c = (struct collector){ .spec = spec, .addr = spec->addr, .len = spec->len, .fd = -1 };
 	c->connected = !connect_socket(c);
 	if (c->fd >= 0)
 		return 0;
+	err = errno;
 	fprintf(stderr, "xdptop: cannot open a socket to send IPFIX to %s (%s): check the open "
-			"file limit (ulimit -n)\n", spec->text, strerror(errno));
-	return -errno;
+			"file limit (ulimit -n)\n", spec->text, strerror(err));
+	return -err;
 }
 
 /* A lookup of the name started while the collector failed, if it ended:
@@ -156,10 +159,19 @@ static void look_up_again(struct collector *c)
 					       LOOKUP_EVERY_SECONDS))
 		return;
 	c->looked_up = now;
+	c->hints = lookup_hints;
+	c->hints.ai_family = c->spec->addr.ss_family;
 	c->lookup = (struct gaicb){ .ar_name = c->spec->host, .ar_service = c->spec->port,
-				    .ar_request = &lookup_hints };
+				    .ar_request = &c->hints };
 	if (!getaddrinfo_a(GAI_NOWAIT, list, 1, NULL))
 		c->pending = &c->lookup;
+}
+
+static void count_loss(struct collector *c, int err)
+{
+	c->lost_round++;
+	if (!c->first_err)
+		c->first_err = err;
 }
 
 int collector_send(struct collector *c, const void *message, size_t len)
@@ -174,14 +186,10 @@ int collector_send(struct collector *c, const void *message, size_t len)
 	if (!err && send(c->fd, message, len, MSG_NOSIGNAL) < 0)
 		err = -errno;
 	if (!err) {
-		c->sent++;
 		c->sent_round++;
 		return 0;
 	}
-	c->lost++;
-	c->lost_round++;
-	if (!c->first_err)
-		c->first_err = err;
+	count_loss(c, err);
 	return err;
 }
 
@@ -194,10 +202,7 @@ static void take_refusal(struct collector *c)
 
 	if (c->fd < 0 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &pending, &len) || !pending)
 		return;
-	c->lost++;
-	c->lost_round++;
-	if (!c->first_err)
-		c->first_err = -pending;
+	count_loss(c, -pending);
 }
 
 void collector_settle(struct collector *c)

@@ -43,14 +43,16 @@ struct collector {
 	socklen_t len;
 	int fd;
 	bool connected;
-	bool failing;			/* a round lost messages, and none since went whole */
-	__u64 sent, lost;		/* messages, since the start: lost, those the
-					 * kernel could not send or that came back refused */
-	__u64 lost_since;		/* lost since it started failing */
+	bool failing;			/* since a round lost messages, until two in a row did not */
+	/* Messages lost since it started failing: those the kernel could not
+	 * send, and one a round that came back refused (the kernel keeps one
+	 * refusal): a lower bound. */
+	__u64 lost_since;
 	__u32 sent_round, lost_round;	/* in the round being sent */
 	__u32 clean_rounds;		/* in a row, none lost */
 	int first_err;			/* of the round */
 	struct gaicb lookup;		/* a new lookup of the name, while failing */
+	struct addrinfo hints;		/* its own: the family it had at start */
 	struct gaicb *pending;		/* &lookup while it runs */
 	double looked_up;		/* when the last lookup started, seconds (CLOCK_MONOTONIC) */
 };
@@ -60,12 +62,14 @@ struct collector {
 int collector_open(struct collector *c, const struct collector_spec *spec);
 
 /* Sends one message: 0, or the negative errno of a send that failed (the
- * message is lost for this collector, and counted). */
+ * message is lost for this collector, and counted). A name is looked up
+ * again in the family it had at start, so that messages keep the size
+ * their headers were counted for. */
 int collector_send(struct collector *c, const void *msg, size_t len);
 
 /* After a round's messages: says that sending fails when a round lost
- * some (a send failed, or a refusal came back) and the one before had not,
- * and that it works again after two whole rounds went out. By rounds, not
+ * some (a send failed, or a refusal came back) and the collector was not
+ * failing yet, and that it works again after two whole rounds went out. By rounds, not
  * messages: a collector that refuses makes only every other send fail (the
  * kernel reports each ICMP refusal once, on the next send), which must not
  * read as failing and recovering by turns. */

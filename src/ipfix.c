@@ -88,7 +88,6 @@ void ipfix_flush(struct ipfix_writer *w)
 	 * message sees a gap in the sequence, which is what it tells loss by. */
 	w->sequence += w->records;
 	w->records = 0;
-	w->messages++;
 	w->len = 0;
 	w->described = 0;
 }

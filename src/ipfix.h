@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* IPFIX (RFC 7011) messages, encoded by hand: libfixbuf (Debian's) has a
  * fixed size limit over UDP, swallows send errors, resolves a bad name
- * once per record, and encodes 20-30 times slower. A message is a 16-byte header, then sets; a set is a 4-byte
+ * once per record, and encodes 20-30 times slower (README, How it works).
+ * A message is a 16-byte header, then sets; a set is a 4-byte
  * header (its id: 2 templates, 3 options templates, a template's id for its
  * data records; its length), then records. A writer fills one message at a
  * time, never past its size limit, and hands each full one to a send
@@ -71,11 +72,11 @@ struct ipfix_writer {
 	ipfix_send_fn send;
 	void *ctx;
 	int err;		/* the first error of send */
-	__u64 messages;		/* sent */
 };
 
-/* size: at least the header, a set header and the largest record or
- * template; at most IPFIX_MESSAGE_MAX. 0 or -ENOMEM/-EINVAL. */
+/* size: at least the header, a set header and the largest template
+ * record (a record's own room is ipfix_template_check()'s); at most
+ * IPFIX_MESSAGE_MAX. 0 or -ENOMEM/-EINVAL. */
 int ipfix_writer_init(struct ipfix_writer *w, size_t size, __u32 domain, ipfix_send_fn send,
 		      void *ctx);
 void ipfix_writer_free(struct ipfix_writer *w);

@@ -32,6 +32,7 @@ struct ledger_header {
 
 struct ledger_image {
 	__u64 cut_ns;		/* CLOCK_MONOTONIC of the cut it ends at */
+	__u64 when_ns;		/* CLOCK_REALTIME of it: what reports said */
 	__u32 flips;		/* the table's, after the flip that retired what it took in */
 } __attribute__((aligned(LINE)));
 
@@ -305,7 +306,8 @@ void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *sa
 	*cut_ns = img->cut_ns;
 }
 
-void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns)
+void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns,
+		   __u64 when_ns)
 {
 	__u32 next = (l->hdr->committed & 1) ^ 1, n_ifaces = l->hdr->id.set.n;
 	/* Counted, not flipped: a reader that copies while two commits pass
@@ -327,6 +329,7 @@ void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, _
 	}
 	img->flips = flips;
 	img->cut_ns = cut_ns;
+	img->when_ns = when_ns;
 	/* The one store that commits: the image is whole before it. A killed
 	 * process's stores are all in the map; only the compiler could
 	 * reorder them, and the release forbids it. */
@@ -359,9 +362,9 @@ int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies,
 }
 
 void ledger_persist(struct ledger *l, struct table *table, const struct tally *tallies,
-		    __u32 retired, __u64 cut_ns)
+		    __u32 retired, __u64 cut_ns, __u64 when_ns)
 {
-	ledger_commit(l, tallies, table_flips(table), cut_ns);
+	ledger_commit(l, tallies, table_flips(table), cut_ns, when_ns);
 	table_clear(table, retired);
 }
 
@@ -396,6 +399,11 @@ int ledger_fetch(struct ledger *l, __u32 slot)
 	if (err)
 		return err;
 	return memcmp(line[0], l->hdr, LINE) || memcmp(line[1], img, LINE) ? 1 : 0;
+}
+
+__u64 ledger_committed_when(const struct ledger *l)
+{
+	return committed_image(l)->when_ns;
 }
 
 struct ledger_export *ledger_export(struct ledger *l)

@@ -49,14 +49,16 @@ struct ledger_identity {
 
 /* What --ipfix sent of the rounds committed (out_ipfix.c writes it), so
  * that the next agent sends what an agent killed while sending did not,
- * and nothing twice: a message is marked sent once every collector had it,
- * and a round done once its last message was. Each field is one store;
+ * and nothing twice: a message is marked sent once it was sent to every
+ * collector (whatever each send said: a collector's loss is its own), and
+ * a round done once its last message was. Each field is one store;
  * their order makes every instant readable (out_ipfix.c). */
 struct ledger_export {
 	__u32 commit;		/* the commit whose round is, or was, being sent */
 	__u32 done;		/* that round went out whole */
 	__u32 first;		/* the IPFIX sequence number at its start */
 	__u32 sequence;		/* after its records sent so far */
+	__u64 slots;		/* the interfaces it reported, a bit each by slot */
 };
 
 struct ledger {
@@ -130,9 +132,10 @@ const struct ledger_identity *ledger_id(const struct ledger *l);
 int ledger_recover(struct ledger *l, struct table *table, struct tally *tallies, double start);
 
 /* After table_drain() of epoch `retired` into the tallies and the
- * interval's end: commits them, then clears the epoch. */
+ * interval's end (cut_ns on CLOCK_MONOTONIC, when_ns on CLOCK_REALTIME, as
+ * the round reports it): commits them, then clears the epoch. */
 void ledger_persist(struct ledger *l, struct table *table, const struct tally *tallies,
-		    __u32 retired, __u64 cut_ns);
+		    __u32 retired, __u64 cut_ns, __u64 when_ns);
 
 /* The committed image: the tally of the interface at slot, to restore,
  * the flips after the one that retired the epoch it absorbed (0 before
@@ -141,8 +144,14 @@ void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *sa
 		      __u32 *flips, __u64 *cut_ns);
 
 /* Commits the set's tallies (by slot), which have absorbed the epoch that
- * the flips-th flip retired, cut at cut_ns. */
-void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns);
+ * the flips-th flip retired, cut at cut_ns (when_ns: the same instant on
+ * CLOCK_REALTIME). */
+void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, __u64 cut_ns,
+		   __u64 when_ns);
+
+/* The committed cut as its round reported it (CLOCK_REALTIME, ns): a round
+ * sent again says the same times. */
+__u64 ledger_committed_when(const struct ledger *l);
 
 /* The mark of what --ipfix sent, in the pinned ledger. */
 struct ledger_export *ledger_export(struct ledger *l);

@@ -185,10 +185,25 @@ static int collect(struct group *g, const struct ticker *tk, struct round *round
 	for (int k = 0; k < g->n; k++)
 		tally_end_interval(&g->tallies[k], round->elapsed);
 	if (ledger->fd >= 0) {	/* --pin */
-		ledger_persist(ledger, &g->table, g->tallies, retired, ns_of(&cut));
+		ledger_persist(ledger, &g->table, g->tallies, retired, ns_of(&cut),
+			       ns_of(&round->when));
 		round->commit = ledger_commits(ledger);
 	}
 	return EXIT_OK;
+}
+
+/* A sink could not show a round (or redraw): out of memory, or its
+ * output is gone. A reader that closed the pipe (xdptop eth0 | head) is a
+ * normal way to stop: quietly, with success. */
+static int sink_failed(int err)
+{
+	if (err == -EPIPE)
+		return EXIT_OK;
+	if (err == -ENOMEM)
+		msg("out of memory for the report: lower --max-sources or --top");
+	else
+		msg("cannot write the report (%s): check stdout", strerror(-err));
+	return EXIT_RUNTIME;
 }
 
 /* Hands a sink the round: begin, each interface's report, end. */
@@ -212,39 +227,33 @@ static int write_round(const struct sinks *sinks, const struct round *round)
 
 /* With --pin, before the first round: hands the sinks that ask for it (the
  * IPFIX exporter) the round the agent before committed last, made again of
- * the tallies taken up, at the time of its cut. */
+ * the tallies taken up: its interfaces (those it reported, which the sink
+ * says) and its time. */
 static int catch_up(const struct group *g, const struct key_spec *key, const struct sinks *sinks)
 {
 	static struct report reports[MAX_INTERFACES];
 	const struct ledger *l = &g->members[0].att.ledger;
-	struct round round = { .reports = reports, .n_reports = g->n };
-	struct timespec mono, real;
-	struct tally_saved saved;
-	__u64 cut_ns;
-	__u32 flips;
+	struct round round = { .reports = reports };
 	int err = 0;
 
 	round.commit = l->fd < 0 ? 0 : ledger_commits(l);
 	if (!round.commit)
 		return 0;
-	ledger_committed(l, 0, &saved, &flips, &cut_ns);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &real);
-	round.when.tv_sec = real.tv_sec - (ns_of(&mono) - cut_ns) / 1000000000;
-	round.when.tv_nsec = real.tv_nsec - (long)((ns_of(&mono) - cut_ns) % 1000000000);
-	if (round.when.tv_nsec < 0) {
-		round.when.tv_sec--;
-		round.when.tv_nsec += 1000000000;
-	}
-	for (int i = 0; i < g->n; i++)
-		report_build(&reports[i], &g->members[i].info, key, g->members[i].tally);
+	round.when.tv_sec = ledger_committed_when(l) / 1000000000;
+	round.when.tv_nsec = ledger_committed_when(l) % 1000000000;
 	for (int i = 0; i < sinks->n && !err; i++) {
 		struct sink *s = sinks->sink[i];
 
-		if (s->ops->catch_up && s->ops->catch_up(s, round.commit))
-			err = write_round_to(s, &round);
+		if (!s->ops->catch_up || !s->ops->catch_up(s, round.commit, &round.slots))
+			continue;
+		round.n_reports = 0;
+		for (int k = 0; k < g->n; k++)
+			if (round.slots & (1ULL << k))
+				report_build(&reports[round.n_reports++], &g->members[k].info, key,
+					     g->members[k].tally);
+		err = write_round_to(s, &round);
 	}
-	return err;
+	return err ? sink_failed(err) : EXIT_OK;
 }
 
 /* Says once why an interface is no longer counted. */
@@ -290,10 +299,13 @@ static int report_all(struct group *g, const struct key_spec *key, const struct 
 
 	round->n_reports = 0;
 	round->reports = reports;
+	round->slots = 0;
 	for (int i = 0; i < n; i++)
-		if (mons[i].state == LINK_ATTACHED)
+		if (mons[i].state == LINK_ATTACHED) {
 			report_build(&reports[round->n_reports++], &mons[i].info, key,
 				     mons[i].tally);
+			round->slots |= 1ULL << i;
+		}
 	err = write_round(sinks, round);
 	for (int i = 0; i < n; i++) {
 		struct monitor *m = &mons[i];
@@ -404,20 +416,6 @@ static int wait_for_tick(const struct ticker *tk, const struct sinks *sinks)
 		if (fds[1].revents && read(tk->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
 			return WAKE_TICK;
 	}
-}
-
-/* A sink could not show a round (or redraw): out of memory, or its
- * output is gone. A reader that closed the pipe (xdptop eth0 | head) is a
- * normal way to stop: quietly, with success. */
-static int sink_failed(int err)
-{
-	if (err == -EPIPE)
-		return EXIT_OK;
-	if (err == -ENOMEM)
-		msg("out of memory for the report: lower --max-sources or --top");
-	else
-		msg("cannot write the report (%s): check stdout", strerror(-err));
-	return EXIT_RUNTIME;
 }
 
 /* The first round is written: the start succeeded, and what --force
@@ -568,19 +566,6 @@ static int run_watch(struct watch *w, const struct config *cfg, struct ticker *t
 
 static const struct watch *watched;
 
-/* The xdptop that counts exports what it counts: a second exporter of the
- * same frames would double them at the collector. */
-static int watch_check_export(const struct watch *w, const struct config *cfg)
-{
-	if (!cfg->ipfix.n)
-		return EXIT_OK;
-	fprintf(stderr, "xdptop: iface \"%s\" is counted by an xdptop pinned in %s, which alone "
-			"can export what it counts: give --ipfix to that xdptop (XDPTOP_OPTS in "
-			"/etc/default/xdptop for the service), not to a watcher\n",
-		w->w[0].info.shown, w->w[0].dir);
-	return EXIT_USAGE;
-}
-
 static int read_watched(void)
 {
 	return watch_probe(watched);
@@ -592,7 +577,7 @@ static int watch(struct watch *w, const struct config *cfg, struct ticker *tk)
 {
 	struct sinks sinks = {};
 	int listen_fd = -1;
-	int err = watch_check_export(w, cfg) ?: listen_open(&cfg->listen, &listen_fd);
+	int err = listen_open(&cfg->listen, &listen_fd);
 
 	watched = w;
 	err = err ?: privs_drop_all(read_watched);

@@ -18,6 +18,7 @@
 #include "ipfix.h"
 #include "ledger.h"
 #include "output.h"
+#include "pacer.h"
 
 /* Information elements (IANA's registry, RFC 7012 and later). */
 enum ie {
@@ -84,6 +85,9 @@ struct ipfix_sink {
 	int n_collectors;
 	const struct round *round;
 	struct ledger_export *mark;	/* with --pin: what was sent, pinned */
+	__u32 commit;			/* of the round being sent */
+	struct pacer pacer;		/* its messages, at a pace */
+	double spread;			/* seconds to send a round over */
 };
 
 static void add(struct key_template *kt, __u16 id, __u16 len, enum value v)
@@ -172,22 +176,36 @@ static void make_options_templates(struct ipfix_sink *x)
 }
 
 /* Hands a message to every collector: encoded once, sent to each; then,
- * with --pin, marks its records sent (x->w.records: those of the message,
- * not yet counted in the sequence). */
-static int send_all(void *ctx, const __u8 *message, size_t len)
+ * with --pin, marks its records sent (sequence: the number after them). */
+static void send_all(void *ctx, const __u8 *message, size_t len, __u32 sequence)
 {
 	struct ipfix_sink *x = ctx;
-	int err = 0;
 
-	for (int i = 0; i < x->n_collectors; i++) {
-		int e = collector_send(&x->collectors[i], message, len);
+	for (int i = 0; i < x->n_collectors; i++)
+		collector_send(&x->collectors[i], message, len);
+	if (x->mark && x->commit)
+		__atomic_store_n(&x->mark->sequence, sequence, __ATOMIC_RELEASE);
+}
 
-		err = err ?: e;
-	}
-	if (x->mark && x->round->commit)
-		__atomic_store_n(&x->mark->sequence, x->w.sequence + x->w.records,
-				 __ATOMIC_RELEASE);
-	return err;
+/* The writer's message, queued to go at a pace (x->w.records: those of
+ * the message, not yet counted in the sequence). Failures are the
+ * collectors' to count: the writer is told none. */
+static int queue_message(void *ctx, const __u8 *message, size_t len)
+{
+	struct ipfix_sink *x = ctx;
+
+	pacer_push(&x->pacer, message, len, x->w.sequence + x->w.records);
+	return 0;
+}
+
+/* The round went out whole: marked done with --pin; each collector says
+ * whether sending fails, or works again. */
+static void round_sent(struct ipfix_sink *x)
+{
+	if (x->mark && x->commit)
+		__atomic_store_n(&x->mark->done, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < x->n_collectors; i++)
+		collector_settle(&x->collectors[i]);
 }
 
 /* The largest message: the MTU less the IP and UDP headers, IPv6's when a
@@ -240,9 +258,10 @@ static int ipfix_open(struct sink **out, const struct sink_options *o)
 	for (int v6 = 0; v6 < 2; v6++)
 		for (int tags = 0; tags <= TAGS_MAX; tags++)
 			make_key_template(&x->keys[v6][tags], o->key, v6, tags);
-	err = ipfix_writer_init(&x->w, message_size(c), c->domain, send_all, x);
-	if (!err && x->mark && !x->mark->commit && !x->mark->done)
-		x->mark->done = 1;	/* a new mark: exporting starts after commit 0 */
+	err = pacer_init(&x->pacer, send_all, x);
+	err = err ?: ipfix_writer_init(&x->w, message_size(c), c->domain, queue_message, x);
+	if (!err && x->mark && !x->mark->commit && !x->mark->done)	/* a new mark: */
+		__atomic_store_n(&x->mark->done, 1, __ATOMIC_RELEASE);	/* after commit 0 */
 	if (!err && x->mark)	/* the sequence goes on from the agent before */
 		x->w.sequence = x->mark->sequence;
 	err = err ?: check_templates(x);
@@ -262,14 +281,15 @@ static int ipfix_open(struct sink **out, const struct sink_options *o)
  * in between leaves the mark of the commit before, not done, and the next
  * agent sends this round whole. A round caught up keeps the mark as the
  * agent before left it. */
-static void mark_round(struct ipfix_sink *x, __u32 commit)
+static void mark_round(struct ipfix_sink *x, const struct round *r)
 {
-	if (!x->mark || !commit || x->mark->commit == commit)
+	if (!x->mark || !r->commit || x->mark->commit == r->commit)
 		return;
 	__atomic_store_n(&x->mark->done, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&x->mark->slots, r->slots, __ATOMIC_RELEASE);
 	__atomic_store_n(&x->mark->first, x->w.sequence, __ATOMIC_RELEASE);
 	__atomic_store_n(&x->mark->sequence, x->w.sequence, __ATOMIC_RELEASE);
-	__atomic_store_n(&x->mark->commit, commit, __ATOMIC_RELEASE);
+	__atomic_store_n(&x->mark->commit, r->commit, __ATOMIC_RELEASE);
 }
 
 /* The round of the last commit is sent again when the agent before, which
@@ -277,7 +297,7 @@ static void mark_round(struct ipfix_sink *x, __u32 commit)
  * started (it had marked the round before): from the sequence it reached.
  * Not when it sent it whole, nor when it is older: no agent exported the
  * rounds in between. */
-static bool ipfix_catch_up(struct sink *s, __u32 commit)
+static bool ipfix_catch_up(struct sink *s, __u32 commit, __u64 *slots)
 {
 	struct ipfix_sink *x = (struct ipfix_sink *)s;
 	const struct ledger_export *m = x->mark;
@@ -285,8 +305,10 @@ static bool ipfix_catch_up(struct sink *s, __u32 commit)
 	if (!m || (m->commit != commit && m->commit + 1 != commit) ||
 	    (m->commit == commit && m->done))
 		return false;
-	if (m->commit == commit)
+	if (m->commit == commit) {
 		x->w.skip = m->sequence - m->first;
+		*slots = m->slots;	/* the round as it was begun */
+	}
 	x->w.sequence = m->sequence;
 	return true;
 }
@@ -296,8 +318,13 @@ static int ipfix_begin(struct sink *s, const struct round *r)
 	struct ipfix_sink *x = (struct ipfix_sink *)s;
 	__u8 *p;
 
+	if (pacer_fd(&x->pacer) >= 0) {	/* the last round, not all sent yet */
+		pacer_drain(&x->pacer);
+		round_sent(x);
+	}
 	x->round = r;
-	mark_round(x, r->commit);
+	x->commit = r->commit;
+	mark_round(x, r);
 	ipfix_set_time(&x->w, r->when.tv_sec);
 	p = ipfix_record(&x->w, &x->sampling);
 	p = ipfix_put32(p, x->domain);
@@ -360,7 +387,8 @@ static void put_key_record(__u8 *p, const struct key_template *kt,
 static const struct key_template *template_of(const struct ipfix_sink *x,
 					      const struct xdptop_key *k)
 {
-	int tags = x->key->vlan ? (k->meta >> XDPTOP_META_NVLANS_SHIFT) & 3 : 0;
+	__u16 ids[TAGS_MAX];
+	int tags = x->key->vlan ? key_vlans(k->meta, ids) : 0;
 
 	return &x->keys[key_family(k) == 6][tags];
 }
@@ -392,6 +420,7 @@ static int ipfix_report(struct sink *s, const struct report *r)
 				     .prefix6 = x->key->prefix6 };
 
 	interval_ms(x->round, r, &rc.start, &rc.end);
+	x->spread = r->interval / 2;
 	for (__u32 i = 0; i < t->n_sources; i++) {
 		const struct source_count *sc = &t->sources[i];
 		struct xdptop_counter c = tally_last_interval(t, sc);
@@ -406,25 +435,46 @@ static int ipfix_report(struct sink *s, const struct report *r)
 	return 0;
 }
 
-/* A collector that fails never stops the round: counting and the other
- * outputs go on (collector.c says so once). */
+/* The round is encoded: it goes out over at most half its interval. A
+ * collector that fails never stops it: counting and the other outputs go on
+ * (collector.c says so once). */
 static int ipfix_end(struct sink *s)
 {
 	struct ipfix_sink *x = (struct ipfix_sink *)s;
 
 	ipfix_flush(&x->w);
 	x->w.skip = 0;
-	if (x->mark && x->round->commit)
-		__atomic_store_n(&x->mark->done, 1, __ATOMIC_RELEASE);
-	for (int i = 0; i < x->n_collectors; i++)
-		collector_settle(&x->collectors[i]);
+	x->round = NULL;	/* a caught-up round's is gone after it */
+	if (pacer_start(&x->pacer, x->spread))
+		round_sent(x);
 	return 0;
 }
 
+static int ipfix_watch(struct sink *s, int fds[SINK_MAX_FDS])
+{
+	fds[0] = pacer_fd(&((struct ipfix_sink *)s)->pacer);
+	return fds[0] >= 0;
+}
+
+static int ipfix_input(struct sink *s)
+{
+	struct ipfix_sink *x = (struct ipfix_sink *)s;
+
+	if (pacer_tick(&x->pacer))
+		round_sent(x);
+	return SINK_GO_ON;
+}
+
+/* At exit, what is left of the last round goes at once. */
 static void ipfix_close(struct sink *s)
 {
 	struct ipfix_sink *x = (struct ipfix_sink *)s;
 
+	if (pacer_fd(&x->pacer) >= 0) {
+		pacer_drain(&x->pacer);
+		round_sent(x);
+	}
+	pacer_free(&x->pacer);
 	for (int i = 0; i < x->n_collectors; i++)
 		collector_close(&x->collectors[i]);
 	ipfix_writer_free(&x->w);
@@ -437,6 +487,8 @@ const struct sink_ops sink_ipfix = {
 	.begin = ipfix_begin,
 	.report = ipfix_report,
 	.end = ipfix_end,
+	.watch = ipfix_watch,
+	.input = ipfix_input,
 	.catch_up = ipfix_catch_up,
 	.close = ipfix_close,
 };

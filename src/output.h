@@ -51,8 +51,8 @@ struct sink_ops {
 	int (*input)(struct sink *s);
 	/* Optional, with --pin: whether the sink must be handed again the round
 	 * of this commit, the last the agent before committed (it may have
-	 * died before writing it). */
-	bool (*catch_up)(struct sink *s, __u32 commit);
+	 * died before writing it), and then with which interfaces (*slots). */
+	bool (*catch_up)(struct sink *s, __u32 commit, __u64 *slots);
 	void (*close)(struct sink *s);
 };
 

@@ -46,6 +46,7 @@ struct report {
 struct round {
 	struct timespec when;		/* CLOCK_REALTIME of the cut */
 	__u32 commit;			/* with --pin, the ledger's commit of its counts; else 0 */
+	__u64 slots;			/* the interfaces reported, a bit each by slot */
 	double elapsed;			/* seconds since counting started */
 	const struct report *reports;
 	size_t n_reports;

@@ -203,6 +203,17 @@ static int find_served(struct watch *w, const struct config *cfg, const char *ne
 	return EXIT_USAGE;
 }
 
+/* The xdptop that counts exports what it counts: a second exporter of the
+ * same frames would double them at the collector. */
+static int refuse_export(const struct watched *v)
+{
+	fprintf(stderr, "xdptop: iface \"%s\" is counted by an xdptop pinned in %s, which alone "
+			"can export what it counts: give --ipfix to that xdptop (XDPTOP_OPTS in "
+			"/etc/default/xdptop for the service), not to a watcher\n", v->info.shown,
+		v->dir);
+	return EXIT_USAGE;
+}
+
 int watch_open(struct watch *w, const struct config *cfg)
 {
 	char netns[PATH_MAX];
@@ -233,6 +244,10 @@ int watch_open(struct watch *w, const struct config *cfg)
 		err = dispatcher_holds(w->w[i].info.ifindex, &mode) ? EXIT_OK : other_key(&w->w[i]);
 		watch_close(w);		/* another key: counted beside it, in its dispatcher */
 		return err;
+	}
+	if (cfg->ipfix.n) {
+		err = refuse_export(&w->w[0]);
+		goto fail;
 	}
 	for (int i = 0; i < n; i++) {
 		err = start_watching(&w->w[i]);

@@ -3812,7 +3812,7 @@ static bool pinned_round(struct env *e, struct ledger *l, enum crash_point crash
 		scribble_uncommitted(l);
 		return true;
 	}
-	ledger_commit(l, &e->tally, table_flips(&e->t), e->intervals * 1000000000ULL);
+	ledger_commit(l, &e->tally, table_flips(&e->t), e->intervals * 1000000000ULL, 0);
 	if (crash == AFTER_COMMIT)
 		return true;
 	if (crash == MID_CLEAR) {
@@ -4349,7 +4349,7 @@ static void shared_persist(struct shared_env *s, struct ledger *l)
 	s->intervals++;
 	for (int i = 0; i < 2; i++)
 		tally_end_interval(&s->tallies[i], s->intervals);
-	ledger_persist(l, &s->t, s->tallies, retired, s->intervals * 1000000000ULL);
+	ledger_persist(l, &s->t, s->tallies, retired, s->intervals * 1000000000ULL, 0);
 }
 
 /* --pin with two interfaces: one ledger holds both tallies, committed

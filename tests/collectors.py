@@ -130,14 +130,15 @@ class Nfcapd:
 
 
 CAPTURE = r"""
-import socket, struct, sys
+import socket, struct, sys, time
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
 s.bind((sys.argv[1], int(sys.argv[2])))
 with open(sys.argv[3], "ab", buffering=0) as f:
     print("ready", flush=True)
     while True:
         d = s.recv(65535)
-        f.write(struct.pack("!I", len(d)) + d)
+        f.write(struct.pack("!Id", len(d), time.monotonic()) + d)
 """
 
 
@@ -159,12 +160,17 @@ class Capture:
         stop_proc(self.proc, signal.SIGTERM)
 
     def datagrams(self):
+        return [d for _, d in self.arrivals()]
+
+    def arrivals(self):
+        """(when it came, CLOCK_MONOTONIC seconds; the datagram) of each."""
+        import struct
         data = self.file.read_bytes() if self.file.exists() else b""
         out, off = [], 0
         while off < len(data):
-            n = int.from_bytes(data[off:off + 4], "big")
-            out.append(data[off + 4:off + 4 + n])
-            off += 4 + n
+            n, when = struct.unpack("!Id", data[off:off + 12])
+            out.append((when, data[off + 12:off + 12 + n]))
+            off += 12 + n
         return out
 
 

@@ -76,7 +76,7 @@ static bool check_listen(const struct listen_spec *l)
 static void check_ipfix(const struct ipfix_config *x)
 {
 	require(x->n >= 0 && x->n <= IPFIX_COLLECTORS_MAX);
-	require(x->mtu >= 576 && x->mtu <= 65535 && x->domain);
+	require(x->mtu >= IPFIX_MTU_MIN && x->mtu <= 65535 && x->domain);
 	for (int i = 0; i < x->n; i++) {
 		const struct collector_spec *c = &x->to[i];
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&c->addr;
