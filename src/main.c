@@ -244,6 +244,8 @@ static int catch_up(const struct group *g, const struct key_spec *key, const str
 	for (int i = 0; i < sinks->n && !err; i++) {
 		struct sink *s = sinks->sink[i];
 
+		/* Every interface, unless the sink knows those the round had. */
+		round.slots = g->n == MAX_INTERFACES ? ~0ULL : (1ULL << g->n) - 1;
 		if (!s->ops->catch_up || !s->ops->catch_up(s, round.commit, &round.slots))
 			continue;
 		round.n_reports = 0;

@@ -51,7 +51,8 @@ struct sink_ops {
 	int (*input)(struct sink *s);
 	/* Optional, with --pin: whether the sink must be handed again the round
 	 * of this commit, the last the agent before committed (it may have
-	 * died before writing it), and then with which interfaces (*slots). */
+	 * died before writing it); it may narrow *slots (every interface) to
+	 * those the round had. */
 	bool (*catch_up)(struct sink *s, __u32 commit, __u64 *slots);
 	void (*close)(struct sink *s);
 };
