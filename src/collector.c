@@ -230,6 +230,9 @@ void collector_settle(struct collector *c)
 
 void collector_close(struct collector *c)
 {
+	if (c->failing)	/* the count it would have said when back */
+		msg("sending IPFIX to %s still fails: %llu messages lost since it started failing",
+		    c->spec->text, (unsigned long long)c->lost_since);
 	if (c->pending && gai_cancel(c->pending) != EAI_CANCELED) {
 		const struct gaicb *list[1] = { c->pending };
 

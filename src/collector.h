@@ -75,6 +75,7 @@ int collector_send(struct collector *c, const void *msg, size_t len);
  * read as failing and recovering by turns. */
 void collector_settle(struct collector *c);
 
+/* Says how many messages were lost when it still fails. */
 void collector_close(struct collector *c);
 
 #endif /* COLLECTOR_H */

@@ -21,7 +21,7 @@ import pytest
 import corpus
 import fieldframes
 from collectors import Capture, Nfacctd, Nfcapd
-from conftest import BUILD, VALGRIND_SUPP, pace, sh
+from conftest import BUILD, VALGRIND_SUPP, as_expected, pace, sh
 
 IPFIX_ONLY = ["--format", "json", "--interval", "1"]
 
@@ -333,6 +333,24 @@ def test_collector_down_then_up(lab, xdptop, services, tmp_path):
     assert sent_since and before
     assert nfacctd.wait_sums(lambda r: r["ip_src"], sent_since) == sent_since
     assert agent.stderr().count("cannot send IPFIX") == 1
+
+
+def test_collector_never_up(lab, xdptop):
+    """A collector that never answers: the JSON counts are exact all the
+    same, the failure is said once, and at exit how many messages were
+    lost."""
+    sender, receiver = receiver_with_loopback(lab)
+    agent = lab.start(receiver, xdptop, *IPFIX_ONLY, "--ipfix", "127.0.0.1:4739", "v1")
+    agent.wait_attached()
+    replay(sender, corpus.pcap("kday2"))
+    _wait(lambda: "cannot send IPFIX" in agent.stderr() and len(agent.reports()) >= 3,
+          "the failure said, three rounds")
+    assert agent.stop() == 0, agent.stderr()
+    assert as_expected(agent.reports()[-1]) == corpus.expected("kday2")
+    err = agent.stderr()
+    assert err.count("cannot send IPFIX") == 1 and "IPFIX to 127.0.0.1:4739 again" not in err, err
+    assert re.search(r"\nxdptop: sending IPFIX to 127\.0\.0\.1:4739 still fails: [1-9]\d* "
+                     r"messages lost since it started failing\n", err), err
 
 
 def _wait(predicate, what, timeout=30):
