@@ -18,14 +18,6 @@ RMEM_MAX=$(sysctl -n net.core.rmem_max)
 trap 'sysctl -qw net.core.rmem_max="$RMEM_MAX"; lab_down' EXIT
 sysctl -qw net.core.rmem_max=67108864
 
-wait_for() { # FILE PATTERN SECONDS
-	for _ in $(seq $(( $3 * 20 ))); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 PORT=4739
 # collector_start CACHE: nfacctd on 127.0.0.1:PORT in NS_B.
 collector_start() {

@@ -88,6 +88,15 @@ agent_start() {
 	return 1
 }
 
+# Waits until FILE holds PATTERN, SECONDS at most; 1 when it never did.
+wait_for() { # FILE PATTERN SECONDS
+	for _ in $(seq $(( $3 * 20 ))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 agent_stop() {
 	kill -INT "$AGENT_PID" 2>/dev/null
 	wait "$AGENT_PID" 2>/dev/null

@@ -12,14 +12,6 @@ HZ=$(getconf CLK_TCK)
 # Softirq time of CPU 0, where v1's receive path runs (the sender's CPU).
 softirq0() { awk -v hz="$HZ" '$1 == "cpu0" { print $8 / hz }' /proc/stat; }
 
-wait_for() { # FILE PATTERN SECONDS
-	for _ in $(seq $(( $3 * 20 ))); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 ROWS=""
 PKTSTAT_WINDOW=10
 

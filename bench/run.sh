@@ -79,26 +79,25 @@ part prog_cost "$BUILD/bench/prog_cost"
 part read_cost "$BUILD/bench/read_cost" -p a
 part memory memory
 part veth bench/veth.sh "$BUILD"
-missing=""
-for tool in pmacctd pktstat; do
-	command -v "$tool" >/dev/null || missing+=" $tool"
-done
-if [ -z "$missing" ]; then
-	part peers bench/peers.sh "$BUILD"
-else
-	printf '### 4. Peers\n\nNot measured: not installed:%s (apt-get install pmacct pktstat).\n\n' \
-		"$missing" >"$TMP/peers.md"
-fi
-missing=""
-for tool in nfacctd softflowd fprobe; do
-	command -v "$tool" >/dev/null || missing+=" $tool"
-done
-if [ -z "$missing" ]; then
-	part export bench/export.sh "$BUILD"
-else
-	printf '### 5. Exporting to a flow collector\n\nNot measured: not installed:%s (apt-get install pmacct softflowd fprobe).\n\n' \
-		"$missing" >"$TMP/export.md"
-fi
+# peer_part NAME TITLE "TOOLS" "PACKAGES" COMMAND...: a part that needs
+# other tools, said not measured when one is not installed.
+peer_part() {
+	local name=$1 title=$2 tools=$3 packages=$4 missing="" tool
+	shift 4
+	for tool in $tools; do
+		command -v "$tool" >/dev/null || missing+=" $tool"
+	done
+	if [ -z "$missing" ]; then
+		part "$name" "$@"
+	else
+		printf '### %s\n\nNot measured: not installed:%s (apt-get install %s).\n\n' \
+			"$title" "$missing" "$packages" >"$TMP/$name.md"
+	fi
+}
+
+peer_part peers "4. Peers" "pmacctd pktstat" "pmacct pktstat" bench/peers.sh "$BUILD"
+peer_part export "5. Exporting to a flow collector" "nfacctd softflowd fprobe" \
+	"pmacct softflowd fprobe" bench/export.sh "$BUILD"
 ELAPSED=$(( $(date +%s) - START ))
 
 # The Targets table: every part's target lines and, beside each, the figure
