@@ -3,8 +3,8 @@
 
     compare.py TOOL FILE FAMILY SOURCES SENT
 
-TOOL is xdptop (its last JSON report), pmacctd (print plugin CSV) or pktstat
-(-1 output). The sender gives frame k source k mod SOURCES, so source i got
+TOOL is xdptop (its last JSON report), pmacctd (print plugin CSV), nfacctd
+(print plugin JSON Lines, appended: summed) or pktstat (-1 output). The sender gives frame k source k mod SOURCES, so source i got
 SENT // SOURCES frames, plus one if i < SENT % SOURCES (sources numbered as in
 bench/frames.h). Prints one line of key=value: sources reported, sources with
 exactly the right count, frames the tool counted (for xdptop its total, which
@@ -56,6 +56,16 @@ def read_pmacctd(path):
     return counts, sum(counts.values()), 0
 
 
+def read_nfacctd(path):
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                counts[r["ip_src"]] = counts.get(r["ip_src"], 0) + r["packets"]
+    return counts, sum(counts.values()), 0
+
+
 def read_pktstat(path, family):
     """Lines 'octets frames proto a:port <-> b:port' (IPv6: 'a,port'); the
     source is the end that is one of ours (pktstat orders the ends by name)."""
@@ -86,6 +96,8 @@ def main():
             counts, counted, untracked = read_xdptop(path)
         elif tool == "pmacctd":
             counts, counted, untracked = read_pmacctd(path)
+        elif tool == "nfacctd":
+            counts, counted, untracked = read_nfacctd(path)
         else:
             counts, counted, untracked = read_pktstat(path, family)
     except (OSError, ValueError, TypeError, IndexError) as e:

@@ -21,8 +21,8 @@ sysctl -qw net.core.rmem_max=67108864
 PORT=4739
 # collector_start CACHE: nfacctd on 127.0.0.1:PORT in NS_B.
 collector_start() {
-	rm -f "$LAB_TMP/nf.csv" "$LAB_TMP/nf.log"
-	sed -e "s|@PORT@|$PORT|" -e "s|@OUT@|$LAB_TMP/nf.csv|" -e "s|@LOG@|$LAB_TMP/nf.log|" \
+	rm -f "$LAB_TMP/nf.json" "$LAB_TMP/nf.log"
+	sed -e "s|@PORT@|$PORT|" -e "s|@OUT@|$LAB_TMP/nf.json|" -e "s|@LOG@|$LAB_TMP/nf.log|" \
 		-e "s|@CACHE@|$1|" bench/nfacctd.conf >"$LAB_TMP/nf.conf"
 	ip netns exec "$NS_B" taskset -c 0 nfacctd -f "$LAB_TMP/nf.conf" >/dev/null 2>&1 &
 	COLLECTOR_PID=$!
@@ -30,14 +30,19 @@ collector_start() {
 	wait_for "$LAB_TMP/nf.log" "waiting for NetFlow/IPFIX data" 10
 }
 
-# collector_stop: waits until nfacctd took in what it was sent (its socket
-# empty for a second), then makes it write its cache.
+# collector_stop: waits until what nfacctd printed stops growing (it prints
+# every second what it took in since), then stops it.
 collector_stop() {
-	local q last=-1
-	for _ in $(seq 60); do
-		q=$(ip netns exec "$NS_B" ss -Hnlu "sport = :$PORT" | awk '{ print $2 }')
-		[ "$q" = 0 ] && [ "$last" = 0 ] && break
-		last=$q
+	local size last=-1 same=0
+	for _ in $(seq 120); do
+		size=$(stat -c %s "$LAB_TMP/nf.json" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then
+			same=$(( same + 1 ))
+			[ "$same" -ge 3 ] && break
+		else
+			same=0
+		fi
+		last=$size
 		sleep 1
 	done
 	kill -INT "$COLLECTOR_PID"
@@ -51,7 +56,7 @@ run() {
 	shift 6
 	rm -f "$stat" "$LAB_TMP/agent.err" "$LAB_TMP/x.json"
 	echo "  export: $label, $n sources, $count frames" >&2
-	out="$LAB_TMP/nf.csv"
+	out="$LAB_TMP/nf.json"
 	[ "$tool" = json ] || collector_start "$cache"
 	case $tool in
 	json | xdptop)
@@ -89,7 +94,7 @@ run() {
 		cmp=$(/usr/bin/python3 bench/compare.py xdptop "$LAB_TMP/x.last" "$fam" "$n" "$sent")
 	else
 		collector_stop
-		cmp=$(/usr/bin/python3 bench/compare.py pmacctd "$out" "$fam" "$n" "$sent")
+		cmp=$(/usr/bin/python3 bench/compare.py nfacctd "$out" "$fam" "$n" "$sent")
 	fi
 	local st=""
 	[ -s "$stat" ] && st=$(cat "$stat")
@@ -125,8 +130,8 @@ cat <<EOF
 
 One tool at a time on v1 (CPU 1), the sender on CPU 0 as fast as it can, the same traffic as 4
 ($V4_FRAMES IPv4 frames from 10,000 sources, then $V6_FRAMES IPv6 frames from 1,000,000); one
-nfacctd (bench/nfacctd.conf: aggregate src_host, written at SIGINT once its socket is empty; a
-64 MiB socket, net.core.rmem_max raised for the run) on the receiver's loopback collects what each exporter sends, and its per-source packet counts are
+nfacctd (bench/nfacctd.conf: aggregate src_host, printed every second, summed over its lines once
+they stop growing; a 64 MiB socket, net.core.rmem_max raised for the run) on the receiver's loopback collects what each exporter sends, and its per-source packet counts are
 checked against what was sent (*sources exact*, *frames lost*: sent, not in nfacctd's sums).
 xdptop reports and exports every second, so each key is a record per interval, its messages
 sent over half the interval (src/pacer.c); softflowd
