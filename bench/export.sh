@@ -67,7 +67,7 @@ run() {
 		;;
 	softflowd)
 		ip netns exec "$NS_B" taskset -c 1 "$BUILD/bench/runstat" -o "$stat" -t 180 -- \
-			softflowd -d -i v1 -v 10 -6 -m "$cache" -c "$LAB_TMP/sf.ctl" \
+			softflowd -d -i v1 -v 10 -6 -m $(( 2 * n )) -c "$LAB_TMP/sf.ctl" \
 			-p "$LAB_TMP/sf.pid" -n "127.0.0.1:$PORT" >/dev/null 2>&1 &
 		pid=$!
 		sleep 1
@@ -119,7 +119,7 @@ for scen in v4 v6; do
 		--max-sources "$max" --ipfix "127.0.0.1:$PORT"
 	run "**xdptop --format json --ipfix**" xdptop $fam $n "$count" "$cache" --format json \
 		--max-sources "$max" --ipfix "127.0.0.1:$PORT"
-	run "softflowd -v 10 (IPFIX)" softflowd $fam $n "$count" $(( 2 * n ))
+	run "softflowd -v 10 (IPFIX)" softflowd $fam $n "$count" "$cache"
 	if [ $scen = v4 ]; then
 		run "fprobe (NetFlow v5)" fprobe $fam $n "$count" "$cache"
 	fi
