@@ -131,14 +131,15 @@ cat <<EOF
 One tool at a time on v1 (CPU 1), the sender on CPU 0 as fast as it can, the same traffic as 4
 ($V4_FRAMES IPv4 frames from 10,000 sources, then $V6_FRAMES IPv6 frames from 1,000,000); one
 nfacctd (bench/nfacctd.conf: aggregate src_host, printed every second, summed over its lines once
-they stop growing; a 64 MiB socket, net.core.rmem_max raised for the run) on the receiver's loopback collects what each exporter sends, and its per-source packet counts are
-checked against what was sent (*sources exact*, *frames lost*: sent, not in nfacctd's sums).
-xdptop reports and exports every second, so each key is a record per interval, its messages
-sent over half the interval (src/pacer.c); softflowd
-(\`-v 10 -6 -m 2N\`, flows expired by \`softflowctl shutdown\`) and fprobe (NetFlow v5, IPv4 only,
-\`-s 1 -d 1 -e 1\`: flows sent a second after their last frame, at most) keep flows (5-tuples) and export them when they end. CPU:
-the tool's processes (bench/runstat), per million frames and in all. The first row is xdptop
-without exporting, its counts read from its JSON.
+they stop growing; a 64 MiB socket, net.core.rmem_max raised for the run) on the receiver's
+loopback collects what each exporter sends, and its per-source packet counts are checked against
+what was sent (*sources exact*, *frames lost*: sent, not in nfacctd's sums). xdptop reports and
+exports every second, so each key is a record per interval, its messages sent over half the
+interval (src/pacer.c); softflowd (\`-v 10 -6 -m 2N\`, flows expired by \`softflowctl shutdown\`)
+and fprobe (NetFlow v5, IPv4 only, \`-s 1 -d 1 -e 1\`: flows sent a second after their last frame,
+at most) keep flows (5-tuples) and export them when they end. CPU: the tool's processes
+(bench/runstat), per million frames and in all. The first row is xdptop without exporting, its
+counts read from its JSON.
 
 | run | sources | sources at the collector | sources exact | frames lost | CPU s per Mframe | CPU s | RSS |
 |---|---:|---:|---|---:|---:|---:|---:|
