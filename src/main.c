@@ -206,6 +206,18 @@ static int sink_failed(int err)
 	return EXIT_RUNTIME;
 }
 
+/* A report into reports for each member round->slots names, in slot
+ * order. */
+static void build_reports(const struct group *g, const struct key_spec *key,
+			  struct round *round, struct report *reports)
+{
+	round->n_reports = 0;
+	for (int i = 0; i < g->n; i++)
+		if (round->slots & (1ULL << i))
+			report_build(&reports[round->n_reports++], &g->members[i].info, key,
+				     g->members[i].tally);
+}
+
 /* Hands a sink the round: begin, each interface's report, end. */
 static int write_round_to(struct sink *s, const struct round *round)
 {
@@ -248,11 +260,7 @@ static int catch_up(const struct group *g, const struct key_spec *key, const str
 		round.slots = g->n == MAX_INTERFACES ? ~0ULL : (1ULL << g->n) - 1;
 		if (!s->ops->catch_up || !s->ops->catch_up(s, round.commit, &round.slots))
 			continue;
-		round.n_reports = 0;
-		for (int k = 0; k < g->n; k++)
-			if (round.slots & (1ULL << k))
-				report_build(&reports[round.n_reports++], &g->members[k].info, key,
-					     g->members[k].tally);
+		build_reports(g, key, &round, reports);
 		err = write_round_to(s, &round);
 	}
 	return err ? sink_failed(err) : EXIT_OK;
@@ -299,15 +307,12 @@ static int report_all(struct group *g, const struct key_spec *key, const struct 
 	const int n = g->n;
 	int attached = 0, err;
 
-	round->n_reports = 0;
 	round->reports = reports;
 	round->slots = 0;
 	for (int i = 0; i < n; i++)
-		if (mons[i].state == LINK_ATTACHED) {
-			report_build(&reports[round->n_reports++], &mons[i].info, key,
-				     mons[i].tally);
+		if (mons[i].state == LINK_ATTACHED)
 			round->slots |= 1ULL << i;
-		}
+	build_reports(g, key, round, reports);
 	err = write_round(sinks, round);
 	for (int i = 0; i < n; i++) {
 		struct monitor *m = &mons[i];

@@ -21,13 +21,14 @@ import time
 from conftest import sh
 
 
-def _wait_for(predicate, timeout, what):
+def wait_until(predicate, what, timeout=30):
+    """Waits until predicate() is true; fails naming what (a text, or a
+    function that makes one then, to show the state it timed out in)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
+    while not predicate():
+        assert time.monotonic() < deadline, \
+            f"{what() if callable(what) else what} within {timeout}s"
         time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout}s")
 
 
 def _udp_listening(ns, port):
@@ -62,7 +63,7 @@ print_history: 1m
 
     def start(self):
         self.proc = ns_popen(self.ns, "nfacctd", "-f", str(self.conf), log=self.log)
-        _wait_for(lambda: _udp_listening(self.ns, self.port), 20, "nfacctd listening")
+        wait_until(lambda: _udp_listening(self.ns, self.port), "nfacctd listening", 20)
         return self
 
     def stop(self):
@@ -106,7 +107,7 @@ class Nfcapd:
     def start(self):
         self.proc = ns_popen(self.ns, "nfcapd", "-l", str(self.dir), "-p", str(self.port),
                              "-b", self.addr, log=self.log)
-        _wait_for(lambda: _udp_listening(self.ns, self.port), 20, "nfcapd listening")
+        wait_until(lambda: _udp_listening(self.ns, self.port), "nfcapd listening", 20)
         return self
 
     def stop(self):

@@ -20,8 +20,10 @@ import pytest
 
 import corpus
 import fieldframes
-from collectors import Capture, Nfacctd, Nfcapd
+from collectors import Capture, Nfacctd, Nfcapd, wait_until
 from conftest import BUILD, VALGRIND_SUPP, as_expected, pace, sh
+from test_defects import with_fault
+from test_pin import bpffs  # noqa: F401 (a fixture)
 
 IPFIX_ONLY = ["--format", "json", "--interval", "1"]
 
@@ -133,20 +135,27 @@ def check_intervals(keys, totals):
     assert set(by_interval) <= seen
 
 
-def record_sums(keys, key_of):
+def sum_by(items, key_of, counts_of):
+    """{key_of(item): [packets, bytes]} added up over items."""
     out = collections.defaultdict(lambda: [0, 0])
-    for r in keys:
-        out[key_of(r)][0] += r["packetDeltaCount"]
-        out[key_of(r)][1] += r["octetDeltaCount"]
+    for item in items:
+        packets, octets = counts_of(item)
+        out[key_of(item)][0] += packets
+        out[key_of(item)][1] += octets
     return dict(out)
+
+
+def record_sums(keys, key_of):
+    return sum_by(keys, key_of, lambda r: (r["packetDeltaCount"], r["octetDeltaCount"]))
 
 
 def json_sums(report, key_of):
-    out = collections.defaultdict(lambda: [0, 0])
-    for s in report["sources"]:
-        out[key_of(s)][0] += s["packets"]
-        out[key_of(s)][1] += s["bytes"]
-    return dict(out)
+    return sum_by(report["sources"], key_of, lambda s: (s["packets"], s["bytes"]))
+
+
+def merged(sums, key_of):
+    """sums ({key: [packets, bytes]}) by key_of(key)."""
+    return sum_by(sums.items(), lambda kv: key_of(kv[0]), lambda kv: kv[1])
 
 
 def totals_sum(totals, packets, octets):
@@ -250,28 +259,14 @@ def test_every_field_to_every_collector(lab, xdptop, services, tmp_path):
     check_intervals(keys, totals)
     check_totals(totals, report)
 
-    def outer(k):
-        return (k[0], k[1], k[2], k[3], k[4], k[6] or 0)
-    by_outer = collections.defaultdict(lambda: [0, 0])
-    for k, (p, b) in expected.items():
-        by_outer[outer(k)][0] += p
-        by_outer[outer(k)][1] += b
-    by_outer = dict(by_outer)
+    by_outer = merged(expected, lambda k: (k[0], k[1], k[2], k[3], k[4], k[6] or 0))
     assert nfacctd.wait_sums(lambda r: (r["ip_src"], r["ip_dst"], int(r["ip_proto"]),
                                         r["port_src"], r["port_dst"], r["vlan"]),
                              by_outer) == by_outer
     nfcapd.stop()
-    by_ports = _merge(by_outer, lambda k: (k[0], k[1], k[3], k[4], k[5]))
+    by_ports = merged(by_outer, lambda k: (k[0], k[1], k[3], k[4], k[5]))
     assert nfcapd.sums(lambda r: (r["sa"], r["da"], int(r["sp"]), int(r["dp"]),
                                   int(r["svln"]))) == by_ports
-
-
-def _merge(sums, key_of):
-    out = collections.defaultdict(lambda: [0, 0])
-    for k, (p, b) in sums.items():
-        out[key_of(k)][0] += p
-        out[key_of(k)][1] += b
-    return dict(out)
 
 
 # ---------------------------------------------------------------- prefixes
@@ -314,14 +309,14 @@ def test_collector_down_then_up(lab, xdptop, services, tmp_path):
     agent = lab.start(receiver, xdptop, *IPFIX_ONLY, "--ipfix", "127.0.0.1:4739", "v1")
     agent.wait_attached()
     replay(sender, corpus.pcap("kday2"))
-    _wait(lambda: "cannot send IPFIX" in agent.stderr(), "the failure said")
-    _wait(lambda: len(agent.reports()) >= 4, "three more rounds")
+    wait_until(lambda: "cannot send IPFIX" in agent.stderr(), "the failure said")
+    wait_until(lambda: len(agent.reports()) >= 4, "three more rounds")
     err = agent.stderr()
     assert err.count("xdptop: cannot send IPFIX to 127.0.0.1:4739 (Connection refused): "
                      "counting and the other outputs go on, and xdptop sends again as soon "
                      "as it can (said once)\n") == 1, err
     nfacctd = start(services, Nfacctd(receiver, tmp_path, "src_host"))
-    _wait(lambda: "sending IPFIX to 127.0.0.1:4739 again" in agent.stderr(), "the return said")
+    wait_until(lambda: "sending IPFIX to 127.0.0.1:4739 again" in agent.stderr(), "the return said")
     before = json_sums(agent.reports()[-1], lambda s: s["address"])
     replay(sender, corpus.pcap("bgp-bgpsec"))
     assert agent.stop() == 0, agent.stderr()
@@ -343,7 +338,7 @@ def test_collector_never_up(lab, xdptop):
     agent = lab.start(receiver, xdptop, *IPFIX_ONLY, "--ipfix", "127.0.0.1:4739", "v1")
     agent.wait_attached()
     replay(sender, corpus.pcap("kday2"))
-    _wait(lambda: "cannot send IPFIX" in agent.stderr() and len(agent.reports()) >= 3,
+    wait_until(lambda: "cannot send IPFIX" in agent.stderr() and len(agent.reports()) >= 3,
           "the failure said, three rounds")
     assert agent.stop() == 0, agent.stderr()
     assert as_expected(agent.reports()[-1]) == corpus.expected("kday2")
@@ -351,15 +346,6 @@ def test_collector_never_up(lab, xdptop):
     assert err.count("cannot send IPFIX") == 1 and "IPFIX to 127.0.0.1:4739 again" not in err, err
     assert re.search(r"\nxdptop: sending IPFIX to 127\.0\.0\.1:4739 still fails: [1-9]\d* "
                      r"messages lost since it started failing\n", err), err
-
-
-def _wait(predicate, what, timeout=30):
-    import time
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, \
-            f"{what() if callable(what) else what} within {timeout}s"
-        time.sleep(0.1)
 
 
 # ---------------------------------------------------------------- bad input
@@ -424,7 +410,7 @@ def test_pure_exporter(lab, xdptop, services, tmp_path):
                       "--ipfix-mtu", "576", "--ipfix-domain", "7", "v1")
     agent.wait_attached()
     replay(sender, corpus.pcap("kday2"))
-    _wait(lambda: len(capture.datagrams()) >= 3, "three rounds")
+    wait_until(lambda: len(capture.datagrams()) >= 3, "three rounds")
     assert agent.stop() == 0, agent.stderr()
     assert agent.stdout() == ""
     assert "xdptop: sending IPFIX to 127.0.0.1:4741 every interval (observation domain 7, " \
@@ -487,10 +473,10 @@ def looked_up_again(lab, services, tmp_path, hosts_file, command):
     nfacctd = start(services, Nfacctd(receiver, tmp_path, "src_host"))
     agent = lab.start(receiver, *command, *IPFIX_ONLY, "--ipfix", "collector.test:4739", "v1")
     agent.wait_attached(timeout=60)
-    _wait(lambda: "cannot send IPFIX to collector.test:4739" in agent.stderr(), "the failure",
+    wait_until(lambda: "cannot send IPFIX to collector.test:4739" in agent.stderr(), "the failure",
           timeout=60)
     hosts_file(receiver, "127.0.0.1 collector.test\n")
-    _wait(lambda: "sending IPFIX to collector.test:4739 again" in agent.stderr(),
+    wait_until(lambda: "sending IPFIX to collector.test:4739 again" in agent.stderr(),
           lambda: f"the return ({agent.stderr()})", timeout=60)
     before = json_sums(agent.reports()[-1], lambda s: s["address"])
     replay(sender, corpus.pcap("bgp-bgpsec"))
@@ -532,44 +518,22 @@ def test_two_hosts_one_collector(lab, xdptop, services, tmp_path):
         agents.append((host, agent))
     for h, (sender, pcap) in plans.items():
         T.replay(sender, "v0", pcap)
-    _wait(lambda: all(a.reports() and a.reports()[-1]["total"]["packets"] >= 43
+    wait_until(lambda: all(a.reports() and a.reports()[-1]["total"]["packets"] >= 43
                       for _, a in agents), "both hosts counted")
     time.sleep(1.5)   # a round past the last frame, so /metrics has them
     for host, agent in agents:
         page = host.run("/usr/bin/python3", "-c", "import urllib.request as u; print(u.urlopen("
                         "'http://127.0.0.1:9464/metrics').read().decode())").stdout
         assert 'address="198.18.10.' in page and "198.18.10.99" not in page, page
-    fleet = collections.defaultdict(lambda: [0, 0])
     for _, agent in agents:
         assert agent.stop() == 0, agent.stderr()
-        for k, (p, b) in json_sums(agent.reports()[-1], lambda s: s["address"]).items():
-            fleet[k][0] += p
-            fleet[k][1] += b
-    fleet = dict(fleet)
+    fleet = sum_by([s for _, a in agents for s in a.reports()[-1]["sources"]],
+                   lambda s: s["address"], lambda s: (s["packets"], s["bytes"]))
     assert fleet["198.18.10.99"] == [3 + 4, 3 * 61 + 4 * 62], fleet
     assert nfacctd.wait_sums(lambda r: r["ip_src"], fleet) == fleet
 
 
 # ---------------------------------------------------------------- --pin
-
-
-@pytest.fixture
-def bpffs():
-    """A bpffs of the test's own."""
-    import tempfile
-    with tempfile.TemporaryDirectory(prefix="xdptop-bpffs-") as d:
-        root = Path(d)
-        sh("mount", "-t", "bpf", "bpf", str(root))
-        try:
-            yield root
-        finally:
-            sh("umount", "-l", str(root), check=False)
-
-
-def with_fault(xdptop, fault):
-    asan = "detect_leaks=1:abort_on_error=0:exitcode=99:verify_asan_link_order=0"
-    return ["env", f"LD_PRELOAD={Path(xdptop).parent / 'fault.so'}", f"XDPTOP_FAULT={fault}",
-            f"ASAN_OPTIONS={asan}", xdptop]
 
 
 # The datagram an agent dies sending: the first (no record of the round
@@ -599,9 +563,9 @@ def test_pin_restart_sends_each_record_once(lab, xdptop, bpffs, services, tmp_pa
     replay(sender, corpus.pcap("kday2"))        # counted by the program alone
     restarted_ms = time.time() * 1000
     second = lab.start(receiver, xdptop, *args)
-    _wait(lambda: "Adopted the XDP program pinned" in second.stderr(), "adoption")
+    wait_until(lambda: "Adopted the XDP program pinned" in second.stderr(), "adoption")
     replay(sender, *(corpus.pcap(n) for n in corpus.CAPTURES[20:]))
-    _wait(lambda: len(second.reports()) >= 2, "two rounds")
+    wait_until(lambda: len(second.reports()) >= 2, "two rounds")
     assert second.stop() == 0, second.stderr()
     report = second.reports()[-1]
 
@@ -653,7 +617,7 @@ def test_a_large_round_goes_at_a_pace(lab, xdptop, services, tmp_path):
                       "--ipfix-mtu", "576", "v1")
     agent.wait_attached()
     replay(sender, pcap)
-    _wait(lambda: len(agent.reports()) >= 2, "two rounds")
+    wait_until(lambda: len(agent.reports()) >= 2, "two rounds")
     assert agent.stop() == 0, agent.stderr()
     arrivals = capture.arrivals()
     msgs = messages_of(capture)
