@@ -183,6 +183,18 @@ __u32 n_sources;	/* 0 or 1: always source base */
 __u32 src_off;
 __u32 base;
 __u32 next;
+/* Or, when seq_len is set, the sources in the order `sequence` gives
+ * (source numbers), from its first: a traffic mix of prog_cost's making
+ * (1g: Zipf). */
+__u32 seq_len;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);		/* set by prog_cost */
+	__type(key, __u32);
+	__type(value, __u64);
+} sequence SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -202,12 +214,19 @@ static __always_inline int rotate_source(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	__u8 *p = (__u8 *)data + (src_off & 0xff);
-	__u32 i = next;
+	__u32 i = next, source = i;
 
 	if (p + 4 > (__u8 *)data_end)
 		return -1;
-	*(__u32 *)p = bpf_htonl(base + i);
-	next = i + 1 >= n_sources ? 0 : i + 1;
+	if (seq_len) {
+		__u64 *in_order = bpf_map_lookup_elem(&sequence, &i);
+
+		if (!in_order)
+			return -1;
+		source = *in_order;
+	}
+	*(__u32 *)p = bpf_htonl(base + source);
+	next = i + 1 >= (seq_len ?: n_sources) ? 0 : i + 1;
 	return 0;
 }
 

@@ -117,7 +117,7 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 	err = table_map(&t, &maps);
 	if (err)
 		die("table_map", err);
-	if (tally_init(&tally, max_sources))
+	if (tally_init(&tally, max_sources, key.fields))
 		die("tally_init", ENOMEM);
 	if (sink_json.open(&top20, &opts))
 		die("sink_json", ENOMEM);
@@ -143,8 +143,9 @@ static void run(struct bench_progs *p, __u32 n, __u32 max_sources, enum frame_ki
 
 		c0 = now(CLOCK_THREAD_CPUTIME_ID);
 		t0 = now(CLOCK_MONOTONIC);
+		tally_cut(&tally, r + 1);
 		table_drain(&t, retired, &tally);
-		tally_end_interval(&tally, r + 1);
+		tally_end_interval(&tally);
 		report_build(&rep, &iface, &key, &tally);
 		t1 = now(CLOCK_MONOTONIC);
 		if (rows_rank(&rows, &rep, SORT_PPS, false, 20))
@@ -255,7 +256,7 @@ static double tally_of(__u32 max_sources)
 	struct tally t;
 	double bytes;
 
-	if (tally_init(&t, max_sources))
+	if (tally_init(&t, max_sources, XDPTOP_FIELD_SRC))
 		die("tally_init", ENOMEM);
 	bytes = (double)tally_bytes(&t);
 	tally_free(&t);

@@ -99,15 +99,24 @@ done
 echo
 echo "$MARK"
 
-# --- the agent's own cost at 10,000 active sources ---
+# --- the agent's own cost at 10,000 active sources, and at 1,000,000 ---
 RATE_PPS=${AGENT_RATE:-100000}
 WINDOW=${AGENT_WINDOW:-10}
+MILLION=1000000
+# agent_cost LABEL SOURCES FAMILY RATE LIMIT [AGENT ARGS...]: the agent's CPU
+# while the sender keeps SOURCES sources active (RATE frames/s, or max: as
+# fast as the veth takes them), over WINDOW seconds; LIMIT in % of a core.
 agent_cost() {
-	local label=$1 before after sb sa r
-	shift
+	local label=$1 sources=$2 family=$3 rate=$4 limit=$5 before after sb sa r pace=()
+	shift 5
+	[ "$rate" = max ] || pace=(-r "$rate")
 	agent_start "$LAB_TMP/cost.json" "$@"
-	send -c $(( RATE_PPS * (WINDOW + 3) )) -r "$RATE_PPS" -f 4 -n 10000 -t $(( WINDOW + 6 )) \
-		>"$LAB_TMP/send.out" &
+	if [ "$sources" -gt 100000 ]; then	# every source tracked before the window
+		send -c $(( 2 * sources )) -f "$family" -n "$sources" -t 60 >/dev/null
+		sleep 1.5
+	fi
+	send -c $(( ${rate/max/1000000} * (WINDOW + 3) )) "${pace[@]}" -f "$family" \
+		-n "$sources" -t $(( WINDOW + 6 )) >"$LAB_TMP/send.out" &
 	local sender=$!
 	sleep 1.5
 	before=$(cpu_seconds "$AGENT_PID")
@@ -119,32 +128,44 @@ agent_cost() {
 	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT_PID/status")
 	wait "$sender"
 	agent_stop
+	tracked=$(tail -n 1 "$LAB_TMP/cost.json" | /usr/bin/python3 -c \
+		'import json, sys; print(json.load(sys.stdin)["tracked_sources"])')
 	r=$(cat "$LAB_TMP/send.out")
 	out_kb=$(( $(stat -c %s "$LAB_TMP/cost.json") / 1024 ))
 	awk -v l="$label" -v b="$before" -v a="$after" -v sb="$sb" -v sa="$sa" -v w="$WINDOW" \
 	    -v rss="$rss" -v hwm="$hwm" -v pps="$(field pps "$r")" -v kb="$out_kb" \
+	    -v n="$sources" -v tracked="$tracked" -v limit="$limit" \
 	    -v marks="$LAB_TMP/marks" 'BEGIN {
 		pct = (sa - sb) / 1e9 / w * 100
-		printf "| %s | %.0f | %.2f%% | %.2f%% | %.1f MiB | %.1f MiB | %d KiB | <= 0.5%% | %s |\n",
-			l, pps, (a - b) / w * 100, pct, rss / 1024, hwm / 1024, kb,
-			(pct <= 0.5) ? "met" : "**not met**"
-		ok = (pct <= 0.5) ? "met" : "not met"
-		printf "<!-- target | 3b | agent CPU at 10,000 sources, 1 s interval, %s | %.2f%% of a core | <= 0.5%% | %s -->\n",
-			l, pct, ok >> marks }'
+		active = pps < n ? pps : n
+		printf "| %s | %d | %d | %.0f | %.0f | %.2f%% | %.2f%% | %.1f MiB | %.1f MiB | %d KiB | <= %s%% | %s |\n",
+			l, n, tracked, active, pps, (a - b) / w * 100, pct, rss / 1024, hwm / 1024,
+			kb, limit, (pct <= limit) ? "met" : "**not met**"
+		ok = (pct <= limit) ? "met" : "not met"
+		if (n == 10000)
+			what = sprintf("agent CPU at 10,000 sources, 1 s interval, %s", l)
+		else
+			what = sprintf("agent CPU at 1,000,000 sources, 1 s interval, %s (%.0f active a second: the veth%ss rate)", l, active, "\047")
+		printf "<!-- target | 3b | %s | %.2f%% of a core | <= %s%% | %s -->\n",
+			what, pct, limit, ok >> marks }'
 }
-echo "  veth: agent CPU at 10,000 sources, 2 x ${WINDOW}s" >&2
-echo "### 3b. The agent's CPU and memory at 10,000 active sources"
+echo "  veth: agent CPU at 10,000 and 1,000,000 sources, 3 x ${WINDOW}s" >&2
+echo "### 3b. The agent's CPU and memory at 10,000 and 1,000,000 sources"
 echo
 echo "The real agent on v1 (CPU 1, \`--format json --interval 1\`, output to a file) while the"
-echo "sender keeps 10,000 IPv4 sources active at about $RATE_PPS frames/s. CPU over a ${WINDOW} s window"
-echo "that starts 1.5 s after the sender: utime+stime from /proc/PID/stat (10 ms ticks) and the"
-echo "scheduler's exact runtime (/proc/PID/schedstat), as a share of one core. RSS at the end of"
-echo "the window."
+echo "sender keeps 10,000 IPv4 sources active at about $RATE_PPS frames/s; then, with"
+echo "\`--max-sources 1048576 --top 20\`, 1,000,000 IPv6 sources, each sent twice first (so that"
+echo "the tally tracks them all), then cycled over as fast as the veth takes frames: the sources"
+echo "active in an interval are as many as the frames a second (*active*), every one of the"
+echo "1,000,000 in the tally, which every report ranks. CPU over a ${WINDOW} s window that starts"
+echo "1.5 s after the sender: utime+stime from /proc/PID/stat (10 ms ticks) and the scheduler's"
+echo "exact runtime (/proc/PID/schedstat), as a share of one core. RSS at the end of the window."
 echo
-echo "| agent | frames/s | CPU (utime+stime) | CPU (schedstat) | VmRSS | VmHWM | JSON written | target | met? |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
-agent_cost "default: every source in every report"
-agent_cost "--top 20" --top 20
+echo "| agent | sources | tracked | active a second | frames/s | CPU (utime+stime) | CPU (schedstat) | VmRSS | VmHWM | JSON written | target | met? |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+agent_cost "default: every source in every report" 10000 4 "$RATE_PPS" 0.5
+agent_cost "--top 20" 10000 4 "$RATE_PPS" 0.5 --top 20
+agent_cost "--top 20" "$MILLION" 6 max 5 --max-sources 1048576 --top 20
 echo
 cat "$LAB_TMP/marks"
 echo

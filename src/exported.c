@@ -91,14 +91,26 @@ static void stop(struct exported_key *k, double now)
 	k->left_at = now;
 }
 
-/* A key becomes active: a lingering one goes on from its count. */
-static void admit(struct exported *e, const struct source_count *s, double rate)
+/* The exported key of a tally's entry, or NULL. */
+static struct exported_key *find_entry(const struct exported *e, const struct tally *t,
+				       const struct source_count *s)
 {
-	struct exported_key *k = find(e, &s->key);
+	struct xdptop_key key;
+
+	tally_key(t, s, &key);
+	return find(e, &key);
+}
+
+/* A key becomes active: a lingering one goes on from its count. */
+static void admit(struct exported *e, const struct tally *t, const struct source_count *s,
+		  double rate)
+{
+	struct exported_key *k = find_entry(e, t, s);
 
 	if (!k) {
 		k = &e->keys[e->n];
-		*k = (struct exported_key){ .key = s->key };
+		*k = (struct exported_key){};
+		tally_key(t, s, &k->key);
 		index_at(e, e->n++);
 	}
 	k->active = true;
@@ -173,8 +185,8 @@ static __u32 survey(struct exported *e, const struct report *r, double now)
 	for (__u32 i = 0; i < e->n; i++)
 		e->keys[i].tracked = false;
 	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
-		struct exported_key *k = find(e, &s->key);
+		const struct source_count *s = tally_source(t, i);
+		struct exported_key *k = find_entry(e, t, s);
 		double rate = room_for_all && !k ? 0 : rate_of(r, s);
 
 		if (k) {
@@ -201,7 +213,7 @@ static void choose(struct exported *e, const struct report *r, double now)
 		if (e->keys[i].active)
 			e->slowest[was_active++] = i;
 	for (active = was_active; best < n && active < e->top; best++, active++)
-		admit(e, e->heap[best].s, e->heap[best].rate);
+		admit(e, r->tally, e->heap[best].s, e->heap[best].rate);
 	qsort_r(e->slowest, was_active, sizeof(*e->slowest), slowest_first, e);
 	for (__u32 slow = 0; best < n && slow < was_active; best++, slow++) {
 		struct exported_key *k = &e->keys[e->slowest[slow]];
@@ -209,7 +221,7 @@ static void choose(struct exported *e, const struct report *r, double now)
 		if (e->heap[best].rate <= EXPORTED_HYSTERESIS * k->rate)
 			break;
 		stop(k, now);
-		admit(e, e->heap[best].s, e->heap[best].rate);
+		admit(e, r->tally, e->heap[best].s, e->heap[best].rate);
 	}
 }
 
@@ -244,10 +256,10 @@ static void expire(struct exported *e, double now)
 void exported_take_up(struct exported *e, const struct tally *t)
 {
 	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
+		const struct source_count *s = tally_source(t, i);
 		struct xdptop_counter last = tally_last_interval(t, s);
 		struct xdptop_counter was = { s->packets - last.packets, s->bytes - last.bytes };
-		struct exported_key *k = find(e, &s->key);
+		struct exported_key *k = find_entry(e, t, s);
 
 		if (k)
 			counter_merge(&k->count, &was);
@@ -270,13 +282,13 @@ void exported_update(struct exported *e, const struct report *r, double now)
 	choose(e, r, now);
 	expire(e, now);
 	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
+		const struct source_count *s = tally_source(t, i);
 		struct xdptop_counter last = tally_last_interval(t, s);
 		struct exported_key *k;
 
 		if (!last.packets)
 			continue;
-		k = find(e, &s->key);
+		k = find_entry(e, t, s);
 		counter_merge(k && k->active ? &k->count : &e->unlisted, &last);
 	}
 }

@@ -292,14 +292,28 @@ static int number_compare(unsigned int a, unsigned int b)
 	return a == b ? 0 : a < b ? -1 : 1;
 }
 
-int key_compare(const struct xdptop_key *a, const struct xdptop_key *b)
+/* The L4 word's fields, in key_compare()'s order. */
+static int l4_compare(__u64 a, __u64 b)
 {
-	__u32 oa = meta_order(a->meta), ob = meta_order(b->meta);
+	const struct xdptop_key ka = { .l4 = a }, kb = { .l4 = b };
+
+	return number_compare(ka.proto, kb.proto) ?: number_compare(ka.sport, kb.sport) ?:
+	       number_compare(ka.dport, kb.dport) ?: number_compare(ka.tcpflags, kb.tcpflags);
+}
+
+int key_compare_words(__u32 meta_a, const __u64 *a, __u32 meta_b, const __u64 *b, __u32 n)
+{
+	__u32 oa = meta_order(meta_a), ob = meta_order(meta_b);
+	int order = 0;
 
 	if (oa != ob)
 		return oa < ob ? -1 : 1;
-	return word_compare(a->src[0], b->src[0]) ?: word_compare(a->src[1], b->src[1]) ?:
-	       word_compare(a->dst[0], b->dst[0]) ?: word_compare(a->dst[1], b->dst[1]) ?:
-	       number_compare(a->proto, b->proto) ?: number_compare(a->sport, b->sport) ?:
-	       number_compare(a->dport, b->dport) ?: number_compare(a->tcpflags, b->tcpflags);
+	for (__u32 i = 0; !order && i < n && i < XDPTOP_KEY_WORDS - 1; i++)
+		order = word_compare(a[i], b[i]);
+	return order || n < XDPTOP_KEY_WORDS ? order : l4_compare(a[4], b[4]);
+}
+
+int key_compare(const struct xdptop_key *a, const struct xdptop_key *b)
+{
+	return key_compare_words(a->meta, a->words, b->meta, b->words, XDPTOP_KEY_WORDS);
 }

@@ -123,4 +123,8 @@ static inline bool key_equal(const struct xdptop_key *a, const struct xdptop_key
  * bytes, protocol, ports, TCP flags. */
 int key_compare(const struct xdptop_key *a, const struct xdptop_key *b);
 
+/* key_compare() of keys given as their meta and their first n words (a
+ * tally keeps a narrow key's address alone: its two words). */
+int key_compare_words(__u32 meta_a, const __u64 *a, __u32 meta_b, const __u64 *b, __u32 n);
+
 #endif /* KEY_H */

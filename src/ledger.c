@@ -49,15 +49,19 @@ struct ledger_member {
 /* The first element alone says how large the rest is. */
 static_assert(offsetof(struct ledger_header, id.set.ifindex) <= LINE, "sized by element 0");
 
-static size_t image_size(__u32 max_sources, __u32 n_ifaces)
+/* An image holds each interface's member, then its tally's entries, of
+ * the key's size, in whole lines. */
+static size_t image_size(const struct ledger_identity *id)
 {
-	return sizeof(struct ledger_image) + n_ifaces * sizeof(struct ledger_member) +
-	       (size_t)max_sources * sizeof(struct source_count);
+	size_t size = sizeof(struct ledger_image) + id->set.n * sizeof(struct ledger_member) +
+		      (size_t)id->max_sources * tally_entry_size(id->key_fields);
+
+	return (size + LINE - 1) & ~(size_t)(LINE - 1);
 }
 
-static size_t ledger_size(__u32 max_sources, __u32 n_ifaces)
+static size_t ledger_size(const struct ledger_identity *id)
 {
-	return sizeof(struct ledger_header) + 2 * image_size(max_sources, n_ifaces);
+	return sizeof(struct ledger_header) + 2 * image_size(id);
 }
 
 static struct ledger_member *image_members(const struct ledger_image *img)
@@ -65,9 +69,14 @@ static struct ledger_member *image_members(const struct ledger_image *img)
 	return (struct ledger_member *)(img + 1);
 }
 
-static struct source_count *image_sources(const struct ledger_image *img, __u32 n_ifaces)
+static unsigned char *image_entries(const struct ledger_image *img, __u32 n_ifaces)
 {
-	return (struct source_count *)(image_members(img) + n_ifaces);
+	return (unsigned char *)(image_members(img) + n_ifaces);
+}
+
+static size_t entry_size(const struct ledger *l)
+{
+	return tally_entry_size(l->hdr->id.key_fields);
 }
 
 void ledger_identity(struct ledger_identity *id, const struct table_size *size,
@@ -169,8 +178,9 @@ void ledger_options(const struct ledger_identity *id, char *buf, size_t len)
 /* Maps the ledger of fd, len bytes; finds its images. The kernel maps a BPF
  * array shared only through a descriptor that may write: one that may only
  * read gets memory of its own, which ledger_fetch() fills. */
-static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources, __u32 n_ifaces)
+static int ledger_map(struct ledger *l, int fd, const struct ledger_identity *id)
 {
+	size_t len = ledger_size(id);
 	bool readonly = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
 	char *mem = readonly ? calloc(1, len) :
 		    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -189,14 +199,14 @@ static int ledger_map(struct ledger *l, int fd, size_t len, __u32 max_sources, _
 	l->hdr = (struct ledger_header *)mem;
 	l->image[0] = (struct ledger_image *)(mem + sizeof(struct ledger_header));
 	l->image[1] = (struct ledger_image *)(mem + sizeof(struct ledger_header) +
-					      image_size(max_sources, n_ifaces));
+					      image_size(id));
 	return 0;
 }
 
 int ledger_create(struct ledger *l, const struct ledger_identity *id)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	size_t len = ledger_size(id->max_sources, id->set.n);
+	size_t len = ledger_size(id);
 	struct timespec now;
 	int fd, err;
 
@@ -204,7 +214,7 @@ int ledger_create(struct ledger *l, const struct ledger_identity *id)
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdptop_ledger", 4, LINE, len / LINE, &opts);
 	if (fd < 0)
 		return fd;
-	err = ledger_map(l, fd, len, id->max_sources, id->set.n);
+	err = ledger_map(l, fd, id);
 	if (err) {
 		close(fd);
 		l->fd = -1;
@@ -221,15 +231,19 @@ int ledger_create(struct ledger *l, const struct ledger_identity *id)
 	return 0;
 }
 
-/* Copies len bytes of a read-only ledger from offset (both whole lines) into
- * its memory, with as few batch lookups as the kernel allows. */
+/* Copies the lines that hold len bytes from offset of a read-only ledger
+ * into its memory, with as few batch lookups as the kernel allows. */
 static int read_lines(const struct ledger *l, size_t offset, size_t len)
 {
-	__u32 first = offset / LINE, n = len / LINE, last = first - 1;
-	char *to = (char *)l->mem + offset;
+	__u32 first, n, last;
+	char *to;
 
 	if (offset > l->len || len > l->len - offset)
 		return -EPROTO;
+	first = offset / LINE;
+	n = (offset + len + LINE - 1) / LINE - first;
+	last = first - 1;
+	to = (char *)l->mem + (size_t)first * LINE;
 
 	while (n) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -272,10 +286,10 @@ int ledger_open(struct ledger *l, int fd)
 	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != LINE ||
 	    bpf_map_lookup_elem(fd, &zero, &hdr) || hdr.magic != LEDGER_MAGIC ||
 	    !hdr.id.set.n || hdr.id.set.n > MAX_INTERFACES ||
-	    (size_t)info.max_entries * LINE != ledger_size(hdr.max_sources, hdr.id.set.n))
+	    hdr.id.max_sources != hdr.max_sources ||
+	    (size_t)info.max_entries * LINE != ledger_size(&hdr.id))
 		return -EPROTO;
-	err = ledger_map(l, fd, ledger_size(hdr.max_sources, hdr.id.set.n), hdr.max_sources,
-			 hdr.id.set.n);
+	err = ledger_map(l, fd, &hdr.id);
 	if (!err && l->keys)	/* read-only: the header, once */
 		err = read_lines(l, 0, sizeof(struct ledger_header));
 	return err;
@@ -296,11 +310,11 @@ void ledger_committed(const struct ledger *l, __u32 slot, struct tally_saved *sa
 {
 	const struct ledger_image *img = committed_image(l);
 	const struct ledger_member *m = image_members(img);
-	const struct source_count *sources = image_sources(img, l->hdr->id.set.n);
+	const unsigned char *entries = image_entries(img, l->hdr->id.set.n);
 
 	for (__u32 i = 0; i < slot; i++)
-		sources += m[i].n_sources;
-	*saved = (struct tally_saved){ sources, m[slot].n_sources, m[slot].now, m[slot].cum,
+		entries += m[i].n_sources * entry_size(l);
+	*saved = (struct tally_saved){ entries, m[slot].n_sources, m[slot].now, m[slot].cum,
 				       m[slot].last, m[slot].last_length };
 	*flips = img->flips;
 	*cut_ns = img->cut_ns;
@@ -315,14 +329,14 @@ void ledger_commit(struct ledger *l, const struct tally *tallies, __u32 flips, _
 	__u32 count = l->hdr->committed + 1;
 	struct ledger_image *img = l->image[next];
 	struct ledger_member *m = image_members(img);
-	struct source_count *sources = image_sources(img, n_ifaces);
+	unsigned char *entries = image_entries(img, n_ifaces);
 
 	/* The tallies share max_sources: together they fit. */
 	for (__u32 i = 0; i < n_ifaces; i++) {
 		const struct tally_saved saved = tally_saved(&tallies[i]);
 
-		memcpy(sources, saved.sources, (size_t)saved.n_sources * sizeof(*saved.sources));
-		sources += saved.n_sources;
+		memcpy(entries, saved.entries, saved.n_sources * entry_size(l));
+		entries += saved.n_sources * entry_size(l);
 		m[i] = (struct ledger_member){ .cum = saved.cum, .n_sources = saved.n_sources,
 					       .now = saved.now, .last = saved.last,
 					       .last_length = saved.last_length };
@@ -373,7 +387,8 @@ int ledger_fetch(struct ledger *l, __u32 slot)
 	const __u32 n_ifaces = l->hdr->id.set.n;
 	const struct ledger_image *img;
 	const struct ledger_member *m;
-	const struct source_count *sources;
+	const unsigned char *entries;
+	__u32 before = 0;	/* entries of the interfaces before slot */
 	char line[2][LINE];
 	int err = read_lines(l, 0, LINE);	/* committed */
 
@@ -383,16 +398,16 @@ int ledger_fetch(struct ledger *l, __u32 slot)
 				sizeof(*img) + n_ifaces * sizeof(*m));
 	if (err)
 		return err;
-	sources = image_sources(img, n_ifaces);
 	for (__u32 i = 0; i <= slot; i++) {
 		/* Counts read while the agent wrote them may not add up. */
-		if (m[i].n_sources > l->hdr->max_sources - (sources - image_sources(img, n_ifaces)))
+		if (m[i].n_sources > l->hdr->max_sources - before)
 			return 1;
 		if (i < slot)
-			sources += m[i].n_sources;
+			before += m[i].n_sources;
 	}
-	err = read_lines(l, (const char *)sources - (const char *)l->mem,
-			 (size_t)m[slot].n_sources * sizeof(*sources));
+	entries = image_entries(img, n_ifaces) + before * entry_size(l);
+	err = read_lines(l, (const char *)entries - (const char *)l->mem,
+			 m[slot].n_sources * entry_size(l));
 	/* The agent writes an image whole, then commits it: one it has not
 	 * committed again since, under the same cut, was not written meanwhile. */
 	err = err ?: read_line(l, l->hdr, line[0]) ?: read_line(l, img, line[1]);

@@ -106,7 +106,7 @@ static int monitor_open(struct group *g, __u32 slot, const struct config *cfg,
 	if (err)
 		return err;
 	m->tally = &g->tallies[slot];
-	err = tally_init(m->tally, cfg->max_sources);
+	err = tally_init(m->tally, cfg->max_sources, cfg->key.fields);
 	tally_share(m->tally, &g->budget);
 	if (err) {
 		fprintf(stderr, "xdptop: out of memory for the tally of iface \"%s\" (%s): lower "
@@ -181,9 +181,11 @@ static int collect(struct group *g, const struct ticker *tk, struct round *round
 		return EXIT_RUNTIME;
 	}
 	round->elapsed = seconds_since(&tk->start, &cut);
+	for (int k = 0; k < g->n; k++)
+		tally_cut(&g->tallies[k], round->elapsed);
 	table_drain(&g->table, retired, g->tallies);
 	for (int k = 0; k < g->n; k++)
-		tally_end_interval(&g->tallies[k], round->elapsed);
+		tally_end_interval(&g->tallies[k]);
 	if (ledger->fd >= 0) {	/* --pin */
 		ledger_persist(ledger, &g->table, g->tallies, retired, ns_of(&cut),
 			       ns_of(&round->when));

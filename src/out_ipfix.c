@@ -422,14 +422,16 @@ static int ipfix_report(struct sink *s, const struct report *r)
 	interval_ms(x->round, r, &rc.start, &rc.end);
 	x->spread = r->interval / 2;
 	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *sc = &t->sources[i];
+		const struct source_count *sc = tally_source(t, i);
 		struct xdptop_counter c = tally_last_interval(t, sc);
 		const struct key_template *kt;
+		struct xdptop_key key;
 
 		if (!c.packets)
 			continue;
-		kt = template_of(x, &sc->key);
-		put_key_record(ipfix_record(&x->w, &kt->t), kt, &rc, &sc->key, &c);
+		tally_key(t, sc, &key);
+		kt = template_of(x, &key);
+		put_key_record(ipfix_record(&x->w, &kt->t), kt, &rc, &key, &c);
 	}
 	put_totals(x, r, &rc);
 	return 0;

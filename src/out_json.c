@@ -159,10 +159,12 @@ static int sources_to_json(json_object *jso, struct printbuf *pb, int level, int
 	for (size_t i = 0; i < s->stream.rows.n; i++) {
 		const struct source_count *k = s->stream.rows.row[i];
 		struct key_report kr;
+		struct xdptop_key key;
 
 		report_key(r, k, &kr);
+		tally_key(r->tally, k, &key);
 		append_str(pb, i ? ",{" : "{");
-		key_to_json(pb, r->key, &k->key);
+		key_to_json(pb, r->key, &key);
 		printbuf_strappend(pb, ",\"packets\":");
 		append_uint(pb, k->packets);
 		printbuf_strappend(pb, ",\"bytes\":");

@@ -42,8 +42,10 @@ static void write_key(FILE *out, const struct report *r, const struct source_cou
 		      enum sort_key sort)
 {
 	char text[KEY_TEXT_LEN];
+	struct xdptop_key key;
 
-	fprintf(out, "\t%s", key_format_text(r->key, &k->key, text));
+	tally_key(r->tally, k, &key);
+	fprintf(out, "\t%s", key_format_text(r->key, &key, text));
 	if (by_bytes(sort))
 		fprintf(out, " => %llu bytes\n", (unsigned long long)k->bytes);
 	else

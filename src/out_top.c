@@ -71,7 +71,8 @@ enum color { COLOR_BAR = 1, COLOR_MESSAGE };
 /* One key's row: copies, since a paused frame outlives the tally's. */
 struct view_row {
 	const struct iface_info *iface;
-	struct source_count key;
+	struct xdptop_key key;
+	struct xdptop_counter cum;
 	struct key_report fig;
 	double avg_pps, avg_bps;
 };
@@ -192,9 +193,7 @@ static double share(double part, double whole)
  * interval, so interval counts rank (and share) as rates do. */
 static double row_measure(const struct view_row *v, enum sort_key by)
 {
-	const struct xdptop_counter cum = { v->key.packets, v->key.bytes };
-
-	return (double)sort_measure(by, &cum, &v->fig.last);
+	return (double)sort_measure(by, &v->cum, &v->fig.last);
 }
 
 /* The sort's measure over every interface of a frame, for shares. */
@@ -223,7 +222,8 @@ static int row_cmp(const void *pa, const void *pb, void *ctx)
 	const struct view_order *o = ctx;
 	const struct view_row *a = pa, *b = pb;
 	double ma = row_measure(a, o->by), mb = row_measure(b, o->by);
-	int order = report_order(ma == mb ? 0 : ma > mb ? -1 : 1, &a->key, &b->key, o->reverse);
+	int order = report_order(ma == mb ? 0 : ma > mb ? -1 : 1, &a->cum, &b->cum, o->reverse) ?:
+		    key_compare(&a->key, &b->key);
 
 	if (order)
 		return order;
@@ -390,14 +390,15 @@ static int frame_reserve(struct frame *f, size_t n)
 static void view_row_set(struct view_row *v, const struct report *r, const struct source_count *k)
 {
 	v->iface = r->iface;
-	v->key = *k;
+	tally_key(r->tally, k, &v->key);
+	v->cum = (struct xdptop_counter){ k->packets, k->bytes };
 	report_key(r, k, &v->fig);
 	report_key_average(r, k, &v->avg_pps, &v->avg_bps);
 }
 
 static bool row_is_selected(const struct view_row *v, const struct selection *sel)
 {
-	return sel->on && v->iface->ifindex == sel->ifindex && key_equal(&v->key.key, &sel->key);
+	return sel->on && v->iface->ifindex == sel->ifindex && key_equal(&v->key, &sel->key);
 }
 
 static long selected_row(const struct top_sink *s)
@@ -419,9 +420,9 @@ static const struct source_count *find_selected(const struct top_sink *s,
 		if (r->iface->ifindex != s->sel.ifindex)
 			continue;
 		for (size_t j = 0; j < r->n_keys; j++) {
-			const struct source_count *k = &r->tally->sources[j];
+			const struct source_count *k = tally_source(r->tally, j);
 
-			if (key_equal(&k->key, &s->sel.key)) {
+			if (tally_has_key(r->tally, k, &s->sel.key)) {
 				*in = r;
 				return k;
 			}
@@ -570,7 +571,7 @@ static struct layout layout_of(const struct top_sink *s)
 	for (size_t i = 0; i < f->n_rows; i++) {
 		for (int c = 0; c < l.n_key_columns; c++) {
 			char text[KEY_FIELD_LEN];
-			int n = (int)strlen(key_column_text(k, &f->rows[i].key.key,
+			int n = (int)strlen(key_column_text(k, &f->rows[i].key,
 							     l.key_column[c].field, text));
 
 			if (n > l.key_column[c].width)
@@ -672,15 +673,15 @@ static void draw_row(const struct top_sink *s, const struct layout *l, int y,
 	si_units(v->fig.bps, num[COL_BPS]);
 	si_units(v->avg_pps, num[COL_AVG_PPS]);
 	si_units(v->avg_bps, num[COL_AVG_BPS]);
-	si_units((double)v->key.packets, num[COL_PACKETS]);
-	si_units((double)v->key.bytes, num[COL_BYTES]);
+	si_units((double)v->cum.packets, num[COL_PACKETS]);
+	si_units((double)v->cum.bytes, num[COL_BYTES]);
 	snprintf(num[COL_SHARE], UNIT_LEN, "%.1f%%", pct);
 	for (int c = 0; c < N_COLUMNS; c++)
 		texts[c] = num[c];
 	for (int c = 0; c < l->n_key_columns; c++)
-		key_texts[c] = key_column_text(round_key(&s->frame.data), &v->key.key,
+		key_texts[c] = key_column_text(round_key(&s->frame.data), &v->key,
 					       l->key_column[c].field, keys[c]);
-	format_row(line, l, v->iface->shown, key_texts, key_format_vlans(v->key.key.meta, vlans),
+	format_row(line, l, v->iface->shown, key_texts, key_format_vlans(v->key.meta, vlans),
 		   texts);
 	mvhline(y, 0, ' ' | attr, COLS);	/* a selection spans the whole line */
 	attron(attr);
@@ -758,7 +759,7 @@ static void select_move(struct top_sink *s, int delta)
 		i = i + delta < 0 ? 0 : i + delta >= n ? n - 1 : i + delta;
 	v = &s->frame.rows[i];
 	s->sel = (struct selection){ .on = true, .ifindex = v->iface->ifindex,
-				     .key = v->key.key };
+				     .key = v->key };
 }
 
 /* Applies a key; false when it means nothing here. */

@@ -93,7 +93,7 @@ struct ranking {
 };
 
 /* Compares, never subtracts. */
-int report_order(int by_measure, const struct source_count *a, const struct source_count *b,
+int report_order(int by_measure, const struct xdptop_counter *a, const struct xdptop_counter *b,
 		 bool reverse)
 {
 	int order = by_measure;
@@ -102,8 +102,6 @@ int report_order(int by_measure, const struct source_count *a, const struct sour
 		order = a->packets > b->packets ? -1 : 1;
 	if (!order && a->bytes != b->bytes)
 		order = a->bytes > b->bytes ? -1 : 1;
-	if (!order)
-		return key_compare(&a->key, &b->key);
 	return reverse ? -order : order;
 }
 
@@ -111,7 +109,10 @@ int report_order(int by_measure, const struct source_count *a, const struct sour
 static int measured_before(const struct ranking *k, const struct source_count *a, __u64 ma,
 			   const struct source_count *b, __u64 mb)
 {
-	return report_order(ma == mb ? 0 : ma > mb ? -1 : 1, a, b, k->reverse);
+	const struct xdptop_counter ca = { a->packets, a->bytes }, cb = { b->packets, b->bytes };
+
+	return report_order(ma == mb ? 0 : ma > mb ? -1 : 1, &ca, &cb, k->reverse) ?:
+	       tally_compare(k->tally, a, b);
 }
 
 /* < 0 when a ranks before b. */
@@ -150,12 +151,12 @@ static void select_top(const struct ranking *k, const struct source_count **rows
 	__u64 root;
 
 	for (size_t i = 0; i < n; i++)
-		rows[i] = &t->sources[i];
+		rows[i] = tally_source(t, i);
 	for (size_t j = n / 2; j-- > 0;)
 		heap_sift_down(k, rows, n, j);
 	root = measure(t, rows[0], k->by);	/* once per change, not once per key */
 	for (size_t i = n; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
+		const struct source_count *s = tally_source(t, i);
 
 		if (measured_before(k, s, measure(t, s, k->by), rows[0], root) < 0) {
 			rows[0] = s;
@@ -179,7 +180,7 @@ size_t report_rank(const struct report *r, enum sort_key by, bool reverse,
 	if (n >= r->n_keys) {
 		n = r->n_keys;
 		for (size_t i = 0; i < n; i++)
-			rows[i] = &r->tally->sources[i];
+			rows[i] = tally_source(r->tally, i);
 	} else if (n) {
 		select_top(&k, rows, n);
 	}

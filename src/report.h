@@ -86,9 +86,10 @@ __u64 sort_measure(enum sort_key by, const struct xdptop_counter *cum,
 		   const struct xdptop_counter *last);
 
 /* The order of two keys whose measures compare as by_measure (< 0: a's is
- * larger): then busier by cumulative packets, then bytes (all flipped when
- * reversed), then key order, never flipped: a ranking is deterministic. */
-int report_order(int by_measure, const struct source_count *a, const struct source_count *b,
+ * larger), then by cumulative counts a and b: busier by packets, then bytes
+ * (all flipped when reversed). 0 on a tie, which the caller breaks by key
+ * order, never flipped: a ranking is deterministic. */
+int report_order(int by_measure, const struct xdptop_counter *a, const struct xdptop_counter *b,
 		 bool reverse);
 
 void report_key(const struct report *r, const struct source_count *s, struct key_report *out);

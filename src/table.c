@@ -164,20 +164,17 @@ int table_grace_period(void)
 void table_slot_key(const struct table *t, const struct xdptop_slot *slot,
 		    struct xdptop_key *key)
 {
-	__u32 fields = t->size.fields;
+	__u32 first = xdptop_fields_first_word(t->size.fields);
 
 	*key = (struct xdptop_key){ .meta = slot->tag_packets >> XDPTOP_META_SHIFT };
-	if (xdptop_fields_wide(fields)) {
+	key->words[first] = slot->key[0];
+	key->words[first + 1] = slot->key[1];
+	if (xdptop_fields_wide(t->size.fields)) {
 		const struct xdptop_slot_rest *rest = (const struct xdptop_slot_rest *)&slot[1];
 
-		memcpy(key->src, slot->key, sizeof(key->src));
-		memcpy(key->dst, rest->key, sizeof(key->dst));
-		key->l4 = rest->key[2];
-	} else {
-		__u64 *addr = xdptop_fields_first_dst(fields) ? key->dst : key->src;
-
-		addr[0] = slot->key[0];
-		addr[1] = slot->key[1];
+		key->words[2] = rest->key[0];
+		key->words[3] = rest->key[1];
+		key->words[4] = rest->key[2];
 	}
 }
 
@@ -192,40 +189,54 @@ static struct tally *slot_tally(const struct table *t, const struct xdptop_slot 
 	return iface < t->size.nr_ifaces ? &tallies[iface] : NULL;
 }
 
-/* A slot's counts go to the tally of the interface it was counted on. */
-static void drain_slot(const struct table *t, struct xdptop_slot *slot, struct tally *tallies)
+/* A slot's counts, read, on their way to the tally of the interface they
+ * were counted on (NULL: none, or a free slot). */
+struct drained {
+	struct tally *tally;
+	struct xdptop_key key;
+	__u32 hash;
+	__u64 packets, bytes;
+};
+
+/* Stores, not a call to memset() a slot: a drain clears up to millions. */
+static void clear_slot(const struct table *t, struct xdptop_slot *slot)
+{
+	slot[0] = (struct xdptop_slot){};
+	if (t->size.slot_elements > 1)
+		slot[1] = (struct xdptop_slot){};
+}
+
+/* Reads a slot, clears it (unless the table keeps its retired counts), and
+ * starts fetching its key's tally entry. */
+static void take_slot(const struct table *t, struct xdptop_slot *slot, struct tally *tallies,
+		      struct drained *d)
 {
 	__u64 tag_packets = slot->tag_packets;
-	struct xdptop_key key;
-	struct tally *tally;
 
+	d->tally = tag_packets ? slot_tally(t, slot, tallies) : NULL;
 	if (!tag_packets)
 		return;
-	tally = slot_tally(t, slot, tallies);
-	if (tally) {
-		table_slot_key(t, slot, &key);
-		tally_add_source(tally, &key, tag_packets & XDPTOP_PACKETS_MASK,
-				 slot->iface_bytes & XDPTOP_BYTES_MASK);
+	if (d->tally) {
+		table_slot_key(t, slot, &d->key);
+		d->hash = xdptop_key_hash(&d->key);
+		d->packets = tag_packets & XDPTOP_PACKETS_MASK;
+		d->bytes = slot->iface_bytes & XDPTOP_BYTES_MASK;
+		tally_prefetch(d->tally, d->hash);
 	}
 	if (!t->keep_retired)
-		memset(slot, 0, t->size.slot_elements * sizeof(*slot));
+		clear_slot(t, slot);
+}
+
+static void add_drained(const struct drained *d)
+{
+	if (d->tally)
+		tally_add_source(d->tally, &d->key, d->hash, d->packets, d->bytes);
 }
 
 /* How far ahead the drain fetches: slots at twice this distance, the tally
- * entries of the slots at this distance (their keys are in cache by then). */
+ * entries of the slots at this distance (read and hashed once, kept until
+ * their turn). */
 #define AHEAD 8
-
-static void prefetch_tally_entry(const struct table *t, const struct xdptop_slot *slot,
-				 struct tally *tallies)
-{
-	const struct tally *tally = slot->tag_packets ? slot_tally(t, slot, tallies) : NULL;
-	struct xdptop_key key;
-
-	if (tally) {
-		table_slot_key(t, slot, &key);
-		tally_prefetch(tally, &key);
-	}
-}
 
 /* What one epoch's drain or clear looks at. */
 struct epoch_view {
@@ -268,12 +279,18 @@ static struct xdptop_slot *slot_at(const struct table *t, __u64 first, const __u
 static void drain_slots(const struct table *t, __u64 first, const __u64 *log, __u64 n,
 			struct tally *tallies)
 {
-	for (__u64 i = 0; i < n; i++) {
+	struct drained ahead[AHEAD];
+
+	for (__u64 i = 0; i < n + AHEAD; i++) {
+		struct drained *d = &ahead[i % AHEAD];
+
+		if (i >= AHEAD)
+			add_drained(d);
+		if (i >= n)
+			continue;
 		if (log && i + 2 * AHEAD < n)	/* in order, the CPU fetches them */
 			__builtin_prefetch(slot_at(t, first, log, i + 2 * AHEAD), 1);
-		if (i + AHEAD < n)
-			prefetch_tally_entry(t, slot_at(t, first, log, i + AHEAD), tallies);
-		drain_slot(t, slot_at(t, first, log, i), tallies);
+		take_slot(t, slot_at(t, first, log, i), tallies, d);
 	}
 }
 
@@ -311,7 +328,7 @@ static void clear_part(const struct table *t, const struct part *p)
 		return;
 	}
 	for (__u64 i = 0; i < p->n; i++)
-		memset(slot_at(t, p->first, p->log, i), 0, bytes);
+		clear_slot(t, slot_at(t, p->first, p->log, i));
 }
 
 /* The stats and claim counts of an epoch, once its slots are clear: until

@@ -28,26 +28,29 @@ static __u32 index_slots(__u32 capacity)
 
 static void reindex(struct tally *t, __u32 n);
 
-/* Room for capacity sources: the arrays move, the index is made anew. */
+#define LINE 64
+
+/* Room for capacity sources: the arrays move, the index is made anew.
+ * Entries start on a cache line, so that one of 64 bytes is one line. */
 static int reserve(struct tally *t, __u32 capacity)
 {
-	struct source_count *sources = aligned_alloc(_Alignof(struct source_count),
-						     (size_t)capacity * sizeof(*sources));
+	size_t bytes = ((size_t)capacity * t->entry_size + LINE - 1) & ~(size_t)(LINE - 1);
+	unsigned char *entries = aligned_alloc(LINE, bytes);
 	struct source_average *averages = malloc((size_t)capacity * sizeof(*averages));
 	__u32 *index = calloc(index_slots(capacity), sizeof(*index));
 
-	if (!sources || !averages || !index) {
-		free(sources);
+	if (!entries || !averages || !index) {
+		free(entries);
 		free(averages);
 		free(index);
 		return -ENOMEM;
 	}
 	if (t->n_sources) {
-		memcpy(sources, t->sources, (size_t)t->n_sources * sizeof(*sources));
+		memcpy(entries, t->entries, (size_t)t->n_sources * t->entry_size);
 		memcpy(averages, t->averages, (size_t)t->n_sources * sizeof(*averages));
 	}
 	tally_free(t);
-	t->sources = sources;
+	t->entries = entries;
 	t->averages = averages;
 	t->index = index;
 	t->mask = index_slots(capacity) - 1;
@@ -56,9 +59,10 @@ static int reserve(struct tally *t, __u32 capacity)
 	return 0;
 }
 
-int tally_init(struct tally *t, __u32 max_sources)
+int tally_init(struct tally *t, __u32 max_sources, __u32 fields)
 {
-	*t = (struct tally){ .own.max_sources = max_sources };
+	*t = (struct tally){ .own.max_sources = max_sources, .fields = fields,
+			     .entry_size = tally_entry_size(fields), .fold_keep = 1 };
 	t->budget = &t->own;
 	return reserve(t, max_sources < FIRST_CAPACITY ? max_sources : FIRST_CAPACITY);
 }
@@ -70,10 +74,10 @@ void tally_share(struct tally *t, struct tally_budget *budget)
 
 void tally_free(struct tally *t)
 {
-	free(t->sources);
+	free(t->entries);
 	free(t->index);
 	free(t->averages);
-	t->sources = NULL;
+	t->entries = NULL;
 	t->index = NULL;
 	t->averages = NULL;
 }
@@ -82,7 +86,7 @@ size_t tally_bytes(const struct tally *t)
 {
 	__u32 max = t->budget->max_sources;
 
-	return (size_t)max * (sizeof(*t->sources) + sizeof(*t->averages)) +
+	return (size_t)max * (t->entry_size + sizeof(*t->averages)) +
 	       (size_t)index_slots(max) * sizeof(*t->index);
 }
 
@@ -92,19 +96,64 @@ void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *fro
 	into->bytes += from->bytes;
 }
 
-/* The index entry of a source: its own, or the free one where it would go. */
-static __u32 *index_entry(struct tally *t, const struct xdptop_key *key)
+/* The index entry of a key of this hash: its own, or the free one where it
+ * would go. */
+static __u32 *index_entry(const struct tally *t, const struct xdptop_key *key, __u32 hash)
 {
-	for (__u32 i = xdptop_key_hash(key);; i++) {
+	for (__u32 i = hash;; i++) {
 		__u32 *pos = &t->index[i & t->mask];
-		const struct source_count *s;
 
-		if (!*pos)
-			return pos;
-		s = &t->sources[*pos - 1];
-		if (key_equal(&s->key, key))
+		if (!*pos || tally_has_key(t, tally_source(t, *pos - 1), key))
 			return pos;
 	}
+}
+
+/* The weight a rate held for `seconds` gets in an average of this window. */
+static double weight_of(double seconds)
+{
+	return -expm1(-seconds / TALLY_AVG_SECONDS);
+}
+
+/* avg(end) = avg(time) decayed to end + the interval's rate weighted by
+ * its length, added as the drain brings the interval's counts (a key may
+ * have several slots): first the decay, at a key's first count of the
+ * interval, then each count. The sources not counted in the interval decay
+ * lazily, when read or counted again. A source also counted in the
+ * interval before (the usual case) decays by the interval's own factor:
+ * one exp per interval, not per source. */
+static void fold_decay(const struct tally *t, struct source_average *a)
+{
+	double decay = a->time == t->started ? t->fold_keep : 1 - weight_of(t->cut - a->time);
+
+	a->pps *= decay;
+	a->bps *= decay;
+	a->time = t->cut;
+}
+
+static void fold_counts(const struct tally *t, struct source_average *a, __u64 packets,
+			__u64 bytes)
+{
+	a->pps += t->fold_weight * packets;
+	a->bps += t->fold_weight * 8.0 * bytes;
+}
+
+/* The open interval's length at the cut: a clock that did not move keeps
+ * the rates finite. */
+static double cut_length(const struct tally *t)
+{
+	double length = t->cut - t->started;
+
+	return length > 0 ? length : 1e-9;
+}
+
+void tally_cut(struct tally *t, double end)
+{
+	double w;
+
+	t->cut = end;
+	w = weight_of(cut_length(t));
+	t->fold_weight = w / cut_length(t);
+	t->fold_keep = 1 - w;
 }
 
 void tally_add_counters(struct tally *t, const struct tally_counters *c)
@@ -115,6 +164,18 @@ void tally_add_counters(struct tally *t, const struct tally_counters *c)
 	counter_merge(&t->open.total, &c->total);
 	counter_merge(&t->open.other, &c->other);
 	counter_merge(&t->open.untracked, &c->untracked);
+}
+
+/* A new entry at i, for key, counted in no interval yet. */
+static void put_entry(struct tally *t, __u32 i, const struct xdptop_key *key)
+{
+	struct source_count *e = tally_source(t, i);
+	__u32 first = xdptop_fields_first_word(t->fields);
+
+	*e = (struct source_count){ .meta = key->meta, .last_seen = t->now - 1 };
+	for (__u32 w = 0; w < xdptop_fields_key_words(t->fields); w++)
+		e->words[w] = key->words[first + w];
+	t->averages[i] = (struct source_average){ .time = t->started, .born = t->started };
 }
 
 /* Room for one more source: false when the budget is spent (or the memory
@@ -130,10 +191,12 @@ static bool make_room(struct tally *t)
 	return t->capacity < max && !reserve(t, t->capacity > max / 2 ? max : 2 * t->capacity);
 }
 
-void tally_add_source(struct tally *t, const struct xdptop_key *key, __u64 packets, __u64 bytes)
+void tally_add_source(struct tally *t, const struct xdptop_key *key, __u32 hash, __u64 packets,
+		      __u64 bytes)
 {
-	__u32 *pos = index_entry(t, key);
+	__u32 *pos = index_entry(t, key, hash);
 	struct source_count *e;
+	struct source_average *a;
 
 	if (!*pos) {
 		__u32 capacity = t->capacity;
@@ -147,20 +210,20 @@ void tally_add_source(struct tally *t, const struct xdptop_key *key, __u64 packe
 			return;
 		}
 		if (t->capacity != capacity)	/* the index was made anew */
-			pos = index_entry(t, key);
-		t->sources[t->n_sources] = (struct source_count){ .key = *key,
-								  .last_seen = t->now - 1 };
-		t->averages[t->n_sources] = (struct source_average){ .time = t->started,
-								     .born = t->started };
+			pos = index_entry(t, key, hash);
+		put_entry(t, t->n_sources, key);
 		*pos = ++t->n_sources;
 		t->budget->used++;
 	}
-	e = &t->sources[*pos - 1];
+	e = tally_source(t, *pos - 1);
+	a = &t->averages[*pos - 1];
 	if (e->last_seen != t->now) {	/* its first count in the open interval */
 		e->last_seen = t->now;
 		e->ival_packets = 0;
 		e->ival_bytes = 0;
+		fold_decay(t, a);
 	}
+	fold_counts(t, a, packets, bytes);
 	e->packets += packets;
 	e->bytes += bytes;
 	e->ival_packets += packets;
@@ -200,7 +263,7 @@ static bool pick_bucket(const struct tally *t, __u32 target, struct forget_plan 
 	__u32 excess = t->n_sources > target ? t->n_sources - target : 0;
 
 	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
+		const struct source_count *s = tally_source(t, i);
 		__u32 age = idle_bucket(t, s);
 
 		by_age[age]++;
@@ -230,7 +293,7 @@ static __u64 nth_fewest(const struct tally *t, __u32 age, __u64 most, __u32 rank
 		__u32 in_digit[256] = {}, d = 0;
 
 		for (__u32 i = 0; i < t->n_sources; i++) {
-			const struct source_count *s = &t->sources[i];
+			const struct source_count *s = tally_source(t, i);
 
 			if (idle_bucket(t, s) == age && (s->packets & above) == prefix)
 				in_digit[s->packets >> shift & 0xff]++;
@@ -261,7 +324,7 @@ static bool forgets(const struct tally *t, const struct source_count *s,
 
 static void keep_at(struct tally *t, __u32 to, __u32 from)
 {
-	t->sources[to] = t->sources[from];
+	memmove(tally_source(t, to), tally_source(t, from), t->entry_size);
 	t->averages[to] = t->averages[from];
 }
 
@@ -271,9 +334,10 @@ static void reindex(struct tally *t, __u32 n)
 	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(*t->index));
 	t->n_sources = 0;
 	while (t->n_sources < n) {
-		const struct source_count *s = &t->sources[t->n_sources];
+		struct xdptop_key key;
 
-		*index_entry(t, &s->key) = ++t->n_sources;
+		tally_key(t, tally_source(t, t->n_sources), &key);
+		*index_entry(t, &key, xdptop_key_hash(&key)) = ++t->n_sources;
 	}
 }
 
@@ -285,7 +349,7 @@ static void forget(struct tally *t, struct forget_plan *p)
 	__u32 kept = 0;
 
 	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
+		const struct source_count *s = tally_source(t, i);
 		struct xdptop_counter counts = { s->packets, s->bytes };
 
 		if (forgets(t, s, p))
@@ -315,48 +379,12 @@ static void forget_idlest(struct tally *t, __u32 target)
 	forget(t, &p);
 }
 
-/* The weight a rate held for `seconds` gets in an average of this window. */
-static double weight_of(double seconds)
+void tally_end_interval(struct tally *t)
 {
-	return -expm1(-seconds / TALLY_AVG_SECONDS);
-}
-
-/* avg(end) = avg(time) decayed to end + the interval's rate weighted by
- * its length: the sources not counted in the interval decay lazily, when
- * read or counted again. A source also counted in the interval before (the
- * usual case) decays by the interval's own factor: one exp per interval,
- * not per source. In order over every source, not through a list of those
- * counted: a pass the memory streams beats a miss per source, and ranking
- * makes such a pass anyway. */
-static void fold_averages(struct tally *t, double end, double length)
-{
-	double w = weight_of(length), keep = 1 - w;
-
-	for (__u32 i = 0; i < t->n_sources; i++) {
-		const struct source_count *s = &t->sources[i];
-		struct source_average *a = &t->averages[i];
-		double decay;
-
-		if (s->last_seen != t->now)
-			continue;
-		decay = a->time == t->started ? keep : 1 - weight_of(end - a->time);
-		a->pps = a->pps * decay + w * s->ival_packets / length;
-		a->bps = a->bps * decay + w * 8.0 * s->ival_bytes / length;
-		a->time = end;
-	}
-}
-
-void tally_end_interval(struct tally *t, double end)
-{
-	double length = end - t->started;
-
-	if (length <= 0) /* a clock that did not move: keep the rates finite */
-		length = 1e-9;
-	fold_averages(t, end, length);
 	t->last = t->open;
 	t->open = (struct tally_counters){};
-	t->started = end;
-	t->last_length = length;
+	t->last_length = cut_length(t);
+	t->started = t->cut;
 	if (t->budget->refused_in == t->now + 1)
 		forget_idlest(t, t->n_sources / 4 * 3);
 	t->now++;
@@ -369,7 +397,8 @@ void tally_end_interval(struct tally *t, double end)
  * rate from its first interval on. */
 void tally_average(const struct tally *t, const struct source_count *s, double *pps, double *bps)
 {
-	const struct source_average *a = &t->averages[s - t->sources];
+	const struct source_average *a =
+		&t->averages[((const unsigned char *)s - t->entries) / t->entry_size];
 	double decay = 1 - weight_of(t->started - a->time);
 	double tracked = weight_of(t->started - a->born);
 
@@ -387,7 +416,7 @@ int tally_restore(struct tally *t, const struct tally_saved *saved, double start
 		err = reserve(t, saved->n_sources);
 	if (err)
 		return err;
-	memcpy(t->sources, saved->sources, (size_t)saved->n_sources * sizeof(*t->sources));
+	memcpy(t->entries, saved->entries, (size_t)saved->n_sources * t->entry_size);
 	for (__u32 i = 0; i < saved->n_sources; i++)
 		t->averages[i] = (struct source_average){ .time = started, .born = started };
 	reindex(t, saved->n_sources);
@@ -398,19 +427,6 @@ int tally_restore(struct tally *t, const struct tally_saved *saved, double start
 	t->now = saved->now;
 	t->started = started;
 	return 0;
-}
-
-/* s in t, or NULL: t is only read. */
-static const struct source_count *find(const struct tally *t, const struct source_count *s)
-{
-	for (__u32 i = xdptop_key_hash(&s->key);; i++) {
-		__u32 pos = t->index[i & t->mask];
-
-		if (!pos)
-			return NULL;
-		if (key_equal(&t->sources[pos - 1].key, &s->key))
-			return &t->sources[pos - 1];
-	}
 }
 
 static struct xdptop_counter since(const struct xdptop_counter *now,
@@ -427,10 +443,16 @@ int tally_follow(struct tally *next, const struct tally *prev, const struct tall
 	if (err)
 		return err;
 	next->now = prev->now;
+	tally_cut(next, end);
 	for (__u32 i = 0; i < next->n_sources; i++) {
-		struct source_count *s = &next->sources[i];
-		const struct source_count *p = prev->n_sources ? find(prev, s) : NULL;
+		struct source_count *s = tally_source(next, i);
+		struct xdptop_key key;
+		__u32 pos;
+		const struct source_count *p;
 
+		tally_key(next, s, &key);
+		pos = prev->n_sources ? *index_entry(prev, &key, xdptop_key_hash(&key)) : 0;
+		p = pos ? tally_source(prev, pos - 1) : NULL;
 		/* A key tracked anew since (forgotten between: its counts went
 		 * to untracked) counted all it has now in between. */
 		if (p && p->packets > s->packets)
@@ -439,13 +461,24 @@ int tally_follow(struct tally *next, const struct tally *prev, const struct tall
 		s->ival_bytes = s->bytes - (p ? p->bytes : 0);
 		s->last_seen = s->ival_packets ? next->now : next->now - 1;
 		if (p)
-			next->averages[i] = prev->averages[p - prev->sources];
+			next->averages[i] = prev->averages[pos - 1];
+		if (s->ival_packets) {
+			fold_decay(next, &next->averages[i]);
+			fold_counts(next, &next->averages[i], s->ival_packets, s->ival_bytes);
+		}
 	}
 	next->open = (struct tally_counters){
 		.total = since(&image->cum.total, &prev->cum.total),
 		.other = since(&image->cum.other, &prev->cum.other),
 		.untracked = since(&image->cum.untracked, &prev->cum.untracked),
 	};
-	tally_end_interval(next, end);
+	tally_end_interval(next);
 	return 0;
+}
+
+int tally_compare(const struct tally *t, const struct source_count *a,
+		  const struct source_count *b)
+{
+	return key_compare_words(a->meta, a->words, b->meta, b->words,
+				 xdptop_fields_key_words(t->fields));
 }

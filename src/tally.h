@@ -19,19 +19,28 @@
  * exponentially weighted moving average, as top's load averages. */
 #define TALLY_AVG_SECONDS 10.0
 
-/* What every drain and ranking reads of a key: 96 bytes, aligned to 32,
- * so that a lookup misses on two cache lines at most (tally_prefetch()
- * fetches both). */
+/* What every drain and ranking reads of a key: its counts, then the words
+ * of its key that its fields use (xdptop_fields_first_word()): a key of
+ * one address its two, in an entry of 64 bytes, one cache line; any other
+ * all five (src, dst, l4), in 80. Entries are tally_source()'s to find. */
 struct source_count {
-	struct xdptop_key key;
+	__u32 meta;		/* the key's */
 	__u32 last_seen;	/* the tally's interval when it last counted */
 	__u64 packets;		/* cumulative */
 	__u64 bytes;
 	__u64 ival_packets;	/* in interval last_seen */
 	__u64 ival_bytes;
-} __attribute__((aligned(32)));
+	__u64 words[];
+};
 
-static_assert(sizeof(struct source_count) == 96, "a key's counts are three half lines");
+/* Bytes of an entry for keys of these fields: 16-byte aligned, so that
+ * one spans two cache lines at most. */
+static inline __u32 tally_entry_size(__u32 fields)
+{
+	__u32 size = sizeof(struct source_count) + xdptop_fields_key_words(fields) * sizeof(__u64);
+
+	return (size + 15) & ~15U;
+}
 
 /* A key's weighted averages, apart: only the interval's end and the view
  * read them. */
@@ -54,10 +63,12 @@ struct tally_budget {
 };
 
 struct tally {
-	/* Dense, n_sources long (room for capacity), so that ranking reads
-	 * only what there is; averages[i] is sources[i]'s. */
-	struct source_count *sources;
+	/* Dense, n_sources entries long (room for capacity), so that ranking
+	 * reads only what there is; averages[i] is entry i's. */
+	unsigned char *entries;
 	struct source_average *averages;
+	__u32 fields;			/* the key's: what an entry keeps */
+	__u32 entry_size;		/* tally_entry_size(fields) */
 	/* Open addressing, linear probing over index + 1 into sources; 0 is
 	 * free. 4 bytes an entry: the lookups of a drain stay in cache. */
 	__u32 *index;
@@ -72,24 +83,75 @@ struct tally {
 	struct tally_counters last;	/* in the last interval ended */
 	double started;			/* when the open interval started, seconds */
 	double last_length;		/* seconds the last interval ended lasted */
+	/* The open interval's end, from tally_cut() on: what is added then
+	 * is folded into the averages as it comes (the drain has its entry
+	 * in cache), not in a pass over every key after. */
+	double cut;
+	double fold_weight;		/* per packet of the interval: its rate's weight */
+	double fold_keep;		/* an average's decay over the interval */
 };
 
-int tally_init(struct tally *t, __u32 max_sources);
+/* A tally of keys of these fields (enum xdptop_field bits). */
+int tally_init(struct tally *t, __u32 max_sources, __u32 fields);
+
+/* Entry i (i < n_sources). */
+static inline struct source_count *tally_source(const struct tally *t, __u32 i)
+{
+	return (struct source_count *)(t->entries + (size_t)i * t->entry_size);
+}
+
+/* The key an entry holds, whole. */
+static inline void tally_key(const struct tally *t, const struct source_count *s,
+			     struct xdptop_key *key)
+{
+	__u32 first = xdptop_fields_first_word(t->fields);
+
+	*key = (struct xdptop_key){ .meta = s->meta };
+	for (__u32 i = 0; i < xdptop_fields_key_words(t->fields); i++)
+		key->words[first + i] = s->words[i];
+}
+
+/* Whether entry s holds key. */
+static inline bool tally_has_key(const struct tally *t, const struct source_count *s,
+				 const struct xdptop_key *key)
+{
+	__u32 first = xdptop_fields_first_word(t->fields);
+
+	if (s->meta != key->meta)
+		return false;
+	for (__u32 i = 0; i < xdptop_fields_key_words(t->fields); i++)
+		if (s->words[i] != key->words[first + i])
+			return false;
+	return true;
+}
+
+/* key_compare() of two entries' keys. */
+int tally_compare(const struct tally *t, const struct source_count *a,
+		  const struct source_count *b);
+
 /* Makes t count against budget (of the same max_sources), before it tracks
  * any source. */
 void tally_share(struct tally *t, struct tally_budget *budget);
 void tally_free(struct tally *t);
-void tally_add_source(struct tally *t, const struct xdptop_key *key, __u64 packets, __u64 bytes);
+
+/* The open interval ends at `end` (seconds on the same clock as every
+ * other call, CLOCK_MONOTONIC since start): the sources added from here to
+ * tally_end_interval() are its counts (the drain of the table's epoch
+ * retired at the cut). */
+void tally_cut(struct tally *t, double end);
+
+/* Adds a key's frames (hash: xdptop_key_hash(key)), between tally_cut()
+ * and tally_end_interval(). */
+void tally_add_source(struct tally *t, const struct xdptop_key *key, __u32 hash, __u64 packets,
+		      __u64 bytes);
 /* Adds frames counted outside the sources (per CPU and interval). */
 void tally_add_counters(struct tally *t, const struct tally_counters *c);
-/* Ends the open interval at `end` (seconds on the same clock as every
- * other call, CLOCK_MONOTONIC since start): folds each source it counted
- * into its average; when its budget turned sources away in the interval,
- * forgets the sources idle the longest (at least one interval), down to 3/4
- * of those it tracks, exactly when enough are idle (of those equally idle,
- * the ones with the fewest packets first): each tally of a budget does, so
- * that the budget is 3/4 spent after. */
-void tally_end_interval(struct tally *t, double end);
+/* Ends the interval cut: when its budget turned sources away in the
+ * interval, forgets the sources idle the longest (at least one interval),
+ * down to 3/4 of those it tracks, exactly when enough are idle (of those
+ * equally idle, the ones with the fewest packets first): each tally of a
+ * budget does, so that the budget is 3/4 spent after. */
+void tally_end_interval(struct tally *t);
 
 /* Frames of s in the last interval ended (zero when it counted none).
  * Inline: ranking by rate asks it of every key. */
@@ -108,7 +170,7 @@ void tally_average(const struct tally *t, const struct source_count *s, double *
  * counters and length (an exporter that died before sending it sends it
  * from there: out_ipfix.c). */
 struct tally_saved {
-	const struct source_count *sources;
+	const unsigned char *entries;	/* n_sources of the tally's entry size */
 	__u32 n_sources;
 	__u32 now;
 	struct tally_counters cum;
@@ -118,7 +180,7 @@ struct tally_saved {
 
 static inline struct tally_saved tally_saved(const struct tally *t)
 {
-	return (struct tally_saved){ t->sources, t->n_sources, t->now, t->cum, t->last,
+	return (struct tally_saved){ t->entries, t->n_sources, t->now, t->cum, t->last,
 				     t->last_length };
 }
 
@@ -140,15 +202,17 @@ int tally_follow(struct tally *next, const struct tally *prev, const struct tall
 size_t tally_bytes(const struct tally *t);
 void counter_merge(struct xdptop_counter *into, const struct xdptop_counter *from);
 
-/* Starts fetching what a lookup of a source touches: the drain calls it a
- * few sources ahead, so that the tally's cache misses overlap. */
-static inline void tally_prefetch(const struct tally *t, const struct xdptop_key *key)
+/* Starts fetching what a lookup of a key of this hash touches: the drain
+ * calls it a few keys ahead, so that the tally's cache misses overlap. */
+static inline void tally_prefetch(const struct tally *t, __u32 hash)
 {
-	__u32 pos = t->index[xdptop_key_hash(key) & t->mask];
+	__u32 pos = t->index[hash & t->mask];
 
-	if (pos) {	/* its two cache lines: half the entries straddle one */
-		__builtin_prefetch(&t->sources[pos - 1], 1);
-		__builtin_prefetch((const char *)&t->sources[pos] - 1, 1);
+	if (pos) {	/* its two cache lines, when it spans two */
+		const unsigned char *e = t->entries + (size_t)(pos - 1) * t->entry_size;
+
+		__builtin_prefetch(e, 1);
+		__builtin_prefetch(e + t->entry_size - 1, 1);
 	}
 }
 

@@ -103,7 +103,7 @@ static int look(struct watched *v, bool first)
 	if (!cut_ns || cut_ns == v->cut_ns)	/* none yet, or the one seen */
 		return 0;
 	tally_free(next);
-	err = tally_init(next, ledger_id(&v->ledger)->max_sources);
+	err = tally_init(next, ledger_id(&v->ledger)->max_sources, ledger_id(&v->ledger)->key_fields);
 	if (!err && first)
 		err = tally_restore(next, &image, cut_ns / 1e9);
 	else if (!err)
@@ -138,9 +138,9 @@ static int open_watched(struct watched *v)
 static int start_watching(struct watched *v)
 {
 	const struct ledger_identity *id = ledger_id(&v->ledger);
-	int err = tally_init(&v->tallies[0], id->max_sources);
+	int err = tally_init(&v->tallies[0], id->max_sources, id->key_fields);
 
-	err = err ?: tally_init(&v->tallies[1], id->max_sources);
+	err = err ?: tally_init(&v->tallies[1], id->max_sources, id->key_fields);
 	err = err ?: look(v, true);
 	if (err < 0) {
 		fprintf(stderr, "xdptop: out of memory to watch iface \"%s\" (%s)\n",

@@ -9,6 +9,7 @@
 #else
 #include <linux/types.h>
 #include <assert.h>
+#include <stddef.h>
 #endif
 
 /* Address families as stored in a slot's tag (not AF_* values: those are
@@ -46,18 +47,31 @@ enum xdptop_field {
  * stores it (in a slot of its width, below), the agent carries it whole.
  * Addresses are in network order (IPv4 in the first 4 bytes, the rest
  * zero), cut to the key's prefix; ports in host order. */
+#define XDPTOP_KEY_WORDS 5
+
 struct xdptop_key {
-	__u64 src[2];
-	__u64 dst[2];
 	union {
 		struct {
-			__u16 sport;
-			__u16 dport;	/* ICMP and ICMPv6: type << 8 | code */
-			__u8 proto;	/* IPv6: the upper layer's, past extension headers */
-			__u8 tcpflags;	/* TCP's flags byte: FIN (0x01) to CWR (0x80) */
-			__u16 l4_pad;
+			__u64 src[2];
+			__u64 dst[2];
+			union {
+				struct {
+					__u16 sport;
+					__u16 dport;	/* ICMP and ICMPv6: type << 8 | code */
+					__u8 proto;	/* IPv6: the upper layer's, past
+							 * extension headers */
+					__u8 tcpflags;	/* TCP's flags byte: FIN (0x01) to
+							 * CWR (0x80) */
+					__u16 l4_pad;
+				};
+				__u64 l4;	/* the four as one word, for the table
+						 * and the hash */
+			};
 		};
-		__u64 l4;	/* the four as one word, for the table and the hash */
+		/* src, dst, l4 in order: what a wide slot and the agent's
+		 * tally keep of a wide key (a narrow one keeps its address's
+		 * two words: xdptop_fields_first_word()). */
+		__u64 words[XDPTOP_KEY_WORDS];
 	};
 	__u32 meta;		/* family and VLANs */
 	__u32 pad;
@@ -82,6 +96,18 @@ static inline int xdptop_fields_wide(__u32 fields)
 static inline int xdptop_fields_first_dst(__u32 fields)
 {
 	return !xdptop_fields_wide(fields) && (fields & XDPTOP_FIELD_DST);
+}
+
+/* The words of a key (struct xdptop_key's words) that a slot or a tally
+ * keeps: from this one on, xdptop_fields_key_words() of them. */
+static inline __u32 xdptop_fields_first_word(__u32 fields)
+{
+	return xdptop_fields_first_dst(fields) ? 2 : 0;
+}
+
+static inline __u32 xdptop_fields_key_words(__u32 fields)
+{
+	return xdptop_fields_wide(fields) ? XDPTOP_KEY_WORDS : 2;
 }
 
 /* One key's counters in one slot of the table (see table.bpf.h).
@@ -176,7 +202,7 @@ struct xdptop_cpu_stats {
 /* The version of everything above that a pinned table (--pin) shares with
  * the next agent, and of the ledger (ledger.c): a change to either bumps
  * it, and an agent refuses a pinned table of another version. */
-#define XDPTOP_LAYOUT_VERSION 5
+#define XDPTOP_LAYOUT_VERSION 6
 
 /* Two epochs: the XDP program counts into the active one while userspace
  * reads and clears the other (see table.bpf.h). */
@@ -267,6 +293,7 @@ static inline __u32 xdptop_key_hash(const struct xdptop_key *k)
 static_assert(sizeof(struct xdptop_slot) == 32, "a narrow slot is half a cache line");
 static_assert(sizeof(struct xdptop_slot_rest) == sizeof(struct xdptop_slot), "an element");
 static_assert(sizeof(struct xdptop_key) == 48, "a key is six words");
+static_assert(offsetof(struct xdptop_key, l4) == 4 * sizeof(__u64), "words: src, dst, l4");
 static_assert(sizeof(struct xdptop_cpu_stats) == 64, "stats are one cache line");
 #endif
 

@@ -354,7 +354,7 @@ static struct env *env_open_key(void **state, __u32 max_sources, __u32 tally_max
 	assert_int_equal(attachment_load(&e->a, max_sources, &e->key, true), EXIT_OK);
 	attachment_table_maps(&e->a, &maps);
 	assert_int_equal(table_map(&e->t, &maps), 0);
-	assert_int_equal(tally_init(&e->tally, tally_max), 0);
+	assert_int_equal(tally_init(&e->tally, tally_max, e->key.fields), 0);
 	e->prog = bpf_program__fd(attachment_program(&e->a, false));
 	e->prog_frags = bpf_program__fd(attachment_program(&e->a, true));
 	assert_true(e->prog >= 0 && e->prog_frags >= 0);
@@ -559,9 +559,11 @@ static void assert_counter(const struct xdptop_counter *c, __u64 packets, __u64 
 static const struct source_count *tally_find(const struct tally *t, const struct src *s)
 {
 	for (size_t i = 0; i < t->n_sources; i++) {
-		const struct source_count *c = &t->sources[i];
+		const struct source_count *c = tally_source(t, i);
+		struct xdptop_key k;
 
-		if (key_is_src(&c->key, s))
+		tally_key(t, c, &k);
+		if (key_is_src(&k, s))
 			return c;
 	}
 	return NULL;
@@ -589,8 +591,8 @@ static const struct source_count *tally_find_key(const struct tally *t,
 						 const struct xdptop_key *k)
 {
 	for (size_t i = 0; i < t->n_sources; i++)
-		if (key_equal(&t->sources[i].key, k))
-			return &t->sources[i];
+		if (tally_has_key(t, tally_source(t, i), k))
+			return tally_source(t, i);
 	return NULL;
 }
 
@@ -600,10 +602,12 @@ static void print_tally(const struct env *e)
 	char text[KEY_TEXT_LEN];
 
 	for (size_t i = 0; i < e->tally.n_sources; i++) {
-		const struct source_count *c = &e->tally.sources[i];
+		const struct source_count *c = tally_source(&e->tally, i);
+		struct xdptop_key k;
 
+		tally_key(&e->tally, c, &k);
 		print_error("  tally: %s (meta %#x): %llu packets %llu bytes\n",
-			    key_format_text(&e->key, &c->key, text), c->key.meta,
+			    key_format_text(&e->key, &k, text), c->meta,
 			    (unsigned long long)c->packets, (unsigned long long)c->bytes);
 	}
 }
@@ -635,8 +639,10 @@ static void check_identity(const struct tally *t)
 
 	add(&sum, t->cum.untracked.packets, t->cum.untracked.bytes);
 	for (size_t i = 0; i < t->n_sources; i++) {
-		if (t->sources[i].key.meta) {
-			add(&sum, t->sources[i].packets, t->sources[i].bytes);
+		const struct source_count *c = tally_source(t, i);
+
+		if (c->meta) {
+			add(&sum, c->packets, c->bytes);
 			n++;
 		}
 	}
@@ -742,9 +748,10 @@ static __u32 drain_once(struct env *e, __u64 *cpu_packets)
 	assert_int_equal(table_grace_period(), 0);
 	for (__u32 cpu = 0; cpu_packets && cpu < e->t.size.nr_cpus; cpu++)
 		cpu_packets[cpu] += e->t.stats[retired * e->t.size.nr_cpus + cpu].total.packets;
+	tally_cut(&e->tally, ++e->intervals);
 	table_drain(&e->t, retired, &e->tally);
 	check_identity(&e->tally);
-	tally_end_interval(&e->tally, ++e->intervals);
+	tally_end_interval(&e->tally);
 	check_identity(&e->tally);
 	assert_epoch_clear(e, retired);
 	return retired;
@@ -1638,7 +1645,7 @@ static void flood_add(struct tally *t, __u32 i)
 	struct tally_counters c = { .total = { flood_packets(i), 100 * flood_packets(i) } };
 	struct xdptop_key key = src_xkey(&s);
 
-	tally_add_source(t, &key, c.total.packets, c.total.bytes);
+	tally_add_source(t, &key, xdptop_key_hash(&key), c.total.packets, c.total.bytes);
 	tally_add_counters(t, &c);
 }
 
@@ -1671,17 +1678,18 @@ static void test_tally_forget_down_to_three_quarters(void **state)
 
 	assert_non_null(t);
 	*state = t;
-	assert_int_equal(tally_init(t, MAX), 0);
+	assert_int_equal(tally_init(t, MAX, XDPTOP_FIELD_SRC), 0);
 	for (__u32 ival = 0; ival < INTERVALS; ival++) {
 		/* This interval's sources that are tracked: the first 1,000 fill
 		 * the tally, none while it is full, then as many as were forgotten. */
 		__u32 first = ival * PER_INTERVAL, fit = !ival ? MAX : ival == 1 ? 0 : MAX - TARGET;
 		struct tally_counters before;
 
+		tally_cut(t, ival + 1);
 		for (__u32 i = first; i < first + PER_INTERVAL; i++)
 			flood_add(t, i);
 		before = t->cum;
-		tally_end_interval(t, ival + 1);
+		tally_end_interval(t);
 		assert_counter(&t->cum.total, before.total.packets, before.total.bytes);
 		assert_counter(&t->cum.other, 0, 0);
 		check_identity(t);
@@ -1705,13 +1713,14 @@ static void test_tally_too_few_idle_all_go(void **state)
 
 	assert_non_null(t);
 	*state = t;
-	assert_int_equal(tally_init(t, 8), 0);
+	assert_int_equal(tally_init(t, 8, XDPTOP_FIELD_SRC), 0);
 	for (__u32 ival = 0; ival < 3; ival++) {
+		tally_cut(t, ival + 1);
 		for (__u32 i = 0; i < (ival ? 7 : 8); i++)	/* 7 idle from the second */
 			flood_add(t, i);
 		if (ival == 2)
 			flood_add(t, 8);			/* turned away */
-		tally_end_interval(t, ival + 1);
+		tally_end_interval(t);
 		check_identity(t);
 		assert_int_equal(t->n_sources, ival == 2 ? 7 : 8);
 	}
@@ -2281,27 +2290,27 @@ static void test_vlan_keys(void **state)
 
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 0, 0, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->key.meta, vl), "");
+		assert_string_equal(key_format_vlans(c->meta, vl), "");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 1, 100, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->key.meta, vl), "100");
+		assert_string_equal(key_format_vlans(c->meta, vl), "100");
 		assert_int_equal(c->packets, 2 + 3 + 1 + 3 * k);
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 100, 200)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->key.meta, vl), "100.200");
+		assert_string_equal(key_format_vlans(c->meta, vl), "100.200");
 		assert_int_equal(c->packets, 2 + 1 + 2 * k);
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 200, 100)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->key.meta, vl), "200.100");
+		assert_string_equal(key_format_vlans(c->meta, vl), "200.100");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 1, 0, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->key.meta, vl), "0");
+		assert_string_equal(key_format_vlans(c->meta, vl), "0");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 4095, 0)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->key.meta, vl), "4095.0");
+		assert_string_equal(key_format_vlans(c->meta, vl), "4095.0");
 		c = tally_find(&e->tally, SRC_PTR(in_vlans(s, 2, 0, 4095)));
 		assert_non_null(c);
-		assert_string_equal(key_format_vlans(c->key.meta, vl), "0.4095");
+		assert_string_equal(key_format_vlans(c->meta, vl), "0.4095");
 		assert_int_equal(c->packets, 3 + k);
 	}
 }
@@ -2315,8 +2324,8 @@ static void test_vlan_off_one_key(void **state)
 	feed_tag_cases(e, &a, &b, false);
 	collect(e);
 	assert_int_equal(e->tally.n_sources, 2);
-	assert_int_equal(tally_find(&e->tally, &a)->key.meta, XDPTOP_FAMILY_IPV4);
-	assert_int_equal(tally_find(&e->tally, &b)->key.meta, XDPTOP_FAMILY_IPV6);
+	assert_int_equal(tally_find(&e->tally, &a)->meta, XDPTOP_FAMILY_IPV4);
+	assert_int_equal(tally_find(&e->tally, &b)->meta, XDPTOP_FAMILY_IPV6);
 }
 
 /* A slot counts bytes up to 2^47 (its top 16 bits hold the interface):
@@ -3768,7 +3777,7 @@ static void scribble_uncommitted(struct ledger *l)
 	int other;
 
 	ledger_committed(l, 0, &saved, &flips, &cut_ns);
-	other = (const void *)saved.sources > (const void *)l->image[1] ? 0 : 1;
+	other = (const void *)saved.entries > (const void *)l->image[1] ? 0 : 1;
 	memset(l->image[other], 0xa5, 4096);
 }
 
@@ -3802,10 +3811,11 @@ static bool pinned_round(struct env *e, struct ledger *l, enum crash_point crash
 	assert_int_equal(table_grace_period(), 0);
 	if (crash == AFTER_GRACE)
 		return true;
+	tally_cut(&e->tally, ++e->intervals);
 	table_drain(&e->t, retired, &e->tally);
 	if (crash == AFTER_DRAIN)
 		return true;
-	tally_end_interval(&e->tally, ++e->intervals);
+	tally_end_interval(&e->tally);
 	if (crash == AFTER_INTERVAL_END)
 		return true;
 	if (crash == MID_COMMIT) {
@@ -3861,7 +3871,7 @@ static void test_ledger_crash_points(void **state)
 		feed(e, &f, 5, &s[0]);
 		/* The next agent. */
 		tally_free(&e->tally);
-		assert_int_equal(tally_init(&e->tally, 1024), 0);
+		assert_int_equal(tally_init(&e->tally, 1024, e->key.fields), 0);
 		assert_int_equal(ledger_recover(&l, &e->t, &e->tally, 0), 0);
 		feed(e, &f, 1, &s[0]);
 		assert_false(pinned_round(e, &l, CRASH_POINTS));
@@ -4078,8 +4088,8 @@ static void check_full_interval(struct env *e, __u32 n, __u64 *had,
 
 	assert_non_null(counted);
 	for (__u32 k = 0; k < e->tally.n_sources; k++) {
-		const struct source_count *c = &e->tally.sources[k];
-		__u32 i = ntohl((__u32)c->key.src[0]) - FLOOD_BASE;
+		const struct source_count *c = tally_source(&e->tally, k);
+		__u32 i = ntohl((__u32)c->words[0]) - FLOOD_BASE;	/* src: a narrow key */
 
 		assert_true(i < n);
 		if (c->packets == had[i])
@@ -4179,7 +4189,7 @@ static void test_sizing(void **state)
 		    254ULL * XDPTOP_EPOCHS * (XDPTOP_REGION_MAX_SLOTS * sizeof(struct xdptop_slot) +
 					      XDPTOP_REGION_MAX_SLOTS / 8 * sizeof(__u64) +
 					      sizeof(struct xdptop_cpu_stats)) + 2 * 4096);
-	assert_int_equal(tally_init(&t, 65536), 0);
+	assert_int_equal(tally_init(&t, 65536, XDPTOP_FIELD_SRC), 0);
 	assert_true(table_map_bytes(&many) + tally_bytes(&t) <= 64ULL << 20);
 	tally_free(&t);
 }
@@ -4238,7 +4248,7 @@ static struct shared_env *shared_open(void **state, __u32 max_sources)
 		assert_int_equal(attachment_load_shared(&s->a[i], max_sources, &key, true, &share),
 				 EXIT_OK);
 		s->prog[i] = bpf_program__fd(attachment_program(&s->a[i], false));
-		assert_int_equal(tally_init(&s->tallies[i], max_sources), 0);
+		assert_int_equal(tally_init(&s->tallies[i], max_sources, key.fields), 0);
 		tally_share(&s->tallies[i], &s->budget);
 	}
 	assert_int_equal(map_id(bpf_map__fd(s->a[0].skel->maps.slots)),
@@ -4270,10 +4280,12 @@ static void shared_collect(struct shared_env *s)
 	__u32 retired = table_flip(&s->t);
 
 	assert_int_equal(table_grace_period(), 0);
-	table_drain(&s->t, retired, s->tallies);
 	s->intervals++;
+	for (int i = 0; i < 2; i++)
+		tally_cut(&s->tallies[i], s->intervals);
+	table_drain(&s->t, retired, s->tallies);
 	for (int i = 0; i < 2; i++) {
-		tally_end_interval(&s->tallies[i], s->intervals);
+		tally_end_interval(&s->tallies[i]);
 		check_identity(&s->tallies[i]);
 	}
 }
@@ -4345,10 +4357,12 @@ static void shared_persist(struct shared_env *s, struct ledger *l)
 	__u32 retired = table_flip(&s->t);
 
 	assert_int_equal(table_grace_period(), 0);
-	table_drain(&s->t, retired, s->tallies);
 	s->intervals++;
 	for (int i = 0; i < 2; i++)
-		tally_end_interval(&s->tallies[i], s->intervals);
+		tally_cut(&s->tallies[i], s->intervals);
+	table_drain(&s->t, retired, s->tallies);
+	for (int i = 0; i < 2; i++)
+		tally_end_interval(&s->tallies[i]);
 	ledger_persist(l, &s->t, s->tallies, retired, s->intervals * 1000000000ULL, 0);
 }
 
@@ -4391,7 +4405,7 @@ static void test_ledger_two_interfaces(void **state)
 	shared_send(s, 1, &a, 200, 1);
 	for (int i = 0; i < 2; i++) {
 		tally_free(&s->tallies[i]);
-		assert_int_equal(tally_init(&s->tallies[i], 8), 0);
+		assert_int_equal(tally_init(&s->tallies[i], 8, XDPTOP_FIELD_SRC), 0);
 	}
 	s->budget = (struct tally_budget){ .max_sources = 8 };
 	for (int i = 0; i < 2; i++)
