@@ -50,6 +50,11 @@ LDLIBS += -lxdp -lbpf -lelf -lz -ljson-c -lcap-ng -lncursesw -lmicrohttpd -lpthr
 
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall $(WERROR_FLAGS) -D__BPF__ \
 	      -I/usr/include/$(ARCH)-linux-gnu -Isrc
+# x86 makes stores visible in program order: the table publishes a claim
+# with a plain store there (table.bpf.h).
+ifeq ($(ARCH),x86_64)
+BPF_CFLAGS += -DXDPTOP_STORES_IN_ORDER
+endif
 
 AGENT_SRCS := main.c cli.c iface.c msg.c privs.c kernel.c attach.c program.c attach_link.c \
 	      attach_netlink.c adopt.c dispatcher.c detacher.c pin.c ledger.c status.c key.c \

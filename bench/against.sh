@@ -16,7 +16,7 @@ tmp=$(mktemp -d /tmp/xdpb-against-$$.XXXXXX)
 trap 'git worktree remove --force "$tmp/tree" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 git worktree add --detach "$tmp/tree" "$rev" >/dev/null
 echo "against.sh: building $rev and this tree" >&2
-make -s -C "$tmp/tree" bench-build -j"$(nproc)" >/dev/null
+make -s -C "$tmp/tree" BUILD=build bench-build -j"$(nproc)" >/dev/null
 make -s BUILD="$BUILD" bench-build -j"$(nproc)" >/dev/null
 
 # One run of a build's prog_cost 1f into FILE; its progress and errors in

@@ -27,7 +27,8 @@
  * are full the frame is counted as "untracked" in the per-CPU stats, so
  * totals stay exact whatever the load. A region 3/4 claimed takes no more
  * keys in that epoch: a frame then looks only at its key's first slot
- * there, then in the shared part (a key elsewhere in the region takes a
+ * there (the only slot a frame looks at before it reads the claim count),
+ * then in the shared part (a key elsewhere in the region takes a
  * second slot there, which the reader adds up), so that a flood of new keys
  * costs one cache line in the region, not a window of them.
  *
@@ -48,10 +49,10 @@
  * (or several in the shared part, when two claim at once); the reader adds
  * them up. A bounded probe stops accepting new keys a little before a
  * part is full; the shared part has twice the slots of --max-sources for
- * that. The claim publishes the key with an atomic exchange (a full
- * barrier); a CPU reads a slot's tag, then its key, with plain loads,
- * which x86 keeps in order; on a weakly ordered CPU a frame racing a claim
- * of its own window could read the key before it is written. */
+ * that. A claim publishes the key with its tag, stored after it (publish());
+ * a CPU reads a slot's tag, then its key, with plain loads, which x86 keeps
+ * in order; on a weakly ordered CPU a frame racing a claim of its own window
+ * could read the key before it is written. */
 #ifndef TABLE_BPF_H
 #define TABLE_BPF_H
 
@@ -109,6 +110,17 @@ struct {
 
 #define barrier() asm volatile("" ::: "memory")
 
+/* Element index of an array map. The index goes to the stack as a whole
+ * word: clang may give it a place where a pointer was spilled before, and
+ * a verifier without CAP_PERFMON refuses a narrower store over a spilled
+ * pointer (Linux 6.1 and 6.12); the map reads its 4 bytes. */
+static __always_inline void *array_elem(void *map, __u32 index)
+{
+	__u64 key = index;
+
+	return bpf_map_lookup_elem(map, &key);
+}
+
 static __always_inline void counter_add(struct xdptop_counter *c, __u64 len)
 {
 	c->packets++;
@@ -128,8 +140,7 @@ struct table_frame {
 	__u64 len;
 	__u32 hash;
 	__u32 epoch_base;	/* the active epoch's first slot */
-	__u32 region_log;	/* this CPU's region log in this epoch */
-	__u32 shared_log;	/* the shared part's log in this epoch */
+	__u32 epoch;		/* the active epoch: where its logs are, on a claim */
 	__u32 cpu;
 };
 
@@ -141,7 +152,7 @@ static __always_inline void log_at(__u32 idx, __u64 n, __u32 len, __u32 offset)
 	if (n >= len)
 		return;
 	idx += 1 + (__u32)n;
-	entry = bpf_map_lookup_elem(&claims, &idx);
+	entry = array_elem(&claims, idx);
 	if (entry)
 		*entry = offset;
 }
@@ -157,7 +168,7 @@ static __always_inline struct xdptop_slot_rest *slot_rest(__u32 elem)
 {
 	__u32 next = elem + 1;
 
-	return bpf_map_lookup_elem(&slots, &next);
+	return array_elem(&slots, next);
 }
 
 /* The slot (its first element elem) holds this key on this interface, and
@@ -196,8 +207,12 @@ static __always_inline void slot_put_key(struct xdptop_slot *slot, __u32 elem,
 	}
 }
 
-/* The CPU's own region: it alone writes there. Once 3/4 of it is claimed,
- * only the key's first slot is looked at, and no slot claimed. */
+/* The CPU's own region: it alone writes there. A key in its first slot
+ * costs that slot alone: only a frame whose key is not there reads the
+ * CPU's count of claims in the region, and once 3/4 of the region is
+ * claimed it takes no more keys in this epoch: the key goes on to the
+ * shared part at once, so that a flood of new keys costs one cache line
+ * here. */
 static __always_inline int region_count(const struct table_frame *f)
 {
 	__u32 region = xdptop_region_offset(f->cpu, region_slots);
@@ -208,43 +223,40 @@ static __always_inline int region_count(const struct table_frame *f)
 	 * come in the order of the tally's index (the same hash), whose
 	 * lookups stream instead of missing. */
 	__u32 hash = f->hash >> 16 | f->hash << 16;
-	__u32 log = f->region_log;
-	__u64 *claimed = bpf_map_lookup_elem(&claims, &log);
-	__u32 window;
+	__u32 log = xdptop_region_log(f->epoch, f->cpu, nr_cpus, region_log_len);
+	__u64 *claimed = NULL;
 
-	if (!claimed)
-		return 0;
-	window = *claimed < XDPTOP_REGION_FULL(region_slots) ? XDPTOP_PROBE_WINDOW : 1;
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 offset = region + ((hash + i) & mask);
 		__u32 elem = slot_element(f, f->epoch_base + offset);
-		struct xdptop_slot *slot;
+		struct xdptop_slot *slot = array_elem(&slots, elem);
 		__u64 tag_packets;
 
-		if (i >= window)
-			return 0;
-		slot = bpf_map_lookup_elem(&slots, &elem);
 		if (!slot)
 			return 0;
 		tag_packets = slot->tag_packets;
-		if (!tag_packets) {
-			if (window == 1)
-				return 0;
-			slot_put_key(slot, elem, f);
-			slot->iface_bytes = f->iface | f->len;
-			barrier(); /* the key before the tag that publishes it */
-			slot->tag_packets = f->tag | 1;
-			log_at(log, (*claimed)++, region_log_len, offset);
-			return 1;
-		}
-		/* A full count (2^32 - 1) takes no more: the key goes on to
-		 * another slot of its window. */
+		/* A free slot's tag matches no key (a key's meta has its
+		 * family). A full count (2^32 - 1) takes no more: the key goes
+		 * on to another slot of its window. */
 		if ((tag_packets & ~XDPTOP_PACKETS_MASK) == f->tag &&
 		    (tag_packets & XDPTOP_PACKETS_MASK) != XDPTOP_PACKETS_MASK &&
 		    slot_has_key(slot, elem, f)) {
 			slot->tag_packets = tag_packets + 1;
 			slot->iface_bytes += f->len;
+			return 1;
+		}
+		if (!i) {
+			claimed = array_elem(&claims, log);
+			if (!claimed || *claimed >= XDPTOP_REGION_FULL(region_slots))
+				return 0;
+		}
+		if (!tag_packets) {
+			slot_put_key(slot, elem, f);
+			slot->iface_bytes = f->iface | f->len;
+			barrier(); /* the key before the tag that publishes it */
+			slot->tag_packets = f->tag | 1;
+			log_at(log, (*claimed)++, region_log_len, offset);
 			return 1;
 		}
 	}
@@ -254,11 +266,25 @@ static __always_inline int region_count(const struct table_frame *f)
 /* The shared part's log: its index taken with an atomic add. */
 static __always_inline void log_shared(const struct table_frame *f, __u32 offset)
 {
-	__u32 log = f->shared_log;
-	__u64 *claimed = bpf_map_lookup_elem(&claims, &log);
+	__u32 log = xdptop_shared_log(f->epoch, nr_cpus, region_log_len, shared_log_len);
+	__u64 *claimed = array_elem(&claims, log);
 
 	if (claimed)
 		log_at(log, __sync_fetch_and_add(claimed, 1), shared_log_len, offset);
+}
+
+/* Publishes a claimed shared slot: its tag, once its key is written. On
+ * x86 stores are seen in the order they were made (the compiler barrier
+ * keeps that order), so a plain store does; elsewhere, an atomic exchange,
+ * a full barrier. */
+static __always_inline void publish(struct xdptop_slot *slot, __u64 tag)
+{
+#ifdef XDPTOP_STORES_IN_ORDER
+	barrier();
+	*(volatile __u64 *)&slot->tag_packets = tag;
+#else
+	__sync_lock_test_and_set(&slot->tag_packets, tag);
+#endif
 }
 
 /* The shared part: every CPU may write there, so a claim takes the slot
@@ -274,7 +300,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
 		__u32 offset = shared + ((f->hash + i) & mask);
 		__u32 elem = slot_element(f, f->epoch_base + offset);
-		struct xdptop_slot *slot = bpf_map_lookup_elem(&slots, &elem);
+		struct xdptop_slot *slot = array_elem(&slots, elem);
 		__u64 tag_packets;
 
 		if (!slot)
@@ -285,8 +311,7 @@ static __always_inline int shared_count(const struct table_frame *f)
 				continue;	/* another CPU was first */
 			slot_put_key(slot, elem, f);
 			slot->iface_bytes = f->iface | f->len;
-			/* An atomic exchange: a full barrier, the key first. */
-			__sync_lock_test_and_set(&slot->tag_packets, f->tag | 1);
+			publish(slot, f->tag | 1);
 			log_shared(f, offset);
 			return 1;
 		}
@@ -334,8 +359,7 @@ static __always_inline int table_count(__u32 e, __u32 cpu, const struct xdptop_k
 		.len = len,
 		.hash = table_hash(key, program_fields(wide)),
 		.epoch_base = e * xdptop_epoch_slots(nr_cpus, region_slots, shared_slots),
-		.region_log = xdptop_region_log(e, cpu, nr_cpus, region_log_len),
-		.shared_log = xdptop_shared_log(e, nr_cpus, region_log_len, shared_log_len),
+		.epoch = e,
 		.cpu = cpu,
 	};
 

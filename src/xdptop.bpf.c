@@ -26,7 +26,7 @@ static __always_inline int count_frame(struct xdp_md *ctx, __u32 len, bool wide)
 	 * without CAP_PERFMON). */
 	struct xdptop_key key = {};
 
-	stats = bpf_map_lookup_elem(&cpu_stats, &stats_idx);
+	stats = array_elem(&cpu_stats, stats_idx);
 	if (!stats) /* cpu >= nr_cpus: only with the object's default sizes */
 		return XDP_PASS;
 	counter_add(&stats->total, len);
