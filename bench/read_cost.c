@@ -251,12 +251,12 @@ static double agent_own(const struct agent_mem *m, __u32 nr_cpus)
 	return m->hwm_kib * 1024.0 - maps_bytes(m->max_sources, nr_cpus);
 }
 
-static double tally_of(__u32 max_sources)
+static double tally_of(__u32 max_sources, __u32 fields)
 {
 	struct tally t;
 	double bytes;
 
-	if (tally_init(&t, max_sources, XDPTOP_FIELD_SRC))
+	if (tally_init(&t, max_sources, fields))
 		die("tally_init", ENOMEM);
 	bytes = (double)tally_bytes(&t);
 	tally_free(&t);
@@ -304,7 +304,7 @@ static void print_agents(__u32 ncpu)
 		       "%.1f MiB |\n", m->label, m->max_sources, m->sources, m->tracked,
 		       m->hwm_kib / 1024.0, m->rss_kib / 1024.0,
 		       mib(maps_bytes(m->max_sources, ncpu)), mib(agent_own(m, ncpu)),
-		       mib(tally_of(m->max_sources)));
+		       mib(tally_of(m->max_sources, XDPTOP_FIELD_SRC)));
 	}
 	printf("\n");
 }
@@ -330,7 +330,7 @@ static struct mem_row mem_row(__u32 max_sources, __u32 sources, __u32 nr_cpus, _
 	const struct agent_mem *m = agent_for(max_sources);
 	struct mem_row r = { .maps = maps_bytes(max_sources, nr_cpus) };
 
-	r.own = m ? agent_own(m, here) : tally_of(max_sources);
+	r.own = m ? agent_own(m, here) : tally_of(max_sources, XDPTOP_FIELD_SRC);
 	r.all_in = r.maps + r.own;
 	r.per_source = r.all_in / (m ? m->tracked : sources);
 	return r;
@@ -354,7 +354,8 @@ static void memory_table(void)
 	       "sources tracked (65,536 or 1,000,000 sent). --pin adds the ledger (two images of "
 	       "%zu B per --max-sources key, as ledger_create() makes it), beside.\n\n",
 	       n_agents ? "measured above, default output" :
-	       "**not measured**: its tally alone, computed", sizeof(struct source_count));
+	       "**not measured**: its tally alone, computed",
+	       (size_t)tally_entry_size(XDPTOP_FIELD_SRC));
 	printf("| --max-sources | CPUs | region slots per CPU | shared slots | BPF maps | agent's "
 	       "own | **all in** | per source | --pin adds |\n");
 	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -382,9 +383,9 @@ static void memory_table(void)
 	       worst <= 160 ? "met" : "not met");
 }
 
-/* What a key's width costs: a key of one address keeps 32-byte slots, any
- * other takes 64-byte ones; the tally and the ledger hold every key whole
- * (struct source_count), whatever its width. */
+/* What a key's width costs: a key of one address keeps 32-byte slots and
+ * 64-byte tally entries, any other 64-byte slots and 80-byte entries
+ * (tally_entry_size()). */
 static void key_width_table(void)
 {
 	static const __u32 cpus[] = { 2, 64, 256 }, maxes[] = { 65536, 1048576 };
@@ -393,22 +394,23 @@ static void key_width_table(void)
 	printf("Memory per key width: the BPF maps of a narrow key (one address, with or without "
 	       "prefixes and VLANs: 32-byte slots) and of a wide one (any other --key, up to the "
 	       "5-tuple with tcpflags: 64-byte slots), computed (table_map_bytes()); the tally "
-	       "(tally_bytes(), the same for both: %zu B a key, its averages and its index) at "
-	       "--max-sources keys. Per key: all of it over --max-sources.\n\n",
-	       sizeof(struct source_count));
-	printf("| --max-sources | CPUs | BPF maps, narrow | BPF maps, wide | tally | **per key, "
-	       "narrow** | **per key, wide** |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+	       "(tally_bytes(): a key's entry, %u B narrow and %u B wide, its averages and its "
+	       "index) at --max-sources keys. Per key: all of it over --max-sources.\n\n",
+	       tally_entry_size(XDPTOP_FIELD_SRC), tally_entry_size(wide));
+	printf("| --max-sources | CPUs | BPF maps, narrow | BPF maps, wide | tally, narrow | "
+	       "tally, wide | **per key, narrow** | **per key, wide** |\n"
+	       "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t m = 0; m < 2; m++) {
-		double tally = tally_of(maxes[m]);
+		double tally = tally_of(maxes[m], XDPTOP_FIELD_SRC), tally_w = tally_of(maxes[m], wide);
 
 		for (size_t c = 0; c < 3; c++) {
 			struct table_size zn = table_size(maxes[m], cpus[c], 1, XDPTOP_FIELD_SRC);
 			struct table_size zw = table_size(maxes[m], cpus[c], 1, wide);
 			double narrow = (double)table_map_bytes(&zn), w = (double)table_map_bytes(&zw);
 
-			printf("| %u | %u | %.1f MiB | %.1f MiB | %.1f MiB | **%.0f B** | **%.0f B** |\n",
-			       maxes[m], cpus[c], mib(narrow), mib(w), mib(tally),
-			       (narrow + tally) / maxes[m], (w + tally) / maxes[m]);
+			printf("| %u | %u | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | **%.0f B** | "
+			       "**%.0f B** |\n", maxes[m], cpus[c], mib(narrow), mib(w), mib(tally),
+			       mib(tally_w), (narrow + tally) / maxes[m], (w + tally_w) / maxes[m]);
 		}
 	}
 	printf("\n");
