@@ -427,8 +427,8 @@ static void interfaces_table(void)
 	printf("Several interfaces, --max-sources 65536 (the default) shared by all: the BPF maps "
 	       "(table_size(65536, CPUs, interfaces), table_map_bytes()) and the ledger of --pin "
 	       "(ledger_create(), one for the set), computed. The tallies are not in it: they "
-	       "grow with the keys they track (each starts at 1,024 keys, 136 KiB), 65,536 keys "
-	       "in all.\n\n");
+	       "grow with the keys they track (each starts at 1,024 keys, %.0f KiB), 65,536 keys "
+	       "in all.\n\n", tally_of(1024, XDPTOP_FIELD_SRC) / 1024);
 	printf("| CPUs | BPF maps, 1 interface | BPF maps, 30 interfaces | ledger, 1 | ledger, 30 | "
 	       "**30 over 1** (maps + ledger) |\n|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t c = 0; c < 3; c++) {
