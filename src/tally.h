@@ -69,7 +69,7 @@ struct tally {
 	struct source_average *averages;
 	__u32 fields;			/* the key's: what an entry keeps */
 	__u32 entry_size;		/* tally_entry_size(fields) */
-	/* Open addressing, linear probing over index + 1 into sources; 0 is
+	/* Open addressing, linear probing over index + 1 into entries; 0 is
 	 * free. 4 bytes an entry: the lookups of a drain stay in cache. */
 	__u32 *index;
 	__u32 mask;
