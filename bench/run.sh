@@ -101,10 +101,7 @@ peer_part export "5. Exporting to a flow collector" "nfacctd softflowd fprobe" \
 ELAPSED=$(( $(date +%s) - START ))
 
 # The Targets table: every part's target lines and, beside each, the figure
-# of the same target in BENCHMARKS.md as of BEFORE (the last run before the
-# table's redesign in 923de57); the memory targets, which it did not have,
-# from its 3c table.
-# Before issue 17: the figures its text gives (make bench of 4bc3fe9), and for
+# before issue 17: the figures its text gives (make bench of 4bc3fe9), and for
 # the rows it does not list, the last run before its work (fc92e83's, in the
 # BENCHMARKS.md of BEFORE).
 BEFORE=7fba73c

@@ -113,11 +113,14 @@ struct {
 /* Element index of an array map. The index goes to the stack as a whole
  * word: clang may give it a place where a pointer was spilled before, and
  * a verifier without CAP_PERFMON refuses a narrower store over a spilled
- * pointer (Linux 6.1 and 6.12); the map reads its 4 bytes. */
+ * pointer (Linux 6.1 and 6.12). The map reads the word's first 4 bytes. */
 static __always_inline void *array_elem(void *map, __u32 index)
 {
 	__u64 key = index;
 
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	key <<= 32;
+#endif
 	return bpf_map_lookup_elem(map, &key);
 }
 
@@ -140,7 +143,7 @@ struct table_frame {
 	__u64 len;
 	__u32 hash;
 	__u32 epoch_base;	/* the active epoch's first slot */
-	__u32 epoch;		/* the active epoch: where its logs are, on a claim */
+	__u32 epoch;		/* the active epoch: where its claim logs are */
 	__u32 cpu;
 };
 

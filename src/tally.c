@@ -390,7 +390,6 @@ void tally_end_interval(struct tally *t)
 	t->now++;
 }
 
-
 /* The average, decayed to the last interval's end, over the weight of the
  * time the source has been tracked: without that a source would start near
  * zero and take 30 s to reach its rate; with it, a steady sender shows its

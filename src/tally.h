@@ -42,6 +42,9 @@ static inline __u32 tally_entry_size(__u32 fields)
 	return (size + 15) & ~15U;
 }
 
+static_assert(sizeof(struct source_count) + XDPTOP_KEY_WORDS * sizeof(__u64) <= 80,
+	      "a wide entry of 80 bytes at 16-byte offsets spans two cache lines at most");
+
 /* A key's weighted averages, apart: only the interval's end and the view
  * read them. */
 struct source_average {

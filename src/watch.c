@@ -103,7 +103,8 @@ static int look(struct watched *v, bool first)
 	if (!cut_ns || cut_ns == v->cut_ns)	/* none yet, or the one seen */
 		return 0;
 	tally_free(next);
-	err = tally_init(next, ledger_id(&v->ledger)->max_sources, ledger_id(&v->ledger)->key_fields);
+	err = tally_init(next, ledger_id(&v->ledger)->max_sources,
+			 ledger_id(&v->ledger)->key_fields);
 	if (!err && first)
 		err = tally_restore(next, &image, cut_ns / 1e9);
 	else if (!err)

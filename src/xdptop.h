@@ -43,8 +43,9 @@ enum xdptop_field {
 	(XDPTOP_FIELD_PROTO | XDPTOP_FIELD_SPORT | XDPTOP_FIELD_DPORT | XDPTOP_FIELD_TCPFLAGS)
 
 /* What a frame is counted under: the fields its key's field set names,
- * the others zero. The XDP program builds it (parse.bpf.h), the table
- * stores it (in a slot of its width, below), the agent carries it whole.
+ * the others zero. The XDP program builds it (parse.bpf.h), the table and
+ * the agent's tally store the words its fields use (in a slot of its width,
+ * below; in an entry of tally_entry_size()), the outputs get it whole.
  * Addresses are in network order (IPv4 in the first 4 bytes, the rest
  * zero), cut to the key's prefix; ports in host order. */
 #define XDPTOP_KEY_WORDS 5

@@ -11,6 +11,7 @@
  * region and the table's layout is predictable; only the concurrent test
  * moves its writer from CPU to CPU. Needs root (or CAP_BPF + CAP_NET_ADMIN). */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -1731,6 +1732,77 @@ static void test_tally_too_few_idle_all_go(void **state)
 			assert_source(t, &s, 3 * flood_packets(i), 300 * flood_packets(i));
 		else
 			assert_null(tally_find(t, &s));
+	}
+}
+
+/* The 10 s averages against a model that shares no code with the tally:
+ * each interval, every key's average decays by exp(-length / 10) and takes
+ * (1 - exp(-length / 10)) x the interval's rate, counted or idle; the
+ * tally shows it over the weight of the time it has tracked the key (from
+ * the start of its first interval). Intervals of uneven lengths; key 0
+ * comes in two slots in most (the drain adds each: one decay, both
+ * counts), key 1 is new in the fourth, key 2 idle from the second to the
+ * fourth, key 0 idle in the last. */
+static void test_tally_averages_model(void **state)
+{
+	enum { INTERVALS = 6, KEYS = 3, BYTES_PER_PACKET = 100 };
+	static const double length[INTERVALS] = { 0.5, 1.0, 2.0, 1.3, 0.7, 1.0 };
+	/* Packets of key k in interval i, in each of its two slots (0: none). */
+	static const __u64 slots[INTERVALS][KEYS][2] = {
+		{ { 3, 5 }, { 0, 0 }, { 7, 0 } },  { { 1, 1 }, { 0, 0 }, { 0, 0 } },
+		{ { 10, 2 }, { 0, 0 }, { 0, 0 } }, { { 4, 4 }, { 9, 0 }, { 0, 0 } },
+		{ { 6, 0 }, { 2, 1 }, { 11, 0 } }, { { 0, 0 }, { 5, 0 }, { 1, 0 } },
+	};
+	struct tally *t = calloc(1, sizeof(*t));
+	double model[KEYS] = { 0 }, born[KEYS] = { 0 }, end = 0;
+	bool seen[KEYS] = { false };
+
+	assert_non_null(t);
+	*state = t;
+	assert_int_equal(tally_init(t, 16, XDPTOP_FIELD_SRC), 0);
+	for (int i = 0; i < INTERVALS; i++) {
+		double start = end, keep = exp(-length[i] / 10);
+
+		end += length[i];
+		tally_cut(t, end);
+		for (int k = 0; k < KEYS; k++) {
+			struct src src = flood_source(k);
+			struct xdptop_key key = src_xkey(&src);
+			__u64 packets = 0;
+
+			for (int s = 0; s < 2; s++) {
+				__u64 p = slots[i][k][s];
+
+				if (p)
+					tally_add_source(t, &key, xdptop_key_hash(&key), p,
+							 BYTES_PER_PACKET * p);
+				packets += p;
+			}
+			if (packets && !seen[k]) {
+				seen[k] = true;
+				born[k] = start;
+			}
+			model[k] = model[k] * keep + (1 - keep) * packets / length[i];
+		}
+		tally_end_interval(t);
+		for (int k = 0; k < KEYS; k++) {
+			struct src src = flood_source(k);
+			const struct source_count *c = tally_find(t, &src);
+			double pps, bps, want;
+
+			if (!seen[k])
+				continue;
+			assert_non_null(c);
+			tally_average(t, c, &pps, &bps);
+			want = model[k] / (1 - exp(-(end - born[k]) / 10));
+			if (fabs(pps - want) > 1e-9 * want || fabs(bps - 8 * BYTES_PER_PACKET * want) >
+								    1e-9 * 8 * BYTES_PER_PACKET * want)
+				print_error("interval %d key %d: %.12g pps %.12g bps, model %.12g pps\n",
+					    i, k, pps, bps, want);
+			assert_true(fabs(pps - want) <= 1e-9 * want);
+			assert_true(fabs(bps - 8 * BYTES_PER_PACKET * want) <=
+				    1e-9 * 8 * BYTES_PER_PACKET * want);
+		}
 	}
 }
 
@@ -4456,6 +4528,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_tally_idle_give_way, env_teardown),
 		cmocka_unit_test_teardown(test_tally_forget_down_to_three_quarters, tally_teardown),
 		cmocka_unit_test_teardown(test_tally_too_few_idle_all_go, tally_teardown),
+		cmocka_unit_test_teardown(test_tally_averages_model, tally_teardown),
 		cmocka_unit_test_teardown(test_tally_oldest_give_way_first, env_teardown),
 		cmocka_unit_test_teardown(test_claim_log_and_scan, env_teardown),
 		cmocka_unit_test_teardown(test_key_config_masks, env_teardown),
