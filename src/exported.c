@@ -105,12 +105,14 @@ static struct exported_key *find_entry(const struct exported *e, const struct ta
 static void admit(struct exported *e, const struct tally *t, const struct source_count *s,
 		  double rate)
 {
-	struct exported_key *k = find_entry(e, t, s);
+	struct xdptop_key key;
+	struct exported_key *k;
 
+	tally_key(t, s, &key);
+	k = find(e, &key);
 	if (!k) {
 		k = &e->keys[e->n];
-		*k = (struct exported_key){};
-		tally_key(t, s, &k->key);
+		*k = (struct exported_key){ .key = key };
 		index_at(e, e->n++);
 	}
 	k->active = true;
