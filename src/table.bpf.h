@@ -226,8 +226,8 @@ static __always_inline int region_count(const struct table_frame *f)
 	 * come in the order of the tally's index (the same hash), whose
 	 * lookups stream instead of missing. */
 	__u32 hash = f->hash >> 16 | f->hash << 16;
+	__u32 log = xdptop_region_log(f->epoch, f->cpu, nr_cpus, region_log_len);
 	__u64 *claimed = NULL;
-	__u32 log = 0;
 
 #pragma unroll
 	for (__u32 i = 0; i < XDPTOP_PROBE_WINDOW; i++) {
@@ -250,7 +250,6 @@ static __always_inline int region_count(const struct table_frame *f)
 			return 1;
 		}
 		if (!i) {
-			log = xdptop_region_log(f->epoch, f->cpu, nr_cpus, region_log_len);
 			claimed = array_elem(&claims, log);
 			if (!claimed || *claimed >= XDPTOP_REGION_FULL(region_slots))
 				return 0;
